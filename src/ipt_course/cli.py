@@ -1,0 +1,177 @@
+"""The `ipt-course` command: build, serve, grade, export and check the course."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ipt_course.content.errors import ContentError
+from ipt_course.paths import Project, ProjectNotFound, find_project
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _project(args: argparse.Namespace) -> Project:
+    return find_project(Path(args.root)) if args.root else find_project()
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ipt_course.build import build
+
+    result = build(_project(args), force=args.force, say=lambda m: console.print(f"[dim]{m}[/dim]"))
+    modules = len(result.course.modules)
+    console.print(f"[green]Course built[/green]: {modules} module(s)" if result.rebuilt
+                  else "[green]Course is up to date[/green] (nothing changed since the last build).")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ipt_course.content.loader import load_course
+    from ipt_course.engine.checks import check_scenario
+
+    course = load_course(_project(args))
+    known = {c.id for c in course.framework.competencies}
+    problems = [p for m in course.modules for s in m.scenarios for p in check_scenario(s, known)]
+    for problem in problems:
+        err_console.print(f"[red]✗[/red] {escape(problem)}")
+    if problems:
+        return 1
+    items = sum(len(m.items) for m in course.modules)
+    console.print(f"[green]✓ All content is valid[/green]: {len(course.modules)} module(s), {items} competency items, "
+                  f"{sum(len(m.scenarios) for m in course.modules)} scenario(s).")
+    return 0
+
+
+def _print_roster(project: Project, created: bool) -> None:
+    from ipt_course.workshop import read_roster
+
+    table = Table(title="Workshop roster" + (" (new demo workshop, synthetic trainees)" if created else ""))
+    for column in ("Name", "Trainee id", "PIN"):
+        table.add_column(column)
+    for entry in read_roster(project.roster_csv):
+        table.add_row(entry.name, entry.trainee_id, entry.pin)
+    console.print(table)
+    console.print(f"Printable roster: [bold]{project.roster_csv.with_suffix('.html')}[/bold]")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ipt_course.build import build
+    from ipt_course.serve import serve
+    from ipt_course.workshop import ensure_workshop
+
+    project = _project(args)
+    result = build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
+    console.print("[green]Course built.[/green]" if result.rebuilt else "[green]Course is up to date.[/green]")
+    _, created = ensure_workshop(project)
+    _print_roster(project, created)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    console.print(f"\n[bold]Open http://{shown}:{args.port}/ in a browser.[/bold] Press Ctrl-C to stop.")
+    if args.host in ("0.0.0.0", "::"):
+        console.print("Trainees on the workshop Wi-Fi open this laptop's address on the same port.")
+    try:
+        serve(project, host=args.host, port=args.port)
+    except KeyboardInterrupt:
+        pass
+    console.print("Stopped. Every answer is saved; start again with the same command.")
+    return 0
+
+
+def cmd_workshop(args: argparse.Namespace) -> int:
+    from ipt_course.workshop import ensure_workshop
+
+    project = _project(args)
+    _, created = ensure_workshop(project)
+    _print_roster(project, created)
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from ipt_course.build import build
+    from ipt_course.grading.autograde import GradeResult, autograde_pending
+
+    project = _project(args)
+    build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
+    failures: list[GradeResult] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("Autograding submissions", total=None)
+
+        def started(total: int) -> None:
+            progress.update(task, total=total)
+
+        def done(result: GradeResult) -> None:
+            progress.advance(task)
+            if not result.success:
+                failures.append(result)
+
+        results = autograde_pending(project, on_start=started, on_done=done)
+    if not results:
+        console.print("No new submissions to grade.")
+    else:
+        console.print(f"[green]Autograded {len(results) - len(failures)} of {len(results)} submission(s).[/green] "
+                      "Role-plays wait for a trainer in nbgrader's formgrader.")
+    for failure in failures:
+        err_console.print(f"[red]✗ {failure.trainee_id} / {failure.module_id}[/red]: {escape(failure.message.strip()[-2000:])}")
+    return 1 if failures else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.export import write_export
+
+    project = _project(args)
+    written = write_export(load_course(project), Path(args.out), fmt=args.format, with_names=args.names)
+    for path in written:
+        console.print(f"Wrote [bold]{path}[/bold]")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="ipt-course", description=__doc__)
+    top.add_argument("--root", help="the course folder (default: found from the current folder)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="validate the content and build the course (only if something changed)")
+    p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("check", help="validate every content file and scenario without building")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("serve", help="build if needed, set up the workshop roster, and serve the course")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for the workshop Wi-Fi")
+    p.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("workshop", help="create the demo roster if there is none, and print it")
+    p.set_defaults(func=cmd_workshop)
+
+    p = sub.add_parser("grade", help="autograde every new submission with nbgrader")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("export", help="write the competency export for supervisors")
+    p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    p.add_argument("--out", default="export", help="folder to write to (default: export/)")
+    p.add_argument("--names", action="store_true", help="include trainee names (default: pseudonymous ids only)")
+    p.set_defaults(func=cmd_export)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ContentError, ProjectNotFound) as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

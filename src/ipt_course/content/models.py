@@ -1,0 +1,262 @@
+"""Pydantic models for course content: the course, competencies, modules and their items."""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _check_slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise ValueError(f"{value!r} is not a kebab-case id (lower-case letters, digits and dashes)")
+    return value
+
+
+class Strict(BaseModel):
+    """Base for every content model: unknown fields are errors, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CompetencyLevel(IntEnum):
+    """EQUIP's four levels of competency."""
+
+    HARMFUL = 1
+    """Any unhelpful or potentially harmful behaviour."""
+    BASIC_MISSING = 2
+    """No harm, but only some basic skills."""
+    BASIC = 3
+    """All basic skills."""
+    ADVANCED = 4
+    """Basic skills plus at least one advanced skill."""
+
+
+class Source(Strict):
+    """A published source that a clinical or training fact comes from."""
+
+    id: str = Field(description="Short kebab-case key used by items to cite this source, e.g. 'who-ipt-g-2016'.")
+    citation: str = Field(description="The full citation as a trainer would read it.")
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class Competency(Strict):
+    """One skill the course assesses, with what each EQUIP level looks like for it."""
+
+    id: str = Field(description="Stable kebab-case id, e.g. 'assessment-of-harm'.")
+    name: str = Field(description="Short name in plain language.")
+    description: str = Field(description="What the skill is, in one or two plain sentences.")
+    framework: Literal["ENACT", "GroupACT", "IPT"] = Field(
+        description="Which framework the competency comes from."
+    )
+    safety_critical: bool = Field(
+        default=False,
+        description="A level-1 observation on a safety-critical competency flags the trainee for the supervisor.",
+    )
+    levels: dict[CompetencyLevel, str] = Field(
+        description="What levels 1 (potentially harmful) to 4 (advanced) look like for this competency."
+    )
+
+    _slug = field_validator("id")(_check_slug)
+
+    @field_validator("levels")
+    @classmethod
+    def _all_four_levels(cls, value: dict[CompetencyLevel, str]) -> dict[CompetencyLevel, str]:
+        missing = sorted(set(CompetencyLevel) - set(value))
+        if missing:
+            raise ValueError(f"levels {', '.join(str(int(m)) for m in missing)} are not described")
+        return value
+
+
+class CompetencyFramework(Strict):
+    """The file course/competencies.yaml: every competency the course assesses."""
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    competencies: list[Competency] = Field(description="The competencies, in the order exports list them.")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CompetencyFramework:
+        _require_unique("competency", [c.id for c in self.competencies])
+        return self
+
+    def get(self, competency_id: str) -> Competency:
+        for competency in self.competencies:
+            if competency.id == competency_id:
+                return competency
+        raise KeyError(competency_id)
+
+
+class Course(Strict):
+    """The file course/course.yaml: title, languages and module order."""
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    id: str = Field(description="Kebab-case id of the course; also the nbgrader course id.")
+    title: str = Field(description="Title shown on the home page.")
+    subtitle: str = Field(default="", description="One line under the title on the home page.")
+    languages: list[str] = Field(description="Language codes the content is written in, e.g. ['en'].")
+    modules: list[str] = Field(description="Module folder names under modules/, in teaching order.")
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class Lesson(Strict):
+    """A short lesson: a Markdown file in the module's lessons/ folder."""
+
+    id: str = Field(description="Stable kebab-case id of the lesson.")
+    title: str = Field(description="Lesson title shown as its heading.")
+    file: str = Field(description="Markdown file, relative to the module folder, e.g. 'lessons/01-what-is-depression.md'.")
+    sources: list[str] = Field(default_factory=list, description="Ids of the module sources its facts come from.")
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class ModuleMeta(Strict):
+    """The file module.yaml of a module folder."""
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    id: str = Field(description="Stable kebab-case id; also the nbgrader assignment id.")
+    number: int = Field(ge=1, description="Position in the course, shown to trainees as 'Module N'.")
+    title: str = Field(description="Title in plain language.")
+    summary: str = Field(description="One or two sentences shown on the home page.")
+    objectives: list[str] = Field(min_length=1, description="Learning objectives: what a trainee can do afterwards.")
+    sources: list[Source] = Field(default_factory=list, description="Sources of the clinical facts in this module.")
+    lessons: list[Lesson] = Field(min_length=1, description="Lessons, in reading order.")
+    simulations: list[str] = Field(default_factory=list, description="Scenario ids (folders under simulations/) played in this module.")
+    pass_mark: float = Field(default=0.8, ge=0, le=1, description="Share of competency-check points needed to pass.")
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class Option(Strict):
+    """One answer option of a choice question."""
+
+    id: str = Field(description="Stable id of the option within its question, e.g. 'a'.")
+    text: str = Field(description="What the trainee reads.")
+
+
+class KnowledgeOption(Option):
+    """An option of a formative knowledge check: its feedback is shown as soon as it is picked."""
+
+    correct: bool = Field(description="Whether this option is a right answer.")
+    feedback: str = Field(description="Why this option is right or not, shown right after it is picked.")
+
+
+class KnowledgeCheck(Strict):
+    """A formative question with instant, explained feedback. Not graded."""
+
+    id: str = Field(description="Stable kebab-case id.")
+    after_lesson: str | None = Field(default=None, description="Lesson id this check follows; default: after all lessons.")
+    prompt: str = Field(description="The question.")
+    options: list[KnowledgeOption] = Field(min_length=2, description="Options, each with its own feedback.")
+    sources: list[str] = Field(default_factory=list, description="Ids of the module sources behind the answer.")
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _one_correct(self) -> KnowledgeCheck:
+        _require_unique("option", [o.id for o in self.options])
+        if not any(o.correct for o in self.options):
+            raise ValueError("no option is marked correct: true")
+        return self
+
+
+class KnowledgeChecks(Strict):
+    """The file knowledge-checks.yaml."""
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    checks: list[KnowledgeCheck] = Field(description="The module's knowledge checks.")
+
+
+class CompetencyItem(Strict):
+    """A summative item of the competency check. Its answer is known only to the grader."""
+
+    id: str = Field(description="Stable kebab-case id; also the nbgrader cell id (grade_id).")
+    kind: Literal["single", "multiple"] = Field(description="'single': pick one option; 'multiple': tick all that apply.")
+    prompt: str = Field(description="The question or situation.")
+    options: list[Option] = Field(min_length=2, description="The options, without any hint of which are right.")
+    answer: list[str] = Field(min_length=1, description="Ids of the right options. Never sent to the browser.")
+    competency: str = Field(description="Id of the competency this item is evidence for.")
+    points: float = Field(default=1, gt=0, description="Points for a fully right answer.")
+    harmful: list[str] = Field(
+        default_factory=list,
+        description="Ids of options that describe potentially harmful practice (level 1 if chosen).",
+    )
+    rationale: str = Field(description="Why the answer is right; for trainers and for feedback after grading.")
+    sources: list[str] = Field(default_factory=list, description="Ids of the module sources behind the answer.")
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _answer_is_an_option(self) -> CompetencyItem:
+        ids = [o.id for o in self.options]
+        _require_unique("option", ids)
+        for name, chosen in (("answer", self.answer), ("harmful", self.harmful)):
+            unknown = [a for a in chosen if a not in ids]
+            if unknown:
+                raise ValueError(f"{name} names {unknown}, which are not option ids ({ids})")
+        if self.kind == "single" and len(self.answer) != 1:
+            raise ValueError("a 'single' item must have exactly one answer")
+        if set(self.answer) & set(self.harmful):
+            raise ValueError("an option cannot be both an answer and harmful")
+        return self
+
+    def public(self) -> PublicItem:
+        """The item as the trainee may see it: no answer, no rationale, no harm marks."""
+        return PublicItem(id=self.id, kind=self.kind, prompt=self.prompt, options=self.options)
+
+
+class PublicItem(Strict):
+    """What the browser may know of a competency item."""
+
+    id: str
+    kind: Literal["single", "multiple"]
+    prompt: str
+    options: list[Option]
+
+
+class CompetencyCheck(Strict):
+    """The file competency-check.yaml: the summative items of a module."""
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    items: list[CompetencyItem] = Field(min_length=1, description="The summative items, in order.")
+
+
+class RubricLevel(Strict):
+    """What a response at one level looks like."""
+
+    level: CompetencyLevel = Field(description="EQUIP level 1-4.")
+    description: str = Field(description="What a response at this level does.")
+
+
+class RolePlay(Strict):
+    """A role-play prompt answered in free text and graded by a trainer with a rubric."""
+
+    id: str = Field(description="Stable kebab-case id; also the nbgrader cell id.")
+    situation: str = Field(description="The synthetic situation the trainee responds to.")
+    task: str = Field(description="What the trainee should write.")
+    competencies: list[str] = Field(min_length=1, description="Ids of the competencies the rubric rates.")
+    points: float = Field(default=4, gt=0, description="Maximum points, given by the trainer.")
+    rubric: list[RubricLevel] = Field(min_length=4, max_length=4, description="One description per level 1-4.")
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class RolePlays(Strict):
+    """The file role-play.yaml."""
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    prompts: list[RolePlay] = Field(min_length=1, description="The module's role-play prompts.")
+
+
+def _require_unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for item_id in ids:
+        if item_id in seen:
+            raise ValueError(f"{what} id {item_id!r} is used more than once")
+        seen.add(item_id)

@@ -1,0 +1,404 @@
+"""Pydantic models for a branching case scenario (simulations/<id>/scenario.yaml) and its loader."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from ipt_course.content.errors import ContentError, from_validation_error
+from ipt_course.content.models import SCHEMA_VERSION, CompetencyLevel, Source, Strict, _check_slug
+
+__all__ = [
+    "PLACEHOLDER",
+    "SafetyStep",
+    "Scenario",
+    "ScenarioChoice",
+    "ScenarioClient",
+    "ScenarioEnding",
+    "ScenarioNode",
+    "ScenarioProblem",
+    "ScenarioProblemError",
+    "load_scenario",
+    "structural_problems",
+]
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+"""A variant placeholder in scenario text, e.g. '{client_name}'."""
+
+_VARIANT_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ScenarioProblem:
+    """One structural problem of a scenario, located by node id and field."""
+
+    node_id: str | None
+    field: str | None
+    message: str
+
+
+class ScenarioProblemError(ValueError):
+    """Raised inside validators so the loader can name the node and field, not just the model."""
+
+    def __init__(self, message: str, node_id: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.node_id = node_id
+        self.field = field
+
+
+class ScenarioClient(Strict):
+    """The synthetic girl the trainee meets. Never a real child."""
+
+    name: str = Field(
+        description="Her name; may be a placeholder such as '{client_name}' filled from variants."
+    )
+    age: int = Field(ge=13, le=17, description="Her age in years (13-17).")
+    home: str = Field(description="The (synthetic) residential home where she lives.")
+    languages: list[str] = Field(min_length=1, description="Languages she speaks, e.g. ['Bengali', 'Hindi'].")
+    problem_area: Literal["grief", "disputes", "life-changes", "loneliness"] = Field(
+        description="The IPT problem area of her depression, in WHO wording."
+    )
+    background: str = Field(description="A short, non-graphic background a trainer may read out.")
+
+
+class ScenarioEnding(Strict):
+    """How the scenario ends on this node, with a gentle debrief."""
+
+    title: str = Field(description="Short title of the ending, e.g. 'A safe and hopeful start'.")
+    text: str = Field(description="What happened and what to learn from it, in warm, plain language.")
+
+
+class ScenarioChoice(Strict):
+    """One thing the trainee can say or do at a decision point."""
+
+    id: str = Field(description="Kebab-case id, unique within the scenario; saved in the trainee's path.")
+    text: str = Field(description="What the trainee says or does, as shown on the choice button.")
+    competency: str = Field(description="Id of the competency this choice is evidence for.")
+    level: CompetencyLevel = Field(description="EQUIP level 1-4 this choice shows (1 = potentially harmful).")
+    feedback: str = Field(
+        description="Shown right after the choice: why it helps or not, kindly and plainly."
+    )
+    next: str = Field(description="Id of the node the scenario moves to after this choice.")
+    effects: dict[Literal["rapport", "disclosure"], int] = Field(
+        default_factory=dict, description="Changes to the client's state, e.g. {rapport: 1, disclosure: 1}."
+    )
+    sets: list[str] = Field(default_factory=list, description="Flags this choice sets, for later 'requires'.")
+    requires: list[str] = Field(
+        default_factory=list, description="Flags that must all be set for this choice to be offered."
+    )
+    safety_step: str | None = Field(
+        default=None, description="Id of a must-pass safety step (from safety_steps) that this choice takes."
+    )
+
+    _slug = field_validator("id", "competency", "next")(_check_slug)
+
+    @field_validator("sets", "requires", mode="after")
+    @classmethod
+    def _flags_are_slugs(cls, value: list[str]) -> list[str]:
+        for flag in value:
+            _check_slug(flag)
+        return value
+
+
+class ScenarioNode(Strict):
+    """A moment in the scenario: what is said, then either choices or an ending."""
+
+    id: str = Field(description="Kebab-case id, unique within the scenario.")
+    speaker: Literal["narrator", "client"] = Field(
+        description="Who says the text: the narrator or the client."
+    )
+    narration: str | None = Field(
+        default=None, description="Optional narrator line shown before the text, e.g. what she does."
+    )
+    text: str = Field(description="What is said; may use variant placeholders such as '{client_name}'.")
+    choices: list[ScenarioChoice] = Field(
+        default_factory=list, description="What the trainee can do next; empty only on an ending node."
+    )
+    ending: ScenarioEnding | None = Field(
+        default=None, description="Set on a final node: how the scenario ends."
+    )
+    safety_critical: bool = Field(
+        default=False,
+        description="A must-pass safety moment: needs at least one level-1 and one level-3-or-4 choice.",
+    )
+
+    _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _choices_or_ending(self) -> ScenarioNode:
+        if self.ending is not None and self.choices:
+            raise ScenarioProblemError("a node with an ending cannot also have choices", field="choices")
+        if self.ending is None and not self.choices:
+            raise ScenarioProblemError(
+                "a node needs choices, or an ending if the scenario stops here", field="choices"
+            )
+        return self
+
+
+class SafetyStep(Strict):
+    """A must-pass safety step the scenario expects the trainee to take."""
+
+    id: str = Field(description="Kebab-case id, e.g. 'asks-about-self-harm'.")
+    description: str = Field(description="What the step is, as the supervisor report shows it.")
+
+    _slug = field_validator("id")(_check_slug)
+
+
+class Scenario(Strict):
+    """The file simulations/<id>/scenario.yaml: a branching case with a synthetic client."""
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    id: str = Field(description="Kebab-case id; the same as the scenario's folder name under simulations/.")
+    title: str = Field(description="Title shown above the simulation.")
+    summary: str = Field(description="One or two sentences on what the trainee practises.")
+    synthetic: bool = Field(description="Must be true: every client and detail in the scenario is invented.")
+    competencies: list[str] = Field(
+        min_length=1, description="Ids of the competencies this scenario evidences."
+    )
+    sources: list[Source] = Field(
+        default_factory=list, description="Sources of the clinical facts in this scenario."
+    )
+    client: ScenarioClient = Field(description="The synthetic client's profile.")
+    variants: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Named alternatives, e.g. {client_name: [Asha, Meena]}; a seed picks one value per key.",
+    )
+    shuffle_choices: bool = Field(
+        default=True,
+        description="Show each node's choices in an order fixed by the seed, so the best is not first.",
+    )
+    safety_steps: list[SafetyStep] = Field(
+        default_factory=list, description="Must-pass safety steps this scenario expects."
+    )
+    start: str = Field(description="Id of the first node.")
+    nodes: list[ScenarioNode] = Field(min_length=1, description="Every node of the scenario.")
+
+    _path: Path | None = PrivateAttr(default=None)
+    _nodes_by_id: dict[str, ScenarioNode] = PrivateAttr(default_factory=dict)
+
+    _slug = field_validator("id", "start")(_check_slug)
+
+    @field_validator("synthetic")
+    @classmethod
+    def _must_be_synthetic(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("must be true: scenarios hold only invented clients, never a real child's data")
+        return value
+
+    @field_validator("competencies")
+    @classmethod
+    def _competency_slugs(cls, value: list[str]) -> list[str]:
+        for competency in value:
+            _check_slug(competency)
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_keys(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, options in value.items():
+            if not _VARIANT_KEY.match(key):
+                raise ValueError(f"variant key {key!r} must be lower-case letters, digits and underscores")
+            if not options:
+                raise ValueError(f"variant {key!r} has no values")
+        return value
+
+    @model_validator(mode="after")
+    def _structure(self) -> Scenario:
+        problems = structural_problems(self)
+        if problems:
+            first = problems[0]
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise ScenarioProblemError(first.message + more, node_id=first.node_id, field=first.field)
+        self._nodes_by_id = {node.id: node for node in self.nodes}
+        return self
+
+    @property
+    def path(self) -> Path | None:
+        """The file the scenario was loaded from, if any."""
+        return self._path
+
+    @property
+    def label(self) -> str:
+        """How problems name this scenario: its file if known, and its id."""
+        return f"{self._path} (scenario '{self.id}')" if self._path else f"scenario '{self.id}'"
+
+    def node(self, node_id: str) -> ScenarioNode:
+        """The node with this id; KeyError if there is none."""
+        if not self._nodes_by_id:  # built with model_construct, which skips validators
+            self._nodes_by_id = {node.id: node for node in self.nodes}
+        return self._nodes_by_id[node_id]
+
+
+def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
+    """Problems that make a scenario unplayable: duplicate ids, missing targets, unknown names."""
+    problems: list[ScenarioProblem] = []
+    node_ids: set[str] = set()
+    for node in scenario.nodes:
+        if node.id in node_ids:
+            problems.append(ScenarioProblem(node.id, "id", f"node id '{node.id}' is used more than once"))
+        node_ids.add(node.id)
+    if scenario.start not in node_ids:
+        problems.append(ScenarioProblem(None, "start", f"start node '{scenario.start}' does not exist"))
+
+    step_ids: set[str] = set()
+    for step in scenario.safety_steps:
+        if step.id in step_ids:
+            problems.append(
+                ScenarioProblem(None, "safety_steps", f"safety step id '{step.id}' is used more than once")
+            )
+        step_ids.add(step.id)
+
+    keys = set(scenario.variants)
+
+    def unknown_placeholders(node_id: str | None, field: str, text: str) -> None:
+        for name in PLACEHOLDER.findall(text):
+            if name not in keys:
+                problems.append(
+                    ScenarioProblem(
+                        node_id, field, f"placeholder '{{{name}}}' is not a key of variants ({sorted(keys)})"
+                    )
+                )
+
+    for field in ("title", "summary"):
+        # shown on the module page before any seed is picked, so they cannot vary
+        if PLACEHOLDER.search(getattr(scenario, field)):
+            problems.append(
+                ScenarioProblem(None, field, "cannot use variant placeholders such as '{client_name}'")
+            )
+    for field in ("name", "home", "background"):
+        unknown_placeholders(None, f"client.{field}", getattr(scenario.client, field))
+
+    choice_ids: set[str] = set()
+    for node in scenario.nodes:
+        unknown_placeholders(node.id, "text", node.text)
+        if node.narration:
+            unknown_placeholders(node.id, "narration", node.narration)
+        if node.ending:
+            unknown_placeholders(node.id, "ending.title", node.ending.title)
+            unknown_placeholders(node.id, "ending.text", node.ending.text)
+        for choice in node.choices:
+            where = f"choices[{choice.id}]"
+            if choice.id in choice_ids:
+                problems.append(
+                    ScenarioProblem(node.id, f"{where}.id", f"choice id '{choice.id}' is used more than once")
+                )
+            choice_ids.add(choice.id)
+            if choice.next not in node_ids:
+                problems.append(
+                    ScenarioProblem(node.id, f"{where}.next", f"next node '{choice.next}' does not exist")
+                )
+            if choice.safety_step is not None and choice.safety_step not in step_ids:
+                problems.append(
+                    ScenarioProblem(
+                        node.id,
+                        f"{where}.safety_step",
+                        f"safety step '{choice.safety_step}' is not listed in safety_steps",
+                    )
+                )
+            unknown_placeholders(node.id, f"{where}.text", choice.text)
+            unknown_placeholders(node.id, f"{where}.feedback", choice.feedback)
+    return problems
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                f"found the key {key!r} twice",
+                key_node.start_mark,
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file; a problem raises ContentError naming file, node id and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContentError(path, "file is missing") from None
+    except OSError as exc:
+        raise ContentError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ContentError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise ContentError(path, _yaml_problem(exc)) from exc
+    if not isinstance(raw, dict):
+        raise ContentError(path, "the file must be a YAML mapping (key: value lines) describing one scenario")
+    if raw.get("schema_version") not in (None, SCHEMA_VERSION):
+        raise ContentError(
+            path,
+            f"schema_version {raw['schema_version']!r} is not supported (expected {SCHEMA_VERSION})",
+            field="schema_version",
+        )
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise _content_error(path, raw, exc) from exc
+    if path.name == "scenario.yaml" and path.parent.name != scenario.id:
+        raise ContentError(
+            path, f"id '{scenario.id}' must match the folder name '{path.parent.name}'", field="id"
+        )
+    scenario._path = path
+    return scenario
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        return f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return f"YAML syntax error: {problem}"
+
+
+def _content_error(path: Path, raw: dict[str, Any], error: ValidationError) -> ContentError:
+    """Name the node (not the choice) as the item and the choice in the field, e.g. choices[ask].level."""
+    first = error.errors()[0]
+    loc = list(first["loc"])
+    located = first.get("ctx", {}).get("error")
+    nodes = raw.get("nodes")
+    node_id: str | None = None
+    rest = loc
+    if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int) and isinstance(nodes, list):
+        node = nodes[loc[1]] if 0 <= loc[1] < len(nodes) else None
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            node_id = node["id"]
+            rest = loc[2:]
+            if len(rest) >= 2 and rest[0] == "choices" and isinstance(rest[1], int):
+                choices = node.get("choices")
+                choice = (
+                    choices[rest[1]] if isinstance(choices, list) and 0 <= rest[1] < len(choices) else None
+                )
+                label = (
+                    choice.get("id")
+                    if isinstance(choice, dict) and isinstance(choice.get("id"), str)
+                    else rest[1]
+                )
+                rest = [f"choices[{label}]", *rest[2:]]
+    if isinstance(located, ScenarioProblemError):
+        return ContentError(path, located.message, item_id=located.node_id or node_id, field=located.field)
+    if node_id is None:
+        return from_validation_error(path, raw, error)
+    field = ".".join(str(part) for part in rest) or None
+    message = first["msg"].removeprefix("Value error, ")
+    return ContentError(path, message, item_id=node_id, field=field)

@@ -1,0 +1,86 @@
+"""Exports for supervisors: competency records and item results, formatted; the numbers come from competency.py."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from ipt_course.content.loader import LoadedCourse
+from ipt_course.grading.competency import collect, roll_up
+from ipt_course.progress.store import ProgressStore
+
+FORMATS = ("csv", "xlsx")
+
+
+def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """The export's tables: one row per trainee and competency, one per trainee and item, and the flags.
+
+    Trainees are named by their pseudonymous id unless `names` maps ids to names.
+    """
+    results, evidence = collect(course)
+    trainees = sorted({r.trainee_id for r in results} | {e.trainee_id for e in evidence})
+    records = roll_up(course, evidence, trainees)
+    competencies = pd.DataFrame(
+        [
+            {
+                "trainee_id": r.trainee_id,
+                "competency": r.competency,
+                "competency_name": r.name,
+                "safety_critical": r.safety_critical,
+                "evidence_count": r.evidence_count,
+                "score": r.score,
+                "max_score": r.max_score,
+                "level": None if r.level is None else int(r.level),
+                "flagged": r.flagged,
+            }
+            for r in records
+        ],
+        columns=["trainee_id", "competency", "competency_name", "safety_critical", "evidence_count", "score",
+                 "max_score", "level", "flagged"],
+    )
+    competencies["level"] = competencies["level"].astype("Int64")
+    items = pd.DataFrame(
+        [{**asdict(r), "competencies": " ".join(r.competencies),
+          "level": None if r.level is None else int(r.level)} for r in results],
+        columns=["trainee_id", "module_id", "item_id", "kind", "competencies", "score", "max_score",
+                 "needs_manual_grade", "harmful", "level"],
+    )
+    items["level"] = items["level"].astype("Int64")
+    flags = pd.DataFrame(
+        [
+            {"trainee_id": r.trainee_id, "competency": r.competency, "evidence": evidence_id}
+            for r in records if r.flagged for evidence_id in r.flag_evidence
+        ],
+        columns=["trainee_id", "competency", "evidence"],
+    )
+    if names:
+        for table in (competencies, items, flags):
+            table.insert(1, "trainee_name", table["trainee_id"].map(names))
+    return {"competencies": competencies, "items": items, "flags": flags}
+
+
+def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: bool = False) -> list[Path]:
+    """Write the export tables to `out` as CSV files or one XLSX workbook; return the files written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    names = None
+    if with_names:
+        store = ProgressStore(course.project.progress_db)
+        names = {t.id: t.name for t in store.trainees()}
+        store.close()
+    tables = export_tables(course, names)
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        written = []
+        for name, table in tables.items():
+            path = out / f"{name}.csv"
+            table.to_csv(path, index=False)
+            written.append(path)
+        return written
+    path = out / "competency-export.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, table in tables.items():
+            table.to_excel(writer, sheet_name=name, index=False)
+    return [path]

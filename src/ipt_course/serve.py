@@ -1,0 +1,70 @@
+"""Serve the built course with Voila: the home page at /, no file tree, no sources, nothing from a CDN."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ipt_course.build import HOME_NOTEBOOK, TEMPLATE_NAME
+from ipt_course.paths import ENV_HOME, Project
+
+
+def voila_app_class() -> Any:
+    """A Voila application whose routes suit a workshop (built lazily: importing voila takes a second)."""
+    import tornado.web
+    from jupyter_server.utils import url_path_join
+    from voila.app import Voila
+
+    class HomeRedirect(tornado.web.RequestHandler):
+        """`/` opens the home page, keeping a session token if the link carried one."""
+
+        def initialize(self, target: str) -> None:
+            self.target = target
+
+        def get(self) -> None:
+            query = self.request.query
+            self.redirect(self.target + (f"?{query}" if query else ""))
+
+    class NotServed(tornado.web.RequestHandler):
+        """The file tree and the contents API are not for trainees."""
+
+        def prepare(self) -> None:
+            raise tornado.web.HTTPError(404)
+
+    class CourseVoila(Voila):  # type: ignore[misc]
+        def init_handlers(self) -> list[Any]:
+            home = url_path_join(self.server_url, "voila/render", HOME_NOTEBOOK)
+            ours = [
+                (url_path_join(self.server_url, "/?"), HomeRedirect, {"target": home}),
+                (url_path_join(self.server_url, r"/voila/tree.*"), NotServed),
+                (url_path_join(self.server_url, r"/voila/api/contents.*"), NotServed),
+            ]
+            # Tornado takes the first matching route, so ours shadow Voila's tree routes.
+            return ours + list(super().init_handlers())
+
+    return CourseVoila
+
+
+def serve(project: Project, host: str = "127.0.0.1", port: int = 8866) -> None:
+    """Run Voila on the built site until Ctrl-C."""
+    os.environ[ENV_HOME] = str(project.root)
+    # A known, project-local Jupyter config and data path: a developer's own settings never leak in.
+    config_dir = project.build_dir / "jupyter-config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["JUPYTER_CONFIG_DIR"] = str(config_dir)
+    os.environ["JUPYTER_PATH"] = str(project.jupyter_data_dir)
+    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    app = voila_app_class()()
+    app.initialize([
+        str(project.site_dir),
+        f"--Voila.ip={host}",
+        f"--Voila.port={port}",
+        "--Voila.port_retries=0",
+        "--Voila.open_browser=False",
+        f"--VoilaConfiguration.template={TEMPLATE_NAME}",
+        "--VoilaConfiguration.theme=light",
+        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaConfiguration.show_tracebacks=False",
+        "--VoilaConfiguration.file_allowlist=['.*\\.(png|jpg|svg)']",
+    ])
+    app.start()

@@ -1,0 +1,258 @@
+"""The two kinds of page Voila serves: the home page (sign in, modules) and a module page."""
+
+from __future__ import annotations
+
+import html
+import zlib
+from typing import Any
+from urllib.parse import quote
+
+import ipywidgets as w
+
+from ipt_course.content.loader import Module
+from ipt_course.engine import SaveError, Simulation
+from ipt_course.grading.submission import (
+    SubmissionError,
+    item_key,
+    knowledge_key,
+    role_play_key,
+    simulation_key,
+    summarize,
+    valid_item_answer,
+    write_submission,
+)
+from ipt_course.progress.store import SignInRefused, UnknownTrainee
+from ipt_course.ui.context import PageContext, page_context
+from ipt_course.ui.views import (
+    CompetencyItemView,
+    LessonsView,
+    RolePlayView,
+    SimulationView,
+    html_box,
+)
+
+
+def _page(children: list[w.Widget]) -> w.VBox:
+    box = w.VBox(children, layout=w.Layout(width="100%"))
+    box.add_class("ipt-page")
+    return box
+
+
+def module_href(module: Module, token: str) -> str:
+    """Link from the home page (site root) to a module page, carrying the session."""
+    return f"modules/{quote(module.slug)}/module.ipynb?session={quote(token)}"
+
+
+def home_href(token: str | None) -> str:
+    """Link from a module page back to the home page."""
+    return "../../home.ipynb" + (f"?session={quote(token)}" if token else "")
+
+
+def simulation_records(module: Module, answers: dict[str, Any]) -> dict[str, Any]:
+    """Each scenario's path, evidence and safety steps, as plain data for the submission notebook."""
+    records: dict[str, Any] = {}
+    for scenario in module.scenarios:
+        saved = answers.get(simulation_key(scenario.id))
+        if not isinstance(saved, dict):
+            continue
+        try:
+            sim = Simulation.from_dict(scenario, saved.get("state", {}))
+        except SaveError:
+            continue
+        outcome = sim.outcome()
+        records[scenario.id] = {
+            "finished": sim.finished,
+            "choices": [
+                {"node": node_id, "choice": result.choice_id, "competency": result.competency,
+                 "level": int(result.level)}
+                for (node_id, _), result in zip(outcome.path, sim.history, strict=True)
+            ],
+            "safety": {s.id: s.taken for s in outcome.safety},
+        }
+    return records
+
+
+def module_progress(module: Module, answers: dict[str, Any]) -> tuple[int, int]:
+    """(done, total) steps: knowledge checks, summative items, role-plays and finished simulations."""
+    done = sum(1 for c in module.knowledge_checks if knowledge_key(c.id) in answers)
+    done += sum(1 for i in module.items if valid_item_answer(module, i.id, answers.get(item_key(i.id))))
+    records = simulation_records(module, answers)
+    summary = summarize(module, answers, {s for s, r in records.items() if r["finished"]})
+    done += summary.role_plays_written + summary.simulations_finished
+    total = len(module.knowledge_checks) + len(module.items) + len(module.role_plays) + len(module.scenarios)
+    return done, total
+
+
+# -- home page ------------------------------------------------------------------------------------
+
+
+def _module_list(ctx: PageContext) -> w.VBox:
+    assert ctx.trainee is not None and ctx.token is not None
+    cards = []
+    for module in ctx.course.modules:
+        answers = ctx.store.answers(ctx.trainee.id, module.id)
+        done, total = module_progress(module, answers)
+        submitted = ctx.store.last_submission(ctx.trainee.id, module.id)
+        status = f"Submitted {html.escape(submitted[:16])}" if submitted else f"{done} of {total} steps done"
+        cards.append(html_box(
+            f"<div class='ipt-card'><p class='ipt-muted'>Module {module.meta.number}</p>"
+            f"<h3>{html.escape(module.meta.title)}</h3><p>{html.escape(module.meta.summary)}</p>"
+            f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
+            f"<p>{status}</p>"
+            f"<a class='ipt-link-button' href='{html.escape(module_href(module, ctx.token))}'>"
+            f"{'Continue' if done else 'Start'} module {module.meta.number}</a></div>"
+        ))
+    greeting = html_box(
+        f"<div class='ipt-header'><h1>{html.escape(ctx.course.course.title)}</h1>"
+        f"<p>Welcome, <b>{html.escape(ctx.trainee.name)}</b>. Your work is saved as you go.</p></div>"
+    )
+    return _page([greeting, *cards])
+
+
+def home_page(query_string: str | None = None) -> w.VBox:
+    """Sign in with your name and PIN; then see the modules with your progress."""
+    ctx = page_context(query_string)
+    root = _page([])
+    if ctx.trainee is not None:
+        root.children = [_module_list(ctx)]
+        return root
+    trainees = ctx.store.trainees()
+    title = html_box(
+        f"<div class='ipt-header'><h1>{html.escape(ctx.course.course.title)}</h1>"
+        f"<p>{html.escape(ctx.course.course.subtitle)}</p></div><h2>Sign in</h2>"
+    )
+    if not trainees:
+        root.children = [title, html_box("<p class='ipt-error'>There is no workshop roster yet. "
+                                         "Ask your trainer to start the workshop.</p>")]
+        return root
+    name = w.Dropdown(options=[("Choose your name", "")] + [(t.name, t.id) for t in trainees],
+                      value="", description="", layout=w.Layout(width="100%"))
+    pin = w.Password(placeholder="Your PIN", layout=w.Layout(width="100%"))
+    go = w.Button(description="Sign in", button_style="primary", layout=w.Layout(width="100%"))
+    go.add_class("ipt-big")
+    message = html_box("")
+
+    def sign_in(_: Any) -> None:
+        if not name.value:
+            message.value = "<p class='ipt-error'>Please choose your name first.</p>"
+            return
+        try:
+            token = ctx.store.sign_in(str(name.value), str(pin.value))
+        except (SignInRefused, UnknownTrainee) as err:
+            pin.value = ""
+            message.value = f"<p class='ipt-error'>{html.escape(str(err))}</p>"
+            return
+        ctx.token = token
+        ctx.trainee = ctx.store.trainee(str(name.value))
+        root.children = [_module_list(ctx)]
+
+    go.on_click(sign_in)
+    root.children = [title, html_box("<p>Your name</p>"), name, html_box("<p>Your PIN (from your trainer)</p>"),
+                     pin, go, message]
+    return root
+
+
+# -- module page ----------------------------------------------------------------------------------
+
+
+class SubmitView(w.VBox):
+    """Shows what will be submitted, asks for confirmation, then writes the nbgrader submission."""
+
+    def __init__(self, ctx: PageContext, module: Module):
+        self.ctx = ctx
+        self.module = module
+        self.status = html_box("")
+        self.review = w.Button(description="Review and submit", button_style="primary", layout=w.Layout(width="100%"))
+        self.review.add_class("ipt-big")
+        self.review.on_click(self._review)
+        self.confirm = w.VBox(layout=w.Layout(width="100%"))
+        super().__init__([
+            html_box("<h2>Submit your work</h2><p>When you submit, your competency check, case and role-play "
+                     "go to your trainer for grading. You can still change answers and submit again; the "
+                     "latest submission counts.</p>"),
+            self.status, self.review, self.confirm,
+        ], layout=w.Layout(width="100%"))
+        self._show_last()
+
+    def _show_last(self) -> None:
+        assert self.ctx.trainee is not None
+        last = self.ctx.store.last_submission(self.ctx.trainee.id, self.module.id)
+        self.status.value = (f"<div class='ipt-feedback ipt-good'>Last submitted: {html.escape(last)}</div>"
+                             if last else "<p class='ipt-muted'>Not submitted yet.</p>")
+
+    def _review(self, _: Any) -> None:
+        assert self.ctx.trainee is not None
+        answers = self.ctx.store.answers(self.ctx.trainee.id, self.module.id)
+        records = simulation_records(self.module, answers)
+        summary = summarize(self.module, answers, {s for s, r in records.items() if r["finished"]})
+        missing = ""
+        if summary.unanswered:
+            missing = (f"<p class='ipt-feedback ipt-warn'>{len(summary.unanswered)} question(s) are not answered "
+                       "yet. You can go back, or submit anyway.</p>")
+        yes = w.Button(description="Yes, submit now", button_style="success", layout=w.Layout(width="100%"))
+        no = w.Button(description="Not yet", layout=w.Layout(width="100%"))
+        for b in (yes, no):
+            b.add_class("ipt-big")
+        yes.on_click(self._submit)
+        no.on_click(lambda _: setattr(self.confirm, "children", []))
+        self.confirm.children = [html_box(
+            "<div class='ipt-card'><b>You are about to submit:</b><ul>"
+            f"<li>Competency check: {summary.items_answered} of {summary.items_total} questions answered</li>"
+            f"<li>Practice case: {summary.simulations_finished} of {summary.simulations_total} finished</li>"
+            f"<li>Role-play: {summary.role_plays_written} of {summary.role_plays_total} written</li>"
+            f"</ul>{missing}</div>"), yes, no]
+
+    def _submit(self, _: Any) -> None:
+        assert self.ctx.trainee is not None
+        answers = self.ctx.store.answers(self.ctx.trainee.id, self.module.id)
+        try:
+            path, timestamp = write_submission(self.ctx.project, self.module, self.ctx.trainee.id, answers,
+                                               simulation_records(self.module, answers))
+        except SubmissionError as err:
+            self.confirm.children = [html_box(f"<p class='ipt-error'>Could not submit: {html.escape(str(err))}. "
+                                              "Your answers are safe. Please tell your trainer.</p>")]
+            return
+        self.ctx.store.record_submission(self.ctx.trainee.id, self.module.id, timestamp, path)
+        self.confirm.children = [html_box("<div class='ipt-feedback ipt-good'><b>Submitted. Thank you!</b> "
+                                          "Your trainer will grade it and you will see feedback here.</div>")]
+        self._show_last()
+
+
+def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
+    """A whole module: lessons, practice case, competency check, role-play and submit, as tabs."""
+    ctx = page_context(query_string)
+    if ctx.trainee is None:
+        root = _page([html_box("<h1>Please sign in</h1><p>We could not tell who you are (the link may be old).</p>"
+                               f"<a class='ipt-link-button' href='{home_href(None)}'>Go to sign in</a>")])
+        return root
+    module = ctx.course.module(module_id)
+    trainee = ctx.trainee
+    answers = ctx.store.answers(trainee.id, module.id)
+
+    def save(key: str, value: Any, log: bool) -> None:
+        ctx.store.save(trainee.id, module.id, key, value, log=log)
+
+    header = html_box(
+        f"<div class='ipt-header'><a href='{html.escape(home_href(ctx.token))}'>← All modules</a>"
+        f"<p class='ipt-muted'>Module {module.meta.number} · {html.escape(trainee.name)}</p>"
+        f"<h1>{html.escape(module.meta.title)}</h1></div>"
+    )
+    seed = zlib.crc32(trainee.id.encode())
+    items = [CompetencyItemView(n, module, item.public(), answers.get(item_key(item.id)), save)
+             for n, item in enumerate(module.items, start=1)]
+    check_intro = html_box("<h2>Competency check</h2><p>These questions count towards your competency record. "
+                           "Your answers are saved as you choose; you will see your results after grading.</p>")
+    tabs = w.Tab(children=[
+        LessonsView(module, answers, save),
+        _page([SimulationView(s, answers.get(simulation_key(s.id)), seed, save) for s in module.scenarios]),
+        _page([check_intro, *items]),
+        _page([RolePlayView(p, answers.get(role_play_key(p.id)), save) for p in module.role_plays]),
+        SubmitView(ctx, module),
+    ], layout=w.Layout(width="100%"))
+    tabs.titles = ("1 Learn", "2 Practice case", "3 Check", "4 Role-play", "5 Submit")
+    saved_tab = answers.get("ui:tab", 0)
+    tabs.selected_index = saved_tab if isinstance(saved_tab, int) and 0 <= saved_tab < 5 else 0
+    tabs.observe(lambda change: save("ui:tab", change["new"], False) if isinstance(change["new"], int) else None,
+                 names="selected_index")
+    root = _page([header, tabs])
+    return root

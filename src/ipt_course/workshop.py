@@ -1,0 +1,88 @@
+"""A workshop's roster: synthetic demo trainees with PINs, in the progress store and a printable file."""
+
+from __future__ import annotations
+
+import csv
+import html
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ipt_course.paths import Project
+from ipt_course.progress.store import ProgressStore
+
+# Synthetic names only: no real person's data anywhere in the project.
+DEMO_NAMES = ("Anjali Demo", "Bina Demo", "Chitra Demo", "Deepa Demo", "Farida Demo", "Geeta Demo")
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    trainee_id: str
+    name: str
+    pin: str
+
+
+def read_roster(path: Path) -> list[RosterEntry]:
+    """Read a roster CSV with columns trainee_id, name, pin; errors name the file and line."""
+    entries: list[RosterEntry] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"trainee_id", "name", "pin"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: the header lacks column(s) {', '.join(sorted(missing))}")
+        for line, row in enumerate(reader, start=2):
+            trainee_id, name, pin = (row.get(k, "").strip() for k in ("trainee_id", "name", "pin"))
+            if not trainee_id or not name or not pin.isdigit() or len(pin) < 4:
+                raise ValueError(f"{path}, line {line}: needs a trainee_id, a name and a PIN of 4+ digits")
+            entries.append(RosterEntry(trainee_id, name, pin))
+    return entries
+
+
+def write_roster(path: Path, entries: list[RosterEntry]) -> None:
+    """Write the roster as CSV and as a printable HTML page beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["trainee_id", "name", "pin"])
+        for e in entries:
+            writer.writerow([e.trainee_id, e.name, e.pin])
+    rows = "".join(
+        f"<tr><td>{html.escape(e.name)}</td><td>{html.escape(e.trainee_id)}</td><td class=pin>{e.pin}</td></tr>"
+        for e in entries
+    )
+    path.with_suffix(".html").write_text(
+        "<!doctype html><meta charset=utf-8><title>Workshop roster</title>"
+        "<style>body{font-family:sans-serif}td,th{border:1px solid #999;padding:.6em 1em;font-size:1.2em}"
+        "table{border-collapse:collapse}.pin{font-family:monospace;font-size:1.5em}</style>"
+        "<h1>Workshop roster</h1><p>Cut along the lines and give each trainee her own PIN. "
+        "Keep this page private.</p><table><tr><th>Name</th><th>Trainee id</th><th>PIN</th></tr>"
+        f"{rows}</table>",
+        encoding="utf-8",
+    )
+
+
+def demo_roster(count: int = len(DEMO_NAMES)) -> list[RosterEntry]:
+    """Synthetic trainees with fresh random 4-digit PINs."""
+    return [
+        RosterEntry(f"trainee-{n:02d}", DEMO_NAMES[(n - 1) % len(DEMO_NAMES)], f"{secrets.randbelow(10_000):04d}")
+        for n in range(1, count + 1)
+    ]
+
+
+def ensure_workshop(project: Project) -> tuple[list[RosterEntry], bool]:
+    """Load the workshop roster into the progress store, creating a demo roster first if there is none.
+
+    Returns the roster and whether it was just created.
+    """
+    created = not project.roster_csv.is_file()
+    if created:
+        write_roster(project.roster_csv, demo_roster())
+    entries = read_roster(project.roster_csv)
+    store = ProgressStore(project.progress_db)
+    try:
+        # Always upsert, so a trainer who edits a name or PIN in roster.csv sees it at the next start.
+        for entry in entries:
+            store.add_trainee(entry.trainee_id, entry.name, entry.pin)
+    finally:
+        store.close()
+    return entries, created
