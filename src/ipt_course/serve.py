@@ -8,12 +8,15 @@ from typing import Any
 from ipt_course.build import HOME_NOTEBOOK, TEMPLATE_NAME
 from ipt_course.paths import ENV_HOME, Project
 
+UNUSED_LAB_EXTENSIONS = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview")
+
 
 def voila_app_class() -> Any:
     """A Voila application whose routes suit a workshop (built lazily: importing voila takes a second)."""
     import tornado.web
     from jupyter_server.utils import url_path_join
     from voila.app import Voila
+    from voila.tornado.handler import TornadoVoilaHandler as VoilaHandler
 
     class HomeRedirect(tornado.web.RequestHandler):
         """`/` opens the home page, keeping a session token if the link carried one."""
@@ -31,6 +34,19 @@ def voila_app_class() -> Any:
         def prepare(self) -> None:
             raise tornado.web.HTTPError(404)
 
+    class PageHandler(VoilaHandler):  # type: ignore[misc]
+        """Voila's page handler, but it also sets the _xsrf cookie that Voila's unload beacon sends.
+
+        Without the cookie the beacon is refused (403) and every closed or reloaded page leaves its kernel
+        running, which a workshop of tablets soon fills the laptop with.
+        """
+
+        async def prepare(self) -> None:
+            result = super().prepare()
+            if result is not None:
+                await result
+            self.xsrf_token  # noqa: B018  # reading it sets the cookie
+
     class CourseVoila(Voila):  # type: ignore[misc]
         def init_handlers(self) -> list[Any]:
             home = url_path_join(self.server_url, "voila/render", HOME_NOTEBOOK)
@@ -40,7 +56,11 @@ def voila_app_class() -> Any:
                 (url_path_join(self.server_url, r"/voila/api/contents.*"), NotServed),
             ]
             # Tornado takes the first matching route, so ours shadow Voila's tree routes.
-            return ours + list(super().init_handlers())
+            stock = [
+                (route[0], PageHandler, *route[2:]) if route[1] is VoilaHandler else route
+                for route in super().init_handlers()
+            ]
+            return ours + stock
 
     return CourseVoila
 
@@ -65,6 +85,8 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8866) -> None:
         "--VoilaConfiguration.theme=light",
         "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.show_tracebacks=False",
-        "--VoilaConfiguration.file_allowlist=['.*\\.(png|jpg|svg)']",
+        # These lab extensions are for JupyterLab; in Voila they only fail to load and log errors.
+        *(f"--VoilaConfiguration.extension_denylist={name}" for name in UNUSED_LAB_EXTENSIONS),
+        "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|svg)",
     ])
     app.start()
