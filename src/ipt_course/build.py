@@ -11,9 +11,9 @@ from pathlib import Path
 
 import nbformat
 
+from ipt_course.content.errors import ContentError
 from ipt_course.content.loader import LoadedCourse, content_digest, load_course
 from ipt_course.engine.checks import check_scenario
-from ipt_course.content.errors import ContentError
 from ipt_course.grading.assignment import generate_assignment
 from ipt_course.paths import Project
 

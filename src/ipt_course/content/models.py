@@ -132,12 +132,20 @@ class ModuleMeta(Strict):
 
     _slug = field_validator("id")(_check_slug)
 
+    @model_validator(mode="after")
+    def _unique(self) -> ModuleMeta:
+        _require_unique("lesson", [lesson.id for lesson in self.lessons])
+        _require_unique("source", [source.id for source in self.sources])
+        return self
+
 
 class Option(Strict):
     """One answer option of a choice question."""
 
     id: str = Field(description="Stable id of the option within its question, e.g. 'a'.")
     text: str = Field(description="What the trainee reads.")
+
+    _slug = field_validator("id")(_check_slug)
 
 
 class KnowledgeOption(Option):
@@ -170,7 +178,12 @@ class KnowledgeChecks(Strict):
     """The file knowledge-checks.yaml."""
 
     schema_version: Literal[1] = Field(description="Version of this file's format.")
-    checks: list[KnowledgeCheck] = Field(description="The module's knowledge checks.")
+    checks: list[KnowledgeCheck] = Field(min_length=1, description="The module's knowledge checks.")
+
+    @model_validator(mode="after")
+    def _unique(self) -> KnowledgeChecks:
+        _require_unique("knowledge check", [c.id for c in self.checks])
+        return self
 
 
 class CompetencyItem(Strict):
@@ -200,6 +213,8 @@ class CompetencyItem(Strict):
             unknown = [a for a in chosen if a not in ids]
             if unknown:
                 raise ValueError(f"{name} names {unknown}, which are not option ids ({ids})")
+        for name, chosen in (("answer", self.answer), ("harmful", self.harmful)):
+            _require_unique(f"{name} option", chosen)
         if self.kind == "single" and len(self.answer) != 1:
             raise ValueError("a 'single' item must have exactly one answer")
         if set(self.answer) & set(self.harmful):
@@ -226,6 +241,11 @@ class CompetencyCheck(Strict):
     schema_version: Literal[1] = Field(description="Version of this file's format.")
     items: list[CompetencyItem] = Field(min_length=1, description="The summative items, in order.")
 
+    @model_validator(mode="after")
+    def _unique(self) -> CompetencyCheck:
+        _require_unique("item", [i.id for i in self.items])
+        return self
+
 
 class RubricLevel(Strict):
     """What a response at one level looks like."""
@@ -246,12 +266,24 @@ class RolePlay(Strict):
 
     _slug = field_validator("id")(_check_slug)
 
+    @field_validator("rubric")
+    @classmethod
+    def _one_per_level(cls, value: list[RubricLevel]) -> list[RubricLevel]:
+        if sorted(int(r.level) for r in value) != [1, 2, 3, 4]:
+            raise ValueError("the rubric needs exactly one description for each level 1, 2, 3 and 4")
+        return sorted(value, key=lambda r: r.level)
+
 
 class RolePlays(Strict):
     """The file role-play.yaml."""
 
     schema_version: Literal[1] = Field(description="Version of this file's format.")
     prompts: list[RolePlay] = Field(min_length=1, description="The module's role-play prompts.")
+
+    @model_validator(mode="after")
+    def _unique(self) -> RolePlays:
+        _require_unique("role-play", [p.id for p in self.prompts])
+        return self
 
 
 def _require_unique(what: str, ids: list[str]) -> None:

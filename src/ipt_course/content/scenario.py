@@ -180,7 +180,6 @@ class Scenario(Strict):
     nodes: list[ScenarioNode] = Field(min_length=1, description="Every node of the scenario.")
 
     _path: Path | None = PrivateAttr(default=None)
-    _nodes_by_id: dict[str, ScenarioNode] = PrivateAttr(default_factory=dict)
 
     _slug = field_validator("id", "start")(_check_slug)
 
@@ -215,7 +214,6 @@ class Scenario(Strict):
             first = problems[0]
             more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
             raise ScenarioProblemError(first.message + more, node_id=first.node_id, field=first.field)
-        self._nodes_by_id = {node.id: node for node in self.nodes}
         return self
 
     @property
@@ -230,9 +228,10 @@ class Scenario(Strict):
 
     def node(self, node_id: str) -> ScenarioNode:
         """The node with this id; KeyError if there is none."""
-        if not self._nodes_by_id:  # built with model_construct, which skips validators
-            self._nodes_by_id = {node.id: node for node in self.nodes}
-        return self._nodes_by_id[node_id]
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
 
 
 def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
@@ -399,6 +398,7 @@ def _content_error(path: Path, raw: dict[str, Any], error: ValidationError) -> C
         return ContentError(path, located.message, item_id=located.node_id or node_id, field=located.field)
     if node_id is None:
         return from_validation_error(path, raw, error)
-    field = ".".join(str(part) for part in rest) or None
+    # pydantic marks a bad dict key with a '[key]' part after the key itself; the key alone reads better
+    field = ".".join(str(part) for part in rest if part != "[key]") or None
     message = first["msg"].removeprefix("Value error, ")
     return ContentError(path, message, item_id=node_id, field=field)

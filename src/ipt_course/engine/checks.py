@@ -68,7 +68,7 @@ def check_scenario(scenario: Scenario, known_competencies: set[str] | None = Non
                 queue.append(before)
     stuck = sorted({s[0] for s in states if s not in can_end} - dead)
     for node_id in stuck:
-        report(node_id, "no ending can be reached from here: the choices go round in a loop with no way out")
+        report(node_id, "no ending can be reached from here: every way on loops back or gets stuck")
 
     for node in scenario.nodes:
         if node.id not in reached:

@@ -118,6 +118,8 @@ class Simulation:
             key: random.Random(f"{scenario.id}:{seed}:{key}").choice(values)
             for key, values in scenario.variants.items()
         }
+        # built here, not cached on the scenario, so a model_copy of a scenario never serves stale nodes
+        self._nodes = {node.id: node for node in scenario.nodes}
         self._choices_by_id = {c.id: c for node in scenario.nodes for c in node.choices}
         self._order: dict[str, list[ScenarioChoice]] = {}
         self.restart()
@@ -126,7 +128,7 @@ class Simulation:
 
     def restart(self) -> None:
         """Go back to the start with the same seed, forgetting every choice."""
-        self._node = self.scenario.node(self.scenario.start)
+        self._node = self._nodes[self.scenario.start]
         self._results: list[ChoiceResult] = []
         self._rapport = 0
         self._disclosure = 0
@@ -209,7 +211,7 @@ class Simulation:
         self._disclosure += choice.effects.get("disclosure", 0)
         self._flags.update(choice.sets)
         self._transcript.append(Line("you", result.text))
-        self._node = self.scenario.node(choice.next)
+        self._node = self._nodes[choice.next]
         self._transcript.extend(self._node_lines(self._node))
         return result
 

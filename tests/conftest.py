@@ -1,0 +1,40 @@
+"""Shared fixtures: a throwaway copy of the course, so tests never touch the checkout's runtime state."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ipt_course.paths import Project
+
+REPO = Path(__file__).resolve().parents[1]
+CONTENT = ("course", "modules", "simulations")
+
+
+def copy_course(target: Path) -> Project:
+    """A fresh project folder with the repository's content and nbgrader config, and no runtime state."""
+    for name in CONTENT:
+        shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (target / "grading").mkdir(parents=True)
+    shutil.copy2(REPO / "grading" / "nbgrader_config.py", target / "grading" / "nbgrader_config.py")
+    return Project(target)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A copy of the course in a temporary folder, found by $IPT_COURSE_HOME."""
+    proj = copy_course(tmp_path / "course-root")
+    monkeypatch.setenv("IPT_COURSE_HOME", str(proj.root))
+    return proj
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the course, built once per test session (nbgrader's generate_assignment takes seconds)."""
+    from ipt_course.build import build
+
+    proj = copy_course(tmp_path_factory.mktemp("built") / "course-root")
+    build(proj, say=lambda _: None)
+    return proj

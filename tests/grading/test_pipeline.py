@@ -1,0 +1,171 @@
+"""Submissions written from saved answers, autograded by real nbgrader, exported for supervisors."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from ipt_course.content.loader import Module, load_course
+from ipt_course.grading.assignment import answer_cell_id, release_path, source_path
+from ipt_course.grading.autograde import autograde_pending, pending_submissions
+from ipt_course.grading.export import export_tables, write_export
+from ipt_course.grading.submission import item_key, role_play_key, write_submission
+from ipt_course.paths import Project
+
+pytestmark = pytest.mark.slow
+MODULE = "depression-ipt-my-role"
+
+
+def strong_answers(module: Module) -> dict[str, Any]:
+    answers: dict[str, Any] = {item_key(i.id): list(i.answer) for i in module.items}
+    answers[role_play_key(module.role_plays[0].id)] = "I hear you. <b>Sadness and worry</b> can get better."
+    return answers
+
+
+def unsafe_answers(module: Module) -> dict[str, Any]:
+    """Right everywhere except one harmful pick on a safety-critical item."""
+    answers = strong_answers(module)
+    harmful_item = next(i for i in module.items if i.harmful and i.competency == "assessment-of-harm")
+    answers[item_key(harmful_item.id)] = [harmful_item.harmful[0]]
+    return answers
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A built course with three submissions (strong, unsafe, blank), autograded once for the module's tests."""
+    from ipt_course.build import build
+    from tests.conftest import copy_course
+
+    project = copy_course(tmp_path_factory.mktemp("graded") / "course-root")
+    build(project, say=lambda _: None)
+    module = load_course(project).module(MODULE)
+    sim = {"first-meeting": {"finished": True, "choices": [
+        {"node": "n", "choice": "c", "competency": "assessment-of-harm", "level": 4}], "safety": {}}}
+    write_submission(project, module, "trainee-01", strong_answers(module), sim)
+    write_submission(project, module, "trainee-02", unsafe_answers(module), {})
+    write_submission(project, module, "trainee-03", {}, {})
+    results = autograde_pending(project)
+    assert [r.success for r in results] == [True, True, True], [r.message for r in results]
+    return project
+
+
+def test_release_notebook_holds_no_answer_key(built_project: Project) -> None:
+    """Does the release notebook (what a submission starts from) keep every answer and hidden test out?"""
+    module = load_course(built_project).module(MODULE)
+    release = release_path(built_project, MODULE).read_text()
+    source = source_path(built_project, module).read_text()
+    assert "BEGIN HIDDEN TESTS" in source
+    assert "BEGIN HIDDEN TESTS" not in release
+    assert "not the keyed answer" not in release
+    for item in module.items:
+        assert f"== {sorted(item.answer)!r}" in source
+        assert f"== {sorted(item.answer)!r}" not in release
+
+
+def test_submission_fills_answer_cells_with_literals_only(built_project: Project) -> None:
+    """Does a submission hold exactly the chosen option ids, and drop anything that is not a valid option?"""
+    module = load_course(built_project).module(MODULE)
+    item = module.items[0]
+    answers = {item_key(item.id): ["__import__('os').system('x')"], item_key(module.items[1].id): ["a"]}
+    path, _ = write_submission(built_project, module, "trainee-09", answers, {})
+    nb = nbformat.read(path, as_version=4)
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+    assert "__import__" not in path.read_text()
+    assert "raise NotImplementedError" in cells[answer_cell_id(item.id)].source
+    second = cells[answer_cell_id(module.items[1].id)].source
+    assert ast.literal_eval(second.split("=", 1)[1].strip()) == ["a"]
+    assert (path.parent / "timestamp.txt").read_text().endswith("UTC")
+
+
+def test_autograde_scores_each_item(graded: Project) -> None:
+    """Does nbgrader give the strong trainee every autograded point and the blank one none?"""
+    items = export_tables(load_course(graded))["items"]
+    auto = items[items["kind"] == "item"]
+    by_trainee = auto.groupby("trainee_id")["score"].sum()
+    max_auto = auto[auto["trainee_id"] == "trainee-01"]["max_score"].sum()
+    assert by_trainee["trainee-01"] == max_auto
+    assert by_trainee["trainee-03"] == 0
+    assert by_trainee["trainee-02"] < max_auto
+    role_play = items[items["kind"] == "role-play"].set_index("trainee_id")
+    assert role_play.loc[["trainee-01", "trainee-02"], "needs_manual_grade"].all(), "written answers await a trainer"
+    assert not role_play.loc["trainee-03", "needs_manual_grade"], "a blank answer is scored 0 by nbgrader itself"
+    assert role_play.loc["trainee-03", "score"] == 0
+
+
+def test_export_matches_stock_nbgrader_export(graded: Project, tmp_path: Path) -> None:
+    """Do our per-trainee totals equal what stock `nbgrader export` reports from the same gradebook?"""
+    stock_csv = tmp_path / "grades.csv"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run([str(bin_dir / "nbgrader"), "export", f"--to={stock_csv}"], cwd=graded.grading_dir,
+                   check=True, capture_output=True, env=env)
+    with stock_csv.open() as handle:
+        stock = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
+    items = export_tables(load_course(graded))["items"]
+    ours = items.groupby("trainee_id")["score"].sum().to_dict()
+    assert set(stock) >= {"trainee-01", "trainee-02", "trainee-03"}
+    for trainee in ("trainee-01", "trainee-02", "trainee-03"):
+        assert ours[trainee] == pytest.approx(stock[trainee])
+
+
+def test_harmful_answer_on_safety_competency_flags_trainee(graded: Project) -> None:
+    """Is a trainee who picks a harmful option on a safety-critical item flagged, with the item as evidence?"""
+    tables = export_tables(load_course(graded))
+    flags = tables["flags"]
+    assert set(flags["trainee_id"]) == {"trainee-02"}
+    assert (flags["competency"] == "assessment-of-harm").all()
+    comp = tables["competencies"].set_index(["trainee_id", "competency"])
+    assert comp.loc[("trainee-02", "assessment-of-harm"), "level"] == 1
+    assert comp.loc[("trainee-01", "assessment-of-harm"), "level"] == 4, "level 3 items + level 4 simulation"
+    assert bool(comp.loc[("trainee-02", "assessment-of-harm"), "flagged"])
+
+
+def test_export_writes_csv_per_table(graded: Project, tmp_path: Path) -> None:
+    """Does the CSV export write one row per trainee and competency, pseudonymous by default?"""
+    course = load_course(graded)
+    written = write_export(course, tmp_path / "out", "csv")
+    assert sorted(p.name for p in written) == ["competencies.csv", "flags.csv", "items.csv"]
+    with (tmp_path / "out" / "competencies.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3 * len(course.framework.competencies)
+    assert {"trainee_id", "competency", "evidence_count", "score", "level"} <= set(rows[0])
+    assert "trainee_name" not in rows[0]
+
+
+def test_regrade_only_new_submissions(graded: Project) -> None:
+    """After grading, is nothing pending until a trainee submits again?"""
+    assert pending_submissions(graded) == []
+    module = load_course(graded).module(MODULE)
+    write_submission(graded, module, "trainee-03", strong_answers(module), {})
+    assert [p.trainee_id for p in pending_submissions(graded)] == ["trainee-03"]
+    results = autograde_pending(graded)
+    assert [r.success for r in results] == [True]
+    items = export_tables(load_course(graded))["items"]
+    auto = items[(items["kind"] == "item") & (items["trainee_id"] == "trainee-03")]
+    assert auto["score"].sum() == auto["max_score"].sum()
+
+
+def test_tampered_submission_cannot_change_the_key(graded: Project) -> None:
+    """If someone edits a submitted notebook's test cells, does nbgrader still grade against the real key?"""
+    module = load_course(graded).module(MODULE)
+    answers = strong_answers(module)
+    wrong = module.items[0]
+    answers[item_key(wrong.id)] = [next(o.id for o in wrong.options if o.id not in wrong.answer)]
+    path, _ = write_submission(graded, module, "trainee-04", answers, {})
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+            cell.source = "pass"
+    nbformat.write(nb, path)
+    assert [r.success for r in autograde_pending(graded)] == [True]
+    items = export_tables(load_course(graded))["items"]
+    row = items[(items["trainee_id"] == "trainee-04") & (items["item_id"] == wrong.id)]
+    assert row["score"].iloc[0] == 0

@@ -1,0 +1,249 @@
+"""The progress store on a real SQLite file: sign-in, lockout, sessions, saved answers, crashes, two kernels."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ipt_course.progress.store import (
+    LOCKOUT_SECONDS,
+    MAX_FAILED_SIGN_INS,
+    MAX_VALUE_BYTES,
+    SESSION_SECONDS,
+    ProgressStore,
+    SignInRefused,
+    Trainee,
+    UnknownTrainee,
+)
+
+TRAINEE = "trainee-01"
+NAME = "Anjali Demo"
+PIN = "4821"
+WRONG_PIN = "1111"
+MODULE = "depression-ipt-my-role"
+T0 = 1_800_000_000.0  # a fixed clock for sign-in tests
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "workshop" / "progress.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[ProgressStore]:
+    """A store on a fresh file with one trainee on the roster."""
+    opened = ProgressStore(db_path)
+    opened.add_trainee(TRAINEE, NAME, PIN)
+    yield opened
+    opened.close()
+
+
+# --- sign-in and sessions ----------------------------------------------------------------------------
+
+
+def test_right_pin_gives_a_session_for_the_trainee(store: ProgressStore) -> None:
+    """Does the right PIN return a token that session_trainee resolves to that trainee?"""
+    token = store.sign_in(TRAINEE, PIN, now=T0)
+    assert store.session_trainee(token, now=T0 + 1) == Trainee(TRAINEE, NAME)
+    assert store.session_trainee("not-a-token", now=T0 + 1) is None
+
+
+def test_each_sign_in_gets_its_own_token(store: ProgressStore) -> None:
+    """Do two sign-ins (a phone and a laptop) get different tokens that both work?"""
+    first, second = store.sign_in(TRAINEE, PIN, now=T0), store.sign_in(TRAINEE, PIN, now=T0)
+    assert first != second
+    assert store.session_trainee(first, now=T0) == store.session_trainee(second, now=T0) == Trainee(TRAINEE, NAME)
+
+
+def test_wrong_pin_is_refused(store: ProgressStore) -> None:
+    """Does a wrong PIN raise SignInRefused?"""
+    with pytest.raises(SignInRefused, match="PIN is not right"):
+        store.sign_in(TRAINEE, WRONG_PIN, now=T0)
+
+
+def test_unknown_trainee_is_refused(store: ProgressStore) -> None:
+    """Does signing in as someone not on the roster raise UnknownTrainee?"""
+    with pytest.raises(UnknownTrainee, match="trainee-99"):
+        store.sign_in("trainee-99", PIN, now=T0)
+    with pytest.raises(UnknownTrainee):
+        store.trainee("trainee-99")
+
+
+def test_five_wrong_pins_lock_even_the_right_pin_for_a_while(store: ProgressStore) -> None:
+    """After five wrong PINs, is even the right PIN refused until LOCKOUT_SECONDS have passed?"""
+    for _ in range(MAX_FAILED_SIGN_INS):
+        with pytest.raises(SignInRefused, match="not right"):
+            store.sign_in(TRAINEE, WRONG_PIN, now=T0)
+    with pytest.raises(SignInRefused, match="Too many wrong PINs"):
+        store.sign_in(TRAINEE, PIN, now=T0 + LOCKOUT_SECONDS - 1)
+    token = store.sign_in(TRAINEE, PIN, now=T0 + LOCKOUT_SECONDS)
+    assert store.session_trainee(token, now=T0 + LOCKOUT_SECONDS) == Trainee(TRAINEE, NAME)
+
+
+def test_right_pin_resets_the_count_of_wrong_ones(store: ProgressStore) -> None:
+    """Does a right PIN after four wrong ones start the count again, so one more slip does not lock?"""
+    for _ in range(MAX_FAILED_SIGN_INS - 1):
+        with pytest.raises(SignInRefused):
+            store.sign_in(TRAINEE, WRONG_PIN, now=T0)
+    store.sign_in(TRAINEE, PIN, now=T0)
+    with pytest.raises(SignInRefused, match="not right"):
+        store.sign_in(TRAINEE, WRONG_PIN, now=T0)
+    assert store.sign_in(TRAINEE, PIN, now=T0)
+
+
+def test_expired_session_is_none(store: ProgressStore) -> None:
+    """Is a session token still good just before SESSION_SECONDS and None after?"""
+    token = store.sign_in(TRAINEE, PIN, now=T0)
+    assert store.session_trainee(token, now=T0 + SESSION_SECONDS - 1) == Trainee(TRAINEE, NAME)
+    assert store.session_trainee(token, now=T0 + SESSION_SECONDS + 1) is None
+
+
+# --- answers -----------------------------------------------------------------------------------------
+
+
+def test_saved_answers_come_back_as_given(store: ProgressStore) -> None:
+    """Do a list, a dict, a string and a number come back from answers() as they were saved?"""
+    values = {
+        "phq-a-item-9-follow-up": ["c"],
+        "simulation-state": {"node": "hint", "path": ["ask-directly"], "trust": 2},
+        "talking-makes-it-worse": "Thank you for telling me.",
+        "attempts": 3,
+    }
+    for key, value in values.items():
+        store.save(TRAINEE, MODULE, key, value)
+    assert store.answers(TRAINEE, MODULE) == values
+    assert store.answers(TRAINEE, "another-module") == {}
+
+
+def test_saving_twice_keeps_the_latest_and_logs_both(store: ProgressStore) -> None:
+    """Does a second save replace the answer but leave both in the event log?"""
+    store.save(TRAINEE, MODULE, "phq-a-item-9-follow-up", ["a"])
+    store.save(TRAINEE, MODULE, "phq-a-item-9-follow-up", ["c"])
+    assert store.answers(TRAINEE, MODULE) == {"phq-a-item-9-follow-up": ["c"]}
+    assert store.event_count(TRAINEE, MODULE) == 2
+
+
+def test_save_without_log_adds_no_event(store: ProgressStore) -> None:
+    """Does save(log=False) store the value without adding to the event log?"""
+    store.save(TRAINEE, MODULE, "scroll-position", 10, log=False)
+    store.save(TRAINEE, MODULE, "scroll-position", 20, log=False)
+    assert store.answers(TRAINEE, MODULE) == {"scroll-position": 20}
+    assert store.event_count(TRAINEE, MODULE) == 0
+
+
+def test_oversized_value_is_refused_and_keeps_the_previous_one(store: ProgressStore) -> None:
+    """Does a value over MAX_VALUE_BYTES raise ValueError and leave the saved value and log untouched?"""
+    store.save(TRAINEE, MODULE, "talking-makes-it-worse", "A short answer.")
+    with pytest.raises(ValueError, match="talking-makes-it-worse"):
+        store.save(TRAINEE, MODULE, "talking-makes-it-worse", "x" * MAX_VALUE_BYTES)
+    assert store.answers(TRAINEE, MODULE) == {"talking-makes-it-worse": "A short answer."}
+    assert store.event_count(TRAINEE, MODULE) == 1
+
+
+def test_value_just_under_the_limit_is_saved(store: ProgressStore) -> None:
+    """Is a value whose JSON is exactly MAX_VALUE_BYTES still saved?"""
+    value = "x" * (MAX_VALUE_BYTES - 2)  # two bytes for the JSON quotes
+    store.save(TRAINEE, MODULE, "long-answer", value)
+    assert store.answers(TRAINEE, MODULE)["long-answer"] == value
+
+
+def test_answer_for_trainee_not_on_roster_is_refused(store: ProgressStore) -> None:
+    """Is an answer for a trainee id not on the roster refused, and nothing logged for it?"""
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save("trainee-99", MODULE, "phq-a-item-9-follow-up", ["c"])
+    assert store.event_count("trainee-99", MODULE) == 0
+
+
+# --- durability --------------------------------------------------------------------------------------
+
+
+def test_data_survives_closing_and_reopening(store: ProgressStore, db_path: Path) -> None:
+    """Do the roster, a session and answers survive closing the store and opening a new one on the file?"""
+    token = store.sign_in(TRAINEE, PIN, now=T0)
+    store.save(TRAINEE, MODULE, "phq-a-item-9-follow-up", ["c"])
+    store.close()
+    reopened = ProgressStore(db_path)
+    try:
+        assert reopened.trainees() == [Trainee(TRAINEE, NAME)]
+        assert reopened.session_trainee(token, now=T0 + 1) == Trainee(TRAINEE, NAME)
+        assert reopened.answers(TRAINEE, MODULE) == {"phq-a-item-9-follow-up": ["c"]}
+        assert reopened.event_count(TRAINEE, MODULE) == 1
+    finally:
+        reopened.close()
+
+
+def test_journal_mode_is_wal(store: ProgressStore, db_path: Path) -> None:
+    """Is the database file in WAL mode, as another connection sees it?"""
+    other = sqlite3.connect(db_path)
+    try:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        other.close()
+
+
+CRASHING_KERNEL = """
+import os, signal, sys
+from pathlib import Path
+from ipt_course.progress.store import ProgressStore
+
+store = ProgressStore(Path(sys.argv[1]))
+store.save("trainee-01", "depression-ipt-my-role", "phq-a-item-9-follow-up", ["c"])
+os.kill(os.getpid(), signal.SIGKILL)
+print("still alive")
+"""
+
+
+def test_answer_survives_a_killed_kernel(store: ProgressStore, db_path: Path) -> None:
+    """If a kernel is killed right after saving an answer, does a new store still find the answer?"""
+    store.close()
+    child = subprocess.run(
+        [sys.executable, "-c", CRASHING_KERNEL, str(db_path)], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert "still alive" not in child.stdout
+    reopened = ProgressStore(db_path)
+    try:
+        assert reopened.answers(TRAINEE, MODULE) == {"phq-a-item-9-follow-up": ["c"]}
+        assert reopened.event_count(TRAINEE, MODULE) == 1
+    finally:
+        reopened.close()
+
+
+def test_two_kernels_see_each_others_writes(store: ProgressStore, db_path: Path) -> None:
+    """Do two stores open on one file (two kernels) both write, and each read the other's writes?"""
+    second = ProgressStore(db_path)
+    try:
+        store.save(TRAINEE, MODULE, "phq-a-item-9-follow-up", ["c"])
+        second.save(TRAINEE, MODULE, "responding-to-hopeless-words", ["b", "d"])
+        both = {"phq-a-item-9-follow-up": ["c"], "responding-to-hopeless-words": ["b", "d"]}
+        assert store.answers(TRAINEE, MODULE) == both
+        assert second.answers(TRAINEE, MODULE) == both
+        token = second.sign_in(TRAINEE, PIN, now=T0)
+        assert store.session_trainee(token, now=T0) == Trainee(TRAINEE, NAME)
+    finally:
+        second.close()
+
+
+# --- submissions -------------------------------------------------------------------------------------
+
+
+def test_last_submission_is_the_latest_recorded(store: ProgressStore, tmp_path: Path) -> None:
+    """Is last_submission None before any submission, then the latest one's time, per module?"""
+    assert store.last_submission(TRAINEE, MODULE) is None
+    store.record_submission(TRAINEE, MODULE, "2026-03-01 10:00:00", tmp_path / "first.ipynb")
+    store.record_submission(TRAINEE, MODULE, "2026-03-01 11:30:00", tmp_path / "second.ipynb")
+    assert store.last_submission(TRAINEE, MODULE) == "2026-03-01 11:30:00"
+    assert store.last_submission(TRAINEE, "another-module") is None
+
+
+def test_submission_for_trainee_not_on_roster_is_refused(store: ProgressStore, tmp_path: Path) -> None:
+    """Is a submission for a trainee id not on the roster refused?"""
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_submission("trainee-99", MODULE, "2026-03-01 10:00:00", tmp_path / "x.ipynb")
+    assert store.last_submission("trainee-99", MODULE) is None
