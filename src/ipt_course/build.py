@@ -68,7 +68,9 @@ def _voila_template(target: Path) -> None:
     else:
         raise RuntimeError("Voila's lab template was not found; is voila installed?")
     css = files("ipt_course.ui").joinpath("ipt.css").read_text(encoding="utf-8")
-    lines = [line for line in stock.read_text(encoding="utf-8").splitlines() if not any(m in line for m in _CDN_MARKERS)]
+    lines = [
+        line for line in stock.read_text(encoding="utf-8").splitlines() if not any(m in line for m in _CDN_MARKERS)
+    ]
     text = "\n".join(lines)
     marker = "{%- block notebook_css -%}"
     if marker not in text:
@@ -82,8 +84,12 @@ def _voila_template(target: Path) -> None:
 def build(project: Project, force: bool = False, say: Callable[[str], None] = print) -> BuildResult:
     """Validate everything first; only then write. A failed build leaves the previous build in place."""
     course = load_course(project)
-    problems = [p for m in course.modules for s in m.scenarios
-                for p in check_scenario(s, {c.id for c in course.framework.competencies})]
+    problems = [
+        p
+        for m in course.modules
+        for s in m.scenarios
+        for p in check_scenario(s, {c.id for c in course.framework.competencies})
+    ]
     if problems:
         raise ContentError(project.simulations_dir, "scenario checks failed:\n  " + "\n  ".join(problems))
     home = project.course_dir / HOME_NOTEBOOK

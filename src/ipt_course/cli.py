@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -27,8 +28,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     result = build(_project(args), force=args.force, say=lambda m: console.print(f"[dim]{m}[/dim]"))
     modules = len(result.course.modules)
-    console.print(f"[green]Course built[/green]: {modules} module(s)" if result.rebuilt
-                  else "[green]Course is up to date[/green] (nothing changed since the last build).")
+    console.print(
+        f"[green]Course built[/green]: {modules} module(s)"
+        if result.rebuilt
+        else "[green]Course is up to date[/green] (nothing changed since the last build)."
+    )
     return 0
 
 
@@ -44,8 +48,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if problems:
         return 1
     items = sum(len(m.items) for m in course.modules)
-    console.print(f"[green]✓ All content is valid[/green]: {len(course.modules)} module(s), {items} competency items, "
-                  f"{sum(len(m.scenarios) for m in course.modules)} scenario(s).")
+    console.print(
+        f"[green]✓ All content is valid[/green]: {len(course.modules)} module(s), {items} competency items, "
+        f"{sum(len(m.scenarios) for m in course.modules)} scenario(s)."
+    )
     return 0
 
 
@@ -75,10 +81,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     console.print(f"\n[bold]Open http://{shown}:{args.port}/ in a browser.[/bold] Press Ctrl-C to stop.")
     if args.host in ("0.0.0.0", "::"):
         console.print("Trainees on the workshop Wi-Fi open this laptop's address on the same port.")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(project, host=args.host, port=args.port)
-    except KeyboardInterrupt:
-        pass
     console.print("Stopped. Every answer is saved; start again with the same command.")
     return 0
 
@@ -99,8 +103,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     project = _project(args)
     build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
     failures: list[GradeResult] = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("Autograding submissions", total=None)
 
         def started(total: int) -> None:
@@ -115,10 +120,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not results:
         console.print("No new submissions to grade.")
     else:
-        console.print(f"[green]Autograded {len(results) - len(failures)} of {len(results)} submission(s).[/green] "
-                      "Role-plays wait for a trainer in nbgrader's formgrader.")
+        console.print(
+            f"[green]Autograded {len(results) - len(failures)} of {len(results)} submission(s).[/green] "
+            "Role-plays wait for a trainer in nbgrader's formgrader."
+        )
     for failure in failures:
-        err_console.print(f"[red]✗ {failure.trainee_id} / {failure.module_id}[/red]: {escape(failure.message.strip()[-2000:])}")
+        err_console.print(
+            f"[red]✗ {failure.trainee_id} / {failure.module_id}[/red]: {escape(failure.message.strip()[-2000:])}"
+        )
     return 1 if failures else 0
 
 

@@ -75,18 +75,20 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8866) -> None:
     os.environ["JUPYTER_PATH"] = str(project.jupyter_data_dir)
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     app = voila_app_class()()
-    app.initialize([
-        str(project.site_dir),
-        f"--Voila.ip={host}",
-        f"--Voila.port={port}",
-        "--Voila.port_retries=0",
-        "--Voila.open_browser=False",
-        f"--VoilaConfiguration.template={TEMPLATE_NAME}",
-        "--VoilaConfiguration.theme=light",
-        "--VoilaConfiguration.allow_template_override=NO",
-        "--VoilaConfiguration.show_tracebacks=False",
-        # These lab extensions are for JupyterLab; in Voila they only fail to load and log errors.
-        *(f"--VoilaConfiguration.extension_denylist={name}" for name in UNUSED_LAB_EXTENSIONS),
-        "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|svg)",
-    ])
+    app.initialize(
+        [
+            str(project.site_dir),
+            f"--Voila.ip={host}",
+            f"--Voila.port={port}",
+            "--Voila.port_retries=0",
+            "--Voila.open_browser=False",
+            f"--VoilaConfiguration.template={TEMPLATE_NAME}",
+            "--VoilaConfiguration.theme=light",
+            "--VoilaConfiguration.allow_template_override=NO",
+            "--VoilaConfiguration.show_tracebacks=False",
+            # These lab extensions are for JupyterLab; in Voila they only fail to load and log errors.
+            *(f"--VoilaConfiguration.extension_denylist={name}" for name in UNUSED_LAB_EXTENSIONS),
+            "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|svg)",
+        ]
+    )
     app.start()

@@ -25,15 +25,21 @@ class RosterEntry:
 def read_roster(path: Path) -> list[RosterEntry]:
     """Read a roster CSV with columns trainee_id, name, pin; errors name the file and line."""
     entries: list[RosterEntry] = []
-    with path.open(newline="", encoding="utf-8") as handle:
+    # utf-8-sig: a roster saved from Excel as "CSV UTF-8" starts with a byte-order mark.
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = {"trainee_id", "name", "pin"} - set(reader.fieldnames or [])
         if missing:
             raise ValueError(f"{path}: the header lacks column(s) {', '.join(sorted(missing))}")
+        seen: set[str] = set()
         for line, row in enumerate(reader, start=2):
-            trainee_id, name, pin = (row.get(k, "").strip() for k in ("trainee_id", "name", "pin"))
+            # DictReader gives None for the missing cells of a short row.
+            trainee_id, name, pin = ((row.get(k) or "").strip() for k in ("trainee_id", "name", "pin"))
             if not trainee_id or not name or not pin.isdigit() or len(pin) < 4:
                 raise ValueError(f"{path}, line {line}: needs a trainee_id, a name and a PIN of 4+ digits")
+            if trainee_id in seen:
+                raise ValueError(f"{path}, line {line}: trainee_id {trainee_id!r} is already used above")
+            seen.add(trainee_id)
             entries.append(RosterEntry(trainee_id, name, pin))
     return entries
 

@@ -1,4 +1,4 @@
-"""The content loader: the real course loads, and each kind of authoring mistake names file, item and field."""
+"""The content loader: the real course loads, and each authoring mistake names file, item and field."""
 
 from __future__ import annotations
 
@@ -128,8 +128,20 @@ def module_lists_missing_scenario(project: Project) -> None:
     ("mistake", "file", "item", "field", "problem"),
     [
         (typo_in_item_field, "competency-check.yaml", FIRST_ITEM, "field 'harmfull'", "Extra inputs"),
-        (answer_names_missing_option, "competency-check.yaml", FIRST_ITEM, "answer", "['z'], which are not option"),
-        (single_item_with_two_answers, "competency-check.yaml", FIRST_ITEM, "answer", "must have exactly one"),
+        (
+            answer_names_missing_option,
+            "competency-check.yaml",
+            FIRST_ITEM,
+            "answer",
+            "['z'], which are not option",
+        ),
+        (
+            single_item_with_two_answers,
+            "competency-check.yaml",
+            FIRST_ITEM,
+            "answer",
+            "must have exactly one",
+        ),
         (
             competency_not_in_framework,
             "competency-check.yaml",
@@ -159,16 +171,28 @@ def module_lists_missing_scenario(project: Project) -> None:
             "lessons/03-phases-of-group-ipt.md does not exist",
         ),
         (duplicate_item_ids, "competency-check.yaml", FIRST_ITEM, "item id", "is used more than once"),
-        (role_play_reuses_item_id, "role-play.yaml", FIRST_ITEM, "field 'id'", "also used in competency-check"),
+        (
+            role_play_reuses_item_id,
+            "role-play.yaml",
+            FIRST_ITEM,
+            "field 'id'",
+            "also used in competency-check",
+        ),
         (rubric_without_level_3, "role-play.yaml", ROLE_PLAY, "field 'rubric'", "at least 4 items"),
-        (rubric_with_level_4_twice, "role-play.yaml", ROLE_PLAY, "field 'rubric'", "each level 1, 2, 3 and 4"),
+        (
+            rubric_with_level_4_twice,
+            "role-play.yaml",
+            ROLE_PLAY,
+            "field 'rubric'",
+            "each level 1, 2, 3 and 4",
+        ),
     ],
     ids=lambda value: value.__name__ if callable(value) else None,
 )
 def test_module_mistake_names_file_item_and_field(
     project: Project, mistake: Callable[[Project], None], file: str, item: str, field: str, problem: str
 ) -> None:
-    """Does each authoring mistake in a module raise ContentError naming the file, the item id and the field?"""
+    """Does each authoring mistake in a module raise ContentError naming file, item id and field?"""
     mistake(project)
     error = load_error(project)
     assert error.path == module_file(project, file)
@@ -189,7 +213,7 @@ def test_yaml_syntax_error_names_file_and_line(project: Project) -> None:
 
 
 def test_missing_module_folder_names_course_file_and_field(project: Project) -> None:
-    """Does course.yaml listing a module folder that does not exist name course.yaml, the folder and the field?"""
+    """Does course.yaml listing a missing module folder name course.yaml, the folder and the field?"""
     course_lists_missing_module(project)
     error = load_error(project)
     assert error.path == project.course_dir / "course.yaml"
@@ -199,7 +223,7 @@ def test_missing_module_folder_names_course_file_and_field(project: Project) -> 
 
 
 def test_missing_scenario_names_module_file_and_field(project: Project) -> None:
-    """Does a module listing a scenario that does not exist name its module.yaml, the scenario and the field?"""
+    """Does a module listing a missing scenario name its module.yaml, the scenario and the field?"""
     module_lists_missing_scenario(project)
     error = load_error(project)
     assert error.path == module_file(project, "module.yaml")
@@ -212,12 +236,6 @@ def test_mutations_start_from_a_course_that_loads(project: Project) -> None:
     assert load_course(project).modules
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: loader.read_yaml uses yaml.safe_load, which silently keeps the last of two equal keys "
-    "(here the answer key); scenario.py's _UniqueKeyLoader refuses them, the module loader does not.",
-)
 def test_key_given_twice_is_refused(project: Project) -> None:
     """Is an item that gives its `answer` twice refused, rather than silently graded on the second?"""
     path = module_file(project, "competency-check.yaml")
@@ -230,12 +248,6 @@ def test_key_given_twice_is_refused(project: Project) -> None:
         raise AssertionError(f"loaded with answer {loaded.modules[0].item('answer-twice').answer}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="BUG: load_module reads lesson files with read_text(encoding='utf-8') outside any try, so a "
-    "lesson saved as Latin-1 escapes as a bare UnicodeDecodeError that names no file.",
-)
 def test_lesson_not_utf8_is_a_content_error(project: Project) -> None:
     """Does a lesson saved in another encoding raise ContentError naming the lesson file?"""
     path = module_file(project, "lessons/02-four-problem-areas.md")
@@ -313,7 +325,7 @@ def test_digest_changes_when_a_lesson_changes(project: Project) -> None:
 
 
 def test_digest_ignores_everything_but_content(project: Project, tmp_path: Path) -> None:
-    """Does content_digest stay the same for a rewrite with equal bytes, runtime state, checkpoints, a new folder?"""
+    """Does content_digest ignore an equal rewrite, runtime state, checkpoints and the project's location?"""
     before = content_digest(project)
     lesson = module_file(project, "lessons/01-what-depression-looks-like.md")
     lesson.write_bytes(lesson.read_bytes())

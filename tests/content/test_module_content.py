@@ -94,9 +94,7 @@ def load_role_plays() -> RolePlays:
 
 def lesson_texts() -> dict[str, str]:
     """Lesson id -> Markdown text."""
-    return {
-        lesson.id: (MODULE_DIR / lesson.file).read_text(encoding="utf-8") for lesson in load_module().lessons
-    }
+    return {lesson.id: (MODULE_DIR / lesson.file).read_text(encoding="utf-8") for lesson in load_module().lessons}
 
 
 def item_texts() -> dict[str, str]:

@@ -50,9 +50,7 @@ def framework_ids() -> frozenset[str]:
         ("client-too-old.yaml", None, "client.age", "less than or equal to 17"),
     ],
 )
-def test_malformed_files_name_file_node_and_field(
-    name: str, item_id: str | None, field: str, problem: str
-) -> None:
+def test_malformed_files_name_file_node_and_field(name: str, item_id: str | None, field: str, problem: str) -> None:
     """Does a malformed scenario raise ContentError naming the file, the node id and the field?"""
     path = FILES / name
     with pytest.raises(ContentError) as caught:
@@ -189,8 +187,7 @@ def test_check_reports_structural_problems_of_an_unvalidated_scenario() -> None:
     nodes = [hint.model_copy(update={"choices": choices}) if n.id == "hint" else n for n in tiny.nodes]
     problems = check_scenario(tiny.model_copy(update={"nodes": nodes}))
     assert any(
-        "node 'hint', field 'choices[change-subject].next': next node 'gone' does not exist" in p
-        for p in problems
+        "node 'hint', field 'choices[change-subject].next': next node 'gone' does not exist" in p for p in problems
     )
     assert any("node 'missed-end': cannot be reached" in p for p in problems)
 

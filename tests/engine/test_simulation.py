@@ -143,9 +143,7 @@ def test_choose_reveals_feedback_level_and_competency(tiny: Scenario, player: Pl
     ]
 
 
-def test_choices_never_expose_level_feedback_or_competency(
-    first_meeting: Scenario, player: PlayerFactory
-) -> None:
+def test_choices_never_expose_level_feedback_or_competency(first_meeting: Scenario, player: PlayerFactory) -> None:
     """Can anything answer-key-like (level, feedback, competency) leak through the choices the UI shows?"""
     assert [f.name for f in dataclasses.fields(ChoiceView)] == ["id", "text"]
     feedback = {c.feedback for node in first_meeting.nodes for c in node.choices}
@@ -160,9 +158,7 @@ def test_choices_never_expose_level_feedback_or_competency(
         p.choose(choice_id)
 
 
-def test_transcript_records_every_line_and_the_trainees_choices(
-    tiny: Scenario, player: PlayerFactory
-) -> None:
+def test_transcript_records_every_line_and_the_trainees_choices(tiny: Scenario, player: PlayerFactory) -> None:
     """Does the transcript hold the start, each choice as 'you', and each node reached, in order?"""
     p = player(tiny, seed=0)
     first = p.sim.lines
@@ -205,9 +201,7 @@ def test_unknown_choice_is_refused_and_changes_nothing(tiny: Scenario, player: P
     assert (p.sim.node_id, p.sim.transcript, p.sim.state, p.sim.to_dict()) == before
 
 
-def test_a_finished_simulation_offers_nothing_and_refuses_choices(
-    tiny: Scenario, player: PlayerFactory
-) -> None:
+def test_a_finished_simulation_offers_nothing_and_refuses_choices(tiny: Scenario, player: PlayerFactory) -> None:
     """Once an ending is reached, are there no choices, an ending with its debrief, and no further steps?"""
     p = player(tiny, seed=2)
     p.play(["promise-secrecy", "change-subject"])
@@ -248,9 +242,7 @@ def test_steps_take_well_under_a_millisecond(first_meeting: Scenario) -> None:
 # --- evidence and safety -------------------------------------------------------------------------
 
 
-def test_safe_path_takes_every_safety_step_with_no_harm(
-    first_meeting: Scenario, player: PlayerFactory
-) -> None:
+def test_safe_path_takes_every_safety_step_with_no_harm(first_meeting: Scenario, player: PlayerFactory) -> None:
     """Does the good path reach the good ending, take every safety step and harm no one?"""
     p = player(first_meeting, seed=4)
     p.play(SAFE_PATH)
@@ -313,9 +305,7 @@ def test_promising_secrecy_is_harmful_even_when_self_harm_was_asked(
     assert [h.choice_id for h in outcome.harmful] == ["promise-secret", "keep-the-promise"]
 
 
-def test_a_missed_sign_can_still_be_caught_the_same_day(
-    first_meeting: Scenario, player: PlayerFactory
-) -> None:
+def test_a_missed_sign_can_still_be_caught_the_same_day(first_meeting: Scenario, player: PlayerFactory) -> None:
     """After changing the subject, can the trainee still ask at the second hint and reach a safe ending?"""
     p = player(first_meeting)
     p.play([*SAFE_PATH[:7], "change-subject", "ask-now", "explain-and-plan", "tell-supervisor-today"])
@@ -500,9 +490,7 @@ def test_a_scenario_that_skipped_validation_cannot_be_played(tiny: Scenario) -> 
     """Does the engine refuse a scenario with a missing next node that was built without validation?"""
     hello = tiny.node("hello")
     broken_choice = hello.choices[0].model_copy(update={"next": "nowhere"})
-    broken = tiny.model_copy(
-        update={"nodes": [hello.model_copy(update={"choices": [broken_choice]}), *tiny.nodes[1:]]}
-    )
+    broken = tiny.model_copy(update={"nodes": [hello.model_copy(update={"choices": [broken_choice]}), *tiny.nodes[1:]]})
     with pytest.raises(ValueError, match="next node 'nowhere' does not exist"):
         Simulation(broken)
 

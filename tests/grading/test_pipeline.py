@@ -47,8 +47,13 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
     project = copy_course(tmp_path_factory.mktemp("graded") / "course-root")
     build(project, say=lambda _: None)
     module = load_course(project).module(MODULE)
-    sim = {"first-meeting": {"finished": True, "choices": [
-        {"node": "n", "choice": "c", "competency": "assessment-of-harm", "level": 4}], "safety": {}}}
+    sim = {
+        "first-meeting": {
+            "finished": True,
+            "choices": [{"node": "n", "choice": "c", "competency": "assessment-of-harm", "level": 4}],
+            "safety": {},
+        }
+    }
     write_submission(project, module, "trainee-01", strong_answers(module), sim)
     write_submission(project, module, "trainee-02", unsafe_answers(module), {})
     write_submission(project, module, "trainee-03", {}, {})
@@ -105,8 +110,13 @@ def test_export_matches_stock_nbgrader_export(graded: Project, tmp_path: Path) -
     stock_csv = tmp_path / "grades.csv"
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run([str(bin_dir / "nbgrader"), "export", f"--to={stock_csv}"], cwd=graded.grading_dir,
-                   check=True, capture_output=True, env=env)
+    subprocess.run(
+        [str(bin_dir / "nbgrader"), "export", f"--to={stock_csv}"],
+        cwd=graded.grading_dir,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     with stock_csv.open() as handle:
         stock = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
     items = export_tables(load_course(graded))["items"]

@@ -1,4 +1,4 @@
-"""The progress store on a real SQLite file: sign-in, lockout, sessions, saved answers, crashes, two kernels."""
+"""The progress store on a real SQLite file: sign-in, lockout, sessions, answers, crashes, two kernels."""
 
 from __future__ import annotations
 

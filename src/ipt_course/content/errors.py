@@ -40,10 +40,7 @@ def from_validation_error(path: Path | str, raw: Any, error: ValidationError) ->
             else:
                 fields.append(f"[{part}]")
             continue
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            node = None
+        node = node[part] if isinstance(node, dict) and part in node else None
         fields.append(str(part))
     field = ".".join(fields).replace(".[", "[") or None
     message = first["msg"].removeprefix("Value error, ")

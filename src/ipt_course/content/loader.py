@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from ipt_course.content._yaml import read_text, read_yaml
 from ipt_course.content.errors import ContentError, from_validation_error
 from ipt_course.content.models import (
     CompetencyCheck,
@@ -30,23 +30,6 @@ M = TypeVar("M", bound=BaseModel)
 
 # Cell ids the generated nbgrader notebook uses itself; items may not take them.
 RESERVED_IDS = frozenset({"header", "simulation-record"})
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; syntax errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ContentError(path, "file is missing") from None
-    except UnicodeDecodeError as err:
-        raise ContentError(path, f"not UTF-8 text ({err.reason} at byte {err.start})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ContentError(path, f"YAML syntax error{where}: {problem}") from None
 
 
 def read_model(path: Path, model: type[M]) -> M:
@@ -131,9 +114,7 @@ def load_module(folder: Path, framework: CompetencyFramework, simulations_dir: P
 
     def check_competency(path: Path, item_id: str, competency: str, where: str) -> None:
         if competency not in competency_ids:
-            raise ContentError(
-                path, f"competency {competency!r} is not in course/competencies.yaml", item_id, where
-            )
+            raise ContentError(path, f"competency {competency!r} is not in course/competencies.yaml", item_id, where)
 
     lessons: list[LessonText] = []
     for lesson in meta.lessons:
@@ -141,7 +122,7 @@ def load_module(folder: Path, framework: CompetencyFramework, simulations_dir: P
         check_sources(folder / "module.yaml", lesson.id, lesson.sources)
         if not path.is_file():
             raise ContentError(folder / "module.yaml", f"lesson file {lesson.file} does not exist", lesson.id, "file")
-        text = path.read_text(encoding="utf-8").strip()
+        text = read_text(path).strip()
         if not text:
             raise ContentError(path, "lesson file is empty", lesson.id)
         lessons.append(LessonText(lesson, text))
@@ -198,7 +179,9 @@ def load_course(project: Project) -> LoadedCourse:
     for name in course.modules:
         folder = project.modules_dir / name
         if not folder.is_dir():
-            raise ContentError(project.course_dir / "course.yaml", f"module folder modules/{name} does not exist", None, "modules")
+            raise ContentError(
+                project.course_dir / "course.yaml", f"module folder modules/{name} does not exist", None, "modules"
+            )
         module = load_module(folder, framework, project.simulations_dir)
         if module.id in module_ids:
             raise ContentError(folder / "module.yaml", f"module id {module.id!r} is used twice", module.id, "id")

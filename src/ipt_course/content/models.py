@@ -52,9 +52,7 @@ class Competency(Strict):
     id: str = Field(description="Stable kebab-case id, e.g. 'assessment-of-harm'.")
     name: str = Field(description="Short name in plain language.")
     description: str = Field(description="What the skill is, in one or two plain sentences.")
-    framework: Literal["ENACT", "GroupACT", "IPT"] = Field(
-        description="Which framework the competency comes from."
-    )
+    framework: Literal["ENACT", "GroupACT", "IPT"] = Field(description="Which framework the competency comes from.")
     safety_critical: bool = Field(
         default=False,
         description="A level-1 observation on a safety-critical competency flags the trainee for the supervisor.",
@@ -110,7 +108,9 @@ class Lesson(Strict):
 
     id: str = Field(description="Stable kebab-case id of the lesson.")
     title: str = Field(description="Lesson title shown as its heading.")
-    file: str = Field(description="Markdown file, relative to the module folder, e.g. 'lessons/01-what-is-depression.md'.")
+    file: str = Field(
+        description="Markdown file, relative to the module folder, e.g. 'lessons/01-what-is-depression.md'."
+    )
     sources: list[str] = Field(default_factory=list, description="Ids of the module sources its facts come from.")
 
     _slug = field_validator("id")(_check_slug)
@@ -127,7 +127,9 @@ class ModuleMeta(Strict):
     objectives: list[str] = Field(min_length=1, description="Learning objectives: what a trainee can do afterwards.")
     sources: list[Source] = Field(default_factory=list, description="Sources of the clinical facts in this module.")
     lessons: list[Lesson] = Field(min_length=1, description="Lessons, in reading order.")
-    simulations: list[str] = Field(default_factory=list, description="Scenario ids (folders under simulations/) played in this module.")
+    simulations: list[str] = Field(
+        default_factory=list, description="Scenario ids (folders under simulations/) played in this module."
+    )
     pass_mark: float = Field(default=0.8, ge=0, le=1, description="Share of competency-check points needed to pass.")
 
     _slug = field_validator("id")(_check_slug)
@@ -159,7 +161,9 @@ class KnowledgeCheck(Strict):
     """A formative question with instant, explained feedback. Not graded."""
 
     id: str = Field(description="Stable kebab-case id.")
-    after_lesson: str | None = Field(default=None, description="Lesson id this check follows; default: after all lessons.")
+    after_lesson: str | None = Field(
+        default=None, description="Lesson id this check follows; default: after all lessons."
+    )
     prompt: str = Field(description="The question.")
     options: list[KnowledgeOption] = Field(min_length=2, description="Options, each with its own feedback.")
     sources: list[str] = Field(default_factory=list, description="Ids of the module sources behind the answer.")
@@ -190,7 +194,9 @@ class CompetencyItem(Strict):
     """A summative item of the competency check. Its answer is known only to the grader."""
 
     id: str = Field(description="Stable kebab-case id; also the nbgrader cell id (grade_id).")
-    kind: Literal["single", "multiple"] = Field(description="'single': pick one option; 'multiple': tick all that apply.")
+    kind: Literal["single", "multiple"] = Field(
+        description="'single': pick one option; 'multiple': tick all that apply."
+    )
     prompt: str = Field(description="The question or situation.")
     options: list[Option] = Field(min_length=2, description="The options, without any hint of which are right.")
     answer: list[str] = Field(min_length=1, description="Ids of the right options. Never sent to the browser.")

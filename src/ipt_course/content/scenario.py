@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from ipt_course.content._yaml import read_yaml
 from ipt_course.content.errors import ContentError, from_validation_error
 from ipt_course.content.models import SCHEMA_VERSION, CompetencyLevel, Source, Strict, _check_slug
 
@@ -55,9 +55,7 @@ class ScenarioProblemError(ValueError):
 class ScenarioClient(Strict):
     """The synthetic girl the trainee meets. Never a real child."""
 
-    name: str = Field(
-        description="Her name; may be a placeholder such as '{client_name}' filled from variants."
-    )
+    name: str = Field(description="Her name; may be a placeholder such as '{client_name}' filled from variants.")
     age: int = Field(ge=13, le=17, description="Her age in years (13-17).")
     home: str = Field(description="The (synthetic) residential home where she lives.")
     languages: list[str] = Field(min_length=1, description="Languages she speaks, e.g. ['Bengali', 'Hindi'].")
@@ -81,9 +79,7 @@ class ScenarioChoice(Strict):
     text: str = Field(description="What the trainee says or does, as shown on the choice button.")
     competency: str = Field(description="Id of the competency this choice is evidence for.")
     level: CompetencyLevel = Field(description="EQUIP level 1-4 this choice shows (1 = potentially harmful).")
-    feedback: str = Field(
-        description="Shown right after the choice: why it helps or not, kindly and plainly."
-    )
+    feedback: str = Field(description="Shown right after the choice: why it helps or not, kindly and plainly.")
     next: str = Field(description="Id of the node the scenario moves to after this choice.")
     effects: dict[Literal["rapport", "disclosure"], int] = Field(
         default_factory=dict, description="Changes to the client's state, e.g. {rapport: 1, disclosure: 1}."
@@ -110,9 +106,7 @@ class ScenarioNode(Strict):
     """A moment in the scenario: what is said, then either choices or an ending."""
 
     id: str = Field(description="Kebab-case id, unique within the scenario.")
-    speaker: Literal["narrator", "client"] = Field(
-        description="Who says the text: the narrator or the client."
-    )
+    speaker: Literal["narrator", "client"] = Field(description="Who says the text: the narrator or the client.")
     narration: str | None = Field(
         default=None, description="Optional narrator line shown before the text, e.g. what she does."
     )
@@ -120,9 +114,7 @@ class ScenarioNode(Strict):
     choices: list[ScenarioChoice] = Field(
         default_factory=list, description="What the trainee can do next; empty only on an ending node."
     )
-    ending: ScenarioEnding | None = Field(
-        default=None, description="Set on a final node: how the scenario ends."
-    )
+    ending: ScenarioEnding | None = Field(default=None, description="Set on a final node: how the scenario ends.")
     safety_critical: bool = Field(
         default=False,
         description="A must-pass safety moment: needs at least one level-1 and one level-3-or-4 choice.",
@@ -135,9 +127,7 @@ class ScenarioNode(Strict):
         if self.ending is not None and self.choices:
             raise ScenarioProblemError("a node with an ending cannot also have choices", field="choices")
         if self.ending is None and not self.choices:
-            raise ScenarioProblemError(
-                "a node needs choices, or an ending if the scenario stops here", field="choices"
-            )
+            raise ScenarioProblemError("a node needs choices, or an ending if the scenario stops here", field="choices")
         return self
 
 
@@ -158,12 +148,8 @@ class Scenario(Strict):
     title: str = Field(description="Title shown above the simulation.")
     summary: str = Field(description="One or two sentences on what the trainee practises.")
     synthetic: bool = Field(description="Must be true: every client and detail in the scenario is invented.")
-    competencies: list[str] = Field(
-        min_length=1, description="Ids of the competencies this scenario evidences."
-    )
-    sources: list[Source] = Field(
-        default_factory=list, description="Sources of the clinical facts in this scenario."
-    )
+    competencies: list[str] = Field(min_length=1, description="Ids of the competencies this scenario evidences.")
+    sources: list[Source] = Field(default_factory=list, description="Sources of the clinical facts in this scenario.")
     client: ScenarioClient = Field(description="The synthetic client's profile.")
     variants: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -248,9 +234,7 @@ def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
     step_ids: set[str] = set()
     for step in scenario.safety_steps:
         if step.id in step_ids:
-            problems.append(
-                ScenarioProblem(None, "safety_steps", f"safety step id '{step.id}' is used more than once")
-            )
+            problems.append(ScenarioProblem(None, "safety_steps", f"safety step id '{step.id}' is used more than once"))
         step_ids.add(step.id)
 
     keys = set(scenario.variants)
@@ -267,9 +251,7 @@ def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
     for field in ("title", "summary"):
         # shown on the module page before any seed is picked, so they cannot vary
         if PLACEHOLDER.search(getattr(scenario, field)):
-            problems.append(
-                ScenarioProblem(None, field, "cannot use variant placeholders such as '{client_name}'")
-            )
+            problems.append(ScenarioProblem(None, field, "cannot use variant placeholders such as '{client_name}'"))
     for field in ("name", "home", "background"):
         unknown_placeholders(None, f"client.{field}", getattr(scenario.client, field))
 
@@ -289,9 +271,7 @@ def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
                 )
             choice_ids.add(choice.id)
             if choice.next not in node_ids:
-                problems.append(
-                    ScenarioProblem(node.id, f"{where}.next", f"next node '{choice.next}' does not exist")
-                )
+                problems.append(ScenarioProblem(node.id, f"{where}.next", f"next node '{choice.next}' does not exist"))
             if choice.safety_step is not None and choice.safety_step not in step_ids:
                 problems.append(
                     ScenarioProblem(
@@ -305,43 +285,10 @@ def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
     return problems
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping",
-                node.start_mark,
-                f"found the key {key!r} twice",
-                key_node.start_mark,
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file; a problem raises ContentError naming file, node id and field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ContentError(path, "file is missing") from None
-    except OSError as exc:
-        raise ContentError(path, f"cannot read the file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ContentError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        raise ContentError(path, _yaml_problem(exc)) from exc
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ContentError(path, "the file must be a YAML mapping (key: value lines) describing one scenario")
     if raw.get("schema_version") not in (None, SCHEMA_VERSION):
@@ -355,19 +302,9 @@ def load_scenario(path: Path) -> Scenario:
     except ValidationError as exc:
         raise _content_error(path, raw, exc) from exc
     if path.name == "scenario.yaml" and path.parent.name != scenario.id:
-        raise ContentError(
-            path, f"id '{scenario.id}' must match the folder name '{path.parent.name}'", field="id"
-        )
+        raise ContentError(path, f"id '{scenario.id}' must match the folder name '{path.parent.name}'", field="id")
     scenario._path = path
     return scenario
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}: {problem}"
-    return f"YAML syntax error: {problem}"
 
 
 def _content_error(path: Path, raw: dict[str, Any], error: ValidationError) -> ContentError:
@@ -385,14 +322,8 @@ def _content_error(path: Path, raw: dict[str, Any], error: ValidationError) -> C
             rest = loc[2:]
             if len(rest) >= 2 and rest[0] == "choices" and isinstance(rest[1], int):
                 choices = node.get("choices")
-                choice = (
-                    choices[rest[1]] if isinstance(choices, list) and 0 <= rest[1] < len(choices) else None
-                )
-                label = (
-                    choice.get("id")
-                    if isinstance(choice, dict) and isinstance(choice.get("id"), str)
-                    else rest[1]
-                )
+                choice = choices[rest[1]] if isinstance(choices, list) and 0 <= rest[1] < len(choices) else None
+                label = choice.get("id") if isinstance(choice, dict) and isinstance(choice.get("id"), str) else rest[1]
                 rest = [f"choices[{label}]", *rest[2:]]
     if isinstance(located, ScenarioProblemError):
         return ContentError(path, located.message, item_id=located.node_id or node_id, field=located.field)

@@ -50,9 +50,7 @@ def check_scenario(scenario: Scenario, known_competencies: set[str] | None = Non
         node_id, flags = state
         if nodes[node_id].ending is None and not edges[state] and node_id not in dead:
             dead.add(node_id)
-            report(
-                node_id, f"no choice is offered when the flags set are {sorted(flags)}: the trainee is stuck"
-            )
+            report(node_id, f"no choice is offered when the flags set are {sorted(flags)}: the trainee is stuck")
 
     # States that can still reach an ending, found by walking the edges backwards from every ending.
     backwards: dict[_State, list[_State]] = {s: [] for s in states}

@@ -195,9 +195,7 @@ class Simulation:
         choice = next((c for c in self._available() if c.id == choice_id), None)
         if choice is None:
             offered = [c.id for c in self._available()]
-            raise UnknownChoice(
-                f"{choice_id!r} is not a choice at node '{self._node.id}' now (offered: {offered})"
-            )
+            raise UnknownChoice(f"{choice_id!r} is not a choice at node '{self._node.id}' now (offered: {offered})")
         result = ChoiceResult(
             choice_id=choice.id,
             text=self.fill(choice.text),
@@ -229,9 +227,7 @@ class Simulation:
             path=[(r.node_id, r.choice_id) for r in self._results],
             transcript=self.transcript,
             evidence=evidence,
-            safety=[
-                SafetyResult(s.id, s.description, s.id in steps_taken) for s in self.scenario.safety_steps
-            ],
+            safety=[SafetyResult(s.id, s.description, s.id in steps_taken) for s in self.scenario.safety_steps],
             harmful=[r for r in self._results if r.level == CompetencyLevel.HARMFUL],
         )
 
@@ -266,12 +262,8 @@ class Simulation:
             raise SaveError("the saved path is missing or not a list")
         sim = cls(scenario, seed=seed)
         for number, step in enumerate(path, start=1):
-            if not (
-                isinstance(step, (list, tuple)) and len(step) == 2 and all(isinstance(s, str) for s in step)
-            ):
-                raise SaveError(
-                    f"step {number} of the saved path is not a [node id, choice id] pair: {step!r}"
-                )
+            if not (isinstance(step, (list, tuple)) and len(step) == 2 and all(isinstance(s, str) for s in step)):
+                raise SaveError(f"step {number} of the saved path is not a [node id, choice id] pair: {step!r}")
             node_id, choice_id = step
             if sim.finished or node_id != sim.node_id:
                 where = "the end" if sim.finished else f"node '{sim.node_id}'"

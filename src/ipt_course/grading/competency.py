@@ -132,6 +132,7 @@ def collect(course: LoadedCourse) -> tuple[list[ItemResult], list[Evidence]]:
                     for grade in nb_sub.grades:
                         score = None if grade.needs_manual_grade else grade.score
                         max_score = float(grade.max_score)
+                        competencies: tuple[str, ...]
                         if grade.name in items:
                             item = items[grade.name]
                             chosen = answers.get(answer_cell_id(item.id))
@@ -144,14 +145,24 @@ def collect(course: LoadedCourse) -> tuple[list[ItemResult], list[Evidence]]:
                             harmful = level == CompetencyLevel.HARMFUL
                         else:
                             continue
-                        results.append(ItemResult(
-                            trainee, module.id, grade.name, kind, competencies, score, max_score,
-                            bool(grade.needs_manual_grade), harmful, level,
-                        ))
+                        results.append(
+                            ItemResult(
+                                trainee,
+                                module.id,
+                                grade.name,
+                                kind,
+                                competencies,
+                                score,
+                                max_score,
+                                bool(grade.needs_manual_grade),
+                                harmful,
+                                level,
+                            )
+                        )
                         for competency in competencies:
-                            evidence.append(Evidence(
-                                trainee, module.id, competency, grade.name, kind, level, score, max_score
-                            ))
+                            evidence.append(
+                                Evidence(trainee, module.id, competency, grade.name, kind, level, score, max_score)
+                            )
                 evidence.extend(_simulation_evidence(trainee, module.id, simulation))
     return results, evidence
 
@@ -201,9 +212,18 @@ def roll_up(course: LoadedCourse, evidence: list[Evidence], trainees: list[str])
                 if basic and any(e.level == CompetencyLevel.ADVANCED for e in found):
                     level = CompetencyLevel.ADVANCED
             flagged = bool(harmful) and competency.safety_critical
-            records.append(CompetencyRecord(
-                trainee, competency.id, competency.name, competency.safety_critical, len(found),
-                score, max_score, level, flagged,
-                tuple(f"{e.module_id}:{e.source}" for e in harmful) if flagged else (),
-            ))
+            records.append(
+                CompetencyRecord(
+                    trainee,
+                    competency.id,
+                    competency.name,
+                    competency.safety_critical,
+                    len(found),
+                    score,
+                    max_score,
+                    level,
+                    flagged,
+                    tuple(f"{e.module_id}:{e.source}" for e in harmful) if flagged else (),
+                )
+            )
     return records

@@ -37,21 +37,44 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
             }
             for r in records
         ],
-        columns=["trainee_id", "competency", "competency_name", "safety_critical", "evidence_count", "score",
-                 "max_score", "level", "flagged"],
+        columns=[
+            "trainee_id",
+            "competency",
+            "competency_name",
+            "safety_critical",
+            "evidence_count",
+            "score",
+            "max_score",
+            "level",
+            "flagged",
+        ],
     )
     competencies["level"] = competencies["level"].astype("Int64")
     items = pd.DataFrame(
-        [{**asdict(r), "competencies": " ".join(r.competencies),
-          "level": None if r.level is None else int(r.level)} for r in results],
-        columns=["trainee_id", "module_id", "item_id", "kind", "competencies", "score", "max_score",
-                 "needs_manual_grade", "harmful", "level"],
+        [
+            {**asdict(r), "competencies": " ".join(r.competencies), "level": None if r.level is None else int(r.level)}
+            for r in results
+        ],
+        columns=[
+            "trainee_id",
+            "module_id",
+            "item_id",
+            "kind",
+            "competencies",
+            "score",
+            "max_score",
+            "needs_manual_grade",
+            "harmful",
+            "level",
+        ],
     )
     items["level"] = items["level"].astype("Int64")
     flags = pd.DataFrame(
         [
             {"trainee_id": r.trainee_id, "competency": r.competency, "evidence": evidence_id}
-            for r in records if r.flagged for evidence_id in r.flag_evidence
+            for r in records
+            if r.flagged
+            for evidence_id in r.flag_evidence
         ],
         columns=["trainee_id", "competency", "evidence"],
     )

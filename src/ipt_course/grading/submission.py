@@ -77,9 +77,7 @@ def valid_item_answer(module: Module, item_id: str, value: Any) -> list[str] | N
 
 
 def summarize(module: Module, answers: dict[str, Any], finished_simulations: set[str]) -> SubmissionSummary:
-    unanswered = [
-        i.id for i in module.items if valid_item_answer(module, i.id, answers.get(item_key(i.id))) is None
-    ]
+    unanswered = [i.id for i in module.items if valid_item_answer(module, i.id, answers.get(item_key(i.id))) is None]
     written = sum(1 for p in module.role_plays if str(answers.get(role_play_key(p.id), "")).strip())
     return SubmissionSummary(
         items_answered=len(module.items) - len(unanswered),
@@ -113,9 +111,7 @@ def write_submission(
     if not release.is_file():
         raise SubmissionError(f"{release} does not exist: run `ipt-course build` first")
     nb = nbformat.read(release, as_version=4)
-    by_grade_id = {
-        cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells if "nbgrader" in cell.metadata
-    }
+    by_grade_id = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells if "nbgrader" in cell.metadata}
     for item in module.items:
         chosen = valid_item_answer(module, item.id, answers.get(item_key(item.id)))
         cell = by_grade_id.get(answer_cell_id(item.id))

@@ -167,8 +167,7 @@ class ProgressStore:
         """The trainee a session token belongs to, or None if it is unknown or expired."""
         now = time.time() if now is None else now
         row = self._db.execute(
-            "SELECT t.id, t.name, s.created_at FROM sessions s JOIN trainees t ON t.id = s.trainee_id "
-            "WHERE s.token=?",
+            "SELECT t.id, t.name, s.created_at FROM sessions s JOIN trainees t ON t.id = s.trainee_id WHERE s.token=?",
             (token,),
         ).fetchone()
         if row is None or now - row[2] > SESSION_SECONDS:

@@ -63,8 +63,12 @@ def simulation_records(module: Module, answers: dict[str, Any]) -> dict[str, Any
         records[scenario.id] = {
             "finished": sim.finished,
             "choices": [
-                {"node": node_id, "choice": result.choice_id, "competency": result.competency,
-                 "level": int(result.level)}
+                {
+                    "node": node_id,
+                    "choice": result.choice_id,
+                    "competency": result.competency,
+                    "level": int(result.level),
+                }
                 for (node_id, _), result in zip(outcome.path, sim.history, strict=True)
             ],
             "safety": {s.id: s.taken for s in outcome.safety},
@@ -94,14 +98,16 @@ def _module_list(ctx: PageContext) -> w.VBox:
         done, total = module_progress(module, answers)
         submitted = ctx.store.last_submission(ctx.trainee.id, module.id)
         status = f"Submitted {html.escape(submitted[:16])}" if submitted else f"{done} of {total} steps done"
-        cards.append(html_box(
-            f"<div class='ipt-card'><p class='ipt-muted'>Module {module.meta.number}</p>"
-            f"<h3>{html.escape(module.meta.title)}</h3><p>{html.escape(module.meta.summary)}</p>"
-            f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
-            f"<p>{status}</p>"
-            f"<a class='ipt-link-button' href='{html.escape(module_href(module, ctx.token))}'>"
-            f"{'Continue' if done else 'Start'} module {module.meta.number}</a></div>"
-        ))
+        cards.append(
+            html_box(
+                f"<div class='ipt-card'><p class='ipt-muted'>Module {module.meta.number}</p>"
+                f"<h3>{html.escape(module.meta.title)}</h3><p>{html.escape(module.meta.summary)}</p>"
+                f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
+                f"<p>{status}</p>"
+                f"<a class='ipt-link-button' href='{html.escape(module_href(module, ctx.token))}'>"
+                f"{'Continue' if done else 'Start'} module {module.meta.number}</a></div>"
+            )
+        )
     greeting = html_box(
         f"<div class='ipt-header'><h1>{html.escape(ctx.course.course.title)}</h1>"
         f"<p>Welcome, <b>{html.escape(ctx.trainee.name)}</b>. Your work is saved as you go.</p></div>"
@@ -122,11 +128,19 @@ def home_page(query_string: str | None = None) -> w.VBox:
         f"<p>{html.escape(ctx.course.course.subtitle)}</p></div><h2>Sign in</h2>"
     )
     if not trainees:
-        root.children = [title, html_box("<p class='ipt-error'>There is no workshop roster yet. "
-                                         "Ask your trainer to start the workshop.</p>")]
+        root.children = [
+            title,
+            html_box(
+                "<p class='ipt-error'>There is no workshop roster yet. Ask your trainer to start the workshop.</p>"
+            ),
+        ]
         return root
-    name = w.Dropdown(options=[("Choose your name", "")] + [(t.name, t.id) for t in trainees],
-                      value="", description="", layout=w.Layout(width="100%"))
+    name = w.Dropdown(
+        options=[("Choose your name", "")] + [(t.name, t.id) for t in trainees],
+        value="",
+        description="",
+        layout=w.Layout(width="100%"),
+    )
     pin = w.Password(placeholder="Your PIN", layout=w.Layout(width="100%"))
     go = w.Button(description="Sign in", button_style="primary", layout=w.Layout(width="100%"))
     go.add_class("ipt-big")
@@ -147,8 +161,15 @@ def home_page(query_string: str | None = None) -> w.VBox:
         root.children = [_module_list(ctx)]
 
     go.on_click(sign_in)
-    root.children = [title, html_box("<p>Your name</p>"), name, html_box("<p>Your PIN (from your trainer)</p>"),
-                     pin, go, message]
+    root.children = [
+        title,
+        html_box("<p>Your name</p>"),
+        name,
+        html_box("<p>Your PIN (from your trainer)</p>"),
+        pin,
+        go,
+        message,
+    ]
     return root
 
 
@@ -166,19 +187,29 @@ class SubmitView(w.VBox):
         self.review.add_class("ipt-big")
         self.review.on_click(self._review)
         self.confirm = w.VBox(layout=w.Layout(width="100%"))
-        super().__init__([
-            html_box("<h2>Submit your work</h2><p>When you submit, your competency check, case and role-play "
-                     "go to your trainer for grading. You can still change answers and submit again; the "
-                     "latest submission counts.</p>"),
-            self.status, self.review, self.confirm,
-        ], layout=w.Layout(width="100%"))
+        super().__init__(
+            [
+                html_box(
+                    "<h2>Submit your work</h2><p>When you submit, your competency check, case and role-play "
+                    "go to your trainer for grading. You can still change answers and submit again; the "
+                    "latest submission counts.</p>"
+                ),
+                self.status,
+                self.review,
+                self.confirm,
+            ],
+            layout=w.Layout(width="100%"),
+        )
         self._show_last()
 
     def _show_last(self) -> None:
         assert self.ctx.trainee is not None
         last = self.ctx.store.last_submission(self.ctx.trainee.id, self.module.id)
-        self.status.value = (f"<div class='ipt-feedback ipt-good'>Last submitted: {html.escape(last)}</div>"
-                             if last else "<p class='ipt-muted'>Not submitted yet.</p>")
+        self.status.value = (
+            f"<div class='ipt-feedback ipt-good'>Last submitted: {html.escape(last)}</div>"
+            if last
+            else "<p class='ipt-muted'>Not submitted yet.</p>"
+        )
 
     def _review(self, _: Any) -> None:
         assert self.ctx.trainee is not None
@@ -187,34 +218,50 @@ class SubmitView(w.VBox):
         summary = summarize(self.module, answers, {s for s, r in records.items() if r["finished"]})
         missing = ""
         if summary.unanswered:
-            missing = (f"<p class='ipt-feedback ipt-warn'>{len(summary.unanswered)} question(s) are not answered "
-                       "yet. You can go back, or submit anyway.</p>")
+            missing = (
+                f"<p class='ipt-feedback ipt-warn'>{len(summary.unanswered)} question(s) are not answered "
+                "yet. You can go back, or submit anyway.</p>"
+            )
         yes = w.Button(description="Yes, submit now", button_style="success", layout=w.Layout(width="100%"))
         no = w.Button(description="Not yet", layout=w.Layout(width="100%"))
         for b in (yes, no):
             b.add_class("ipt-big")
         yes.on_click(self._submit)
         no.on_click(lambda _: setattr(self.confirm, "children", []))
-        self.confirm.children = [html_box(
-            "<div class='ipt-card'><b>You are about to submit:</b><ul>"
-            f"<li>Competency check: {summary.items_answered} of {summary.items_total} questions answered</li>"
-            f"<li>Practice case: {summary.simulations_finished} of {summary.simulations_total} finished</li>"
-            f"<li>Role-play: {summary.role_plays_written} of {summary.role_plays_total} written</li>"
-            f"</ul>{missing}</div>"), yes, no]
+        self.confirm.children = [
+            html_box(
+                "<div class='ipt-card'><b>You are about to submit:</b><ul>"
+                f"<li>Competency check: {summary.items_answered} of {summary.items_total} questions answered</li>"
+                f"<li>Practice case: {summary.simulations_finished} of {summary.simulations_total} finished</li>"
+                f"<li>Role-play: {summary.role_plays_written} of {summary.role_plays_total} written</li>"
+                f"</ul>{missing}</div>"
+            ),
+            yes,
+            no,
+        ]
 
     def _submit(self, _: Any) -> None:
         assert self.ctx.trainee is not None
         answers = self.ctx.store.answers(self.ctx.trainee.id, self.module.id)
         try:
-            path, timestamp = write_submission(self.ctx.project, self.module, self.ctx.trainee.id, answers,
-                                               simulation_records(self.module, answers))
+            path, timestamp = write_submission(
+                self.ctx.project, self.module, self.ctx.trainee.id, answers, simulation_records(self.module, answers)
+            )
         except SubmissionError as err:
-            self.confirm.children = [html_box(f"<p class='ipt-error'>Could not submit: {html.escape(str(err))}. "
-                                              "Your answers are safe. Please tell your trainer.</p>")]
+            self.confirm.children = [
+                html_box(
+                    f"<p class='ipt-error'>Could not submit: {html.escape(str(err))}. "
+                    "Your answers are safe. Please tell your trainer.</p>"
+                )
+            ]
             return
         self.ctx.store.record_submission(self.ctx.trainee.id, self.module.id, timestamp, path)
-        self.confirm.children = [html_box("<div class='ipt-feedback ipt-good'><b>Submitted. Thank you!</b> "
-                                          "Your trainer will grade it and you will see feedback here.</div>")]
+        self.confirm.children = [
+            html_box(
+                "<div class='ipt-feedback ipt-good'><b>Submitted. Thank you!</b> "
+                "Your trainer will grade it and you will see feedback here.</div>"
+            )
+        ]
         self._show_last()
 
 
@@ -222,8 +269,14 @@ def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
     """A whole module: lessons, practice case, competency check, role-play and submit, as tabs."""
     ctx = page_context(query_string)
     if ctx.trainee is None:
-        root = _page([html_box("<h1>Please sign in</h1><p>We could not tell who you are (the link may be old).</p>"
-                               f"<a class='ipt-link-button' href='{home_href(None)}'>Go to sign in</a>")])
+        root = _page(
+            [
+                html_box(
+                    "<h1>Please sign in</h1><p>We could not tell who you are (the link may be old).</p>"
+                    f"<a class='ipt-link-button' href='{home_href(None)}'>Go to sign in</a>"
+                )
+            ]
+        )
         return root
     module = ctx.course.module(module_id)
     trainee = ctx.trainee
@@ -238,21 +291,30 @@ def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
         f"<h1>{html.escape(module.meta.title)}</h1></div>"
     )
     seed = zlib.crc32(trainee.id.encode())
-    items = [CompetencyItemView(n, module, item.public(), answers.get(item_key(item.id)), save)
-             for n, item in enumerate(module.items, start=1)]
-    check_intro = html_box("<h2>Competency check</h2><p>These questions count towards your competency record. "
-                           "Your answers are saved as you choose; you will see your results after grading.</p>")
-    tabs = w.Tab(children=[
-        LessonsView(module, answers, save),
-        _page([SimulationView(s, answers.get(simulation_key(s.id)), seed, save) for s in module.scenarios]),
-        _page([check_intro, *items]),
-        _page([RolePlayView(p, answers.get(role_play_key(p.id)), save) for p in module.role_plays]),
-        SubmitView(ctx, module),
-    ], layout=w.Layout(width="100%"))
+    items = [
+        CompetencyItemView(n, module, item.public(), answers.get(item_key(item.id)), save)
+        for n, item in enumerate(module.items, start=1)
+    ]
+    check_intro = html_box(
+        "<h2>Competency check</h2><p>These questions count towards your competency record. "
+        "Your answers are saved as you choose; you will see your results after grading.</p>"
+    )
+    tabs = w.Tab(
+        children=[
+            LessonsView(module, answers, save),
+            _page([SimulationView(s, answers.get(simulation_key(s.id)), seed, save) for s in module.scenarios]),
+            _page([check_intro, *items]),
+            _page([RolePlayView(p, answers.get(role_play_key(p.id)), save) for p in module.role_plays]),
+            SubmitView(ctx, module),
+        ],
+        layout=w.Layout(width="100%"),
+    )
     tabs.titles = ("1 Learn", "2 Practice case", "3 Check", "4 Role-play", "5 Submit")
     saved_tab = answers.get("ui:tab", 0)
     tabs.selected_index = saved_tab if isinstance(saved_tab, int) and 0 <= saved_tab < 5 else 0
-    tabs.observe(lambda change: save("ui:tab", change["new"], False) if isinstance(change["new"], int) else None,
-                 names="selected_index")
+    tabs.observe(
+        lambda change: save("ui:tab", change["new"], False) if isinstance(change["new"], int) else None,
+        names="selected_index",
+    )
     root = _page([header, tabs])
     return root

@@ -133,6 +133,8 @@ class KnowledgeCheckView(w.VBox):
 class LessonsView(w.VBox):
     """Lessons one at a time, each followed by its knowledge checks, with Back / Next."""
 
+    index: int
+
     def __init__(self, module: Module, answers: dict[str, Any], save: Saver):
         self._save = save
         self.pages: list[w.VBox] = []
@@ -147,15 +149,21 @@ class LessonsView(w.VBox):
         self.back.on_click(lambda _: self.show(self.index - 1))
         self.next.on_click(lambda _: self.show(self.index + 1))
         self.holder = w.Box(layout=w.Layout(width="100%"))
-        super().__init__([self.holder, w.HBox([self.back, self.next], layout=w.Layout(
-            width="100%", justify_content="space-between"))], layout=w.Layout(width="100%"))
+        super().__init__(
+            [
+                self.holder,
+                w.HBox([self.back, self.next], layout=w.Layout(width="100%", justify_content="space-between")),
+            ],
+            layout=w.Layout(width="100%"),
+        )
         saved = answers.get("ui:lesson", 0)
         self.index = 0
         self.show(saved if isinstance(saved, int) else 0, remember=False)
 
     @staticmethod
-    def _lesson_page(number: int, total: int, lesson: LessonText, checks: list[KnowledgeCheck],
-                     answers: dict[str, Any], save: Saver) -> w.VBox:
+    def _lesson_page(
+        number: int, total: int, lesson: LessonText, checks: list[KnowledgeCheck], answers: dict[str, Any], save: Saver
+    ) -> w.VBox:
         heading = f"<p class='ipt-muted'>Lesson {number} of {total}</p><h2>{html.escape(lesson.lesson.title)}</h2>"
         body = html_box(heading + markdown(lesson.markdown), "ipt-lesson")
         views = [KnowledgeCheckView(c, answers.get(knowledge_key(c.id)), save) for c in checks]
@@ -186,7 +194,10 @@ class SimulationView(w.VBox):
                 self.last_feedback = str(saved.get("feedback", ""))
             except SaveError as err:
                 # A damaged save must not crash the page; the trainee restarts, and the trainer can see why.
-                self.notice.value = f"<p class='ipt-error'>Your saved place in this case could not be read ({html.escape(str(err))}). It starts again.</p>"
+                self.notice.value = (
+                    "<p class='ipt-error'>Your saved place in this case could not be read "
+                    f"({html.escape(str(err))}). It starts again.</p>"
+                )
         intro = html_box(
             f"<h2>{html.escape(scenario.title)}</h2><p>{html.escape(scenario.summary)}</p>"
             "<p class='ipt-muted'>This is a made-up (synthetic) case for practice. "
@@ -200,8 +211,10 @@ class SimulationView(w.VBox):
         self.restart.add_class("ipt-big")
         self.restart.on_click(self._ask_restart)
         self.confirm = w.HBox()
-        super().__init__([intro, self.notice, self.transcript, self.feedback, self.choices, self.saved,
-                          self.restart, self.confirm], layout=w.Layout(width="100%"))
+        super().__init__(
+            [intro, self.notice, self.transcript, self.feedback, self.choices, self.saved, self.restart, self.confirm],
+            layout=w.Layout(width="100%"),
+        )
         self.render()
 
     def render(self) -> None:
@@ -209,7 +222,7 @@ class SimulationView(w.VBox):
             f'<div class="ipt-line {line.speaker}">{html.escape(line.text)}</div>' for line in self.sim.transcript
         )
         current = self.sim.lines
-        if not self.sim.transcript or self.sim.transcript[-len(current):] != current:
+        if not self.sim.transcript or self.sim.transcript[-len(current) :] != current:
             lines += "".join(f'<div class="ipt-line {line.speaker}">{html.escape(line.text)}</div>' for line in current)
         self.transcript.value = lines
         self.feedback.value = self.last_feedback
@@ -233,7 +246,9 @@ class SimulationView(w.VBox):
             return  # a stale or forged click; the page shows the real choices again
         title, css = LEVEL_WORDS[result.level]
         self.last_feedback = feedback_html(title, result.feedback, css)
-        self._save(simulation_key(self.scenario.id), {"state": self.sim.to_dict(), "feedback": self.last_feedback}, True)
+        self._save(
+            simulation_key(self.scenario.id), {"state": self.sim.to_dict(), "feedback": self.last_feedback}, True
+        )
         self.saved.mark()
         self.render()
 
@@ -244,8 +259,13 @@ class SimulationView(w.VBox):
             b.add_class("ipt-big")
         yes.on_click(self._restart)
         no.on_click(lambda _: setattr(self.confirm, "children", []))
-        self.confirm.children = [html_box("Start again from the beginning? Your choices so far are kept in the "
-                                          "record, but this case restarts."), yes, no]
+        self.confirm.children = [
+            html_box(
+                "Start again from the beginning? Your choices so far are kept in the record, but this case restarts."
+            ),
+            yes,
+            no,
+        ]
 
     def _restart(self, _: Any) -> None:
         self.sim = Simulation(self.scenario, seed=self._seed)

@@ -1,0 +1,328 @@
+"""A trainee's whole journey in real headless Chromium against a real `ipt-course serve`, then grading."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ipt_course.content.loader import load_course
+from ipt_course.paths import Project
+from tests.conftest import REPO, copy_course
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BIN = Path(sys.executable).parent
+SCREENSHOTS = REPO / "docs" / "screenshots"
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`ipt-course serve` in a subprocess, which can be killed with SIGKILL and started again."""
+
+    def __init__(self, project: Project, port: int):
+        self.project = project
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = project.root / "serve.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+        env.pop("IPT_COURSE_HOME", None)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "ipt-course"), "--root", str(self.project.root), "serve", "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ipt-course serve exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(self.url + "/voila/static/voila.js", timeout=2)
+                return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+        raise RuntimeError("ipt-course serve did not come up in 120 s")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    project = copy_course(tmp_path_factory.mktemp("served") / "course-root")
+    srv = Server(project, free_port())
+    srv.start()
+    yield srv
+    srv.kill(signal.SIGINT)
+    srv.kill()
+
+
+def roster(project: Project) -> dict[str, tuple[str, str]]:
+    with project.roster_csv.open() as handle:
+        return {row["trainee_id"]: (row["name"], row["pin"]) for row in csv.DictReader(handle)}
+
+
+@dataclass
+class Traffic:
+    """Everything the browser asked for and received."""
+
+    requests: list[str] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("response", self._response)
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _response(self, response: object) -> None:
+        with contextlib.suppress(Exception):  # redirects and aborted requests have no body
+            self.bodies.append(response.body().decode("utf-8", "ignore"))  # type: ignore[attr-defined]
+
+    def _frame(self, payload: str | bytes) -> None:
+        self.bodies.append(payload if isinstance(payload, str) else payload.decode("utf-8", "ignore"))
+
+
+def wait_saved(page: Page) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.ipt-saved')]"
+        ".some(e => e.offsetParent && e.textContent.includes('Saved'))",
+        timeout=20_000,
+    )
+
+
+def visible_options(page: Page) -> object:
+    return page.locator("button.ipt-option:visible")
+
+
+def open_tab(page: Page, title: str) -> None:
+    page.locator(".lm-TabBar-tab", has_text=title).click()
+    page.wait_for_timeout(300)
+
+
+def sign_in(page: Page, base: str, name: str, pin: str) -> None:
+    page.goto(base + "/")
+    page.wait_for_selector("text=Sign in", timeout=90_000)
+    page.select_option("select", label=name)
+    page.fill("input[type=password]", pin)
+    page.locator("button", has_text="Sign in").click()
+    page.wait_for_selector("text=Welcome", timeout=30_000)
+
+
+@pytest.mark.parametrize(
+    ("trainee_id", "viewport"),
+    [
+        ("trainee-01", {"width": 768, "height": 1024}),
+        ("trainee-02", {"width": 1280, "height": 800}),
+    ],
+)
+def test_trainee_journey(server: Server, trainee_id: str, viewport: dict[str, int]) -> None:
+    """Can a trainee sign in, learn, practise, answer, survive a reload and a server kill -9, and submit?"""
+    name, pin = roster(server.project)[trainee_id]
+    course = load_course(server.project)
+    module = course.modules[0]
+    traffic = Traffic()
+    tablet = viewport["width"] == 768
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=viewport)
+        traffic.watch(page)
+
+        page.goto(server.url + "/")
+        page.wait_for_selector("text=Sign in", timeout=90_000)
+        page.locator("button", has_text="Sign in").click()
+        page.wait_for_selector("text=Please choose your name first")
+        page.select_option("select", label=name)
+        page.fill("input[type=password]", "0000" if pin != "0000" else "1111")
+        page.locator("button", has_text="Sign in").click()
+        page.wait_for_selector("text=That PIN is not right")
+        if tablet:
+            page.screenshot(path=str(server.project.root / "signin.png"))
+        page.fill("input[type=password]", pin)
+        page.locator("button", has_text="Sign in").click()
+        page.wait_for_selector("text=Welcome", timeout=30_000)
+        if tablet:
+            page.screenshot(path=str(server.project.root / "home.png"), full_page=True)
+
+        page.locator("a.ipt-link-button").first.click()
+        page.wait_for_selector(f"text=Lesson 1 of {len(module.lessons)}", timeout=90_000)
+        assert "session=" in page.url
+        module_url = page.url
+        page.locator("button.ipt-big", has_text="Next").click()
+        page.wait_for_selector(f"text=Lesson 2 of {len(module.lessons)}")
+
+        # A knowledge check on lesson 2: instant, explained feedback.
+        visible_options(page).first.click()  # type: ignore[attr-defined]
+        page.wait_for_selector(".ipt-feedback:visible")
+        wait_saved(page)
+        if tablet:
+            page.screenshot(path=str(server.project.root / "module.png"))
+
+        # The case simulation: three choices, then a reload half-way.
+        open_tab(page, "Practice case")
+        for step in range(3):
+            before = page.locator(".ipt-line.you").count()
+            visible_options(page).first.click()  # type: ignore[attr-defined]
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.ipt-line.you').length > {before}", timeout=20_000
+            )
+            assert page.locator(".ipt-feedback:visible").count() >= 1, f"feedback after choice {step + 1}"
+        if tablet:
+            page.screenshot(path=str(server.project.root / "simulation.png"))
+        transcript = page.locator(".ipt-line").all_inner_texts()
+
+        # The competency check: answer every item with its first option.
+        open_tab(page, "Check")
+        items = page.locator(".ipt-item:visible")
+        assert items.count() == len(module.items)
+        for index in range(items.count()):
+            items.nth(index).locator("button.ipt-option").first.click()
+        wait_saved(page)
+        page.wait_for_timeout(500)
+
+        open_tab(page, "Role-play")
+        answer_text = "I would sit with her and say that sadness and worry can get better, and that she can choose."
+        page.locator("textarea:visible").fill(answer_text)
+        wait_saved(page)
+        page.wait_for_timeout(500)
+
+        # Reload: same tab, same answers, same place in the case.
+        page.reload()
+        page.wait_for_selector("textarea:visible", timeout=90_000)
+        assert page.locator("textarea:visible").input_value() == answer_text
+
+        # kill -9 the server, start it again: nothing lost.
+        server.kill()
+        server.start()
+        page.goto(module_url)
+        page.wait_for_selector("textarea:visible", timeout=90_000)
+        assert page.locator("textarea:visible").input_value() == answer_text
+        open_tab(page, "Check")
+        pressed = page.locator(".ipt-item:visible button.ipt-option.mod-active")
+        assert pressed.count() == len(module.items)
+        open_tab(page, "Practice case")
+        assert page.locator(".ipt-line").all_inner_texts() == transcript
+
+        # Finish the case, then submit with confirmation.
+        for _ in range(30):
+            if page.locator("text=You have finished this case").count():
+                break
+            before = page.locator(".ipt-line.you").count()
+            visible_options(page).first.click()  # type: ignore[attr-defined]
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.ipt-line.you').length > {before}", timeout=20_000
+            )
+        assert page.locator("text=You have finished this case").count() == 1
+        open_tab(page, "Submit")
+        page.locator("button.ipt-big", has_text="Review and submit").click()
+        page.wait_for_selector("text=You are about to submit")
+        assert page.locator(f"text={len(module.items)} of {len(module.items)} questions answered").count() == 1
+        page.locator("button.ipt-big", has_text="Yes, submit now").click()
+        page.wait_for_selector("text=Submitted. Thank you!", timeout=30_000)
+
+        # Back home: the module shows as submitted.
+        page.locator("a", has_text="All modules").click()
+        page.wait_for_selector("text=Submitted", timeout=90_000)
+        browser.close()
+
+    outside = [u for u in traffic.requests if not u.startswith(LOCAL)]
+    assert outside == [], f"requests left localhost: {outside}"
+    received = "\n".join(traffic.bodies)
+    assert len(received) > 10_000, "the traffic watch saw the pages"
+    for item in module.items:
+        assert item.rationale not in received, f"the rationale of {item.id} reached the browser"
+    for leak in ("not the keyed answer", "BEGIN HIDDEN TESTS", '"rationale"', '"harmful"', "answer_"):
+        assert leak not in received, f"{leak!r} reached the browser"
+
+    # The trainer grades; the export shows this trainee's scores.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    root = str(server.project.root)
+    graded = subprocess.run(
+        [str(BIN / "ipt-course"), "--root", root, "grade"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    out = server.project.root / "export"
+    exported = subprocess.run(
+        [str(BIN / "ipt-course"), "--root", root, "export", "--format", "csv", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    with (out / "items.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["trainee_id"] == trainee_id and r["kind"] == "item"]
+    assert len(rows) == len(module.items)
+    first_option_right = sum(i.points for i in module.items if i.answer == [i.options[0].id])
+    assert sum(float(r["score"]) for r in rows) == pytest.approx(first_option_right)
+    with (out / "competencies.csv").open() as handle:
+        comps = [r for r in csv.DictReader(handle) if r["trainee_id"] == trainee_id]
+    assert {r["competency"] for r in comps} == {c.id for c in course.framework.competencies}
+
+    if tablet and os.environ.get("IPT_UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for shot in ("signin.png", "home.png", "module.png", "simulation.png"):
+            shutil.copy2(server.project.root / shot, SCREENSHOTS / shot)
+
+
+def test_sources_and_grading_are_not_served(server: Server) -> None:
+    """Are grading/, the notebooks' sources, databases and the file tree kept from the browser?"""
+    for path in (
+        "/voila/tree",
+        "/voila/tree/modules",
+        "/voila/api/contents",
+        "/voila/files/home.ipynb",
+        "/voila/files/../grading/gradebook.db",
+        "/voila/files/../workshop/progress.db",
+        "/voila/render/../grading/source/depression-ipt-my-role/depression-ipt-my-role.ipynb",
+        "/voila/files/../workshop/roster.csv",
+        "/grading/nbgrader_config.py",
+    ):
+        try:
+            status = urllib.request.urlopen(server.url + path, timeout=30).status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        assert status in (403, 404), f"{path} answered {status}"

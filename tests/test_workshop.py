@@ -1,0 +1,122 @@
+"""The workshop roster: a demo roster is made once, loaded into the progress store, and edits take effect."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ipt_course.paths import Project
+from ipt_course.progress.store import ProgressStore, SignInRefused
+from ipt_course.workshop import DEMO_NAMES, RosterEntry, ensure_workshop, read_roster
+
+FILES = Path(__file__).parent / "files"
+
+
+def signs_in(project: Project, entry: RosterEntry, pin: str | None = None) -> bool:
+    """Whether `pin` (default: the entry's own) signs the trainee in through a fresh ProgressStore."""
+    store = ProgressStore(project.progress_db)
+    try:
+        token = store.sign_in(entry.trainee_id, entry.pin if pin is None else pin)
+        trainee = store.session_trainee(token)
+        return trainee is not None and trainee.id == entry.trainee_id
+    except SignInRefused:
+        return False
+    finally:
+        store.close()
+
+
+def test_fresh_project_gets_a_demo_roster_that_signs_in(project: Project) -> None:
+    """Does ensure_workshop on a fresh project write roster.csv/.html with 6 demo trainees who sign in?"""
+    assert not project.workshop_dir.exists()
+    entries, created = ensure_workshop(project)
+    assert created is True
+    assert project.roster_csv.is_file()
+    assert len(entries) == 6
+    assert [e.name for e in entries] == list(DEMO_NAMES)
+    assert len({e.trainee_id for e in entries}) == 6
+    assert all(re.fullmatch(r"\d{4}", e.pin) for e in entries)
+    assert read_roster(project.roster_csv) == entries
+    page = project.roster_csv.with_suffix(".html").read_text(encoding="utf-8")
+    for entry in entries:
+        assert entry.name in page and entry.trainee_id in page and f"<td class=pin>{entry.pin}</td>" in page
+        assert signs_in(project, entry)
+
+
+def test_second_run_keeps_the_same_pins(project: Project) -> None:
+    """Does running ensure_workshop again keep the roster and PINs (created is False), and they still work?"""
+    first, _ = ensure_workshop(project)
+    again, created = ensure_workshop(project)
+    assert created is False
+    assert again == first
+    assert signs_in(project, again[0])
+
+
+def test_edited_pin_works_and_old_one_does_not(project: Project) -> None:
+    """After a trainer edits a PIN in roster.csv and restarts, does the new PIN work and the old one fail?"""
+    entries, _ = ensure_workshop(project)
+    old = entries[2]
+    new_pin = f"{(int(old.pin) + 1) % 10_000:04d}"
+    with project.roster_csv.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["trainee_id", "name", "pin"])
+        for entry in entries:
+            writer.writerow([entry.trainee_id, entry.name, new_pin if entry == old else entry.pin])
+    reloaded, created = ensure_workshop(project)
+    assert created is False
+    assert reloaded[2] == RosterEntry(old.trainee_id, old.name, new_pin)
+    assert signs_in(project, old, new_pin)
+    assert not signs_in(project, old, old.pin)
+    assert signs_in(project, entries[0])
+
+
+def test_missing_column_names_the_file_and_the_header() -> None:
+    """Does a roster without a pin column raise ValueError naming the file, its header line and the column?"""
+    path = FILES / "roster-without-pin-column.csv"
+    with pytest.raises(ValueError, match="the header lacks column") as caught:
+        read_roster(path)
+    assert str(caught.value).startswith(str(path))
+    assert "pin" in str(caught.value)
+
+
+def test_pin_that_is_not_digits_names_the_file_and_line() -> None:
+    """Does a PIN 'ab' on line 3 raise ValueError naming the file and line 3?"""
+    path = FILES / "roster-pin-ab.csv"
+    with pytest.raises(ValueError, match="PIN of 4\\+ digits") as caught:
+        read_roster(path)
+    assert str(caught.value).startswith(f"{path}, line 3:")
+
+
+def test_malformed_roster_stops_ensure_workshop(project: Project) -> None:
+    """Does ensure_workshop refuse a malformed roster.csv rather than load part of it?"""
+    project.workshop_dir.mkdir()
+    shutil.copy(FILES / "roster-pin-ab.csv", project.roster_csv)
+    with pytest.raises(ValueError, match="line 3"):
+        ensure_workshop(project)
+    store = ProgressStore(project.progress_db)
+    try:
+        assert store.trainees() == []
+    finally:
+        store.close()
+
+
+def test_row_without_pin_names_the_file_and_line() -> None:
+    """Does a row that stops before its PIN raise ValueError naming the file and line 3?"""
+    path = FILES / "roster-row-without-pin.csv"
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line 3")):
+        read_roster(path)
+
+
+def test_roster_saved_from_excel_is_read() -> None:
+    """Is a roster.csv that Excel saved as 'CSV UTF-8' (with a byte-order mark) read like any other?"""
+    assert read_roster(FILES / "roster-excel-utf8-bom.csv") == [RosterEntry("trainee-01", "Anjali Demo", "4821")]
+
+
+def test_same_trainee_id_twice_is_refused() -> None:
+    """Does a roster giving one trainee_id to two rows raise ValueError naming the file and line 3?"""
+    path = FILES / "roster-same-id-twice.csv"
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line 3")):
+        read_roster(path)
