@@ -52,7 +52,7 @@ class Competency(Strict):
     id: str = Field(description="Stable kebab-case id, e.g. 'assessment-of-harm'.")
     name: str = Field(description="Short name in plain language.")
     description: str = Field(description="What the skill is, in one or two plain sentences.")
-    framework: Literal["ENACT", "GroupACT", "IPT"] = Field(description="Which framework the competency comes from.")
+    framework: Literal["ENACT", "GroupACT", "IPT", "WeACT"] = Field(description="Which framework the competency comes from.")
     safety_critical: bool = Field(
         default=False,
         description="A level-1 observation on a safety-critical competency flags the trainee for the supervisor.",
@@ -131,6 +131,10 @@ class ModuleMeta(Strict):
         default_factory=list, description="Scenario ids (folders under simulations/) played in this module."
     )
     pass_mark: float = Field(default=0.8, ge=0, le=1, description="Share of competency-check points needed to pass.")
+    must_pass: bool = Field(
+        default=False,
+        description="The course is complete only when this module is passed (pass_mark on its safety items).",
+    )
 
     _slug = field_validator("id")(_check_slug)
 
