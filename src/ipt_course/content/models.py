@@ -52,7 +52,9 @@ class Competency(Strict):
     id: str = Field(description="Stable kebab-case id, e.g. 'assessment-of-harm'.")
     name: str = Field(description="Short name in plain language.")
     description: str = Field(description="What the skill is, in one or two plain sentences.")
-    framework: Literal["ENACT", "GroupACT", "IPT", "WeACT"] = Field(description="Which framework the competency comes from.")
+    framework: Literal["ENACT", "GroupACT", "IPT", "WeACT"] = Field(
+        description="Which framework the competency comes from."
+    )
     safety_critical: bool = Field(
         default=False,
         description="A level-1 observation on a safety-critical competency flags the trainee for the supervisor.",

@@ -14,7 +14,11 @@ from ipt_course.content.errors import ContentError, from_validation_error
 from ipt_course.content.models import SCHEMA_VERSION, CompetencyLevel, Source, Strict, _check_slug
 
 __all__ = [
+    "PHQ_A_ITEMS",
     "PLACEHOLDER",
+    "Phase",
+    "ResponseProfile",
+    "RiskFlag",
     "SafetyStep",
     "Scenario",
     "ScenarioChoice",
@@ -23,6 +27,7 @@ __all__ = [
     "ScenarioNode",
     "ScenarioProblem",
     "ScenarioProblemError",
+    "ScenarioSession",
     "load_scenario",
     "structural_problems",
 ]
@@ -31,6 +36,18 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 """A variant placeholder in scenario text, e.g. '{client_name}'."""
 
 _VARIANT_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+PHQ_A_ITEMS = 9
+"""The PHQ-A has nine items scored 0-3; item 9 asks about thoughts of being better off dead or of self-harm."""
+
+Phase = Literal["pre-group", "initial", "middle", "termination"]
+"""IPT phases as the WHO group manual uses them (an individual pre-group session, then group sessions)."""
+
+ResponseProfile = Literal["responder", "partial", "non-responder", "relapse", "emergent"]
+"""How a client's symptoms tend to move: fixed by the author, or 'emergent' from the trainee's choices alone."""
+
+RiskFlag = Literal["suicidal-thoughts", "new-abuse-disclosure"]
+"""Risks a client can reveal during a scenario; each needs the supervisor the same day."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,29 @@ class ScenarioClient(Strict):
         description="The IPT problem area of her depression, in WHO wording."
     )
     background: str = Field(description="A short, non-graphic background a trainer may read out.")
+    phq_a: list[int] | None = Field(
+        default=None,
+        min_length=PHQ_A_ITEMS,
+        max_length=PHQ_A_ITEMS,
+        description=(
+            "Her baseline PHQ-A: nine item scores 0-3 in questionnaire order (item 9 = thoughts of self-harm). "
+            "Set it to give the scenario a symptom model: scores are re-rated after each session."
+        ),
+    )
+    response: ResponseProfile = Field(
+        default="emergent",
+        description=(
+            "How her symptoms respond over the sessions: responder, partial, non-responder, relapse, or "
+            "'emergent' (the default): moved only by the quality of the trainee's choices."
+        ),
+    )
+
+    @field_validator("phq_a")
+    @classmethod
+    def _items_0_to_3(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(not 0 <= item <= 3 for item in value):
+            raise ValueError("every PHQ-A item score must be 0, 1, 2 or 3")
+        return value
 
 
 class ScenarioEnding(Strict):
@@ -102,6 +142,17 @@ class ScenarioChoice(Strict):
         return value
 
 
+class ScenarioSession(Strict):
+    """One meeting with the client; a scenario with several follows her through the IPT phases."""
+
+    id: str = Field(description="Kebab-case id, unique within the scenario, e.g. 'pre-group' or 'session-4'.")
+    title: str = Field(description="Title shown when the session begins, e.g. 'Session 4: a hard week'.")
+    phase: Phase = Field(description="The IPT phase: pre-group, initial, middle or termination.")
+    start: str = Field(description="Id of the node where this session begins; entering it begins the session.")
+
+    _slug = field_validator("id", "start")(_check_slug)
+
+
 class ScenarioNode(Strict):
     """A moment in the scenario: what is said, then either choices or an ending."""
 
@@ -118,6 +169,13 @@ class ScenarioNode(Strict):
     safety_critical: bool = Field(
         default=False,
         description="A must-pass safety moment: needs at least one level-1 and one level-3-or-4 choice.",
+    )
+    risk: list[RiskFlag] = Field(
+        default_factory=list,
+        description=(
+            "Risks the client reveals on this node, e.g. [suicidal-thoughts]; recorded as risk flags when reached. "
+            "'suicidal-thoughts' also raises her PHQ-A item 9 to at least 1 for this session."
+        ),
     )
 
     _slug = field_validator("id")(_check_slug)
@@ -162,12 +220,28 @@ class Scenario(Strict):
     safety_steps: list[SafetyStep] = Field(
         default_factory=list, description="Must-pass safety steps this scenario expects."
     )
-    start: str = Field(description="Id of the first node.")
+    sessions: list[ScenarioSession] = Field(
+        default_factory=list,
+        description=(
+            "The meetings this scenario follows, in order. Entering a session's start node begins it and "
+            "completes the one before (its PHQ-A is re-rated); an ending completes the last. Empty: one meeting."
+        ),
+    )
+    start: str = Field(description="Id of the first node; may be left out when sessions are given (the first's start).")
     nodes: list[ScenarioNode] = Field(min_length=1, description="Every node of the scenario.")
 
     _path: Path | None = PrivateAttr(default=None)
 
     _slug = field_validator("id", "start")(_check_slug)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_from_first_session(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "start" not in data:
+            sessions = data.get("sessions")
+            if isinstance(sessions, list) and sessions and isinstance(sessions[0], dict) and "start" in sessions[0]:
+                return {**data, "start": sessions[0]["start"]}
+        return data
 
     @field_validator("synthetic")
     @classmethod
@@ -212,6 +286,18 @@ class Scenario(Strict):
         """How problems name this scenario: its file if known, and its id."""
         return f"{self._path} (scenario '{self.id}')" if self._path else f"scenario '{self.id}'"
 
+    @property
+    def has_symptoms(self) -> bool:
+        """Whether the client has a baseline PHQ-A, so the engine models her symptoms."""
+        return self.client.phq_a is not None
+
+    def session(self, session_id: str) -> ScenarioSession:
+        """The session with this id; KeyError if there is none."""
+        for session in self.sessions:
+            if session.id == session_id:
+                return session
+        raise KeyError(session_id)
+
     def node(self, node_id: str) -> ScenarioNode:
         """The node with this id; KeyError if there is none."""
         for node in self.nodes:
@@ -230,6 +316,31 @@ def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
         node_ids.add(node.id)
     if scenario.start not in node_ids:
         problems.append(ScenarioProblem(None, "start", f"start node '{scenario.start}' does not exist"))
+
+    session_ids: set[str] = set()
+    session_starts: set[str] = set()
+    for session in scenario.sessions:
+        where = f"sessions[{session.id}]"
+        if session.id in session_ids:
+            problems.append(ScenarioProblem(None, f"{where}.id", f"session id '{session.id}' is used more than once"))
+        session_ids.add(session.id)
+        if session.start not in node_ids:
+            problems.append(
+                ScenarioProblem(None, f"{where}.start", f"session start node '{session.start}' does not exist")
+            )
+        elif session.start in session_starts:
+            problems.append(
+                ScenarioProblem(session.start, f"{where}.start", "two sessions cannot start on the same node")
+            )
+        session_starts.add(session.start)
+    if scenario.sessions and scenario.start != scenario.sessions[0].start:
+        problems.append(
+            ScenarioProblem(
+                None,
+                "start",
+                f"start node '{scenario.start}' must be the first session's start '{scenario.sessions[0].start}'",
+            )
+        )
 
     step_ids: set[str] = set()
     for step in scenario.safety_steps:
@@ -254,6 +365,8 @@ def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
             problems.append(ScenarioProblem(None, field, "cannot use variant placeholders such as '{client_name}'"))
     for field in ("name", "home", "background"):
         unknown_placeholders(None, f"client.{field}", getattr(scenario.client, field))
+    for session in scenario.sessions:
+        unknown_placeholders(session.start, f"sessions[{session.id}].title", session.title)
 
     choice_ids: set[str] = set()
     for node in scenario.nodes:

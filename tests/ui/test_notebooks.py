@@ -1,0 +1,38 @@
+"""The thin notebooks Voila serves run cleanly in a real kernel and render widgets, for every module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from ipt_course.build import check_thin_notebook
+from ipt_course.paths import Project
+from ipt_course.progress.store import ProgressStore
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+WIDGET = "application/vnd.jupyter.widget-view+json"
+NOTEBOOKS = [REPO / "course" / "home.ipynb", *sorted(REPO.glob("modules/*/module.ipynb"))]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO)))
+def test_notebook_runs_and_renders_widgets(notebook: Path, project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does the notebook run without errors for a signed-in trainee and show its page as a widget?"""
+    check_thin_notebook(notebook)
+    store = ProgressStore(project.progress_db)
+    store.add_trainee("trainee-01", "Anjali Demo", "1234")
+    token = store.sign_in("trainee-01", "1234")
+    store.close()
+    monkeypatch.setenv("QUERY_STRING", f"session={token}")
+    nb = nbformat.read(notebook, as_version=4)
+    assert all(not cell.get("outputs") for cell in nb.cells), "notebooks are committed without outputs"
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(project.root)}}
+    ).execute()
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    assert not [out for out in outputs if out.output_type == "error"]
+    assert not [out for out in outputs if out.output_type == "stream" and out.name == "stderr"]
+    assert any(WIDGET in out.get("data", {}) for out in outputs)

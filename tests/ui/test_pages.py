@@ -1,0 +1,197 @@
+"""The pages' widgets in-process: what they save, what they restore, and what they never hold."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import ipywidgets as w
+import pytest
+
+from ipt_course.content.loader import load_course
+from ipt_course.grading.submission import item_key, knowledge_key, role_play_key, simulation_key
+from ipt_course.paths import Project
+from ipt_course.progress.store import ProgressStore
+from ipt_course.ui import home_page, module_page
+from ipt_course.ui.views import CompetencyItemView, KnowledgeCheckView, LessonsView, RolePlayView, SimulationView
+
+MODULE = "depression-ipt-my-role"
+
+
+def walk(widget: Any) -> list[Any]:
+    """Every widget under `widget`, including the children of boxes and tabs."""
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found.extend(walk(child))
+    return found
+
+
+def of_type(root: Any, cls: type) -> list[Any]:
+    return [x for x in walk(root) if isinstance(x, cls)]
+
+
+@pytest.fixture
+def signed_in(project: Project) -> tuple[Project, str, str]:
+    store = ProgressStore(project.progress_db)
+    store.add_trainee("trainee-07", "Kavita Demo", "2468")
+    token = store.sign_in("trainee-07", "2468")
+    store.close()
+    return project, "trainee-07", f"session={token}"
+
+
+def saved(project: Project, trainee: str) -> dict[str, Any]:
+    store = ProgressStore(project.progress_db)
+    try:
+        return store.answers(trainee, MODULE)
+    finally:
+        store.close()
+
+
+def test_module_page_without_session_asks_to_sign_in(project: Project) -> None:
+    """Does a page opened without a valid session show a sign-in link rather than anyone's work?"""
+    ProgressStore(project.progress_db).close()
+    page = module_page(MODULE, query_string="session=not-a-real-token-at-all")
+    text = " ".join(x.value for x in of_type(page, w.HTML))
+    assert "Please sign in" in text
+    assert not of_type(page, w.Tab)
+
+
+def test_home_page_signs_in_with_the_right_pin_only(signed_in: tuple[Project, str, str]) -> None:
+    """Does the home page refuse a wrong PIN and then show the modules for the right one?"""
+    page = home_page(query_string="")
+    name = of_type(page, w.Dropdown)[0]
+    pin = of_type(page, w.Password)[0]
+    button = next(b for b in of_type(page, w.Button) if b.description == "Sign in")
+    name.value = "trainee-07"
+    pin.value = "1111"
+    button.click()
+    assert "not right" in " ".join(x.value for x in of_type(page, w.HTML))
+    pin.value = "2468"
+    button.click()
+    text = " ".join(x.value for x in of_type(page, w.HTML))
+    assert "Welcome, <b>Kavita Demo</b>" in text
+    assert "modules/01-depression-ipt-my-role/module.ipynb?session=" in text
+
+
+def test_every_interaction_is_saved_and_restored(signed_in: tuple[Project, str, str]) -> None:
+    """Are a knowledge check, a simulation choice, an item, the role-play text and the place all kept?"""
+    project, trainee, query = signed_in
+    module = load_course(project).module(MODULE)
+    page = module_page(MODULE, query_string=query)
+
+    kc = of_type(page, KnowledgeCheckView)[0]
+    kc.options.buttons[1].value = True
+    assert "ipt-feedback" in kc.feedback.value
+
+    sim = of_type(page, SimulationView)[0]
+    first_choice = sim.sim.choices[0].id
+    sim.choose(first_choice)
+    assert "ipt-feedback" in sim.feedback.value
+
+    item_view = of_type(page, CompetencyItemView)[0]
+    item_view.options.buttons[2].value = True
+    multiple = next(v for v in of_type(page, CompetencyItemView) if v.item.kind == "multiple")
+    multiple.options.buttons[0].value = True
+    multiple.options.buttons[1].value = True
+
+    role_play = of_type(page, RolePlayView)[0]
+    role_play.answer.value = "Sadness and worry can get better."
+    lessons = of_type(page, LessonsView)[0]
+    lessons.next.click()
+    of_type(page, w.Tab)[0].selected_index = 2
+
+    answers = saved(project, trainee)
+    kc_check = kc.check
+    assert answers[knowledge_key(kc_check.id)] == kc_check.options[1].id
+    assert answers[simulation_key(sim.scenario.id)]["state"]["path"][0][1] == first_choice
+    assert answers[item_key(item_view.item.id)] == [module.item(item_view.item.id).options[2].id]
+    assert answers[item_key(multiple.item.id)] == [o.id for o in multiple.item.options[:2]]
+    assert answers[role_play_key(module.role_plays[0].id)] == "Sadness and worry can get better."
+    assert answers["ui:lesson"] == 1
+    assert answers["ui:tab"] == 2
+
+    # A fresh page view (a reload: Voila starts a new kernel) comes back to the same state.
+    again = module_page(MODULE, query_string=query)
+    assert of_type(again, w.Tab)[0].selected_index == 2
+    assert of_type(again, LessonsView)[0].index == 1
+    assert of_type(again, RolePlayView)[0].answer.value == "Sadness and worry can get better."
+    all_checks = [v for lesson in of_type(again, LessonsView)[0].pages for v in of_type(lesson, KnowledgeCheckView)]
+    restored_kc = next(v for v in all_checks if v.check.id == kc_check.id)
+    assert restored_kc.options.selected == [kc_check.options[1].id]
+    assert "ipt-feedback" in restored_kc.feedback.value
+    assert of_type(again, SimulationView)[0].sim.to_dict() == sim.sim.to_dict()
+    assert of_type(again, SimulationView)[0].feedback.value == sim.feedback.value
+    restored = {v.item.id: v.options.selected for v in of_type(again, CompetencyItemView)}
+    assert restored[multiple.item.id] == [o.id for o in multiple.item.options[:2]]
+
+
+def test_single_choice_keeps_one_option(signed_in: tuple[Project, str, str]) -> None:
+    """Does picking a second option of a single-choice item replace the first?"""
+    project, trainee, query = signed_in
+    page = module_page(MODULE, query_string=query)
+    view = next(v for v in of_type(page, CompetencyItemView) if v.item.kind == "single")
+    view.options.buttons[0].value = True
+    view.options.buttons[3].value = True
+    assert view.options.selected == [view.item.options[3].id]
+    assert [b.value for b in view.options.buttons] == [False, False, False, True]
+    assert saved(project, trainee)[item_key(view.item.id)] == [view.item.options[3].id]
+
+
+def test_no_answer_key_in_any_widget_state(signed_in: tuple[Project, str, str]) -> None:
+    """Does any synced widget state, which the browser can read, hold a rationale or a scoring mark?"""
+    project, _, query = signed_in
+    module = load_course(project).module(MODULE)
+    page = module_page(MODULE, query_string=query)
+    state = json.dumps([x.get_state() for x in walk(page)], default=str)
+    assert len(state) > 5_000
+    for item in module.items:
+        assert item.rationale not in state
+    for marker in ('"answer"', '"harmful"', '"rationale"', '"level"', '"competency"'):
+        assert marker not in state
+    for scenario in module.scenarios:
+        for node in scenario.nodes:
+            for choice in node.choices:
+                assert choice.feedback not in state, "simulation feedback is sent only after a choice"
+
+
+def test_forged_simulation_choice_is_ignored(signed_in: tuple[Project, str, str]) -> None:
+    """Does a click for a choice that is not on offer (a forged message) change nothing?"""
+    project, trainee, query = signed_in
+    page = module_page(MODULE, query_string=query)
+    sim = of_type(page, SimulationView)[0]
+    sim.choose("no-such-choice")
+    assert sim.sim.to_dict()["path"] == []
+    assert simulation_key(sim.scenario.id) not in saved(project, trainee)
+
+
+def test_damaged_simulation_save_restarts_the_case(signed_in: tuple[Project, str, str]) -> None:
+    """Does a tampered saved path show a clear note and a fresh start instead of crashing the page?"""
+    project, trainee, query = signed_in
+    store = ProgressStore(project.progress_db)
+    scenario_id = load_course(project).module(MODULE).scenarios[0].id
+    store.save(trainee, MODULE, simulation_key(scenario_id), {"state": {"format_version": 99}, "feedback": ""})
+    store.close()
+    page = module_page(MODULE, query_string=query)
+    sim = of_type(page, SimulationView)[0]
+    assert "could not be read" in sim.notice.value
+    assert sim.sim.to_dict()["path"] == []
+
+
+def test_submit_writes_an_nbgrader_submission(built_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does confirming Submit write the notebook and timestamp nbgrader expects, and say so?"""
+    monkeypatch.setenv("IPT_COURSE_HOME", str(built_project.root))
+    store = ProgressStore(built_project.progress_db)
+    store.add_trainee("trainee-08", "Lata Demo", "1357")
+    token = store.sign_in("trainee-08", "1357")
+    store.close()
+    page = module_page(MODULE, query_string=f"session={token}")
+    review = next(b for b in of_type(page, w.Button) if b.description == "Review and submit")
+    review.click()
+    summary = " ".join(x.value for x in of_type(page, w.HTML))
+    assert "0 of 12 questions answered" in summary
+    confirm = next(b for b in of_type(page, w.Button) if b.description == "Yes, submit now")
+    confirm.click()
+    folder = built_project.grading_dir / "submitted" / "trainee-08" / MODULE
+    assert (folder / f"{MODULE}.ipynb").is_file()
+    assert (folder / "timestamp.txt").is_file()
+    assert "Submitted. Thank you!" in " ".join(x.value for x in of_type(page, w.HTML))
