@@ -1,0 +1,61 @@
+"""Helpers shared by the benchmarks: a throwaway course copy, free ports, timing, and a server that waits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
+def course_copy(target: Path) -> Path:
+    """A copy of the course content and nbgrader config, with no runtime state."""
+    for name in ("course", "modules", "simulations"):
+        shutil.copytree(REPO / name, target / name)
+    (target / "grading").mkdir(parents=True)
+    shutil.copy2(REPO / "grading" / "nbgrader_config.py", target / "grading")
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {seconds} s")
+
+
+def timed(action: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def report(name: str, ours: list[float], stock: list[float], stock_name: str) -> None:
+    o, s = statistics.median(ours), statistics.median(stock)
+    print(f"{name}: ours {o:.3f} s, {stock_name} {s:.3f} s (median of {len(ours)}); ours/stock = {o / s:.2f}")
