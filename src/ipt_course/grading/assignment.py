@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
-
-import nbformat
-from nbformat.notebooknode import NotebookNode
+from typing import TYPE_CHECKING, Any
 
 from ipt_course.content.loader import Module
 from ipt_course.grading.nbgrader_api import nbgrader_api
 from ipt_course.paths import Project
 
+if TYPE_CHECKING:
+    from nbformat.notebooknode import NotebookNode
+
+# nbformat is imported inside the functions that need it: its import pulls in jsonschema's format
+# checkers (about 2 s here), and the trainee's page imports this module on every view.
 NBGRADER_SCHEMA = 3
 SIMULATION_CELL = "simulation-record"
 
@@ -52,6 +54,8 @@ def escape_markdown(text: str) -> str:
 
 def source_notebook(module: Module) -> NotebookNode:
     """The instructor's version of the module's competency check, with hidden tests holding the key."""
+    import nbformat
+
     nb: NotebookNode = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["ipt_course"] = {"module_id": module.id, "generated_from": f"modules/{module.slug}"}
@@ -131,6 +135,8 @@ def release_path(project: Project, module_id: str) -> Path:
 
 def generate_assignment(project: Project, module: Module) -> Path:
     """Write the source notebook and run nbgrader's generate_assignment; return the release notebook."""
+    import nbformat
+
     path = source_path(project, module)
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(source_notebook(module), path)

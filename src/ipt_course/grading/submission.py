@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from ipt_course.content.loader import Module
 from ipt_course.grading.assignment import (
     SIMULATION_CELL,
@@ -107,6 +105,8 @@ def write_submission(
     Only validated option ids (as Python literals) and HTML-escaped text go into the notebook, so nothing a
     trainee types can run when nbgrader executes it.
     """
+    import nbformat  # lazily: see grading/assignment.py
+
     release = release_path(project, module.id)
     if not release.is_file():
         raise SubmissionError(f"{release} does not exist: run `ipt-course build` first")
