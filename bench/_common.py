@@ -21,7 +21,7 @@ ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 
 def course_copy(target: Path) -> Path:
     """A copy of the course content and nbgrader config, with no runtime state."""
-    for name in ("course", "modules", "simulations"):
+    for name in ("course", "modules", "simulations", "data/synthetic"):
         shutil.copytree(REPO / name, target / name)
     (target / "grading").mkdir(parents=True)
     shutil.copy2(REPO / "grading" / "nbgrader_config.py", target / "grading")

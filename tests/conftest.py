@@ -10,7 +10,7 @@ import pytest
 from ipt_course.paths import Project
 
 REPO = Path(__file__).resolve().parents[1]
-CONTENT = ("course", "modules", "simulations")
+CONTENT = ("course", "modules", "simulations", "data/synthetic")
 
 
 def copy_course(target: Path) -> Project:

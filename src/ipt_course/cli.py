@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -14,6 +15,10 @@ from rich.table import Table
 
 from ipt_course.content.errors import ContentError
 from ipt_course.paths import Project, ProjectNotFound, find_project
+
+if TYPE_CHECKING:
+    from ipt_course.content.loader import LoadedCourse
+    from ipt_course.content.scenario import Scenario
 
 console = Console()
 err_console = Console(stderr=True)
@@ -45,6 +50,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     problems = [p for m in course.modules for s in m.scenarios for p in check_scenario(s, known)]
     for problem in problems:
         err_console.print(f"[red]✗[/red] {escape(problem)}")
+    if getattr(args, "map", False):
+        from ipt_course.engine.scenario_map import write_maps
+
+        for path in write_maps(_all_scenarios(_project(args), course), _project(args).build_dir / "maps"):
+            console.print(f"Drew [bold]{path}[/bold]")
     if problems:
         return 1
     items = sum(len(m.items) for m in course.modules)
@@ -52,6 +62,27 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"[green]✓ All content is valid[/green]: {len(course.modules)} module(s), {items} competency items, "
         f"{sum(len(m.scenarios) for m in course.modules)} scenario(s)."
     )
+    return 0
+
+
+def _all_scenarios(project: Project, course: LoadedCourse) -> list[Scenario]:
+    """Every module's scenarios, then any scenario folder no module lists yet (so authors can draw drafts)."""
+    from ipt_course.content.scenario import load_scenario
+
+    found = {s.id: s for m in course.modules for s in m.scenarios}
+    for path in sorted(project.simulations_dir.glob("*/scenario.yaml")):
+        if path.parent.name not in found:
+            found[path.parent.name] = load_scenario(path)
+    return list(found.values())
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from ipt_course.synth import write_synthetic
+
+    project = _project(args)
+    out = Path(args.out) if args.out else project.root / "data" / "synthetic"
+    for path in write_synthetic(project, out, seed=args.seed):
+        console.print(f"Wrote [bold]{path}[/bold]")
     return 0
 
 
@@ -152,7 +183,13 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("check", help="validate every content file and scenario without building")
+    p.add_argument("--map", action="store_true", help="also draw each scenario's graph to build/maps/<id>.svg")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("synth", help="generate synthetic clients, caseloads and trainee cohorts from a seed")
+    p.add_argument("--seed", type=int, default=2024, help="the seed; the same seed gives the same bytes")
+    p.add_argument("--out", default=None, help="folder to write to (default: data/synthetic/)")
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("serve", help="build if needed, set up the workshop roster, and serve the course")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for the workshop Wi-Fi")

@@ -32,6 +32,11 @@ class Project:
         return self.root / "simulations"
 
     @property
+    def synthetic_dir(self) -> Path:
+        """Generated synthetic data: client profiles, caseloads, cohorts."""
+        return self.root / "data" / "synthetic"
+
+    @property
     def grading_dir(self) -> Path:
         """The nbgrader course root; nbgrader_config.py lives here."""
         return self.root / "grading"

@@ -278,3 +278,30 @@ def test_first_meeting_never_rewards_pressing_for_trauma_details() -> None:
     for choice in pressing:
         assert choice.level == CompetencyLevel.HARMFUL
         assert "never" in choice.feedback.lower() or "respect" in choice.feedback.lower()
+
+
+def test_check_wants_a_safety_moment_when_she_has_thoughts_of_self_harm() -> None:
+    """If her PHQ-A item 9 is above 0 or a node reveals suicidal thoughts, is a safety-critical node required?"""
+    two = load_scenario(FILES / "two-sessions.yaml")
+    assert check_scenario(two) == []
+    nodes = [n.model_copy(update={"safety_critical": False}) for n in two.nodes]
+    problems = check_scenario(two.model_copy(update={"nodes": nodes}))
+    assert len(problems) == 1
+    assert "node 'hello' reveals suicidal thoughts, but no reachable node is safety_critical" in problems[0]
+    assert problems[0].startswith(f"{FILES / 'two-sessions.yaml'} (scenario 'two-sessions')")
+
+    quiet = [n.model_copy(update={"safety_critical": False, "risk": []}) for n in two.nodes]
+    client = two.client.model_copy(update={"phq_a": [1, 1, 1, 1, 1, 1, 1, 1, 2]})
+    problems = check_scenario(two.model_copy(update={"nodes": quiet, "client": client}))
+    assert ["her baseline PHQ-A item 9 is above 0" in p for p in problems] == [True]
+
+
+def test_check_reports_session_starts_that_are_missing_or_shared() -> None:
+    """Does check_scenario name a session whose start node is missing, or shared with another session?"""
+    two = load_scenario(FILES / "two-sessions.yaml")
+    shared = [two.sessions[0], two.sessions[1].model_copy(update={"start": "hello"})]
+    problems = check_scenario(two.model_copy(update={"sessions": shared}))
+    assert any("node 'hello', field 'sessions[session-1].start': two sessions cannot start" in p for p in problems)
+    missing = [two.sessions[0], two.sessions[1].model_copy(update={"start": "gone"})]
+    problems = check_scenario(two.model_copy(update={"sessions": missing}))
+    assert any("field 'sessions[session-1].start': session start node 'gone' does not exist" in p for p in problems)

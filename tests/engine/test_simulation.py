@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -224,19 +223,6 @@ def test_restart_goes_back_to_the_start_with_the_same_seed(tiny: Scenario, playe
     assert p.sim.history == [] and p.sim.outcome().path == []
     assert p.sim.variant == variant
     assert p.sim.to_dict()["path"] == []
-
-
-def test_steps_take_well_under_a_millisecond(first_meeting: Scenario) -> None:
-    """Is one step (reading lines and choices, then choosing) far below 1 ms?"""
-    started = time.perf_counter()
-    rounds = 50
-    for seed in range(rounds):
-        sim = Simulation(first_meeting, seed=seed)
-        for choice_id in SAFE_PATH:
-            _ = sim.lines, sim.choices
-            sim.choose(choice_id)
-    per_step = (time.perf_counter() - started) / (rounds * len(SAFE_PATH))
-    assert per_step < 0.001
 
 
 # --- evidence and safety -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pandas as pd
 import pytest
 
 from ipt_course.content.loader import Module, load_course
@@ -38,6 +39,15 @@ def unsafe_answers(module: Module) -> dict[str, Any]:
     return answers
 
 
+def wrong_on_safety(module: Module) -> dict[str, Any]:
+    """Every item answered with an option that is not the key (a harmful one where there is one)."""
+    answers: dict[str, Any] = {}
+    for item in module.items:
+        wrong = item.harmful or [o.id for o in item.options if o.id not in item.answer]
+        answers[item_key(item.id)] = [wrong[0]]
+    return answers
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A built course with three submissions (strong, unsafe, blank), autograded once for the module's tests."""
@@ -57,8 +67,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
     write_submission(project, module, "trainee-01", strong_answers(module), sim)
     write_submission(project, module, "trainee-02", unsafe_answers(module), {})
     write_submission(project, module, "trainee-03", {}, {})
+    must_pass = next(m for m in load_course(project).modules if m.meta.must_pass)
+    write_submission(project, must_pass, "trainee-01", strong_answers(must_pass), {})
+    write_submission(project, must_pass, "trainee-02", wrong_on_safety(must_pass), {})
     results = autograde_pending(project)
-    assert [r.success for r in results] == [True, True, True], [r.message for r in results]
+    assert [r.success for r in results] == [True] * 5, [r.message for r in results]
     return project
 
 
@@ -93,13 +106,13 @@ def test_submission_fills_answer_cells_with_literals_only(built_project: Project
 def test_autograde_scores_each_item(graded: Project) -> None:
     """Does nbgrader give the strong trainee every autograded point and the blank one none?"""
     items = export_tables(load_course(graded))["items"]
-    auto = items[items["kind"] == "item"]
+    auto = items[(items["kind"] == "item") & (items["module_id"] == MODULE)]
     by_trainee = auto.groupby("trainee_id")["score"].sum()
     max_auto = auto[auto["trainee_id"] == "trainee-01"]["max_score"].sum()
     assert by_trainee["trainee-01"] == max_auto
     assert by_trainee["trainee-03"] == 0
     assert by_trainee["trainee-02"] < max_auto
-    role_play = items[items["kind"] == "role-play"].set_index("trainee_id")
+    role_play = items[(items["kind"] == "role-play") & (items["module_id"] == MODULE)].set_index("trainee_id")
     assert role_play.loc[["trainee-01", "trainee-02"], "needs_manual_grade"].all(), "written answers await a trainer"
     assert not role_play.loc["trainee-03", "needs_manual_grade"], "a blank answer is scored 0 by nbgrader itself"
     assert role_play.loc["trainee-03", "score"] == 0
@@ -118,20 +131,26 @@ def test_export_matches_stock_nbgrader_export(graded: Project, tmp_path: Path) -
         env=env,
     )
     with stock_csv.open() as handle:
-        stock = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
+        stock = {
+            (row["student_id"], row["assignment"]): float(row["raw_score"])
+            for row in csv.DictReader(handle)
+            if row["timestamp"]  # nbgrader lists every student for every assignment, submitted or not
+        }
     items = export_tables(load_course(graded))["items"]
-    ours = items.groupby("trainee_id")["score"].sum().to_dict()
-    assert set(stock) >= {"trainee-01", "trainee-02", "trainee-03"}
-    for trainee in ("trainee-01", "trainee-02", "trainee-03"):
-        assert ours[trainee] == pytest.approx(stock[trainee])
+    ours = items.groupby(["trainee_id", "module_id"])["score"].sum().to_dict()
+    assert len(stock) >= 5
+    assert set(ours) == set(stock)
+    for key, score in stock.items():
+        assert ours[key] == pytest.approx(score), key
 
 
 def test_harmful_answer_on_safety_competency_flags_trainee(graded: Project) -> None:
     """Is a trainee who picks a harmful option on a safety-critical item flagged, with the item as evidence?"""
     tables = export_tables(load_course(graded))
     flags = tables["flags"]
-    assert set(flags["trainee_id"]) == {"trainee-02"}
-    assert (flags["competency"] == "assessment-of-harm").all()
+    assert set(flags["trainee_id"]) == {"trainee-02"}, flags.to_string()
+    module1 = flags[flags["evidence"].str.startswith(MODULE + ":")]
+    assert (module1["competency"] == "assessment-of-harm").all()
     comp = tables["competencies"].set_index(["trainee_id", "competency"])
     assert comp.loc[("trainee-02", "assessment-of-harm"), "level"] == 1
     assert comp.loc[("trainee-01", "assessment-of-harm"), "level"] == 4, "level 3 items + level 4 simulation"
@@ -142,7 +161,9 @@ def test_export_writes_csv_per_table(graded: Project, tmp_path: Path) -> None:
     """Does the CSV export write one row per trainee and competency, pseudonymous by default?"""
     course = load_course(graded)
     written = write_export(course, tmp_path / "out", "csv")
-    assert sorted(p.name for p in written) == ["competencies.csv", "flags.csv", "items.csv"]
+    assert sorted(p.name for p in written) == [
+        "competencies.csv", "flags.csv", "items.csv", "modules.csv", "trainees.csv"
+    ]
     with (tmp_path / "out" / "competencies.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3 * len(course.framework.competencies)
@@ -179,3 +200,24 @@ def test_tampered_submission_cannot_change_the_key(graded: Project) -> None:
     items = export_tables(load_course(graded))["items"]
     row = items[(items["trainee_id"] == "trainee-04") & (items["item_id"] == wrong.id)]
     assert row["score"].iloc[0] == 0
+
+
+def test_must_pass_module_gates_course_completion(graded: Project) -> None:
+    """Is the must-pass module passed only on its safety items' threshold, and the course incomplete without it?"""
+    course = load_course(graded)
+    must_pass = next(m for m in course.modules if m.meta.must_pass)
+    tables = export_tables(course)
+    modules = tables["modules"].set_index(["trainee_id", "module_id"])
+    assert modules.loc[("trainee-01", must_pass.id), "must_pass_passed"] == True  # noqa: E712
+    assert modules.loc[("trainee-02", must_pass.id), "must_pass_passed"] == False  # noqa: E712
+    assert modules.loc[("trainee-03", must_pass.id), "must_pass_passed"] == False  # noqa: E712
+    assert modules.loc[("trainee-01", MODULE), "must_pass_passed"] is None or pd.isna(
+        modules.loc[("trainee-01", MODULE), "must_pass_passed"]
+    )
+    trainees = tables["trainees"].set_index("trainee_id")
+    assert not trainees["course_complete"].any(), "nobody has submitted every module"
+    assert bool(trainees.loc["trainee-01", "must_pass_passed"])
+    assert not bool(trainees.loc["trainee-02", "must_pass_passed"])
+    assert bool(trainees.loc["trainee-02", "flagged_for_supervisor"])
+    assert must_pass.id in trainees.loc["trainee-02", "flag_evidence"]
+    assert not bool(trainees.loc["trainee-01", "flagged_for_supervisor"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +25,9 @@ from ipt_course.content.models import (
 )
 from ipt_course.content.scenario import Scenario, load_scenario
 from ipt_course.paths import Project
+
+if TYPE_CHECKING:
+    from ipt_course.synth.models import Caseload
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,6 +65,7 @@ class Module:
     items: list[CompetencyItem]
     role_plays: list[RolePlay]
     scenarios: list[Scenario] = field(default_factory=list)
+    caseloads: list[Caseload] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -101,7 +105,9 @@ class LoadedCourse:
         raise KeyError(f"no module with id {module_id!r}")
 
 
-def load_module(folder: Path, framework: CompetencyFramework, simulations_dir: Path) -> Module:
+def load_module(
+    folder: Path, framework: CompetencyFramework, simulations_dir: Path, synthetic_dir: Path | None = None
+) -> Module:
     """Load one module folder and check its references to competencies, sources, lessons and scenarios."""
     meta = read_model(folder / "module.yaml", ModuleMeta)
     source_ids = {s.id for s in meta.sources}
@@ -167,7 +173,21 @@ def load_module(folder: Path, framework: CompetencyFramework, simulations_dir: P
             check_competency(path, scenario.id, competency, "competencies")
         scenarios.append(scenario)
 
-    return Module(folder, meta, lessons, checks, items, role_plays, scenarios)
+    from ipt_course.synth.models import Caseload  # here: the synth package imports this module
+
+    caseloads: list[Caseload] = []
+    synthetic_dir = synthetic_dir or simulations_dir.parent / "data" / "synthetic"
+    for caseload_id in meta.caseloads:
+        path = synthetic_dir / f"{caseload_id}.json"
+        raw = read_text(path) if path.is_file() else None
+        if raw is None:
+            raise ContentError(folder / "module.yaml", f"caseload file {path} does not exist", None, "caseloads")
+        try:
+            caseloads.append(Caseload.model_validate_json(raw))
+        except ValidationError as err:
+            raise ContentError(path, str(err.errors()[0]["msg"]), caseload_id) from None
+
+    return Module(folder, meta, lessons, checks, items, role_plays, scenarios, caseloads)
 
 
 def load_course(project: Project) -> LoadedCourse:
@@ -182,7 +202,7 @@ def load_course(project: Project) -> LoadedCourse:
             raise ContentError(
                 project.course_dir / "course.yaml", f"module folder modules/{name} does not exist", None, "modules"
             )
-        module = load_module(folder, framework, project.simulations_dir)
+        module = load_module(folder, framework, project.simulations_dir, project.synthetic_dir)
         if module.id in module_ids:
             raise ContentError(folder / "module.yaml", f"module id {module.id!r} is used twice", module.id, "id")
         module_ids.add(module.id)
@@ -193,7 +213,7 @@ def load_course(project: Project) -> LoadedCourse:
 def content_digest(project: Project) -> str:
     """A hash of every content file, so a build can tell when it is stale."""
     digest = hashlib.sha256()
-    folders = (project.course_dir, project.modules_dir, project.simulations_dir)
+    folders = (project.course_dir, project.modules_dir, project.simulations_dir, project.synthetic_dir)
     files = sorted(p for folder in folders if folder.is_dir() for p in folder.rglob("*") if p.is_file())
     extra = [project.grading_dir / "nbgrader_config.py"]
     for path in [*files, *extra]:

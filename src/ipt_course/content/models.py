@@ -132,6 +132,10 @@ class ModuleMeta(Strict):
     simulations: list[str] = Field(
         default_factory=list, description="Scenario ids (folders under simulations/) played in this module."
     )
+    caseloads: list[str] = Field(
+        default_factory=list,
+        description="Synthetic caseloads (data/synthetic/<id>.json) used for the case-monitoring exercise.",
+    )
     pass_mark: float = Field(default=0.8, ge=0, le=1, description="Share of competency-check points needed to pass.")
     must_pass: bool = Field(
         default=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = [
     "ScenarioProblemError",
     "ScenarioSession",
     "load_scenario",
+    "scenario_json_schema",
     "structural_problems",
 ]
 
@@ -396,6 +398,19 @@ def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
             unknown_placeholders(node.id, f"{where}.text", choice.text)
             unknown_placeholders(node.id, f"{where}.feedback", choice.feedback)
     return problems
+
+
+def scenario_json_schema() -> str:
+    """The JSON Schema of scenario.yaml as stable JSON text, for authors' editors (simulations/scenario.schema.json)."""
+    schema = Scenario.model_json_schema()
+    # 'start' may be left out when sessions are given (a before-validator fills it in)
+    schema["required"] = [name for name in schema["required"] if name != "start"]
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$comment"] = (
+        "Generated from ipt_course.content.scenario.Scenario; do not edit by hand. "
+        "Regenerate with: UPDATE_GOLDENS=1 pytest tests/engine/test_scenario_format.py"
+    )
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -117,6 +117,14 @@ def check_scenario(scenario: Scenario, known_competencies: set[str] | None = Non
     for step in scenario.safety_steps:
         if step.id not in taken:
             report(None, f"safety step '{step.id}' is not taken by any reachable choice", "safety_steps")
+
+    # A client who has or reveals thoughts of self-harm needs a moment where the trainee must act on it.
+    baseline = scenario.client.phq_a
+    risky = [n.id for n in scenario.nodes if "suicidal-thoughts" in n.risk and n.id in reached]
+    has_thoughts = (baseline is not None and baseline[-1] > 0) or bool(risky)
+    if has_thoughts and not any(n.safety_critical and n.id in reached for n in scenario.nodes):
+        why = f"node '{risky[0]}' reveals suicidal thoughts" if risky else "her baseline PHQ-A item 9 is above 0"
+        report(None, f"{why}, but no reachable node is safety_critical: add one where she must be kept safe", "nodes")
     return problems
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ipt_course.content.models import CompetencyLevel
@@ -14,8 +14,10 @@ from ipt_course.content.scenario import (
     ScenarioChoice,
     ScenarioClient,
     ScenarioNode,
+    ScenarioSession,
     structural_problems,
 )
+from ipt_course.engine.symptoms import PhqAScore, SymptomModel
 
 __all__ = [
     "SAVE_FORMAT_VERSION",
@@ -24,6 +26,7 @@ __all__ = [
     "Ending",
     "Line",
     "Outcome",
+    "PhqAScore",
     "SafetyResult",
     "SaveError",
     "Simulation",
@@ -44,9 +47,9 @@ class SaveError(ValueError):
 
 @dataclass(frozen=True)
 class Line:
-    """One line of the conversation as the trainee reads it."""
+    """One line of the conversation as the trainee reads it; speaker 'session' is a session's heading."""
 
-    speaker: Literal["narrator", "client", "you"]
+    speaker: Literal["narrator", "client", "you", "session"]
     text: str
 
 
@@ -100,6 +103,14 @@ class Outcome:
     evidence: dict[str, list[CompetencyLevel]]
     safety: list[SafetyResult]
     harmful: list[ChoiceResult]
+    phq_a_baseline: PhqAScore | None = None
+    """The client's PHQ-A before the first session, if the scenario models her symptoms."""
+    phq_a: list[PhqAScore] = field(default_factory=list)
+    """Her PHQ-A re-rated after each completed session, in order: the trajectory."""
+    sessions_completed: list[str] = field(default_factory=list)
+    """Ids of the sessions completed, in the order they were completed."""
+    risk: list[str] = field(default_factory=list)
+    """Risk flags the client revealed (e.g. 'suicidal-thoughts'), in the order revealed."""
 
 
 class Simulation:
@@ -122,6 +133,12 @@ class Simulation:
         self._nodes = {node.id: node for node in scenario.nodes}
         self._choices_by_id = {c.id: c for node in scenario.nodes for c in node.choices}
         self._order: dict[str, list[ScenarioChoice]] = {}
+        self._sessions: list[ScenarioSession] = list(scenario.sessions) or [
+            ScenarioSession(id="meeting", title=scenario.title, phase="pre-group", start=scenario.start)
+        ]
+        self._session_at: dict[str, int] = (
+            {s.start: i for i, s in enumerate(scenario.sessions)} if scenario.sessions else {}
+        )
         self.restart()
 
     # --- playing -----------------------------------------------------------------------------
@@ -133,6 +150,21 @@ class Simulation:
         self._rapport = 0
         self._disclosure = 0
         self._flags: set[str] = set()
+        self._risk: list[str] = []
+        self._session_index = 0
+        self._session_levels: list[int] = []
+        self._session_risk: set[str] = set()
+        self._completed: list[str] = []
+        self._phq_a: list[PhqAScore] = []
+        baseline = self.scenario.client.phq_a
+        self._symptoms = (
+            None
+            if baseline is None
+            else SymptomModel(
+                baseline, self.scenario.client.response, len(self._sessions), f"{self.scenario.id}:{self.seed}"
+            )
+        )
+        self._enter(self._node)
         self._transcript: list[Line] = list(self._node_lines(self._node))
 
     @property
@@ -177,6 +209,36 @@ class Simulation:
         return {"rapport": self._rapport, "disclosure": self._disclosure, "flags": sorted(self._flags)}
 
     @property
+    def session(self) -> ScenarioSession:
+        """The session being played (or the last one, once finished); one implicit session if none are given."""
+        return self._sessions[self._session_index]
+
+    @property
+    def sessions(self) -> list[ScenarioSession]:
+        """Every session of the scenario in order; one implicit session if the scenario gives none."""
+        return list(self._sessions)
+
+    @property
+    def sessions_completed(self) -> list[str]:
+        """Ids of the sessions completed so far, in order."""
+        return list(self._completed)
+
+    @property
+    def risk(self) -> list[str]:
+        """Risk flags the client has revealed so far (e.g. 'suicidal-thoughts'), in order."""
+        return list(self._risk)
+
+    @property
+    def phq_a_baseline(self) -> PhqAScore | None:
+        """Her PHQ-A before the first session, or None if the scenario has no symptom model."""
+        return None if self._symptoms is None else self._symptoms.baseline
+
+    @property
+    def phq_a_history(self) -> list[PhqAScore]:
+        """Her PHQ-A re-rated after each completed session (item scores and total), for the symptom chart."""
+        return list(self._phq_a)
+
+    @property
     def client(self) -> ScenarioClient:
         """The synthetic client's profile with this seed's variant values filled in."""
         c = self.scenario.client
@@ -209,7 +271,9 @@ class Simulation:
         self._disclosure += choice.effects.get("disclosure", 0)
         self._flags.update(choice.sets)
         self._transcript.append(Line("you", result.text))
+        self._session_levels.append(int(choice.level))
         self._node = self._nodes[choice.next]
+        self._enter(self._node)
         self._transcript.extend(self._node_lines(self._node))
         return result
 
@@ -229,6 +293,10 @@ class Simulation:
             evidence=evidence,
             safety=[SafetyResult(s.id, s.description, s.id in steps_taken) for s in self.scenario.safety_steps],
             harmful=[r for r in self._results if r.level == CompetencyLevel.HARMFUL],
+            phq_a_baseline=self.phq_a_baseline,
+            phq_a=self.phq_a_history,
+            sessions_completed=self.sessions_completed,
+            risk=self.risk,
         )
 
     # --- saving ------------------------------------------------------------------------------
@@ -283,8 +351,34 @@ class Simulation:
         """Replace '{key}' placeholders with this seed's variant values."""
         return PLACEHOLDER.sub(lambda m: self.variant.get(m[1], m[0]), text)
 
+    def _enter(self, node: ScenarioNode) -> None:
+        """Arrive at a node: begin a session at its start (completing the one before), record risks, end."""
+        index = self._session_at.get(node.id)
+        if index is not None and index != self._session_index:
+            self._complete_session()
+            self._session_index = index
+        for flag in node.risk:
+            if flag not in self._risk:
+                self._risk.append(flag)
+            self._session_risk.add(flag)
+        if node.ending is not None:
+            self._complete_session()
+
+    def _complete_session(self) -> None:
+        session = self._sessions[self._session_index]
+        self._completed.append(session.id)
+        if self._symptoms is not None:
+            self._phq_a.append(
+                self._symptoms.rate(session.id, self._session_index, self._session_levels, self._session_risk)
+            )
+        self._session_levels = []
+        self._session_risk = set()
+
     def _node_lines(self, node: ScenarioNode) -> list[Line]:
         lines: list[Line] = []
+        index = self._session_at.get(node.id)
+        if index is not None:
+            lines.append(Line("session", self.fill(self._sessions[index].title)))
         if node.narration:
             lines.append(Line("narrator", self.fill(node.narration)))
         lines.append(Line(node.speaker, self.fill(node.text)))

@@ -33,7 +33,7 @@ LEVEL_QUALITY: dict[int, float] = {1: -1.0, 2: 0.0, 3: 0.6, 4: 1.0}
 # as in the field trials); a harmful choice costs about one point in the session it happens.
 _FULL_COURSE_FALL = 0.6
 _HARM_COST = 1.0
-_NOISE = 0.25
+_NOISE = 0.2
 _ITEM_9 = PHQ_A_ITEMS - 1
 # Thoughts of self-harm move more slowly than sleep or appetite, so they keep being asked about.
 _ITEM_9_WEIGHT = 0.5
@@ -78,17 +78,18 @@ def session_change(
     harmful = sum(1 for level in levels if level == 1)
     scale = max(baseline_total, 5) * _FULL_COURSE_FALL / max(count, 1)
     if profile == "emergent":
-        return scale * quality - _HARM_COST * harmful
+        # poor work slows recovery more than it causes decline, so harm weighs half as much as help
+        return scale * (quality if quality >= 0 else 0.5 * quality) - _HARM_COST * harmful
     progress = (index + 1) / max(count, 1)
     drift = {
         "responder": 1.0,
         "partial": 0.5,
         "non-responder": 0.1,
-        "relapse": 1.0 if progress <= 0.6 else -1.2,
+        "relapse": 1.0 if progress <= 0.6 else -1.5,
     }[profile]
     if drift < 0:
         # relapse comes whatever the trainee does; good work only softens it
-        return scale * drift * (1 - 0.5 * max(quality, 0.0)) - _HARM_COST * harmful
+        return scale * drift * (1 - 0.3 * max(quality, 0.0)) - _HARM_COST * harmful
     return scale * drift * (0.3 + 0.7 * max(quality, 0.0)) - _HARM_COST * harmful
 
 
@@ -117,9 +118,11 @@ class SymptomModel:
             weights = [(3.0 - s) * (_ITEM_9_WEIGHT if i == _ITEM_9 else 1.0) + 0.1 for i, s in enumerate(severity)]
         total_weight = sum(weights) or 1.0
         for i in range(PHQ_A_ITEMS):
-            value = severity[i] - points * weights[i] / total_weight + noise[i]
-            severity[i] = min(3.0, max(0.0, value))
+            severity[i] = min(3.0, max(0.0, severity[i] - points * weights[i] / total_weight))
         if "suicidal-thoughts" in risk:
             severity[_ITEM_9] = max(severity[_ITEM_9], 1.0)
-        items = tuple(int(s + 0.5) for s in severity)
-        return PhqAScore(session_id, items, sum(items))
+        # noise is in the rating, not in her: it does not pile up from session to session
+        rated = [min(3, max(0, int(s + n + 0.5))) for s, n in zip(severity, noise, strict=True)]
+        if "suicidal-thoughts" in risk:
+            rated[_ITEM_9] = max(rated[_ITEM_9], 1)
+        return PhqAScore(session_id, tuple(rated), sum(rated))

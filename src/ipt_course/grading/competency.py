@@ -100,8 +100,11 @@ def _item_level(score: float | None, max_score: float, harmful: bool) -> Compete
 
 
 def _rubric_level(score: float | None, max_score: float) -> CompetencyLevel | None:
-    """A role-play's points map onto the four rubric levels (points out of max, scaled to 1-4)."""
-    if score is None:
+    """A role-play's points map onto the four rubric levels (points out of max, scaled to 1-4).
+
+    Zero points is what nbgrader gives a blank answer: no evidence, not harmful behaviour (level 1 is 1 point).
+    """
+    if score is None or score <= 0:
         return None
     scaled = round(4 * score / max_score) if max_score else 0
     return CompetencyLevel(min(4, max(1, scaled)))
@@ -227,3 +230,85 @@ def roll_up(course: LoadedCourse, evidence: list[Evidence], trainees: list[str])
                 )
             )
     return records
+
+
+@dataclass(frozen=True)
+class ModuleStatus:
+    """A trainee's standing in one module; `passed` is set only for must-pass modules."""
+
+    trainee_id: str
+    module_id: str
+    submitted: bool
+    awaiting_trainer: int
+    score: float
+    max_score: float
+    safety_score: float
+    safety_max: float
+    passed: bool | None
+
+
+@dataclass(frozen=True)
+class CourseStatus:
+    """Whether a trainee has completed the course, and whether a supervisor must follow up."""
+
+    trainee_id: str
+    modules_submitted: int
+    modules_total: int
+    must_pass_passed: bool
+    complete: bool
+    flagged: bool
+    flags: tuple[str, ...]
+
+
+def module_statuses(course: LoadedCourse, results: list[ItemResult], trainees: list[str]) -> list[ModuleStatus]:
+    """Per trainee and module: scores, safety-item scores, and the must-pass verdict (pass_mark on safety items)."""
+    safety = {c.id for c in course.framework.competencies if c.safety_critical}
+    statuses = []
+    for trainee in trainees:
+        for module in course.modules:
+            mine = [r for r in results if r.trainee_id == trainee and r.module_id == module.id]
+            scored = [r for r in mine if r.score is not None]
+            safety_items = [r for r in scored if r.kind == "item" and set(r.competencies) & safety]
+            safety_score = sum(r.score or 0.0 for r in safety_items)
+            safety_max = sum(r.max_score for r in safety_items)
+            passed: bool | None = None
+            if module.meta.must_pass:
+                passed = bool(mine) and safety_max > 0 and safety_score >= module.meta.pass_mark * safety_max
+            statuses.append(
+                ModuleStatus(
+                    trainee,
+                    module.id,
+                    bool(mine),
+                    sum(1 for r in mine if r.needs_manual_grade),
+                    sum(r.score or 0.0 for r in scored),
+                    sum(r.max_score for r in mine),
+                    safety_score,
+                    safety_max,
+                    passed,
+                )
+            )
+    return statuses
+
+
+def course_statuses(
+    course: LoadedCourse, modules: list[ModuleStatus], records: list[CompetencyRecord]
+) -> list[CourseStatus]:
+    """The course is complete when every module is submitted and every must-pass module is passed."""
+    found = []
+    for trainee in sorted({m.trainee_id for m in modules}):
+        mine = [m for m in modules if m.trainee_id == trainee]
+        flags = tuple(e for r in records if r.trainee_id == trainee and r.flagged for e in r.flag_evidence)
+        must_pass = all(m.passed for m in mine if m.passed is not None)
+        submitted = sum(1 for m in mine if m.submitted)
+        found.append(
+            CourseStatus(
+                trainee,
+                submitted,
+                len(course.modules),
+                must_pass,
+                submitted == len(course.modules) and must_pass,
+                bool(flags),
+                flags,
+            )
+        )
+    return found

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ipt_course.content.loader import LoadedCourse
-from ipt_course.grading.competency import collect, roll_up
+from ipt_course.grading.competency import collect, course_statuses, module_statuses, roll_up
 from ipt_course.progress.store import ProgressStore
 
 FORMATS = ("csv", "xlsx")
@@ -78,10 +78,67 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
         ],
         columns=["trainee_id", "competency", "evidence"],
     )
+    statuses = module_statuses(course, results, trainees)
+    modules = pd.DataFrame(
+        [
+            {
+                "trainee_id": m.trainee_id,
+                "module_id": m.module_id,
+                "submitted": m.submitted,
+                "awaiting_trainer": m.awaiting_trainer,
+                "score": m.score,
+                "max_score": m.max_score,
+                "safety_score": m.safety_score,
+                "safety_max": m.safety_max,
+                "must_pass_passed": m.passed,
+            }
+            for m in statuses
+        ],
+        columns=[
+            "trainee_id",
+            "module_id",
+            "submitted",
+            "awaiting_trainer",
+            "score",
+            "max_score",
+            "safety_score",
+            "safety_max",
+            "must_pass_passed",
+        ],
+    )
+    trainees_table = pd.DataFrame(
+        [
+            {
+                "trainee_id": c.trainee_id,
+                "modules_submitted": c.modules_submitted,
+                "modules_total": c.modules_total,
+                "must_pass_passed": c.must_pass_passed,
+                "course_complete": c.complete,
+                "flagged_for_supervisor": c.flagged,
+                "flag_evidence": " ".join(c.flags),
+            }
+            for c in course_statuses(course, statuses, records)
+        ],
+        columns=[
+            "trainee_id",
+            "modules_submitted",
+            "modules_total",
+            "must_pass_passed",
+            "course_complete",
+            "flagged_for_supervisor",
+            "flag_evidence",
+        ],
+    )
     if names:
-        for table in (competencies, items, flags):
+        for table in (competencies, items, flags, modules, trainees_table):
             table.insert(1, "trainee_name", table["trainee_id"].map(names))
-    return {"competencies": competencies, "items": items, "flags": flags}
+    return {
+        "trainees": trainees_table,
+        "competencies": competencies,
+        "modules": modules,
+        "items": items,
+        "flags": flags,
+    }
 
 
 def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: bool = False) -> list[Path]:

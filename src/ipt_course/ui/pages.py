@@ -72,6 +72,35 @@ def simulation_records(module: Module, answers: dict[str, Any]) -> dict[str, Any
                 for (node_id, _), result in zip(outcome.path, sim.history, strict=True)
             ],
             "safety": {s.id: s.taken for s in outcome.safety},
+            "phq_a": [score.to_dict() for score in outcome.phq_a],
+            "risk": sorted(outcome.risk),
+        }
+    if module.caseloads:
+        records.update(monitoring_records(module, answers))
+    return records
+
+
+def monitoring_records(module: Module, answers: dict[str, Any]) -> dict[str, Any]:
+    """The case-monitoring labels as evidence records, in the same shape as a simulation's choices."""
+    from ipt_course.synth.caseload import expected_label
+    from ipt_course.ui.monitoring import grade_labels, monitor_key
+
+    records: dict[str, Any] = {}
+    for caseload in module.caseloads:
+        choices = []
+        for case, (case_id, _, level) in zip(caseload.cases, grade_labels(caseload, answers), strict=True):
+            given = answers.get(monitor_key(case_id))
+            if given is None:
+                continue  # not labelled yet: no evidence either way
+            competencies = ["measuring-progress-phq-a"]
+            if expected_label(case) in ("urgent-risk", "not-improving"):
+                competencies.append("supervision-and-referral")
+            choices += [{"node": case_id, "choice": str(given), "competency": c, "level": level} for c in competencies]
+        labelled = {c["node"] for c in choices}
+        records[f"monitoring-{caseload.id}"] = {
+            "finished": len(labelled) == len(caseload.cases),
+            "choices": choices,
+            "safety": {},
         }
     return records
 
@@ -265,6 +294,16 @@ class SubmitView(w.VBox):
         self._show_last()
 
 
+def practice_views(module: Module, answers: dict[str, Any], seed: int, save: Any) -> list[w.Widget]:
+    """The practice tab: the module's case simulations, then its case-monitoring exercises, if any."""
+    views: list[w.Widget] = [SimulationView(s, answers.get(simulation_key(s.id)), seed, save) for s in module.scenarios]
+    if module.caseloads:
+        from ipt_course.ui.monitoring import CaseMonitoringView  # draws charts with matplotlib: only when needed
+
+        views += [CaseMonitoringView(caseload, answers, save) for caseload in module.caseloads]
+    return views
+
+
 def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
     """A whole module: lessons, practice case, competency check, role-play and submit, as tabs."""
     ctx = page_context(query_string)
@@ -302,7 +341,7 @@ def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
     tabs = w.Tab(
         children=[
             LessonsView(module, answers, save),
-            _page([SimulationView(s, answers.get(simulation_key(s.id)), seed, save) for s in module.scenarios]),
+            _page(practice_views(module, answers, seed, save)),
             _page([check_intro, *items]),
             _page([RolePlayView(p, answers.get(role_play_key(p.id)), save) for p in module.role_plays]),
             SubmitView(ctx, module),

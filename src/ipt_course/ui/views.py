@@ -207,12 +207,27 @@ class SimulationView(w.VBox):
         self.feedback = html_box("")
         self.choices = w.VBox(layout=w.Layout(width="100%"))
         self.saved = SavedLabel()
+        self.chart = html_box("")
+        self.show_chart = w.ToggleButton(value=False, description="Show her symptom chart (PHQ-A)")
+        self.show_chart.add_class("ipt-big")
+        self.show_chart.observe(lambda _: self._render_chart(), names="value")
         self.restart = w.Button(description="Start this case again", layout=w.Layout(width="auto"))
         self.restart.add_class("ipt-big")
         self.restart.on_click(self._ask_restart)
         self.confirm = w.HBox()
+        tools = [self.show_chart, self.chart] if self.sim.phq_a_baseline is not None else []
         super().__init__(
-            [intro, self.notice, self.transcript, self.feedback, self.choices, self.saved, self.restart, self.confirm],
+            [
+                intro,
+                self.notice,
+                self.transcript,
+                self.feedback,
+                self.choices,
+                self.saved,
+                *tools,
+                self.restart,
+                self.confirm,
+            ],
             layout=w.Layout(width="100%"),
         )
         self.render()
@@ -239,6 +254,15 @@ class SimulationView(w.VBox):
             buttons.append(button)
         self.choices.children = buttons
 
+    def _render_chart(self) -> None:
+        """Draw the chart only when asked: matplotlib is slow to import, and most views never open it."""
+        if not self.show_chart.value:
+            self.chart.value = ""
+            return
+        from ipt_course.ui.simulation_chart import symptom_chart_html
+
+        self.chart.value = symptom_chart_html(self.sim)
+
     def choose(self, choice_id: str) -> None:
         try:
             result = self.sim.choose(choice_id)
@@ -251,6 +275,7 @@ class SimulationView(w.VBox):
         )
         self.saved.mark()
         self.render()
+        self._render_chart()
 
     def _ask_restart(self, _: Any) -> None:
         yes = w.Button(description="Yes, start again", button_style="warning")

@@ -1,0 +1,159 @@
+"""The case-monitoring exercise: a synthetic caseload as small charts, each case labelled by the trainee.
+
+The right labels never reach a widget: the view shows only ratings, attendance and notes, and grading
+(`grade_labels`) works the labels out in the kernel from the same ratings.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import ipywidgets as w
+from matplotlib.figure import Figure
+
+from ipt_course.content.models import CompetencyLevel
+from ipt_course.engine.symptoms import PHQ_A_BANDS
+from ipt_course.synth.caseload import expected_label
+from ipt_course.synth.models import Caseload, CaseRecord, MonitoringLabel
+from ipt_course.ui.simulation_chart import BAND_COLOURS, figure_svg
+from ipt_course.ui.views import OptionButtons, SavedLabel, Saver, html_box
+
+__all__ = [
+    "LABEL_TEXT",
+    "MONITORING_COMPETENCIES",
+    "CaseMonitoringView",
+    "case_chart_svg",
+    "grade_labels",
+    "monitor_key",
+    "monitoring_evidence",
+]
+
+LABEL_TEXT: dict[MonitoringLabel, str] = {
+    "improving": "Improving",
+    "partial-response": "Partial response",
+    "not-improving": "Not improving → discuss with my supervisor",
+    "urgent-risk": "Urgent risk → act the same day",
+}
+"""The four labels as the trainee reads them, in the order the buttons show them."""
+
+MONITORING_COMPETENCIES = ("measuring-progress-phq-a", "supervision-and-referral")
+"""The competencies the exercise is evidence for."""
+
+
+def monitor_key(case_id: str) -> str:
+    """The progress-store key of the trainee's label for one case."""
+    return f"monitor:{case_id}"
+
+
+@functools.lru_cache(maxsize=256)
+def _chart(caseload_id: str, seed: int, case_json: str) -> str:
+    return _draw(CaseRecord.model_validate_json(case_json))
+
+
+def case_chart_svg(case: CaseRecord, caseload: Caseload | None = None) -> str:
+    """Inline SVG of one girl's weekly PHQ-A totals over the bands; gaps for absences, red rings for item 9 > 0."""
+    key = (caseload.id, caseload.seed) if caseload is not None else ("", 0)
+    return _chart(*key, case.model_dump_json())
+
+
+def _draw(case: CaseRecord) -> str:
+    fig = Figure(figsize=(3.6, 1.9), dpi=72)
+    ax = fig.add_subplot()
+    for low, high, name in PHQ_A_BANDS:
+        ax.axhspan(low - 0.5 if low else 0, high + 0.5, color=BAND_COLOURS[name], zorder=0)
+    weeks = [r.week for r in case.weeks]
+    totals = [math.nan if r.total is None else r.total for r in case.weeks]
+    ax.plot(weeks, totals, color="#1f4e9c", marker="o", markersize=4, linewidth=1.8, zorder=3)
+    for r in case.weeks:
+        if r.phq_a is not None and r.total is not None and r.phq_a[-1] > 0:
+            ax.plot([r.week], [r.total], marker="o", markersize=10, markerfacecolor="none",
+                    markeredgecolor="#d62728", markeredgewidth=2, zorder=4)  # fmt: skip
+        if not r.attended:
+            ax.text(r.week, 1, "absent", rotation=90, fontsize=6, ha="center", va="bottom", color="#777")
+    ax.set_xlim(0.5, max(weeks) + 0.5)
+    ax.set_ylim(0, 27)
+    ax.set_xticks(weeks)
+    ax.set_yticks([0, 5, 10, 15, 20, 27])
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel("week", fontsize=7)
+    ax.set_ylabel("PHQ-A total", fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    return figure_svg(fig)
+
+
+class CaseMonitoringView(w.VBox):
+    """A caseload as cards (chart, latest notes, four label buttons); each label is saved as it is picked."""
+
+    def __init__(self, caseload: Caseload, saved: Mapping[str, Any], save: Saver):
+        self.caseload = caseload
+        self._save = save
+        intro = html_box(
+            "<h2>Checking how each girl is doing</h2>"
+            "<p>Here is an invented group of girls and their weekly PHQ-A scores. For each girl, look at her "
+            "chart and notes and choose what you would do. A red ring means she scored above 0 on item 9 "
+            "(thoughts of being better off dead or of hurting herself) that week.</p>"
+            "<p class='ipt-muted'>This is a made-up (synthetic) caseload for practice.</p>"
+        )
+        self.cards: dict[str, OptionButtons] = {}
+        self.saved_labels: dict[str, SavedLabel] = {}
+        cards = [intro]
+        for case in caseload.cases:
+            cards.append(self._card(case, saved.get(monitor_key(case.id))))
+        super().__init__(cards, layout=w.Layout(width="100%"))
+
+    def _card(self, case: CaseRecord, saved: Any) -> w.VBox:
+        rated = [r for r in case.weeks if r.total is not None]
+        notes = "".join(f"<li>Week {r.week}: {html.escape(r.note)}</li>" for r in case.weeks[-3:])
+        head = html_box(
+            f"<h3>{html.escape(case.name)}, {case.age}</h3>"
+            f"<p class='ipt-muted'>{html.escape(', '.join(case.languages))} · latest PHQ-A "
+            f"{rated[-1].total} (week {rated[-1].week}) · first {rated[0].total}</p>"
+            f"<div class='ipt-case-chart' role='img' aria-label='Weekly PHQ-A totals of {html.escape(case.name)}: "
+            f"{html.escape(', '.join('absent' if r.total is None else str(r.total) for r in case.weeks))}'>"
+            f"{case_chart_svg(case, self.caseload)}</div><ul>{notes}</ul>"
+        )
+        saved_label = SavedLabel()
+        buttons = OptionButtons(list(LABEL_TEXT.items()), False, functools.partial(self._changed, case.id))
+        if isinstance(saved, str) and saved in LABEL_TEXT:
+            buttons.select([saved])
+        self.cards[case.id] = buttons
+        self.saved_labels[case.id] = saved_label
+        card = w.VBox([head, buttons, saved_label], layout=w.Layout(width="100%"))
+        card.add_class("ipt-card")
+        return card
+
+    def _changed(self, case_id: str, selected: list[str]) -> None:
+        self._save(monitor_key(case_id), selected[0] if selected else None, True)
+        self.saved_labels[case_id].mark()
+
+
+def _level(right: MonitoringLabel, given: object) -> CompetencyLevel:
+    if given == right:
+        return CompetencyLevel.BASIC
+    if right == "urgent-risk":
+        return CompetencyLevel.HARMFUL  # a girl at risk left without same-day action
+    return CompetencyLevel.BASIC_MISSING
+
+
+def grade_labels(caseload: Caseload, answers: Mapping[str, Any]) -> list[tuple[str, bool, int]]:
+    """(case id, labelled right?, EQUIP level) per case; missing an urgent-risk case is level 1."""
+    graded = []
+    for case in caseload.cases:
+        right = expected_label(case)
+        given = answers.get(monitor_key(case.id))
+        graded.append((case.id, given == right, int(_level(right, given))))
+    return graded
+
+
+def monitoring_evidence(caseload: Caseload, answers: Mapping[str, Any]) -> dict[str, list[int]]:
+    """Levels per competency: every case is PHQ-A evidence; urgent and not-improving cases are also referral."""
+    evidence: dict[str, list[int]] = {c: [] for c in MONITORING_COMPETENCIES}
+    for case, (_, _, level) in zip(caseload.cases, grade_labels(caseload, answers), strict=True):
+        evidence["measuring-progress-phq-a"].append(level)
+        if expected_label(case) in ("urgent-risk", "not-improving"):
+            evidence["supervision-and-referral"].append(level)
+    return evidence

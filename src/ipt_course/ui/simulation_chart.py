@@ -1,0 +1,109 @@
+"""A small PHQ-A chart per session for the conversation view: inline SVG made with matplotlib, no assets."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Sequence
+
+import ipywidgets as w
+import matplotlib
+from matplotlib.figure import Figure
+
+from ipt_course.engine.simulation import Simulation
+from ipt_course.engine.symptoms import PHQ_A_BANDS, PhqAScore
+
+__all__ = ["BAND_COLOURS", "figure_svg", "phq_a_chart_svg", "symptom_chart", "symptom_chart_html"]
+
+BAND_COLOURS: dict[str, str] = {
+    "minimal": "#e8f5e9",
+    "mild": "#f1f8e9",
+    "moderate": "#fffde7",
+    "moderately severe": "#fff3e0",
+    "severe": "#ffebee",
+}
+"""Pale fills for the PHQ-A bands, light enough for the line to stay readable on a cheap screen."""
+
+
+def figure_svg(fig: Figure) -> str:
+    """A matplotlib figure as inline SVG text: no XML prolog, no date, fixed ids, text kept as text."""
+    buffer = io.StringIO()
+    # a fixed hash salt and no date make the same chart the same bytes; fonttype 'none' keeps text small
+    with matplotlib.rc_context({"svg.hashsalt": "ipt-course", "svg.fonttype": "none"}):
+        fig.savefig(
+            buffer,
+            format="svg",
+            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+            bbox_inches="tight",
+        )
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def phq_a_chart_svg(
+    scores: Sequence[PhqAScore],
+    labels: Sequence[str] | None = None,
+    title: str = "Her PHQ-A total after each session",
+    width_in: float = 5.0,
+    height_in: float = 2.6,
+) -> str:
+    """SVG of PHQ-A totals (0-27) per rating, over the band lines (minimal … severe); item 9 > 0 marked."""
+    fig = Figure(figsize=(width_in, height_in), dpi=72)
+    ax = fig.add_subplot()
+    for low, high, name in PHQ_A_BANDS:
+        ax.axhspan(low - 0.5 if low else 0, high + 0.5, color=BAND_COLOURS[name], zorder=0)
+        ax.axhline(high + 0.5, color="#bbbbbb", linewidth=0.6, zorder=1)
+        ax.text(1.01, (low + high) / 2, name, transform=ax.get_yaxis_transform(), fontsize=7, va="center")
+    xs = list(range(len(scores)))
+    totals = [s.total for s in scores]
+    ax.plot(xs, totals, color="#1f4e9c", marker="o", linewidth=2, zorder=3)
+    for x, score in zip(xs, scores, strict=True):
+        ax.annotate(
+            str(score.total), (x, score.total), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8
+        )
+        if score.self_harm_item > 0:
+            ax.plot(
+                [x],
+                [score.total],
+                marker="o",
+                markersize=11,
+                markerfacecolor="none",
+                markeredgecolor="#d62728",
+                markeredgewidth=2,
+                zorder=4,
+            )
+    names = list(labels) if labels is not None else [s.session_id for s in scores]
+    ax.set_xticks(xs, names, fontsize=7, rotation=20 if len(xs) > 4 else 0)
+    ax.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
+    ax.set_ylim(0, 27)
+    ax.set_yticks([0, 5, 10, 15, 20, 27])
+    ax.set_ylabel("PHQ-A total", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    return figure_svg(fig)
+
+
+def symptom_chart_html(sim: Simulation) -> str:
+    """HTML for the trainee: the chart of baseline and each completed session, or a short note if none."""
+    baseline = sim.phq_a_baseline
+    if baseline is None:
+        return "<p class='ipt-muted'>This case has no symptom scores.</p>"
+    scores = [baseline, *sim.phq_a_history]
+    titles = {s.id: s.title for s in sim.sessions}
+    labels = ["before"] + [sim.fill(titles.get(s.session_id, s.session_id)).split(":")[0] for s in sim.phq_a_history]
+    svg = phq_a_chart_svg(scores, labels)
+    last = scores[-1]
+    words = (
+        f"Latest PHQ-A total: <b>{last.total}</b> ({html.escape(last.band)}). "
+        "A red ring means item 9 (thoughts of self-harm) was above 0: that needs your supervisor the same day."
+    )
+    alt = html.escape(", ".join(f"{label}: {s.total}" for label, s in zip(labels, scores, strict=True)))
+    return (
+        f'<div class="ipt-symptom-chart" role="img" aria-label="PHQ-A totals per session: {alt}">{svg}</div>'
+        f"<p class='ipt-muted'>{words} This is a made-up (synthetic) girl's score.</p>"
+    )
+
+
+def symptom_chart(sim: Simulation) -> w.HTML:
+    """The symptom chart as a widget for SimulationView: PHQ-A totals per session with the severity bands."""
+    return w.HTML(value=symptom_chart_html(sim), layout=w.Layout(width="100%"))
