@@ -10,7 +10,12 @@ import yaml
 from ipt_course.content.errors import ContentError
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's C parser when PyYAML was built with it (it is, in the wheels): ten times faster on course content,
+# which every page view loads.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class UniqueKeyLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """A safe YAML loader that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
 
 
