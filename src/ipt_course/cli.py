@@ -162,6 +162,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.coverage import shortfalls, write_coverage_report
+
+    project = _project(args)
+    course = load_course(project)
+    out = Path(args.out) if args.out else project.build_dir / "reports" / "coverage.html"
+    write_coverage_report(course, out)
+    console.print(f"Wrote [bold]{out}[/bold]")
+    problems = shortfalls(course)
+    for problem in problems:
+        err_console.print(f"[yellow]⚠ {escape(problem)}[/yellow]")
+    return 1 if problems else 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from ipt_course.content.loader import load_course
     from ipt_course.grading.export import write_export
@@ -201,6 +216,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="autograde every new submission with nbgrader")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("report", help="reports for authors: `report coverage` (competencies x modules)")
+    p.add_argument("which", choices=("coverage",), help="which report")
+    p.add_argument("--out", help="file to write (default: build/reports/coverage.html)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="write the competency export for supervisors")
     p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
