@@ -9,7 +9,6 @@ import yaml
 
 from ipt_course.content.errors import ContentError
 
-
 # libyaml's C parser when PyYAML was built with it (it is, in the wheels): ten times faster on course content,
 # which every page view loads.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

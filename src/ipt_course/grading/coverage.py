@@ -96,7 +96,8 @@ def coverage_html(course: LoadedCourse) -> str:
     return (
         "<!doctype html><meta charset='utf-8'><title>Competency coverage</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #bbb;"
-        "padding:.3em .6em;text-align:center;white-space:nowrap}tbody th{text-align:left;font-weight:normal}td.has{background:#e8f5e9}"
+        "padding:.3em .6em;text-align:center;white-space:nowrap}"
+        "tbody th{text-align:left;font-weight:normal;white-space:normal}td.has{background:#e8f5e9}"
         "tr.short th{background:#fff3e0}.safety{color:#b71c1c;font-size:.85em}.good{color:#2e7d32}"
         ".bad{color:#b71c1c}</style>"
         f"<h1>Competency coverage: {html.escape(course.course.title)}</h1>"
