@@ -221,3 +221,34 @@ def test_must_pass_module_gates_course_completion(graded: Project) -> None:
     assert bool(trainees.loc["trainee-02", "flagged_for_supervisor"])
     assert must_pass.id in trainees.loc["trainee-02", "flag_evidence"]
     assert not bool(trainees.loc["trainee-01", "flagged_for_supervisor"])
+
+
+def test_trainer_rating_reaches_feedback_and_export(graded: Project) -> None:
+    """When a trainer rates a role-play in the gradebook, do the trainee's feedback and the export show it?"""
+    from nbgrader.api import Gradebook
+
+    from ipt_course.grading.feedback import trainee_feedback
+    from ipt_course.grading.nbgrader_api import gradebook_url
+
+    course = load_course(graded)
+    module = course.module(MODULE)
+    prompt = module.role_plays[0]
+    with Gradebook(gradebook_url(graded)) as gradebook:
+        grade = gradebook.find_grade(prompt.id, MODULE, MODULE, "trainee-01")
+        grade.manual_score = 3
+        comment = gradebook.find_comment(prompt.id, MODULE, MODULE, "trainee-01")
+        comment.manual_comment = "Warm and clear; name her choice <b>too</b>."
+        gradebook.db.commit()
+    feedback = trainee_feedback(course, module, "trainee-01")
+    assert feedback is not None
+    assert feedback.items_score == feedback.items_max > 0
+    assert [(p.prompt_id, p.score, p.comment) for p in feedback.role_plays] == [
+        (prompt.id, 3, "Warm and clear; name her choice <b>too</b>.")
+    ]
+    assert feedback.levels["assessment-of-harm"] == 3
+    unsafe = trainee_feedback(course, module, "trainee-02")
+    assert unsafe is not None and unsafe.items_score < unsafe.items_max
+    assert trainee_feedback(course, module, "trainee-99") is None
+    items = export_tables(course)["items"]
+    row = items[(items["trainee_id"] == "trainee-01") & (items["item_id"] == prompt.id)].iloc[0]
+    assert (row["score"], row["level"], bool(row["needs_manual_grade"])) == (3, 3, False)

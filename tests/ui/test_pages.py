@@ -188,10 +188,23 @@ def test_submit_writes_an_nbgrader_submission(built_project: Project, monkeypatc
     review = next(b for b in of_type(page, w.Button) if b.description == "Review and submit")
     review.click()
     summary = " ".join(x.value for x in of_type(page, w.HTML))
-    assert "0 of 12 questions answered" in summary
+    assert f"0 of {len(load_course(built_project).module(MODULE).items)} questions answered" in summary
     confirm = next(b for b in of_type(page, w.Button) if b.description == "Yes, submit now")
     confirm.click()
     folder = built_project.grading_dir / "submitted" / "trainee-08" / MODULE
     assert (folder / f"{MODULE}.ipynb").is_file()
     assert (folder / "timestamp.txt").is_file()
     assert "Submitted. Thank you!" in " ".join(x.value for x in of_type(page, w.HTML))
+    # After the trainer grades, the page shows results, and still no rationale or right option.
+    from ipt_course.grading.autograde import autograde_pending
+
+    graded = {r.trainee_id: r.success for r in autograde_pending(built_project)}
+    assert graded["trainee-08"] is True
+    again = module_page(MODULE, query_string=f"session={token}")
+    results = " ".join(x.value for x in of_type(again, w.HTML))
+    assert "Your results" in results
+    items_total = sum(i.points for i in load_course(built_project).module(MODULE).items)
+    assert f"<b>0 of {items_total:g}</b> points" in results
+    state = json.dumps([x.get_state() for x in walk(again)], default=str)
+    for item in load_course(built_project).module(MODULE).items:
+        assert item.rationale not in state

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from ipt_course.content.loader import LoadedCourse
 from ipt_course.content.models import CompetencyLevel
 from ipt_course.grading.assignment import SIMULATION_CELL, answer_cell_id
@@ -68,6 +66,8 @@ class CompetencyRecord:
 
 def _answers_from_notebook(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Item answers (by answer-cell id) and the simulation record, read back from an autograded notebook."""
+    import nbformat  # lazily: see grading/assignment.py
+
     answers: dict[str, Any] = {}
     simulation: dict[str, Any] = {}
     if not path.is_file():
@@ -89,6 +89,17 @@ def _answers_from_notebook(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         else:
             answers[grade_id] = value
     return answers, simulation
+
+
+def graded_score(grade: Any) -> float | None:
+    """An nbgrader Grade's score, or None while it still waits for a trainer.
+
+    A trainer's manual score counts even if nbgrader's needs_manual_grade flag was not cleared (it is cleared by
+    formgrader, not by other ways of setting the score).
+    """
+    if grade.manual_score is not None:
+        return float(grade.manual_score)
+    return None if grade.needs_manual_grade else float(grade.score)
 
 
 def _item_level(score: float | None, max_score: float, harmful: bool) -> CompetencyLevel | None:
@@ -133,7 +144,7 @@ def collect(course: LoadedCourse) -> tuple[list[ItemResult], list[Evidence]]:
                 answers, simulation = _answers_from_notebook(notebook)
                 for nb_sub in submission.notebooks:
                     for grade in nb_sub.grades:
-                        score = None if grade.needs_manual_grade else grade.score
+                        score = graded_score(grade)
                         max_score = float(grade.max_score)
                         competencies: tuple[str, ...]
                         if grade.name in items:
@@ -157,7 +168,7 @@ def collect(course: LoadedCourse) -> tuple[list[ItemResult], list[Evidence]]:
                                 competencies,
                                 score,
                                 max_score,
-                                bool(grade.needs_manual_grade),
+                                score is None,
                                 harmful,
                                 level,
                             )

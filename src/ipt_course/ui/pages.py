@@ -235,9 +235,37 @@ class SubmitView(w.VBox):
         assert self.ctx.trainee is not None
         last = self.ctx.store.last_submission(self.ctx.trainee.id, self.module.id)
         self.status.value = (
-            f"<div class='ipt-feedback ipt-good'>Last submitted: {html.escape(last)}</div>"
+            f"<div class='ipt-feedback ipt-good'>Last submitted: {html.escape(last)}</div>{self._results()}"
             if last
             else "<p class='ipt-muted'>Not submitted yet.</p>"
+        )
+
+    def _results(self) -> str:
+        """The graded results, once the trainer has run the grading; never which option was right."""
+        from ipt_course.grading.feedback import trainee_feedback
+
+        assert self.ctx.trainee is not None
+        feedback = trainee_feedback(self.ctx.course, self.module, self.ctx.trainee.id)
+        if feedback is None:
+            return "<p class='ipt-muted'>Your trainer has not graded it yet.</p>"
+        names = {c.id: c.name for c in self.ctx.course.framework.competencies}
+        words = {2: "keep practising", 3: "good: all basic skills", 4: "excellent"}
+        levels = "".join(
+            f"<li>{html.escape(names.get(c, c))}: <b>{words.get(int(level), 'talk with your trainer')}</b></li>"
+            for c, level in sorted(feedback.levels.items(), key=lambda kv: names.get(kv[0], kv[0]))
+        )
+        plays = "".join(
+            "<li>Role-play: "
+            + ("waiting for your trainer" if p.score is None else f"{p.score:g} of {p.max_score:g} points")
+            + (f"<br><i>Your trainer says:</i> {html.escape(p.comment)}" if p.comment else "")
+            + "</li>"
+            for p in feedback.role_plays
+        )
+        return (
+            f"<div class='ipt-card'><h3>Your results (graded submission of {html.escape(feedback.timestamp)})</h3>"
+            f"<p>Competency check: <b>{feedback.items_score:g} of {feedback.items_max:g}</b> points.</p>"
+            f"<ul>{levels}{plays}</ul><p class='ipt-muted'>Talk with your trainer about anything that is not clear. "
+            "If you submit again, your new answers are graded next time.</p></div>"
         )
 
     def _review(self, _: Any) -> None:
