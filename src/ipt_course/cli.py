@@ -223,7 +223,12 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="write the competency export for supervisors")
-    p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    p.add_argument(
+        "--format",
+        choices=("csv", "xlsx", "html", "pdf"),
+        default="csv",
+        help="csv: one file per table; xlsx: one workbook; html/pdf: the supervisor's report",
+    )
     p.add_argument("--out", default="export", help="folder to write to (default: export/)")
     p.add_argument("--names", action="store_true", help="include trainee names (default: pseudonymous ids only)")
     p.set_defaults(func=cmd_export)

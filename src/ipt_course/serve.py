@@ -86,10 +86,10 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8866) -> None:
             "--VoilaConfiguration.theme=light",
             "--VoilaConfiguration.allow_template_override=NO",
             "--VoilaConfiguration.show_tracebacks=False",
-        # No cap on kernels in Voila (voila#617): free any kernel whose page has been gone for 10 minutes.
-        "--MappingKernelManager.cull_idle_timeout=600",
-        "--MappingKernelManager.cull_interval=60",
-        "--MappingKernelManager.cull_connected=False",
+            # No cap on kernels in Voila (voila#617): free any kernel whose page has been gone for 10 minutes.
+            "--MappingKernelManager.cull_idle_timeout=600",
+            "--MappingKernelManager.cull_interval=60",
+            "--MappingKernelManager.cull_connected=False",
             # These lab extensions are for JupyterLab; in Voila they only fail to load and log errors.
             *(f"--VoilaConfiguration.extension_denylist={name}" for name in UNUSED_LAB_EXTENSIONS),
             "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|svg)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -252,3 +253,21 @@ def test_trainer_rating_reaches_feedback_and_export(graded: Project) -> None:
     items = export_tables(course)["items"]
     row = items[(items["trainee_id"] == "trainee-01") & (items["item_id"] == prompt.id)].iloc[0]
     assert (row["score"], row["level"], bool(row["needs_manual_grade"])) == (3, 3, False)
+
+
+def test_supervisor_report_in_html_pdf_and_xlsx(graded: Project, tmp_path: Path) -> None:
+    """Do the HTML/PDF report and the XLSX workbook carry the flags, the status and every competency?"""
+    import openpyxl
+
+    course = load_course(graded)
+    page, pdf = write_export(course, tmp_path / "pdf", "pdf")
+    text = page.read_text()
+    assert text.index("Flags for supervisor follow-up") < text.index("Competency matrix")
+    assert "trainee-02" in text and "<svg" in text
+    assert all(c.id in text for c in course.framework.competencies)
+    assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?https?://""", text), "the report loads nothing"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    (xlsx,) = write_export(course, tmp_path / "xlsx", "xlsx")
+    workbook = openpyxl.load_workbook(xlsx)
+    assert workbook.sheetnames == ["trainees", "competencies", "modules", "items", "flags"]
+    assert workbook["flags"].max_row > 1

@@ -11,7 +11,7 @@ from ipt_course.content.loader import LoadedCourse
 from ipt_course.grading.competency import collect, course_statuses, module_statuses, roll_up
 from ipt_course.progress.store import ProgressStore
 
-FORMATS = ("csv", "xlsx")
+FORMATS = ("csv", "xlsx", "html", "pdf")
 
 
 def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
@@ -142,7 +142,7 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
 
 
 def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: bool = False) -> list[Path]:
-    """Write the export tables to `out` as CSV files or one XLSX workbook; return the files written."""
+    """Write the export to `out`: CSV files, one XLSX workbook, or an HTML (and PDF) report; return the files."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     names = None
@@ -159,6 +159,12 @@ def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: 
             table.to_csv(path, index=False)
             written.append(path)
         return written
+    if fmt in ("html", "pdf"):
+        from ipt_course.grading.report import html_to_pdf, supervisor_report_html
+
+        page = out / "competency-report.html"
+        page.write_text(supervisor_report_html(course, tables), encoding="utf-8")
+        return [page] if fmt == "html" else [page, html_to_pdf(page, out / "competency-report.pdf")]
     path = out / "competency-export.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, table in tables.items():

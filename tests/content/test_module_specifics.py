@@ -1,0 +1,152 @@
+"""What particular modules teach beyond the course standard (which test_every_module checks for all of them)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.content.test_every_module import PRESSING_FOR_DETAILS, course, module, play
+
+TRAUMA = "02-trauma-informed-care"
+SAFETY = "03-safety-and-referral"
+ASSESSMENT = "04-pre-group-assessment"
+ENDING = "08-ending-and-supervision"
+MIDDLE_AND_END = ("06-grief-and-life-changes", "07-disputes-and-loneliness", ENDING)
+
+# Ids the course's competency framework must define (others may be added later), with their safety flag.
+REQUIRED_COMPETENCIES = {
+    "nonverbal-active-listening": False,
+    "verbal-communication": False,
+    "confidentiality": True,
+    "rapport-and-self-disclosure": False,
+    "exploring-feelings": False,
+    "empathy-warmth-genuineness": False,
+    "assessment-of-harm": True,
+    "connection-to-social-functioning": False,
+    "explanatory-models": False,
+    "family-involvement": False,
+    "collaborative-goal-setting": False,
+    "realistic-hope": False,
+    "coping-mechanisms": False,
+    "psychoeducation-local-terms": False,
+    "eliciting-feedback": False,
+    "group-ground-rules": False,
+    "balanced-participation": False,
+    "group-confidentiality": False,
+    "explaining-depression-sick-role": False,
+    "interpersonal-inventory": False,
+    "choosing-problem-area": False,
+    "linking-mood-to-events": False,
+    "communication-analysis": False,
+    "role-play": False,
+    "decision-analysis": False,
+    "ending-and-relapse-planning": False,
+    "measuring-progress-phq-a": False,
+    "supervision-and-referral": True,
+}
+
+SAFETY_COMPETENCIES = {"assessment-of-harm", "confidentiality", "supervision-and-referral", "trauma-informed-practice"}
+
+
+# ---------------------------------------------------------------- the competency framework (from module 1)
+
+
+def test_required_competencies_exist_with_safety_flags() -> None:
+    """Does the framework define every required competency, with the right safety-critical flag?"""
+    framework = course().framework
+    for competency_id, safety_critical in REQUIRED_COMPETENCIES.items():
+        assert framework.get(competency_id).safety_critical is safety_critical, competency_id
+
+
+# ---------------------------------------------------------------- trauma-informed scenarios (2, 3, 6-8)
+
+
+@pytest.mark.parametrize("folder", [TRAUMA, SAFETY, *MIDDLE_AND_END])
+def test_scenario_offers_a_pressing_distractor(folder: str) -> None:
+    """Does the module's scenario offer a choice that presses for trauma details, so that the course-wide
+    check that such a choice is level 1 has something to catch here?"""
+    pressing = [
+        choice.id
+        for scenario in module(folder).scenarios
+        for node in scenario.nodes
+        for choice in node.choices
+        if PRESSING_FOR_DETAILS.search(choice.text)
+    ]
+    assert pressing, "the pattern no longer finds the pressing distractor; update it with the scenario"
+
+
+# ---------------------------------------------------------------- module 3: the must-pass safety gate
+
+
+def test_safety_module_is_must_pass() -> None:
+    """Is module 3 must-pass with a pass mark of 0.8, and module 2 not?"""
+    assert module(SAFETY).meta.must_pass is True
+    assert module(SAFETY).meta.pass_mark == pytest.approx(0.8)
+    assert module(TRAUMA).meta.must_pass is False
+
+
+def test_safety_items_have_harmful_distractors() -> None:
+    """Does every module 3 item on a safety-critical competency mark at least one harmful option?"""
+    critical = {c.id for c in course().framework.competencies if c.safety_critical}
+    missing = [i.id for i in module(SAFETY).items if i.competency in critical and not i.harmful]
+    assert not missing
+
+
+def test_safety_module_covers_each_safety_competency() -> None:
+    """Do module 3's items cover the four safety-critical competencies, more than half with harmful distractors?"""
+    items = module(SAFETY).items
+    assert {i.competency for i in items} >= SAFETY_COMPETENCIES
+    assert sum(1 for i in items if i.harmful) > len(items) / 2
+
+
+def test_safety_scenario_has_four_critical_nodes() -> None:
+    """Does each of module 3's scenarios hold at least four safety-critical moments?"""
+    for scenario in module(SAFETY).scenarios:
+        assert len([n for n in scenario.nodes if n.safety_critical]) >= 4, scenario.id
+
+
+# ---------------------------------------------------------------- module 4: the pre-group assessment
+
+
+def test_module_4_marks_ignoring_item_9_as_harmful() -> None:
+    """Has module 4 an item on PHQ-A question 9 whose harmful options include letting it go?"""
+    found = []
+    for item in module(ASSESSMENT).items:
+        if not re.search(r"question 9|item 9", item.prompt + item.rationale, re.IGNORECASE):
+            continue
+        harmful_texts = [o.text.lower() for o in item.options if o.id in item.harmful]
+        if any(re.search(r"let her go|can wait|does not need|skip|leave out", t) for t in harmful_texts):
+            found.append(item.id)
+    assert found
+
+
+def test_module_4_scenario_follows_her_across_sessions() -> None:
+    """Does module 4's scenario run from the pre-group meeting to the initial phase, with a PHQ-A model?"""
+    scenario = module(ASSESSMENT).scenarios[0]
+    assert [s.phase for s in scenario.sessions][:2] == ["pre-group", "initial"]
+    assert scenario.client.phq_a is not None
+    if scenario.client.phq_a[8] > 0:
+        assert any("suicidal-thoughts" in node.risk and node.safety_critical for node in scenario.nodes)
+
+
+# ---------------------------------------------------------------- modules 6-8: middle phase and ending
+
+
+@pytest.mark.parametrize("folder", MIDDLE_AND_END)
+def test_scenarios_follow_a_client_across_sessions(folder: str) -> None:
+    """Does each scenario follow one girl across 3+ sessions with a PHQ-A symptom model (so the course-wide
+    best-path test must find a rating for every one of them)?"""
+    for scenario in module(folder).scenarios:
+        assert len(scenario.sessions) >= 3, scenario.id
+        assert scenario.has_symptoms, scenario.id
+
+
+def test_the_last_session_raises_item_9_in_module_8() -> None:
+    """In module 8, does the termination session hold a safety-critical item-9 moment that the best path scores?"""
+    scenario = module(ENDING).scenarios[0]
+    last = scenario.sessions[-1]
+    assert last.phase == "termination"
+    assert "suicidal-thoughts" in scenario.node(last.start).risk
+    sim = play(scenario, 0, best=True)
+    assert sim.phq_a_history[-1].self_harm_item >= 1
