@@ -102,15 +102,15 @@ def supervisor_report_html(course: LoadedCourse, tables: dict[str, pd.DataFrame]
         "border:1px solid #fff}.matrix td.flag{outline:3px solid black}.matrix th{font-weight:normal;"
         "text-align:left;padding-right:.5em}.matrix th span{writing-mode:vertical-rl;transform:rotate(180deg);"
         "font-size:.75em}.matrix th.safety span{color:#b71c1c;font-weight:bold}.ok{color:#2e7d32}"
-        ".bad{color:#b71c1c;font-weight:bold}@media print{h2{page-break-before:always}}</style>"
+        ".bad{color:#b71c1c;font-weight:bold}th{text-align:left}@media print{h2.page{page-break-before:always}}</style>"
         f"<h1>Competency report: {html.escape(course.course.title)}</h1>"
         f"<p>Made {datetime.now().strftime('%Y-%m-%d %H:%M')} from nbgrader's gradebook. Levels follow WHO/UNICEF "
         "EQUIP: 1 = potentially harmful behaviour, 2 = no harm but basic skills missing, 3 = all basic skills, "
         "4 = basic plus advanced. Safety-critical competencies are in red; a black ring marks a flag.</p>"
         f"<h2>Flags for supervisor follow-up</h2>{flag_html}"
         f"<h2>Course status</h2>{_table(trainees)}"
-        f"<h2>Competency matrix</h2>{matrix}"
-        f"<h2>Levels across the group</h2>{chart}"
+        f"<h2 class='page'>Competency matrix</h2>{matrix}"
+        f"<h2 class='page'>Levels across the group</h2>{chart}"
     )
 
 
