@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
 from ipt_course.build import HOME_NOTEBOOK, TEMPLATE_NAME
@@ -95,4 +96,16 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8866) -> None:
             "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|svg)",
         ]
     )
-    app.start()
+
+    def stop(signum: int, frame: Any) -> None:
+        # Voila only reacts to SIGINT through KeyboardInterrupt, which a process started in the background never
+        # gets; handle both signals the same way, then shut every kernel down so none is left behind.
+        app.log.info("Stopping (signal %s)", signum)
+        app.ioloop.add_callback_from_signal(app.ioloop.stop)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        app.start()
+    finally:
+        app.kernel_manager.shutdown_all(now=True)

@@ -208,7 +208,9 @@ class SimulationView(w.VBox):
         self.choices = w.VBox(layout=w.Layout(width="100%"))
         self.saved = SavedLabel()
         self.chart = html_box("")
-        self.show_chart = w.ToggleButton(value=False, description="Show her symptom chart (PHQ-A)")
+        self.show_chart = w.ToggleButton(
+            value=False, description="Show her symptom chart (PHQ-A)", layout=w.Layout(width="auto")
+        )
         self.show_chart.add_class("ipt-big")
         self.show_chart.observe(lambda _: self._render_chart(), names="value")
         self.restart = w.Button(description="Start this case again", layout=w.Layout(width="auto"))
