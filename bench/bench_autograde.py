@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BIN, ENV, course_copy, report
 
-SUBMISSIONS = 6
+SUBMISSIONS = 12
 MODULE = "depression-ipt-my-role"
 
 

@@ -271,3 +271,28 @@ def test_supervisor_report_in_html_pdf_and_xlsx(graded: Project, tmp_path: Path)
     workbook = openpyxl.load_workbook(xlsx)
     assert workbook.sheetnames == ["trainees", "competencies", "modules", "items", "flags"]
     assert workbook["flags"].max_row > 1
+
+
+def test_corrupt_submission_fails_alone_with_a_message(graded: Project) -> None:
+    """Does a corrupt submission fail with a message naming it, while the others are graded and reported?"""
+    module = load_course(graded).module(MODULE)
+    good, _ = write_submission(graded, module, "trainee-05", strong_answers(module), {})
+    bad, _ = write_submission(graded, module, "trainee-06", strong_answers(module), {})
+    bad.write_text("{ this is not a notebook", encoding="utf-8")
+    started: list[int] = []
+    reported: list[tuple[str, bool]] = []
+    results = autograde_pending(
+        graded, on_start=started.append, on_done=lambda r: reported.append((r.trainee_id, r.success)), workers=2
+    )
+    try:
+        assert started == [2]
+        by_trainee = {r.trainee_id: r for r in results}
+        assert by_trainee["trainee-05"].success
+        assert not by_trainee["trainee-06"].success
+        assert "trainee-06" in by_trainee["trainee-06"].message or "JSON" in by_trainee["trainee-06"].message
+        assert sorted(reported) == [("trainee-05", True), ("trainee-06", False)]
+        assert good.is_file() and bad.read_text() == "{ this is not a notebook", "stored work is left as it was"
+    finally:
+        import shutil
+
+        shutil.rmtree(bad.parent)

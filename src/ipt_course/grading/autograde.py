@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ipt_course.grading.nbgrader_api import nbgrader_api
+from ipt_course.grading.nbgrader_api import gradebook_url, nbgrader_api
 from ipt_course.paths import Project
 
 
@@ -45,25 +50,90 @@ def pending_submissions(project: Project) -> list[PendingSubmission]:
     return pending
 
 
+def _grade_in_process(
+    project: Project, subs: list[PendingSubmission], on_done: Callable[[GradeResult], None] | None
+) -> list[GradeResult]:
+    """Grade a share of the submissions in one worker process, reporting each result as it comes."""
+    args = [f"{s.module_id}/{s.trainee_id}" for s in subs]
+    by_key: dict[tuple[str, str], GradeResult] = {}
+    with subprocess.Popen(
+        [sys.executable, "-m", "ipt_course.grading.autograde", str(project.root), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as worker:
+        assert worker.stdout is not None and worker.stderr is not None
+        for line in worker.stdout:
+            if line.startswith("{"):
+                result = GradeResult(**json.loads(line))
+                by_key[(result.module_id, result.trainee_id)] = result
+                if on_done and result.success:
+                    on_done(result)
+        failure = (worker.stderr.read() or "the worker stopped")[-4000:]
+    return [
+        by_key.get((s.module_id, s.trainee_id), GradeResult(s.trainee_id, s.module_id, False, failure)) for s in subs
+    ]
+
+
+def _grade_here(project: Project, subs: list[PendingSubmission]) -> Iterator[GradeResult]:
+    api = nbgrader_api(project)
+    for sub in subs:
+        outcome = api.autograde(sub.module_id, sub.trainee_id, force=True, create=True)
+        ok = bool(outcome.get("success"))
+        message = "" if ok else str(outcome.get("log") or outcome.get("error") or "unknown error")[-4000:]
+        yield GradeResult(sub.trainee_id, sub.module_id, ok, message)
+
+
+def _prepare_gradebook(project: Project, pending: list[PendingSubmission]) -> None:
+    """Create every student first: parallel autogrades would otherwise race to create the same rows."""
+    from nbgrader.api import Gradebook
+
+    nbgrader_api(project)  # puts alembic on PATH and creates the gradebook if needed
+    with Gradebook(gradebook_url(project)) as gradebook:
+        for trainee_id in sorted({p.trainee_id for p in pending}):
+            gradebook.update_or_create_student(trainee_id)
+
+
 def autograde_pending(
     project: Project,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[GradeResult], None] | None = None,
+    workers: int | None = None,
 ) -> list[GradeResult]:
-    """Run nbgrader's autograde on each pending submission, reporting progress through the callbacks."""
+    """Run stock nbgrader autograde on each pending submission, `workers` at a time (default: one per core).
+
+    nbgrader grades one notebook at a time, and most of that time is a kernel starting (nbgrader#174); separate
+    processes use every core. A submission that fails (for instance on a busy gradebook) is tried once more alone.
+    """
     pending = pending_submissions(project)
     if on_start:
         on_start(len(pending))
-    results: list[GradeResult] = []
     if not pending:
-        return results
-    api = nbgrader_api(project)
-    for sub in pending:
-        outcome = api.autograde(sub.module_id, sub.trainee_id, force=True, create=True)
-        ok = bool(outcome.get("success"))
-        message = "" if ok else str(outcome.get("error") or outcome.get("log") or "unknown error")
-        result = GradeResult(sub.trainee_id, sub.module_id, ok, message)
-        results.append(result)
-        if on_done:
-            on_done(result)
-    return results
+        return []
+    _prepare_gradebook(project, pending)
+    workers = min(len(pending), max(1, workers or os.cpu_count() or 1))
+    results: dict[PendingSubmission, GradeResult] = {}
+    if workers == 1:
+        for result in _grade_here(project, pending):
+            results[PendingSubmission(result.trainee_id, result.module_id)] = result
+            if on_done:
+                on_done(result)
+    else:
+        shares = [pending[i::workers] for i in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for share_results in pool.map(lambda share: _grade_in_process(project, share, on_done), shares):
+                for result in share_results:
+                    results[PendingSubmission(result.trainee_id, result.module_id)] = result
+        for sub in pending:  # a failure in a worker (e.g. a busy gradebook) gets one more try, alone
+            if not results[sub].success:
+                results[sub] = result = next(_grade_here(project, [sub]))
+                if on_done:
+                    on_done(result)
+    return [results[sub] for sub in pending]
+
+
+if __name__ == "__main__":  # a worker of autograde_pending: grade "<module>/<trainee>" pairs, one JSON line each
+    root, *pairs = sys.argv[1:]
+    todo = [PendingSubmission(*reversed(pair.split("/", 1))) for pair in pairs]
+    for graded in _grade_here(Project(Path(root)), todo):
+        print(json.dumps(asdict(graded)), flush=True)
