@@ -99,7 +99,8 @@ def render_map(scenario: Scenario) -> str:
             colour = LEVEL_COLOURS[int(choice.level)]
             if ty > sy:
                 path = f"M {x1:.1f} {y1:.1f} C {x1:.1f} {y1 + 40:.1f}, {x2:.1f} {y2 - 40:.1f}, {x2:.1f} {y2:.1f}"
-                lx, ly = (x1 * 2 + x2) / 3, (y1 * 2 + y2) / 3
+                # Each label sits by the start of its own arrow, one line lower per choice, so none overlap.
+                lx, ly = x1 + 4, y1 + 12 + 11 * k
             else:  # a loop back up (or sideways): bend out to the right so it does not cross the boxes
                 bend = max(sx, tx) + _BOX_W + 30
                 path = f"M {x1:.1f} {y1:.1f} C {bend:.1f} {y1 + 30:.1f}, {bend:.1f} {y2 - 30:.1f}, {x2:.1f} {y2:.1f}"
