@@ -20,20 +20,12 @@ from pathlib import Path
 import pytest
 
 from ipt_course.content.loader import load_course
+from ipt_course.grading.report import CHROMIUM, CHROMIUM_ARGS
 from ipt_course.paths import Project
 from tests.conftest import REPO, copy_course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BIN = Path(sys.executable).parent
 SCREENSHOTS = REPO / "docs" / "screenshots"
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
@@ -167,7 +159,7 @@ def test_trainee_journey(server: Server, trainee_id: str, viewport: dict[str, in
     traffic = Traffic()
     tablet = viewport["width"] == 768
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport=viewport)
         traffic.watch(page)
 

@@ -163,7 +163,11 @@ def test_export_writes_csv_per_table(graded: Project, tmp_path: Path) -> None:
     course = load_course(graded)
     written = write_export(course, tmp_path / "out", "csv")
     assert sorted(p.name for p in written) == [
-        "competencies.csv", "flags.csv", "items.csv", "modules.csv", "trainees.csv"
+        "competencies.csv",
+        "flags.csv",
+        "items.csv",
+        "modules.csv",
+        "trainees.csv",
     ]
     with (tmp_path / "out" / "competencies.csv").open() as handle:
         rows = list(csv.DictReader(handle))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,30 +16,25 @@ from ipt_course.progress.store import ProgressStore
 FORMATS = ("csv", "xlsx", "html", "pdf")
 
 
+def _frame(rows: Sequence[Any], columns: list[str], rename: dict[str, str] | None = None) -> pd.DataFrame:
+    """A table of dataclass records: their fields, renamed, in this column order (the columns even when empty)."""
+    frame = pd.DataFrame([asdict(row) for row in rows]).rename(columns=rename or {})
+    return frame.reindex(columns=columns)
+
+
 def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
-    """The export's tables: one row per trainee and competency, one per trainee and item, and the flags.
+    """The export's tables, computed once from the gradebook by the competency model, formatted here.
 
     Trainees are named by their pseudonymous id unless `names` maps ids to names.
     """
     results, evidence = collect(course)
-    trainees = sorted({r.trainee_id for r in results} | {e.trainee_id for e in evidence})
-    records = roll_up(course, evidence, trainees)
-    competencies = pd.DataFrame(
+    trainee_ids = sorted({r.trainee_id for r in results} | {e.trainee_id for e in evidence})
+    records = roll_up(course, evidence, trainee_ids)
+    statuses = module_statuses(course, results, trainee_ids)
+
+    competencies = _frame(
+        records,
         [
-            {
-                "trainee_id": r.trainee_id,
-                "competency": r.competency,
-                "competency_name": r.name,
-                "safety_critical": r.safety_critical,
-                "evidence_count": r.evidence_count,
-                "score": r.score,
-                "max_score": r.max_score,
-                "level": None if r.level is None else int(r.level),
-                "flagged": r.flagged,
-            }
-            for r in records
-        ],
-        columns=[
             "trainee_id",
             "competency",
             "competency_name",
@@ -48,14 +45,11 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
             "level",
             "flagged",
         ],
+        {"name": "competency_name"},
     )
-    competencies["level"] = competencies["level"].astype("Int64")
-    items = pd.DataFrame(
+    items = _frame(
+        results,
         [
-            {**asdict(r), "competencies": " ".join(r.competencies), "level": None if r.level is None else int(r.level)}
-            for r in results
-        ],
-        columns=[
             "trainee_id",
             "module_id",
             "item_id",
@@ -68,33 +62,16 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
             "level",
         ],
     )
-    items["level"] = items["level"].astype("Int64")
+    items["competencies"] = items["competencies"].map(" ".join, na_action="ignore")
+    for table in (competencies, items):
+        table["level"] = table["level"].astype("Int64")
     flags = pd.DataFrame(
-        [
-            {"trainee_id": r.trainee_id, "competency": r.competency, "evidence": evidence_id}
-            for r in records
-            if r.flagged
-            for evidence_id in r.flag_evidence
-        ],
+        [(r.trainee_id, r.competency, ev) for r in records if r.flagged for ev in r.flag_evidence],
         columns=["trainee_id", "competency", "evidence"],
     )
-    statuses = module_statuses(course, results, trainees)
-    modules = pd.DataFrame(
+    modules = _frame(
+        statuses,
         [
-            {
-                "trainee_id": m.trainee_id,
-                "module_id": m.module_id,
-                "submitted": m.submitted,
-                "awaiting_trainer": m.awaiting_trainer,
-                "score": m.score,
-                "max_score": m.max_score,
-                "safety_score": m.safety_score,
-                "safety_max": m.safety_max,
-                "must_pass_passed": m.passed,
-            }
-            for m in statuses
-        ],
-        columns=[
             "trainee_id",
             "module_id",
             "submitted",
@@ -105,21 +82,11 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
             "safety_max",
             "must_pass_passed",
         ],
+        {"passed": "must_pass_passed"},
     )
-    trainees_table = pd.DataFrame(
+    trainees = _frame(
+        course_statuses(course, statuses, records),
         [
-            {
-                "trainee_id": c.trainee_id,
-                "modules_submitted": c.modules_submitted,
-                "modules_total": c.modules_total,
-                "must_pass_passed": c.must_pass_passed,
-                "course_complete": c.complete,
-                "flagged_for_supervisor": c.flagged,
-                "flag_evidence": " ".join(c.flags),
-            }
-            for c in course_statuses(course, statuses, records)
-        ],
-        columns=[
             "trainee_id",
             "modules_submitted",
             "modules_total",
@@ -128,17 +95,14 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
             "flagged_for_supervisor",
             "flag_evidence",
         ],
+        {"complete": "course_complete", "flagged": "flagged_for_supervisor", "flags": "flag_evidence"},
     )
+    trainees["flag_evidence"] = trainees["flag_evidence"].map(" ".join, na_action="ignore")
+    tables = {"trainees": trainees, "competencies": competencies, "modules": modules, "items": items, "flags": flags}
     if names:
-        for table in (competencies, items, flags, modules, trainees_table):
+        for table in tables.values():
             table.insert(1, "trainee_name", table["trainee_id"].map(names))
-    return {
-        "trainees": trainees_table,
-        "competencies": competencies,
-        "modules": modules,
-        "items": items,
-        "flags": flags,
-    }
+    return tables
 
 
 def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: bool = False) -> list[Path]:
