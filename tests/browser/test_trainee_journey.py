@@ -55,7 +55,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, ignore_sigint: bool = False) -> None:
         env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
         env.pop("IPT_COURSE_HOME", None)
         with self.log.open("ab") as log:
@@ -65,6 +65,8 @@ class Server:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
+                # As when a shell starts it in the background: SIGINT ignored from the start.
+                preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None,
             )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -318,3 +320,28 @@ def test_sources_and_grading_are_not_served(server: Server) -> None:
         except urllib.error.HTTPError as err:
             status = err.code
         assert status in (403, 404), f"{path} answered {status}"
+
+
+def test_sigint_stops_the_server_even_started_in_the_background(tmp_path: Path) -> None:
+    """Does SIGINT stop the server cleanly, with no kernel left, even when it started with SIGINT ignored?
+
+    A shell starts background jobs with SIGINT ignored, and Voila only reacts to it as KeyboardInterrupt.
+    """
+    project = copy_course(tmp_path / "course-root")
+    srv = Server(project, free_port())
+    srv.start(ignore_sigint=True)
+    try:
+        urllib.request.urlopen(srv.url + "/voila/render/home.ipynb", timeout=120).read()  # starts a kernel
+        assert srv.proc is not None
+        found = subprocess.run(["pgrep", "-P", str(srv.proc.pid), "-f", "ipykernel"], capture_output=True, text=True)
+        kernel_pids = [int(pid) for pid in found.stdout.split()]
+        assert kernel_pids, "the page view started a kernel"
+        os.killpg(srv.proc.pid, signal.SIGINT)
+        srv.proc.wait(timeout=60)
+        assert "Stopped. Every answer is saved" in srv.log.read_text()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in kernel_pids):
+            time.sleep(0.2)
+        assert not any(Path(f"/proc/{pid}").exists() for pid in kernel_pids), "no kernel outlives the server"
+    finally:
+        srv.kill()
