@@ -120,3 +120,32 @@ def test_same_trainee_id_twice_is_refused() -> None:
     path = FILES / "roster-same-id-twice.csv"
     with pytest.raises(ValueError, match=re.escape(f"{path}, line 3")):
         read_roster(path)
+
+
+def test_import_roster_replaces_it_only_when_the_file_is_good(project: Project, tmp_path: Path) -> None:
+    """Does `ipt-course workshop --roster` take a trainer's roster, and refuse a bad one without changing anything?"""
+    from ipt_course.cli import main
+
+    ensure_workshop(project)
+    before = project.roster_csv.read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("trainee_id,name,pin\ntrainee-01,Asha Demo,12\n")
+    assert main(["--root", str(project.root), "workshop", "--roster", str(bad)]) == 2
+    assert project.roster_csv.read_text() == before
+    good = tmp_path / "good.csv"
+    good.write_text("\ufefftrainee_id,name,pin\ntrainee-21,Meera Demo,5555\ntrainee-22,Nisha Demo,6666\n")
+    assert main(["--root", str(project.root), "workshop", "--roster", str(good)]) == 0
+    assert [e.trainee_id for e in read_roster(project.roster_csv)] == ["trainee-21", "trainee-22"]
+    store = ProgressStore(project.progress_db)
+    try:
+        assert store.session_trainee(store.sign_in("trainee-21", "5555")) is not None
+    finally:
+        store.close()
+    names = {t.id for t in ProgressStore(project.progress_db).trainees()}
+    assert names == {"trainee-21", "trainee-22"}, "demo trainees leave the sign-in list"
+    old = ProgressStore(project.progress_db)
+    try:
+        with pytest.raises(Exception, match="no trainee"):
+            old.sign_in("trainee-01", "0000")
+    finally:
+        old.close()

@@ -119,9 +119,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_workshop(args: argparse.Namespace) -> int:
-    from ipt_course.workshop import ensure_workshop
+    from ipt_course.workshop import ensure_workshop, import_roster
 
     project = _project(args)
+    if args.roster:
+        try:
+            count = import_roster(project, Path(args.roster))
+        except (OSError, ValueError) as err:
+            err_console.print(f"[red]✗ {escape(str(err))}[/red]\nThe workshop roster was not changed.")
+            return 2
+        console.print(f"Imported {count} trainee(s) from {args.roster}.")
     _, created = ensure_workshop(project)
     _print_roster(project, created)
     return 0
@@ -211,7 +218,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("workshop", help="create the demo roster if there is none, and print it")
+    p = sub.add_parser("workshop", help="print the workshop roster (a demo one is made if there is none)")
+    p.add_argument("--roster", help="import your own roster first: a CSV with columns trainee_id,name,pin")
     p.set_defaults(func=cmd_workshop)
 
     p = sub.add_parser("grade", help="autograde every new submission with nbgrader")

@@ -89,6 +89,19 @@ def ensure_workshop(project: Project) -> tuple[list[RosterEntry], bool]:
         # Always upsert, so a trainer who edits a name or PIN in roster.csv sees it at the next start.
         for entry in entries:
             store.add_trainee(entry.trainee_id, entry.name, entry.pin)
+        store.keep_only({entry.trainee_id for entry in entries})
     finally:
         store.close()
     return entries, created
+
+
+def import_roster(project: Project, source: Path) -> int:
+    """Replace the workshop roster with a trainer's CSV, after checking all of it; return the number of trainees.
+
+    Trainees already in the progress store keep their saved work; a bad file changes nothing.
+    """
+    entries = read_roster(source)
+    if not entries:
+        raise ValueError(f"{source}: the roster has no trainees")
+    write_roster(project.roster_csv, entries)
+    return len(entries)

@@ -247,3 +247,18 @@ def test_submission_for_trainee_not_on_roster_is_refused(store: ProgressStore, t
     with pytest.raises(sqlite3.IntegrityError):
         store.record_submission("trainee-99", MODULE, "2026-03-01 10:00:00", tmp_path / "x.ipynb")
     assert store.last_submission("trainee-99", MODULE) is None
+
+
+def test_trainee_taken_off_the_roster_keeps_her_work_but_cannot_sign_in(store: ProgressStore) -> None:
+    """When a new roster leaves a trainee out, is she gone from sign-in and sessions, with her answers kept?"""
+    token = store.sign_in(TRAINEE, PIN, now=T0)
+    store.save(TRAINEE, MODULE, "item:x", ["a"])
+    store.add_trainee("trainee-02", "Bina Demo", "1111")
+    store.keep_only({"trainee-02"})
+    assert [t.id for t in store.trainees()] == ["trainee-02"]
+    assert store.session_trainee(token, now=T0) is None
+    with pytest.raises(UnknownTrainee):
+        store.sign_in(TRAINEE, PIN, now=T0)
+    assert store.answers(TRAINEE, MODULE) == {"item:x": ["a"]}
+    store.add_trainee(TRAINEE, NAME, PIN)  # back on a later roster: her work is there
+    assert store.session_trainee(store.sign_in(TRAINEE, PIN, now=T0), now=T0) is not None

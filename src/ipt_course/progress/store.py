@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS trainees (
     pin_salt TEXT NOT NULL,
     pin_hash TEXT NOT NULL,
     failed_sign_ins INTEGER NOT NULL DEFAULT 0,
-    locked_until REAL NOT NULL DEFAULT 0
+    locked_until REAL NOT NULL DEFAULT 0,
+    on_roster INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
@@ -94,6 +95,9 @@ class ProgressStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(trainees)")}
+        if "on_roster" not in columns:  # a store made before rosters could be replaced
+            self._db.execute("ALTER TABLE trainees ADD COLUMN on_roster INTEGER NOT NULL DEFAULT 1")
         found = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if found is None:
             self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -122,17 +126,24 @@ class ProgressStore:
             db.execute(
                 "INSERT INTO trainees (id, name, pin_salt, pin_hash) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name=excluded.name, pin_salt=excluded.pin_salt, "
-                "pin_hash=excluded.pin_hash, failed_sign_ins=0, locked_until=0",
+                "pin_hash=excluded.pin_hash, failed_sign_ins=0, locked_until=0, on_roster=1",
                 (trainee_id, name, salt, _hash_pin(pin, salt)),
             )
         return Trainee(trainee_id, name)
 
+    def keep_only(self, trainee_ids: set[str]) -> None:
+        """Take everyone else off the roster: they can no longer sign in, and their saved work stays."""
+        with self._transaction() as db:
+            db.execute("UPDATE trainees SET on_roster = 0")
+            db.executemany("UPDATE trainees SET on_roster = 1 WHERE id = ?", [(t,) for t in sorted(trainee_ids)])
+
     def trainees(self) -> list[Trainee]:
-        rows = self._db.execute("SELECT id, name FROM trainees ORDER BY name").fetchall()
+        """The trainees on the roster, by name."""
+        rows = self._db.execute("SELECT id, name FROM trainees WHERE on_roster = 1 ORDER BY name").fetchall()
         return [Trainee(i, n) for i, n in rows]
 
     def trainee(self, trainee_id: str) -> Trainee:
-        row = self._db.execute("SELECT id, name FROM trainees WHERE id=?", (trainee_id,)).fetchone()
+        row = self._db.execute("SELECT id, name FROM trainees WHERE id=? AND on_roster = 1", (trainee_id,)).fetchone()
         if row is None:
             raise UnknownTrainee(f"no trainee with id {trainee_id!r} on the roster")
         return Trainee(*row)
@@ -141,7 +152,8 @@ class ProgressStore:
         """Check the PIN and return a new session token. Five wrong PINs lock the name for a minute."""
         now = time.time() if now is None else now
         row = self._db.execute(
-            "SELECT pin_salt, pin_hash, failed_sign_ins, locked_until FROM trainees WHERE id=?", (trainee_id,)
+            "SELECT pin_salt, pin_hash, failed_sign_ins, locked_until FROM trainees WHERE id=? AND on_roster = 1",
+            (trainee_id,),
         ).fetchone()
         if row is None:
             raise UnknownTrainee(f"no trainee with id {trainee_id!r} on the roster")
@@ -167,7 +179,8 @@ class ProgressStore:
         """The trainee a session token belongs to, or None if it is unknown or expired."""
         now = time.time() if now is None else now
         row = self._db.execute(
-            "SELECT t.id, t.name, s.created_at FROM sessions s JOIN trainees t ON t.id = s.trainee_id WHERE s.token=?",
+            "SELECT t.id, t.name, s.created_at FROM sessions s JOIN trainees t ON t.id = s.trainee_id "
+            "WHERE s.token=? AND t.on_roster = 1",
             (token,),
         ).fetchone()
         if row is None or now - row[2] > SESSION_SECONDS:
