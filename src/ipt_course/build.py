@@ -41,6 +41,7 @@ def is_current(project: Project) -> bool:
         stamp.is_file()
         and stamp.read_text().strip() == content_digest(project)
         and (project.site_dir / HOME_NOTEBOOK).is_file()
+        and (project.content_snapshot / "course" / "course.yaml").is_file()
     )
 
 
@@ -81,31 +82,56 @@ def _voila_template(target: Path) -> None:
     (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")
 
 
-def build(project: Project, force: bool = False, say: Callable[[str], None] = print) -> BuildResult:
-    """Validate everything first; only then write. A failed build leaves the previous build in place."""
-    course = load_course(project)
-    problems = [
-        p
-        for m in course.modules
-        for s in m.scenarios
-        for p in check_scenario(s, {c.id for c in course.framework.competencies})
-    ]
+def _validate(course: LoadedCourse) -> None:
+    """The checks a build needs beyond loading: scenarios' static checks and thin notebooks."""
+    known = {c.id for c in course.framework.competencies}
+    problems = [p for m in course.modules for s in m.scenarios for p in check_scenario(s, known)]
     if problems:
-        raise ContentError(project.simulations_dir, "scenario checks failed:\n  " + "\n  ".join(problems))
-    home = project.course_dir / HOME_NOTEBOOK
-    check_thin_notebook(home)
+        raise ContentError(course.project.simulations_dir, "scenario checks failed:\n  " + "\n  ".join(problems))
+    check_thin_notebook(course.project.course_dir / HOME_NOTEBOOK)
     for module in course.modules:
         check_thin_notebook(module.folder / MODULE_NOTEBOOK)
+
+
+def _swap(staged: Path, live: Path) -> None:
+    """Put `staged` where `live` is, keeping the old one until the new one is in place."""
+    old = live.with_name(f".{live.name}-old")
+    shutil.rmtree(old, ignore_errors=True)
+    if live.exists():
+        live.rename(old)
+    staged.rename(live)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build(project: Project, force: bool = False, say: Callable[[str], None] = print) -> BuildResult:
+    """Snapshot the content, validate the snapshot, write the site and nbgrader's release, then swap them in.
+
+    Served pages read only the snapshot (see serve.py), so what trainees see is always a whole, validated
+    build: a failed build, or an edit made after it, changes nothing they see until a build succeeds.
+    """
     if not force and is_current(project):
+        course = load_course(project.served())
         return BuildResult(course, rebuilt=False)
 
     project.build_dir.mkdir(parents=True, exist_ok=True)
-    staging = project.build_dir / ".site-new"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    shutil.copy2(home, staging / HOME_NOTEBOOK)
+    # Before the copy: an edit made during it then makes the next build run again rather than be skipped.
+    digest = content_digest(project)
+    content = project.build_dir / ".content-new"
+    shutil.rmtree(content, ignore_errors=True)
+    for folder in (project.course_dir, project.modules_dir, project.simulations_dir, project.synthetic_dir):
+        if folder.is_dir():
+            shutil.copytree(
+                folder, content / folder.relative_to(project.root), ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+            )
+    course = load_course(Project(project.root, content))
+    _validate(course)
+
+    site = project.build_dir / ".site-new"
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir()
+    shutil.copy2(course.project.course_dir / HOME_NOTEBOOK, site / HOME_NOTEBOOK)
     for module in course.modules:
-        target = staging / "modules" / module.slug
+        target = site / "modules" / module.slug
         target.mkdir(parents=True)
         shutil.copy2(module.folder / MODULE_NOTEBOOK, target / MODULE_NOTEBOOK)
     _voila_template(project.jupyter_data_dir / "voila" / "templates" / TEMPLATE_NAME)
@@ -113,11 +139,7 @@ def build(project: Project, force: bool = False, say: Callable[[str], None] = pr
         say(f"Generating the nbgrader assignment for module {module.meta.number}: {module.meta.title}")
         generate_assignment(project, module)
 
-    old = project.build_dir / ".site-old"
-    shutil.rmtree(old, ignore_errors=True)
-    if project.site_dir.exists():
-        project.site_dir.rename(old)
-    staging.rename(project.site_dir)
-    shutil.rmtree(old, ignore_errors=True)
-    _stamp(project).write_text(content_digest(project))
-    return BuildResult(course, rebuilt=True)
+    _swap(content, project.content_snapshot)
+    _swap(site, project.site_dir)
+    _stamp(project).write_text(digest)
+    return BuildResult(load_course(project.served()), rebuilt=True)

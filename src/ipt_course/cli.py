@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ipt_course.content.errors import ContentError
+from ipt_course.grading.assignment import GradingSetupError
 from ipt_course.paths import Project, ProjectNotFound, find_project
 
 if TYPE_CHECKING:
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ContentError, ProjectNotFound) as err:
+    except (ContentError, ProjectNotFound, GradingSetupError) as err:
         err_console.print(f"[red]✗ {escape(str(err))}[/red]")
         return 2
 

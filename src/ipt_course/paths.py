@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_HOME = "IPT_COURSE_HOME"
+ENV_CONTENT = "IPT_COURSE_CONTENT"  # set by `serve`: page kernels read the build's content snapshot
 
 
 class ProjectNotFound(RuntimeError):
@@ -18,23 +19,38 @@ class Project:
     """The folders of one course checkout. All runtime state stays inside it."""
 
     root: Path
+    content_root: Path | None = None
+    """Where course content is read from: the checkout, or the build's snapshot that served pages read."""
+
+    @property
+    def _content(self) -> Path:
+        return self.content_root or self.root
 
     @property
     def course_dir(self) -> Path:
-        return self.root / "course"
+        return self._content / "course"
 
     @property
     def modules_dir(self) -> Path:
-        return self.root / "modules"
+        return self._content / "modules"
 
     @property
     def simulations_dir(self) -> Path:
-        return self.root / "simulations"
+        return self._content / "simulations"
 
     @property
     def synthetic_dir(self) -> Path:
         """Generated synthetic data: client profiles, caseloads, cohorts."""
-        return self.root / "data" / "synthetic"
+        return self._content / "data" / "synthetic"
+
+    @property
+    def content_snapshot(self) -> Path:
+        """The validated content the last good build served; swapped in together with the site."""
+        return self.build_dir / "content"
+
+    def served(self) -> Project:
+        """This project as served pages see it: content from the build's snapshot, everything else as is."""
+        return Project(self.root, self.content_snapshot)
 
     @property
     def grading_dir(self) -> Path:

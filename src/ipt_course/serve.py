@@ -7,7 +7,7 @@ import signal
 from typing import Any
 
 from ipt_course.build import HOME_NOTEBOOK, TEMPLATE_NAME
-from ipt_course.paths import ENV_HOME, Project
+from ipt_course.paths import ENV_CONTENT, ENV_HOME, Project
 
 UNUSED_LAB_EXTENSIONS = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview")
 
@@ -69,6 +69,7 @@ def voila_app_class() -> Any:
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8866) -> None:
     """Run Voila on the built site until Ctrl-C."""
     os.environ[ENV_HOME] = str(project.root)
+    os.environ[ENV_CONTENT] = str(project.content_snapshot)
     # A known, project-local Jupyter config and data path: a developer's own settings never leak in.
     config_dir = project.build_dir / "jupyter-config"
     config_dir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from typing import Any
 import nbformat
 import pandas as pd
 import pytest
+import yaml
 
 from ipt_course.content.loader import Module, load_course
 from ipt_course.grading.assignment import answer_cell_id, release_path, source_path
@@ -300,3 +301,26 @@ def test_corrupt_submission_fails_alone_with_a_message(graded: Project) -> None:
         import shutil
 
         shutil.rmtree(bad.parent)
+
+
+def test_removing_an_item_after_submissions_fails_clearly(graded: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    """If an author removes an item once trainees have submitted, does the build say why and serve the old site?"""
+    from ipt_course.cli import main
+
+    check_file = graded.modules_dir / "01-depression-ipt-my-role" / "competency-check.yaml"
+    original = check_file.read_text()
+    served = (graded.site_dir / "home.ipynb").read_bytes()
+    data = yaml.safe_load(original)
+    data["items"] = data["items"][1:]
+    check_file.write_text(yaml.safe_dump(data, allow_unicode=True))
+    try:
+        assert main(["--root", str(graded.root), "build"]) == 2
+        error = capsys.readouterr().err
+        assert "already submitted" in " ".join(error.split())
+        assert "Traceback" not in error
+        assert (graded.site_dir / "home.ipynb").read_bytes() == served
+        snapshot = graded.content_snapshot / "modules" / "01-depression-ipt-my-role" / "competency-check.yaml"
+        assert snapshot.read_text() == original, "pages keep reading the last good build's content"
+    finally:
+        check_file.write_text(original)
+    assert main(["--root", str(graded.root), "build"]) == 0

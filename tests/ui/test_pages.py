@@ -208,3 +208,24 @@ def test_submit_writes_an_nbgrader_submission(built_project: Project, monkeypatc
     state = json.dumps([x.get_state() for x in walk(again)], default=str)
     for item in load_course(built_project).module(MODULE).items:
         assert item.rationale not in state
+
+
+def test_served_pages_read_the_build_not_the_sources(built_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does a page under `serve` show the last build's content, not an unbuilt edit of the sources?"""
+    monkeypatch.setenv("IPT_COURSE_HOME", str(built_project.root))
+    monkeypatch.setenv("IPT_COURSE_CONTENT", str(built_project.content_snapshot))
+    source = built_project.modules_dir / "01-depression-ipt-my-role" / "module.yaml"
+    original = source.read_text()
+    source.write_text(original.replace("title: Depression, IPT and my role", "title: Half-edited title"))
+    try:
+        assert "Half-edited title" in source.read_text()
+        store = ProgressStore(built_project.progress_db)
+        store.add_trainee("trainee-10", "Uma Demo", "8642")
+        token = store.sign_in("trainee-10", "8642")
+        store.close()
+        page = module_page(MODULE, query_string=f"session={token}")
+        text = " ".join(x.value for x in of_type(page, w.HTML))
+        assert "Depression, IPT and my role" in text
+        assert "Half-edited title" not in text
+    finally:
+        source.write_text(original)

@@ -142,7 +142,14 @@ def generate_assignment(project: Project, module: Module) -> Path:
     nbformat.write(source_notebook(module), path)
     result = nbgrader_api(project).generate_assignment(module.id, force=True, create=True)
     if not result.get("success"):
-        raise GradingSetupError(
-            f"nbgrader generate_assignment {module.id} failed:\n{result.get('log') or result.get('error')}"
-        )
+        log = str(result.get("log") or result.get("error") or "")
+        if "there are submissions associated with it" in log:
+            raise GradingSetupError(
+                f"modules/{module.slug}: items or role-plays were added or removed, but trainees have already "
+                f"submitted this module, and nbgrader keeps an assignment's graded cells fixed once it has "
+                "submissions. Rewording is fine; to change the set of items, undo that change, or start a new "
+                "workshop (a fresh grading/ folder). Nothing was changed in what is served."
+            )
+        reasons = [line.strip() for line in log.splitlines() if "Error" in line or "[ERROR]" in line]
+        raise GradingSetupError(f"nbgrader generate_assignment {module.id} failed: " + " | ".join(reasons[-3:]))
     return release_path(project, module.id)

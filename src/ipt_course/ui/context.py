@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from ipt_course.content.loader import LoadedCourse, load_course
-from ipt_course.paths import Project, find_project
+from ipt_course.paths import ENV_CONTENT, Project, find_project
 from ipt_course.progress.store import ProgressStore, Trainee
 
 
@@ -33,13 +33,16 @@ def session_token(query_string: str | None = None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _course(root: str) -> LoadedCourse:
-    return load_course(Project(Path(root)))
+def _course(project: Project) -> LoadedCourse:
+    return load_course(project)
 
 
 def page_context(query_string: str | None = None) -> PageContext:
     project = find_project()
-    course = _course(str(project.root))
+    snapshot = os.environ.get(ENV_CONTENT)
+    if snapshot:  # served by `ipt-course serve`: read the last good build's content, never the sources
+        project = Project(project.root, Path(snapshot))
+    course = _course(project)
     store = ProgressStore(project.progress_db)
     token = session_token(query_string)
     trainee = store.session_trainee(token) if token else None
