@@ -11,7 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,3 +60,29 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
 def report(name: str, ours: list[float], stock: list[float], stock_name: str) -> None:
     o, s = statistics.median(ours), statistics.median(stock)
     print(f"{name}: ours {o:.3f} s, {stock_name} {s:.3f} s (median of {len(ours)}); ours/stock = {o / s:.2f}")
+
+
+@contextmanager
+def ours_and_stock(root: Path) -> Iterator[tuple[int, int]]:
+    """`ipt-course serve` and plain `voila` on the same built site, side by side; yields their ports."""
+    ours_port, stock_port = free_port(), free_port()
+    ours = subprocess.Popen(
+        [str(BIN / "ipt-course"), "--root", str(root), "serve", "--port", str(ours_port)],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stock = subprocess.Popen(
+        [str(BIN / "voila"), str(root / "build" / "site"), f"--port={stock_port}", "--no-browser"],
+        env={**ENV, "IPT_COURSE_HOME": str(root), "IPT_COURSE_CONTENT": str(root / "build" / "content")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{ours_port}/voila/static/voila.js", ours)
+        wait_for(f"http://127.0.0.1:{stock_port}/voila/static/voila.js", stock)
+        yield ours_port, stock_port
+    finally:
+        for proc in (ours, stock):
+            proc.terminate()
+            proc.wait(timeout=60)

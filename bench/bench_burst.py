@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BIN, ENV, course_copy, free_port, wait_for
+from _common import BIN, ENV, course_copy, ours_and_stock
 
 TRAINEES = 30
 
@@ -36,22 +36,7 @@ def main() -> None:
         subprocess.run(
             [str(BIN / "ipt-course"), "--root", str(root), "build"], check=True, env=ENV, capture_output=True
         )
-        ours_port, stock_port = free_port(), free_port()
-        ours = subprocess.Popen(
-            [str(BIN / "ipt-course"), "--root", str(root), "serve", "--port", str(ours_port)],
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        stock = subprocess.Popen(
-            [str(BIN / "voila"), str(root / "build" / "site"), f"--port={stock_port}", "--no-browser"],
-            env={**ENV, "IPT_COURSE_HOME": str(root)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(f"http://127.0.0.1:{ours_port}/voila/static/voila.js", ours)
-            wait_for(f"http://127.0.0.1:{stock_port}/voila/static/voila.js", stock)
+        with ours_and_stock(root) as (ours_port, stock_port):
             first_o, last_o = burst(ours_port)
             time.sleep(5)
             first_s, last_s = burst(stock_port)
@@ -59,10 +44,6 @@ def main() -> None:
                 f"{TRAINEES} home pages at once: ours first {first_o:.1f} s, last {last_o:.1f} s; "
                 f"plain voila first {first_s:.1f} s, last {last_s:.1f} s; ours/stock (last) = {last_o / last_s:.2f}"
             )
-        finally:
-            for proc in (ours, stock):
-                proc.terminate()
-                proc.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BIN, ENV, course_copy, free_port, report, timed, wait_for
+from _common import BIN, ENV, course_copy, ours_and_stock, report, timed
 
 REPEAT = 5
 
@@ -34,23 +34,7 @@ def main() -> None:
         store.close()
         page = "voila/render/modules/01-depression-ipt-my-role/module.ipynb"
 
-        ours_port, stock_port = free_port(), free_port()
-        ours = subprocess.Popen(
-            [str(BIN / "ipt-course"), "--root", str(root), "serve", "--port", str(ours_port)],
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        stock_env = {**ENV, "IPT_COURSE_HOME": str(root)}
-        stock = subprocess.Popen(
-            [str(BIN / "voila"), str(project.site_dir), f"--port={stock_port}", "--no-browser"],
-            env=stock_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(f"http://127.0.0.1:{ours_port}/voila/static/voila.js", ours)
-            wait_for(f"http://127.0.0.1:{stock_port}/voila/static/voila.js", stock)
+        with ours_and_stock(root) as (ours_port, stock_port):
             for name, path in (("home page", "voila/render/home.ipynb"), ("module page", page)):
 
                 def get(port: int, path: str = path) -> None:
@@ -60,10 +44,6 @@ def main() -> None:
                 ours_t = timed(lambda: get(ours_port), REPEAT)
                 stock_t = timed(lambda: get(stock_port), REPEAT)
                 report(f"{name} (GET until rendered)", ours_t, stock_t, "plain voila")
-        finally:
-            for proc in (ours, stock):
-                proc.terminate()
-                proc.wait(timeout=30)
 
 
 if __name__ == "__main__":
