@@ -14,7 +14,7 @@ import pytest
 from ipt_course.content.loader import LoadedCourse, Module, load_course
 from ipt_course.content.models import CompetencyLevel
 from ipt_course.content.scenario import Scenario
-from ipt_course.engine.checks import check_scenario
+from ipt_course.engine.checks import check_scenario, longest_decision_path
 from ipt_course.engine.simulation import Simulation
 from ipt_course.paths import Project
 from tests.conftest import REPO
@@ -97,20 +97,6 @@ def content_files(m: Module) -> list[Path]:
     files += [scenario.path for scenario in m.scenarios if scenario.path is not None]
     files += [REPO / "data" / "synthetic" / f"{caseload}.json" for caseload in m.meta.caseloads]
     return files
-
-
-def longest_decision_path(scenario: Scenario) -> int:
-    """Most decision points on one path from the start (scenarios may not loop)."""
-
-    @functools.cache
-    def longest(node_id: str, visiting: frozenset[str]) -> int:
-        assert node_id not in visiting, f"{scenario.id}: loop through {node_id}"
-        node = scenario.node(node_id)
-        if node.ending:
-            return 0
-        return 1 + max(longest(c.next, visiting | {node_id}) for c in node.choices)
-
-    return longest(scenario.start, frozenset())
 
 
 def play(scenario: Scenario, seed: int, best: bool) -> Simulation:

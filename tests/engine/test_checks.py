@@ -13,6 +13,7 @@ from ipt_course.content.loader import read_model
 from ipt_course.content.models import CompetencyFramework, CompetencyLevel
 from ipt_course.content.scenario import Scenario, load_scenario
 from ipt_course.engine import check_scenario
+from ipt_course.engine.checks import longest_decision_path
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = Path(__file__).parent / "files"
@@ -218,24 +219,10 @@ def test_every_scenario_is_non_graphic_and_gives_feedback(path: Path) -> None:
         assert node.ending is None or len(node.ending.text.split()) >= 20, node.id
 
 
-def _longest_decision_path(scenario: Scenario) -> int:
-    """Most decision points on one path from the start (the scenario must have no loops)."""
-
-    @functools.cache
-    def longest(node_id: str, visiting: frozenset[str]) -> int:
-        assert node_id not in visiting, f"loop through {node_id}"
-        node = scenario.node(node_id)
-        if node.ending:
-            return 0
-        return 1 + max(longest(c.next, visiting | {node_id}) for c in node.choices)
-
-    return longest(scenario.start, frozenset())
-
-
 def test_first_meeting_is_a_full_pre_group_session() -> None:
     """Does the first meeting have 6+ decision points on a path, 2-4 choices each, and several endings?"""
     scenario = load_scenario(ROOT / "simulations" / "first-meeting" / "scenario.yaml")
-    assert _longest_decision_path(scenario) >= 6
+    assert longest_decision_path(scenario) >= 6
     assert all(2 <= len(n.choices) <= 4 for n in scenario.nodes if not n.ending)
     assert len([n for n in scenario.nodes if n.ending]) >= 3
     assert scenario.client.problem_area == "life-changes" and scenario.client.age == 15
@@ -305,3 +292,12 @@ def test_check_reports_session_starts_that_are_missing_or_shared() -> None:
     missing = [two.sessions[0], two.sessions[1].model_copy(update={"start": "gone"})]
     problems = check_scenario(two.model_copy(update={"sessions": missing}))
     assert any("field 'sessions[session-1].start': session start node 'gone' does not exist" in p for p in problems)
+
+
+def test_longest_decision_path_counts_choices_and_refuses_loops() -> None:
+    """Does the longest path count decision points on real scenarios, and name the node of a loop?"""
+    first_meeting = load_scenario(ROOT / "simulations" / "first-meeting" / "scenario.yaml")
+    assert longest_decision_path(first_meeting) >= 6
+    looping = load_scenario(FILES / "loop-without-exit.yaml")
+    with pytest.raises(ValueError, match="loops through node"):
+        longest_decision_path(looping)

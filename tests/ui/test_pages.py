@@ -169,7 +169,7 @@ def test_damaged_simulation_save_restarts_the_case(signed_in: tuple[Project, str
     project, trainee, query = signed_in
     store = ProgressStore(project.progress_db)
     scenario_id = load_course(project).module(MODULE).scenarios[0].id
-    store.save(trainee, MODULE, simulation_key(scenario_id), {"state": {"format_version": 99}, "feedback": ""})
+    store.save(trainee, MODULE, simulation_key(scenario_id), {"state": {"format_version": 99}})
     store.close()
     page = module_page(MODULE, query_string=query)
     sim = of_type(page, SimulationView)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 
 from ipt_course.content.models import CompetencyLevel
@@ -158,3 +159,26 @@ def _explore(
                 states.add(target)
                 queue.append(target)
     return states, edges, offered, False
+
+
+def longest_decision_path(scenario: Scenario) -> int:
+    """Most decision points on one path from the start: how long the longest conversation is.
+
+    Raises ValueError on a loop (check_scenario reports loops to authors).
+    """
+    on_path: set[str] = set()
+
+    @functools.cache
+    def longest(node_id: str) -> int:
+        if node_id in on_path:
+            raise ValueError(f"{scenario.id}: the conversation loops through node '{node_id}'")
+        node = scenario.node(node_id)
+        if node.ending:
+            return 0
+        on_path.add(node_id)
+        try:
+            return 1 + max(longest(c.next) for c in node.choices)
+        finally:
+            on_path.discard(node_id)
+
+    return longest(scenario.start)

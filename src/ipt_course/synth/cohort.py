@@ -90,7 +90,7 @@ def _play(rng: random.Random, scenario: Scenario, seed: int, pattern: TraineePat
             pick = rng.choice(safe or choices)
         sim.choose(pick.id)
         steps += 1
-    return {"state": sim.to_dict(), "feedback": ""}
+    return {"state": sim.to_dict()}
 
 
 def generate_cohort(module: Module, seed: int, size: int) -> Cohort:

@@ -1,7 +1,7 @@
 """The case-monitoring exercise: a synthetic caseload as small charts, each case labelled by the trainee.
 
 The right labels never reach a widget: the view shows only ratings, attendance and notes, and grading
-(`grade_labels`) works the labels out in the kernel from the same ratings.
+(`ipt_course.grading.monitoring`, which never imports this module) works the labels out in the kernel.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import Any
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from ipt_course.content.models import CompetencyLevel
 from ipt_course.engine.symptoms import PHQ_A_BANDS
-from ipt_course.synth.caseload import expected_label
+from ipt_course.grading.monitoring import MONITORING_COMPETENCIES, grade_labels, monitor_key, monitoring_evidence
 from ipt_course.synth.models import Caseload, CaseRecord, MonitoringLabel
 from ipt_course.ui.simulation_chart import BAND_COLOURS, figure_svg
 from ipt_course.ui.views import OptionButtons, SavedLabel, Saver, html_box
@@ -39,14 +38,6 @@ LABEL_TEXT: dict[MonitoringLabel, str] = {
     "urgent-risk": "Urgent risk → act the same day",
 }
 """The four labels as the trainee reads them, in the order the buttons show them."""
-
-MONITORING_COMPETENCIES = ("measuring-progress-phq-a", "supervision-and-referral")
-"""The competencies the exercise is evidence for."""
-
-
-def monitor_key(case_id: str) -> str:
-    """The progress-store key of the trainee's label for one case."""
-    return f"monitor:{case_id}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -129,31 +120,3 @@ class CaseMonitoringView(w.VBox):
     def _changed(self, case_id: str, selected: list[str]) -> None:
         self._save(monitor_key(case_id), selected[0] if selected else None, True)
         self.saved_labels[case_id].mark()
-
-
-def _level(right: MonitoringLabel, given: object) -> CompetencyLevel:
-    if given == right:
-        return CompetencyLevel.BASIC
-    if right == "urgent-risk":
-        return CompetencyLevel.HARMFUL  # a girl at risk left without same-day action
-    return CompetencyLevel.BASIC_MISSING
-
-
-def grade_labels(caseload: Caseload, answers: Mapping[str, Any]) -> list[tuple[str, bool, int]]:
-    """(case id, labelled right?, EQUIP level) per case; missing an urgent-risk case is level 1."""
-    graded = []
-    for case in caseload.cases:
-        right = expected_label(case)
-        given = answers.get(monitor_key(case.id))
-        graded.append((case.id, given == right, int(_level(right, given))))
-    return graded
-
-
-def monitoring_evidence(caseload: Caseload, answers: Mapping[str, Any]) -> dict[str, list[int]]:
-    """Levels per competency: every case is PHQ-A evidence; urgent and not-improving cases are also referral."""
-    evidence: dict[str, list[int]] = {c: [] for c in MONITORING_COMPETENCIES}
-    for case, (_, _, level) in zip(caseload.cases, grade_labels(caseload, answers), strict=True):
-        evidence["measuring-progress-phq-a"].append(level)
-        if expected_label(case) in ("urgent-risk", "not-improving"):
-            evidence["supervision-and-referral"].append(level)
-    return evidence

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import zlib
 from typing import Any
@@ -18,7 +19,6 @@ from ipt_course.grading.submission import (
     role_play_key,
     simulation_key,
     summarize,
-    valid_item_answer,
     write_submission,
 )
 from ipt_course.progress.store import SignInRefused, UnknownTrainee
@@ -81,37 +81,29 @@ def simulation_records(module: Module, answers: dict[str, Any]) -> dict[str, Any
 
 
 def monitoring_records(module: Module, answers: dict[str, Any]) -> dict[str, Any]:
-    """The case-monitoring labels as evidence records, in the same shape as a simulation's choices."""
-    from ipt_course.synth.caseload import expected_label
-    from ipt_course.ui.monitoring import grade_labels, monitor_key
+    """The case-monitoring labels as evidence records, keyed like the simulations'."""
+    from ipt_course.grading.monitoring import monitoring_record
 
-    records: dict[str, Any] = {}
-    for caseload in module.caseloads:
-        choices = []
-        for case, (case_id, _, level) in zip(caseload.cases, grade_labels(caseload, answers), strict=True):
-            given = answers.get(monitor_key(case_id))
-            if given is None:
-                continue  # not labelled yet: no evidence either way
-            competencies = ["measuring-progress-phq-a"]
-            if expected_label(case) in ("urgent-risk", "not-improving"):
-                competencies.append("supervision-and-referral")
-            choices += [{"node": case_id, "choice": str(given), "competency": c, "level": level} for c in competencies]
-        labelled = {c["node"] for c in choices}
-        records[f"monitoring-{caseload.id}"] = {
-            "finished": len(labelled) == len(caseload.cases),
-            "choices": choices,
-            "safety": {},
-        }
-    return records
+    return {f"monitoring-{c.id}": monitoring_record(c, answers) for c in module.caseloads}
+
+
+def finished_simulations(module: Module, answers: dict[str, Any]) -> set[str]:
+    """Ids of the module's scenarios the trainee has played to an ending (a damaged save counts as unfinished)."""
+    finished = set()
+    for scenario in module.scenarios:
+        saved = answers.get(simulation_key(scenario.id))
+        if isinstance(saved, dict):
+            with contextlib.suppress(SaveError):
+                if Simulation.from_dict(scenario, saved.get("state", {})).finished:
+                    finished.add(scenario.id)
+    return finished
 
 
 def module_progress(module: Module, answers: dict[str, Any]) -> tuple[int, int]:
     """(done, total) steps: knowledge checks, summative items, role-plays and finished simulations."""
+    summary = summarize(module, answers, finished_simulations(module, answers))
     done = sum(1 for c in module.knowledge_checks if knowledge_key(c.id) in answers)
-    done += sum(1 for i in module.items if valid_item_answer(module, i.id, answers.get(item_key(i.id))))
-    records = simulation_records(module, answers)
-    summary = summarize(module, answers, {s for s, r in records.items() if r["finished"]})
-    done += summary.role_plays_written + summary.simulations_finished
+    done += summary.items_answered + summary.role_plays_written + summary.simulations_finished
     total = len(module.knowledge_checks) + len(module.items) + len(module.role_plays) + len(module.scenarios)
     return done, total
 
@@ -271,8 +263,7 @@ class SubmitView(w.VBox):
     def _review(self, _: Any) -> None:
         assert self.ctx.trainee is not None
         answers = self.ctx.store.answers(self.ctx.trainee.id, self.module.id)
-        records = simulation_records(self.module, answers)
-        summary = summarize(self.module, answers, {s for s, r in records.items() if r["finished"]})
+        summary = summarize(self.module, answers, finished_simulations(self.module, answers))
         missing = ""
         if summary.unanswered:
             missing = (

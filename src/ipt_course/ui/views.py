@@ -186,12 +186,10 @@ class SimulationView(w.VBox):
         self._save = save
         self._seed = seed
         self.sim = Simulation(scenario, seed=seed)
-        self.last_feedback = ""
         self.notice = html_box("")
         if isinstance(saved, dict):
             try:
                 self.sim = Simulation.from_dict(scenario, saved.get("state", {}))
-                self.last_feedback = str(saved.get("feedback", ""))
             except SaveError as err:
                 # A damaged save must not crash the page; the trainee restarts, and the trainer can see why.
                 self.notice.value = (
@@ -238,11 +236,8 @@ class SimulationView(w.VBox):
         lines = "".join(
             f'<div class="ipt-line {line.speaker}">{html.escape(line.text)}</div>' for line in self.sim.transcript
         )
-        current = self.sim.lines
-        if not self.sim.transcript or self.sim.transcript[-len(current) :] != current:
-            lines += "".join(f'<div class="ipt-line {line.speaker}">{html.escape(line.text)}</div>' for line in current)
         self.transcript.value = lines
-        self.feedback.value = self.last_feedback
+        self.feedback.value = self._last_feedback()
         if self.sim.finished:
             ending = self.sim.ending
             text = "" if ending is None else f"<h3>{html.escape(ending.title)}</h3><p>{html.escape(ending.text)}</p>"
@@ -265,16 +260,20 @@ class SimulationView(w.VBox):
 
         self.chart.value = symptom_chart_html(self.sim)
 
+    def _last_feedback(self) -> str:
+        """Feedback on the latest choice, from the engine's history (so a reload shows it again)."""
+        if not self.sim.history:
+            return ""
+        latest = self.sim.history[-1]
+        title, css = LEVEL_WORDS[latest.level]
+        return feedback_html(title, latest.feedback, css)
+
     def choose(self, choice_id: str) -> None:
         try:
-            result = self.sim.choose(choice_id)
+            self.sim.choose(choice_id)
         except UnknownChoice:
             return  # a stale or forged click; the page shows the real choices again
-        title, css = LEVEL_WORDS[result.level]
-        self.last_feedback = feedback_html(title, result.feedback, css)
-        self._save(
-            simulation_key(self.scenario.id), {"state": self.sim.to_dict(), "feedback": self.last_feedback}, True
-        )
+        self._save(simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
         self.saved.mark()
         self.render()
         self._render_chart()
@@ -296,8 +295,7 @@ class SimulationView(w.VBox):
 
     def _restart(self, _: Any) -> None:
         self.sim = Simulation(self.scenario, seed=self._seed)
-        self.last_feedback = ""
-        self._save(simulation_key(self.scenario.id), {"state": self.sim.to_dict(), "feedback": ""}, True)
+        self._save(simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
         self.confirm.children = []
         self.saved.mark()
         self.render()
