@@ -102,7 +102,7 @@ def graded_score(grade: Any) -> float | None:
     return None if grade.needs_manual_grade else float(grade.score)
 
 
-def _item_level(score: float | None, max_score: float, harmful: bool) -> CompetencyLevel | None:
+def item_level(score: float | None, max_score: float, harmful: bool) -> CompetencyLevel | None:
     if harmful:
         return CompetencyLevel.HARMFUL
     if score is None:
@@ -151,7 +151,7 @@ def collect(course: LoadedCourse) -> tuple[list[ItemResult], list[Evidence]]:
                             item = items[grade.name]
                             chosen = answers.get(answer_cell_id(item.id))
                             harmful = isinstance(chosen, list) and bool(set(chosen) & set(item.harmful))
-                            level = _item_level(score, max_score, harmful)
+                            level = item_level(score, max_score, harmful)
                             kind, competencies = "item", (item.competency,)
                         elif grade.name in role_plays:
                             level = _rubric_level(score, max_score)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ipt_course.content.loader import LoadedCourse, Module
 from ipt_course.content.models import CompetencyLevel
-from ipt_course.grading.competency import Evidence, graded_score, roll_up
+from ipt_course.grading.competency import Evidence, graded_score, item_level, roll_up
 from ipt_course.grading.nbgrader_api import gradebook_url
 
 
@@ -56,9 +56,8 @@ def trainee_feedback(course: LoadedCourse, module: Module, trainee_id: str) -> T
                     item = items[grade.name]
                     score += value or 0.0
                     maximum += float(grade.max_score)
-                    level = None
-                    if value is not None:
-                        level = CompetencyLevel.BASIC if value >= grade.max_score else CompetencyLevel.BASIC_MISSING
+                    # Which option was picked is not read here, so no level 1: harm is the supervisor's to raise.
+                    level = item_level(value, float(grade.max_score), harmful=False)
                     evidence.append(
                         Evidence(
                             trainee_id,
