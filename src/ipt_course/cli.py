@@ -44,11 +44,19 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from ipt_course.content.loader import load_course
+    from ipt_course.content.rules import CUE_COLUMNS, check_course, cue_table
     from ipt_course.engine.checks import check_scenario
 
     course = load_course(_project(args))
     known = {c.id for c in course.framework.competencies}
     problems = [p for m in course.modules for s in m.scenarios for p in check_scenario(s, known)]
+    problems += [str(problem) for problem in check_course(course)]
+    table = Table(title="Cue figures: does length or wording give the answer away?")
+    for column in ("Module", *CUE_COLUMNS):
+        table.add_column(column)
+    for name, cells in cue_table(course):
+        table.add_row(name, *cells)
+    console.print(table)
     for problem in problems:
         err_console.print(f"[red]✗[/red] {escape(problem)}")
     if getattr(args, "map", False):
@@ -57,6 +65,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for path in write_maps(_all_scenarios(_project(args), course), _project(args).build_dir / "maps"):
             console.print(f"Drew [bold]{path}[/bold]")
     if problems:
+        err_console.print(f"[red]{len(problems)} problem(s) to fix.[/red]")
         return 1
     items = sum(len(m.items) for m in course.modules)
     console.print(

@@ -1,0 +1,411 @@
+"""Authors' rules that `ipt-course check` runs over loaded content: cue figures, harm marks, and content standards."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipt_course.content.loader import LoadedCourse, Module
+from ipt_course.content.models import CompetencyItem, CompetencyLevel, KnowledgeCheck
+from ipt_course.content.scenario import Scenario, ScenarioNode
+
+__all__ = [
+    "CUE_GAP_LIMIT",
+    "CUE_WORDS",
+    "JUSTIFICATION_WORDS",
+    "LONGEST_LIMIT",
+    "MAX_OPTION_CHARS",
+    "SIDE_BY_SIDE_SHARE",
+    "CueFigures",
+    "Problem",
+    "check_course",
+    "course_cue_figures",
+    "cue_problems",
+    "cue_table",
+    "format_cue_table",
+    "module_cue_figures",
+]
+
+LONGEST_LIMIT = 0.35
+"""Highest share of items, checks or decision points whose best option is the strictly longest (chance: 25-33%)."""
+
+CUE_GAP_LIMIT = 0.25
+"""Highest gap between the share of best options and of other options that carry cue (or justification) words."""
+
+SIDE_BY_SIDE_SHARE = 1 / 3
+"""Lowest share of a scenario's decision points that offer both a level-3 and a level-4 choice."""
+
+MAX_OPTION_CHARS = 220
+"""Longest an option or choice may be: short and plain is easier to read and gives no length cue."""
+
+CUE_WORDS = re.compile(
+    r"\b(calm|private|privately|same day|same-day|supervisor|gently|safe|safely|together|respect|her own)\b",
+    re.IGNORECASE,
+)
+"""Words authors tend to put in the right answer; test-wise trainees learn to look for them."""
+
+JUSTIFICATION_WORDS = re.compile(r"\b(because|so that|in order to)\b", re.IGNORECASE)
+"""Clauses that explain an option; if only right (or only wrong) options have them, they point to the key."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing an author must fix, located by file, id and field."""
+
+    path: Path | str
+    message: str
+    item_id: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = str(self.path)
+        if self.item_id:
+            where += f", item '{self.item_id}'"
+        if self.field:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Share:
+    """A count out of a total, with the ids that were counted (so a failure can name them)."""
+
+    hits: list[str] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def share(self) -> float:
+        return len(self.hits) / self.total if self.total else 0.0
+
+    def add(self, hit: bool, label: str) -> None:
+        self.total += 1
+        if hit:
+            self.hits.append(label)
+
+    def __str__(self) -> str:
+        return f"{len(self.hits)}/{self.total} ({self.share:.0%})" if self.total else "-"
+
+
+@dataclass
+class CueFigures:
+    """The cue figures of one module, or of the whole course."""
+
+    longest_items: Share = field(default_factory=Share)
+    """(a) single-answer summative items whose key is the strictly longest option."""
+    longest_checks: Share = field(default_factory=Share)
+    """(b) knowledge checks with one correct option, where that option is the strictly longest."""
+    longest_choices: Share = field(default_factory=Share)
+    """(c) decision points whose unique highest-level choice is the strictly longest."""
+    cue_best: Share = field(default_factory=Share)
+    cue_other: Share = field(default_factory=Share)
+    why_best: Share = field(default_factory=Share)
+    why_other: Share = field(default_factory=Share)
+    side_by_side: Share = field(default_factory=Share)
+    """Decision points offering both a level-3 and a level-4 choice."""
+    strike_out: Share = field(default_factory=Share)
+    """Single-answer items where every wrong option is marked harmful (the key found by striking them out)."""
+    too_long: Share = field(default_factory=Share)
+    """Options and choices over MAX_OPTION_CHARS characters."""
+
+    @property
+    def cue_gap(self) -> float:
+        return self.cue_best.share - self.cue_other.share
+
+    @property
+    def why_gap(self) -> float:
+        return self.why_best.share - self.why_other.share
+
+    def merge(self, other: CueFigures) -> None:
+        for name in self.__dataclass_fields__:
+            mine: Share = getattr(self, name)
+            theirs: Share = getattr(other, name)
+            mine.hits.extend(theirs.hits)
+            mine.total += theirs.total
+
+
+def _strictly_longest(best: str, texts: Sequence[str]) -> bool:
+    """Whether `best` is longer than every other text (a tie gives no cue)."""
+    others = list(texts)
+    others.remove(best)
+    return all(len(best) > len(text) for text in others)
+
+
+def harmful_ids(item: CompetencyItem) -> set[str]:
+    """Option ids the item marks harmful, whatever the file's version (a list, or a mapping to harm ids)."""
+    return set(item.harmful)
+
+
+def _best_and_other(figures: CueFigures, label: str, best: Iterable[str], other: Iterable[str]) -> None:
+    for text in best:
+        figures.cue_best.add(bool(CUE_WORDS.search(text)), label)
+        figures.why_best.add(bool(JUSTIFICATION_WORDS.search(text)), label)
+    for text in other:
+        figures.cue_other.add(bool(CUE_WORDS.search(text)), label)
+        figures.why_other.add(bool(JUSTIFICATION_WORDS.search(text)), label)
+
+
+def _item_figures(figures: CueFigures, item: CompetencyItem) -> None:
+    texts = {o.id: " ".join(o.text.split()) for o in item.options}
+    for option_id, text in texts.items():
+        figures.too_long.add(len(text) > MAX_OPTION_CHARS, f"{item.id}/{option_id}")
+    if item.kind == "single":
+        key = texts[item.answer[0]]
+        figures.longest_items.add(_strictly_longest(key, list(texts.values())), item.id)
+        wrong = [o for o in texts if o not in item.answer]
+        figures.strike_out.add(bool(wrong) and all(o in harmful_ids(item) for o in wrong), item.id)
+    best = [t for o, t in texts.items() if o in item.answer]
+    other = [t for o, t in texts.items() if o not in item.answer]
+    _best_and_other(figures, item.id, best, other)
+
+
+def _check_figures(figures: CueFigures, check: KnowledgeCheck) -> None:
+    texts = {o.id: " ".join(o.text.split()) for o in check.options}
+    for option_id, text in texts.items():
+        figures.too_long.add(len(text) > MAX_OPTION_CHARS, f"{check.id}/{option_id}")
+    correct = [o.id for o in check.options if o.correct]
+    if len(correct) == 1:
+        figures.longest_checks.add(_strictly_longest(texts[correct[0]], list(texts.values())), check.id)
+    _best_and_other(
+        figures,
+        check.id,
+        [t for o, t in texts.items() if o in correct],
+        [t for o, t in texts.items() if o not in correct],
+    )
+
+
+def _node_figures(figures: CueFigures, scenario: Scenario, node: ScenarioNode) -> None:
+    label = f"{scenario.id}/{node.id}"
+    texts = {c.id: " ".join(c.text.split()) for c in node.choices}
+    for choice_id, text in texts.items():
+        figures.too_long.add(len(text) > MAX_OPTION_CHARS, f"{label}/{choice_id}")
+    if len(node.choices) < 2:
+        return
+    top = max(c.level for c in node.choices)
+    best = [c.id for c in node.choices if c.level == top]
+    hit = len(best) == 1 and _strictly_longest(texts[best[0]], list(texts.values()))
+    figures.longest_choices.add(hit, label)
+    levels = {c.level for c in node.choices}
+    figures.side_by_side.add({CompetencyLevel.BASIC, CompetencyLevel.ADVANCED} <= levels, label)
+    _best_and_other(
+        figures, label, [t for c, t in texts.items() if c in best], [t for c, t in texts.items() if c not in best]
+    )
+
+
+def scenario_cue_figures(scenario: Scenario) -> CueFigures:
+    """The cue figures of one scenario's decision points."""
+    figures = CueFigures()
+    for node in scenario.nodes:
+        _node_figures(figures, scenario, node)
+    return figures
+
+
+def module_cue_figures(module: Module) -> CueFigures:
+    """The cue figures of a module: its summative items, its knowledge checks and its scenarios' decision points."""
+    figures = CueFigures()
+    for item in module.items:
+        _item_figures(figures, item)
+    for check in module.knowledge_checks:
+        _check_figures(figures, check)
+    for scenario in module.scenarios:
+        figures.merge(scenario_cue_figures(scenario))
+    return figures
+
+
+def course_cue_figures(course: LoadedCourse) -> CueFigures:
+    """The cue figures across the course (a scenario used by two modules counts once)."""
+    figures = CueFigures()
+    seen: set[str] = set()
+    for module in course.modules:
+        for item in module.items:
+            _item_figures(figures, item)
+        for check in module.knowledge_checks:
+            _check_figures(figures, check)
+        for scenario in module.scenarios:
+            if scenario.id not in seen:
+                seen.add(scenario.id)
+                figures.merge(scenario_cue_figures(scenario))
+    return figures
+
+
+def _names(ids: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _longest_problems(
+    paths: tuple[Path | str, Path | str, Path | str], figures: CueFigures, scope: str
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for path, share, what in zip(
+        paths,
+        (figures.longest_items, figures.longest_checks, figures.longest_choices),
+        (
+            "single-answer items whose right option is the longest",
+            "knowledge checks whose right option is the longest",
+            "case decision points whose best choice is the longest",
+        ),
+        strict=True,
+    ):
+        if share.total and share.share > LONGEST_LIMIT:
+            problems.append(
+                Problem(
+                    path,
+                    f"{scope}: {share} {what} (the limit is {LONGEST_LIMIT:.0%}), so trainees can guess by length. "
+                    f"Make the best option shorter and plainer in some of: {_names(share.hits)}. "
+                    "Do not pad the wrong options.",
+                )
+            )
+    return problems
+
+
+def _too_long_problems(module: Module) -> list[Problem]:
+    problems: list[Problem] = []
+    message = f"is longer than {MAX_OPTION_CHARS} characters; make it shorter and plainer"
+
+    def too_long(text: str) -> bool:
+        return len(" ".join(text.split())) > MAX_OPTION_CHARS
+
+    for item in module.items:
+        for option in item.options:
+            if too_long(option.text):
+                problems.append(
+                    Problem(module.folder / "competency-check.yaml", message, item.id, f"options[{option.id}].text")
+                )
+    for check in module.knowledge_checks:
+        for kc_option in check.options:
+            if too_long(kc_option.text):
+                problems.append(
+                    Problem(module.folder / "knowledge-checks.yaml", message, check.id, f"options[{kc_option.id}].text")
+                )
+    for scenario in module.scenarios:
+        for node in scenario.nodes:
+            for choice in node.choices:
+                if too_long(choice.text):
+                    problems.append(
+                        Problem(scenario.path or scenario.id, message, node.id, f"choices[{choice.id}].text")
+                    )
+    return problems
+
+
+def cue_problems(course: LoadedCourse) -> list[Problem]:
+    """Every cue-figure limit the course breaks, naming the module or scenario and the ids to rewrite."""
+    problems: list[Problem] = []
+    for module in course.modules:
+        figures = module_cue_figures(module)
+        folder = module.folder
+        paths = (folder / "competency-check.yaml", folder / "knowledge-checks.yaml", folder / "module.yaml")
+        problems += _longest_problems(paths, figures, f"in module '{module.id}'")
+        for gap, best, other, words in (
+            (figures.cue_gap, figures.cue_best, figures.cue_other, "Cue words (calm, private, supervisor, safe, ...)"),
+            (figures.why_gap, figures.why_best, figures.why_other, "Reasons ('because', 'so that', 'in order to')"),
+        ):
+            if abs(gap) > CUE_GAP_LIMIT:
+                side, ids = ("best", best.hits) if gap > 0 else ("wrong", other.hits)
+                problems.append(
+                    Problem(
+                        folder,
+                        f"{words} appear in {best} of best options but {other} of the others "
+                        f"(the gap may be at most {CUE_GAP_LIMIT:.0%}), so they point to the key. "
+                        f"Reword some {side} options in: {_names(sorted(set(ids)))}.",
+                    )
+                )
+        for item_id in figures.strike_out.hits:
+            problems.append(
+                Problem(
+                    folder / "competency-check.yaml",
+                    "every wrong option is marked harmful, so the key can be found by striking out the cruel ones. "
+                    "Make at least one wrong option a plausible mistake that is not harmful.",
+                    item_id,
+                    "harmful",
+                )
+            )
+        problems += _too_long_problems(module)
+        for scenario in module.scenarios:
+            both = scenario_cue_figures(scenario).side_by_side
+            if both.total and both.share < SIDE_BY_SIDE_SHARE:
+                missing = [
+                    n.id for n in scenario.nodes if len(n.choices) >= 2 and f"{scenario.id}/{n.id}" not in both.hits
+                ]
+                problems.append(
+                    Problem(
+                        scenario.path or scenario.id,
+                        f"only {both} decision points offer both a level-3 and a level-4 choice; at least a third "
+                        f"must, so basic and advanced skill can be told apart. Add one to some of the nodes: "
+                        f"{_names(missing)}.",
+                    )
+                )
+    total = course_cue_figures(course)
+    course_yaml = course.project.course_dir / "course.yaml"
+    problems += _longest_problems((course_yaml, course_yaml, course_yaml), total, "across the course")
+    return problems
+
+
+CUE_COLUMNS = (
+    "longest (a) items",
+    "longest (b) checks",
+    "longest (c) cases",
+    "cue words best/other",
+    "reasons best/other",
+    "level 3+4 side by side",
+    "strike-out items",
+    f"over {MAX_OPTION_CHARS} chars",
+)
+
+
+def cue_row(figures: CueFigures) -> list[str]:
+    """One row of the cue-figures table."""
+
+    def pct(share: Share) -> str:
+        return f"{share.share:.0%}" if share.total else "-"
+
+    return [
+        str(figures.longest_items),
+        str(figures.longest_checks),
+        str(figures.longest_choices),
+        f"{pct(figures.cue_best)} / {pct(figures.cue_other)}",
+        f"{pct(figures.why_best)} / {pct(figures.why_other)}",
+        str(figures.side_by_side),
+        str(figures.strike_out),
+        str(len(figures.too_long.hits)),
+    ]
+
+
+def cue_table(course: LoadedCourse) -> list[tuple[str, list[str]]]:
+    """The cue-figures table: one row per module, then the course."""
+    rows = [(module.id, cue_row(module_cue_figures(module))) for module in course.modules]
+    rows.append(("whole course", cue_row(course_cue_figures(course))))
+    return rows
+
+
+def format_cue_table(course: LoadedCourse) -> str:
+    """The cue-figures table as plain text, for notes and for projects without a terminal."""
+    header = ["module", *CUE_COLUMNS]
+    rows = [[name, *cells] for name, cells in cue_table(course)]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [header, *rows]]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def check_course(course: LoadedCourse) -> list[Problem]:
+    """Every authors' rule the course breaks; empty means the content meets the course standard."""
+    return cue_problems(course)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the cue figures of the course at a project root: `python -m ipt_course.content.rules [ROOT]`."""
+    from ipt_course.content.loader import load_course
+    from ipt_course.paths import Project
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    course = load_course(Project(Path(args[0]) if args else Path.cwd()))
+    sys.stdout.write(format_cue_table(course))
+    for problem in cue_problems(course):
+        sys.stdout.write(f"✗ {problem}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
