@@ -20,28 +20,18 @@ from ipt_course.grading.assignment import (
 )
 from ipt_course.paths import Project
 
+# Re-exported (the `as` form): older callers import the keys from here; progress/keys.py defines them.
+from ipt_course.progress.keys import item_key as item_key
+from ipt_course.progress.keys import knowledge_key as knowledge_key
+from ipt_course.progress.keys import role_play_key as role_play_key
+from ipt_course.progress.keys import simulation_key as simulation_key
+
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 MAX_ROLE_PLAY_CHARS = 8000
 
 
 class SubmissionError(ValueError):
     """A submission could not be written; the message says what is wrong."""
-
-
-def item_key(item_id: str) -> str:
-    return f"item:{item_id}"
-
-
-def knowledge_key(check_id: str) -> str:
-    return f"kc:{check_id}"
-
-
-def role_play_key(prompt_id: str) -> str:
-    return f"roleplay:{prompt_id}"
-
-
-def simulation_key(scenario_id: str) -> str:
-    return f"sim:{scenario_id}"
 
 
 @dataclass(frozen=True)

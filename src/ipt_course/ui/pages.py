@@ -12,15 +12,8 @@ import ipywidgets as w
 
 from ipt_course.content.loader import Module
 from ipt_course.engine import SaveError, Simulation
-from ipt_course.grading.submission import (
-    SubmissionError,
-    item_key,
-    knowledge_key,
-    role_play_key,
-    simulation_key,
-    summarize,
-    write_submission,
-)
+from ipt_course.grading.submission import SubmissionError, summarize, write_submission
+from ipt_course.progress.keys import UI_TAB, item_key, knowledge_key, role_play_key, simulation_key
 from ipt_course.progress.store import SignInRefused, UnknownTrainee
 from ipt_course.ui.context import PageContext, page_context
 from ipt_course.ui.views import (
@@ -368,10 +361,10 @@ def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
         layout=w.Layout(width="100%"),
     )
     tabs.titles = ("1 Learn", "2 Practice case", "3 Check", "4 Role-play", "5 Submit")
-    saved_tab = answers.get("ui:tab", 0)
+    saved_tab = answers.get(UI_TAB, 0)
     tabs.selected_index = saved_tab if isinstance(saved_tab, int) and 0 <= saved_tab < 5 else 0
     tabs.observe(
-        lambda change: save("ui:tab", change["new"], False) if isinstance(change["new"], int) else None,
+        lambda change: save(UI_TAB, change["new"], False) if isinstance(change["new"], int) else None,
         names="selected_index",
     )
     root = _page([header, tabs])

@@ -18,14 +18,8 @@ from ipt_course.content.loader import LessonText, Module
 from ipt_course.content.models import CompetencyLevel, KnowledgeCheck, PublicItem, RolePlay
 from ipt_course.content.scenario import Scenario
 from ipt_course.engine import SaveError, Simulation, UnknownChoice
-from ipt_course.grading.submission import (
-    MAX_ROLE_PLAY_CHARS,
-    item_key,
-    knowledge_key,
-    role_play_key,
-    simulation_key,
-    valid_item_answer,
-)
+from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS, valid_item_answer
+from ipt_course.progress.keys import UI_LESSON, item_key, knowledge_key, role_play_key, simulation_key
 
 Saver = Callable[[str, Any, bool], None]
 
@@ -156,7 +150,7 @@ class LessonsView(w.VBox):
             ],
             layout=w.Layout(width="100%"),
         )
-        saved = answers.get("ui:lesson", 0)
+        saved = answers.get(UI_LESSON, 0)
         self.index = 0
         self.show(saved if isinstance(saved, int) else 0, remember=False)
 
@@ -175,7 +169,7 @@ class LessonsView(w.VBox):
         self.back.disabled = self.index == 0
         self.next.disabled = self.index == len(self.pages) - 1
         if remember:
-            self._save("ui:lesson", self.index, False)
+            self._save(UI_LESSON, self.index, False)
 
 
 class SimulationView(w.VBox):

@@ -1,0 +1,33 @@
+"""The progress store's answer keys, in one place: every page, grader and generator names answers the same way."""
+
+from __future__ import annotations
+
+UI_TAB = "ui:tab"
+"""The module page's open tab (an int), restored on reload."""
+UI_LESSON = "ui:lesson"
+"""The lesson a trainee is on (an int), restored on reload."""
+
+
+def item_key(item_id: str) -> str:
+    """A summative competency item's answer: a list of option ids."""
+    return f"item:{item_id}"
+
+
+def knowledge_key(check_id: str) -> str:
+    """A knowledge check's answer: one option id."""
+    return f"kc:{check_id}"
+
+
+def role_play_key(prompt_id: str) -> str:
+    """A role-play's free text."""
+    return f"roleplay:{prompt_id}"
+
+
+def simulation_key(scenario_id: str) -> str:
+    """A case simulation's saved state: {"state": Simulation.to_dict()}."""
+    return f"sim:{scenario_id}"
+
+
+def monitor_key(case_id: str) -> str:
+    """A case-monitoring label."""
+    return f"monitor:{case_id}"
