@@ -56,8 +56,9 @@ def test_a_session_begins_when_its_start_node_is_entered(two: Scenario, player: 
     assert [s.session_id for s in p.sim.phq_a_history] == ["pre-group", "session-1"]
 
 
-def test_good_care_lowers_phq_a_and_harm_raises_it(two: Scenario, player: PlayerFactory) -> None:
-    """Do her PHQ-A totals fall with level 3-4 choices and rise with a harmful one, for every seed?"""
+def test_one_meeting_moves_her_score_little_whatever_the_care(two: Scenario, player: PlayerFactory) -> None:
+    """Over a pre-group meeting and one session, do good and harmful care both leave her PHQ-A within a few points
+    of her baseline, harm never below good care (a score is re-measured over weeks, not earned in one talk)?"""
     for seed in range(5):
         good, poor = player(two, seed), player(two, seed)
         good.play(GOOD)
@@ -66,9 +67,9 @@ def test_good_care_lowers_phq_a_and_harm_raises_it(two: Scenario, player: Player
         assert baseline is not None and baseline.total == 14 and baseline.session_id == "baseline"
         good_totals = [s.total for s in good.sim.phq_a_history]
         poor_totals = [s.total for s in poor.sim.phq_a_history]
-        assert good_totals[-1] <= baseline.total - 5, good_totals
-        assert poor_totals[-1] > baseline.total, poor_totals
-        assert all(g < p for g, p in zip(good_totals, poor_totals, strict=True))
+        assert all(abs(t - baseline.total) <= 3 for t in good_totals + poor_totals), (good_totals, poor_totals)
+        assert all(g <= p for g, p in zip(good_totals, poor_totals, strict=True))
+        assert [s.week for s in good.sim.phq_a_history] == [0, 1]
 
 
 def test_same_seed_and_path_give_the_same_scores(two: Scenario, player: PlayerFactory) -> None:

@@ -88,6 +88,10 @@ class Player:
     def play(self, choice_ids: Iterable[str]) -> list[ChoiceResult]:
         return [self.choose(c) for c in choice_ids]
 
+    def restart(self) -> None:
+        self.sim.restart()
+        self.sim = self._maybe_reload(self.sim)
+
 
 PlayerFactory = Callable[..., Player]
 
@@ -223,6 +227,36 @@ def test_restart_goes_back_to_the_start_with_the_same_seed(tiny: Scenario, playe
     assert p.sim.history == [] and p.sim.outcome().path == []
     assert p.sim.variant == variant
     assert p.sim.to_dict()["path"] == []
+
+
+def test_a_restart_keeps_the_earlier_play_as_an_attempt(tiny: Scenario, player: PlayerFactory) -> None:
+    """After a harmful play and a restart, is the first play kept, numbered, with its harm, across save/reload?"""
+    p = player(tiny, seed=3)
+    p.play(["promise-secrecy", "change-subject"])
+    p.restart()
+    p.play(["explain-limits", "ask-directly"])
+    assert p.sim.attempt == 2 and p.sim.outcome().attempt == 2
+    (first,) = p.sim.earlier_attempts()
+    assert first.attempt == 1 and first.finished
+    assert [r.choice_id for r in first.harmful] == ["promise-secrecy", "change-subject"]
+    assert p.sim.outcome().harmful == []
+    assert p.sim.to_dict()["attempts"] == [[["hello", "promise-secrecy"], ["hint", "change-subject"]]]
+
+
+def test_a_restart_before_any_choice_adds_no_attempt(tiny: Scenario, player: PlayerFactory) -> None:
+    """Does pressing restart on an untouched case leave the attempt count alone?"""
+    p = player(tiny)
+    p.restart()
+    p.restart()
+    assert p.sim.attempt == 1 and p.sim.earlier_attempts() == []
+
+
+def test_a_version_1_save_is_upgraded(tiny: Scenario) -> None:
+    """Does a save from before attempts were kept load, as attempt 1 with the same path?"""
+    old = {"format_version": 1, "scenario_id": "tiny", "seed": 2, "path": [["hello", "explain-limits"]]}
+    sim = Simulation.from_dict(tiny, old)
+    assert sim.attempt == 1 and sim.outcome().path == [("hello", "explain-limits")]
+    assert sim.to_dict()["format_version"] == 2
 
 
 # --- evidence and safety -------------------------------------------------------------------------
@@ -375,10 +409,11 @@ def test_save_is_json_with_version_scenario_seed_and_path(tiny: Scenario, player
     data = p.sim.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data == {
-        "format_version": 1,
+        "format_version": 2,
         "scenario_id": "tiny",
         "seed": 9,
         "path": [["hello", "explain-limits"]],
+        "attempts": [],
     }
 
 
@@ -410,12 +445,14 @@ def _saved(first_meeting: Scenario) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("tamper", "message"),
     [
-        (lambda d: d.update(format_version=2), "format_version 2 is not supported"),
+        (lambda d: d.update(format_version=3), "format_version 3 is not supported"),
         (lambda d: d.pop("format_version"), "format_version None is not supported"),
         (lambda d: d.update(scenario_id="another-scenario"), "is for scenario 'another-scenario'"),
         (lambda d: d.update(seed="1"), "seed '1' is not an integer"),
         (lambda d: d.update(seed=True), "seed True is not an integer"),
         (lambda d: d.update(path="opening"), "path is missing or not a list"),
+        (lambda d: d.update(attempts="many"), "attempts are missing or not a list"),
+        (lambda d: d.update(attempts=[[["opening", "promise-secret"]]]), "saved attempt 1: step 1"),
         (
             lambda d: d["path"][1].__setitem__(1, "promise-secret"),
             "step 2 of the saved path cannot be replayed",
@@ -437,6 +474,8 @@ def _saved(first_meeting: Scenario) -> dict[str, Any]:
         "seed-text",
         "seed-bool",
         "path-not-list",
+        "attempts-not-list",
+        "attempt-that-does-not-fit",
         "choice-from-elsewhere",
         "wrong-node",
         "extra-step",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ipt_course.engine import PhqAScore, SymptomModel, phq_a_band
@@ -10,8 +12,9 @@ BASELINE = [2, 2, 2, 2, 2, 2, 2, 1, 1]  # total 16
 
 
 def course(profile: str, level: int, seed: str = "s", sessions: int = 8) -> list[int]:
-    model = SymptomModel(BASELINE, profile, sessions, seed)  # type: ignore[arg-type]
-    return [model.rate(f"session-{i + 1}", i, [level] * 4).total for i in range(sessions)]
+    """Her totals after weekly sessions 1..N, every choice at `level`."""
+    model = SymptomModel(BASELINE, profile, seed, course_weeks=sessions)  # type: ignore[arg-type]
+    return [model.rate(f"session-{week}", week, [level] * 4).total for week in range(1, sessions + 1)]
 
 
 @pytest.mark.parametrize(
@@ -50,8 +53,49 @@ def test_harmful_care_makes_an_emergent_client_worse() -> None:
 def test_ratings_are_reproducible_and_well_formed() -> None:
     """Same seed key and levels, same ratings; each a PhqAScore of nine items 0-3?"""
     assert course("partial", 3, seed="a") == course("partial", 3, seed="a")
-    model = SymptomModel(BASELINE, "responder", 2, "k")
-    score = model.rate("s1", 0, [3, 4], risk={"suicidal-thoughts"})
+    model = SymptomModel(BASELINE, "responder", "k")
+    score = model.rate("s1", 1, [3, 4], risk={"suicidal-thoughts"})
     assert isinstance(score, PhqAScore) and len(score.items) == 9 and score.self_harm_item >= 1
     with pytest.raises(ValueError):
-        SymptomModel([4, 0, 0, 0, 0, 0, 0, 0, 0], "responder", 2, "k")
+        SymptomModel([4, 0, 0, 0, 0, 0, 0, 0, 0], "responder", "k")
+
+
+def mean_course(profile: str, level: int, sessions: int = 8, seeds: int = 30) -> list[float]:
+    runs = [course(profile, level, seed=str(s), sessions=sessions) for s in range(seeds)]
+    return [sum(week) / seeds for week in zip(*runs, strict=True)]
+
+
+def test_one_session_moves_her_little() -> None:
+    """Does a responder given the best care change by no more than about two points in any one week (on average)?"""
+    weekly = [16.0, *mean_course("responder", 4)]
+    assert max(abs(a - b) for a, b in itertools.pairwise(weekly)) <= 2.5
+
+
+def test_a_responder_keeps_falling_over_sixteen_weeks() -> None:
+    """Does most of a responder's fall come over 8-16 weeks, not in the first session?"""
+    means = mean_course("responder", 3, sessions=16)
+    assert 16 - means[0] <= 3
+    assert 16 - means[7] >= 6
+    assert 8 <= 16 - means[15] <= 12
+
+
+def test_partial_and_non_responders_fall_by_their_shares() -> None:
+    """Does a partial responder fall 25-50% and a non-responder under 25% over 16 weeks, whatever the care?"""
+    partial = mean_course("partial", 4, sessions=16)[-1]
+    non = mean_course("non-responder", 4, sessions=16)[-1]
+    assert 0.25 * 16 <= 16 - partial <= 0.5 * 16
+    assert 16 - non < 0.25 * 16
+
+
+def test_one_harmful_choice_does_not_stop_a_responder() -> None:
+    """Does one harmful choice a session still leave a responder clearly better after eight weeks?"""
+    model = SymptomModel(BASELINE, "responder", "h")
+    totals = [model.rate(f"session-{w}", w, [1, 3, 3, 3]).total for w in range(1, 9)]
+    assert totals[-1] <= 16 - 4
+
+
+def test_a_relapse_rises_after_the_event_but_not_to_a_new_high() -> None:
+    """Does a relapsing client rise after her late life event, without going far past her baseline?"""
+    means = mean_course("relapse", 4)
+    assert means[-1] > min(means) + 2
+    assert means[-1] <= 16 + 1

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ipt_course.content.models import CompetencyLevel
@@ -17,7 +18,7 @@ from ipt_course.content.scenario import (
     ScenarioSession,
     structural_problems,
 )
-from ipt_course.engine.symptoms import PhqAScore, SymptomModel
+from ipt_course.engine.symptoms import COURSE_WEEKS, PhqAScore, SymptomModel
 
 __all__ = [
     "SAVE_FORMAT_VERSION",
@@ -31,10 +32,25 @@ __all__ = [
     "SaveError",
     "Simulation",
     "UnknownChoice",
+    "session_week",
 ]
 
-SAVE_FORMAT_VERSION = 1
-"""Version of the dict written by Simulation.to_dict(); bump it, with an upgrade step, on any change."""
+_SESSION_NUMBER = re.compile(r"^session-(\d+)$")
+
+
+def session_week(session: ScenarioSession, position: int) -> int:
+    """Weeks since the pre-group meeting (week 0): the session's `week`, else N of an id 'session-N', else its
+    position."""
+    if session.week is not None:
+        return session.week
+    found = _SESSION_NUMBER.match(session.id)
+    return int(found[1]) if found else position
+
+SAVE_FORMAT_VERSION = 2
+"""Version of the dict written by Simulation.to_dict(); bump it, with an upgrade step, on any change.
+
+1: seed and path. 2: also the paths of earlier attempts (restarts), so every play stays evidence.
+"""
 
 
 class UnknownChoice(ValueError):
@@ -71,6 +87,8 @@ class ChoiceResult:
     level: CompetencyLevel
     competency: str
     node_id: str
+    harm: str | None = None
+    """The kind of harm a level-1 choice shows (an id of the course's harm vocabulary)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +129,8 @@ class Outcome:
     """Ids of the sessions completed, in the order they were completed."""
     risk: list[str] = field(default_factory=list)
     """Risk flags the client revealed (e.g. 'suicidal-thoughts'), in the order revealed."""
+    attempt: int = 1
+    """Which play of the scenario this is: 1 for the first, 2 after one restart, and so on."""
 
 
 class Simulation:
@@ -139,12 +159,36 @@ class Simulation:
         self._session_at: dict[str, int] = (
             {s.start: i for i, s in enumerate(scenario.sessions)} if scenario.sessions else {}
         )
-        self.restart()
+        self._weeks = [session_week(s, i) for i, s in enumerate(self._sessions)]
+        self._attempts: list[list[tuple[str, str]]] = []
+        self._reset()
 
     # --- playing -----------------------------------------------------------------------------
 
     def restart(self) -> None:
-        """Go back to the start with the same seed, forgetting every choice."""
+        """Start a new attempt from the beginning with the same seed; the play so far is kept as an attempt."""
+        if self._results:
+            self._attempts.append([(r.node_id, r.choice_id) for r in self._results])
+        self._reset()
+
+    @property
+    def attempt(self) -> int:
+        """The number of the play in progress: 1, or more after restarts that had choices in them."""
+        return len(self._attempts) + 1
+
+    def earlier_attempts(self) -> list[Outcome]:
+        """Each earlier play (before a restart), oldest first, replayed from its path."""
+        outcomes = []
+        for number, path in enumerate(self._attempts, start=1):
+            earlier = Simulation(self.scenario, seed=self.seed)
+            for node_id, choice_id in path:
+                if earlier.node_id != node_id:
+                    raise SaveError(f"attempt {number} does not replay at node '{node_id}'")
+                earlier.choose(choice_id)
+            outcomes.append(replace(earlier.outcome(), attempt=number))
+        return outcomes
+
+    def _reset(self) -> None:
         self._node = self._nodes[self.scenario.start]
         self._results: list[ChoiceResult] = []
         self._rapport = 0
@@ -161,7 +205,10 @@ class Simulation:
             None
             if baseline is None
             else SymptomModel(
-                baseline, self.scenario.client.response, len(self._sessions), f"{self.scenario.id}:{self.seed}"
+                baseline,
+                self.scenario.client.response,
+                f"{self.scenario.id}:{self.seed}",
+                course_weeks=max(COURSE_WEEKS, *self._weeks),
             )
         )
         self._enter(self._node)
@@ -265,6 +312,7 @@ class Simulation:
             level=choice.level,
             competency=choice.competency,
             node_id=self._node.id,
+            harm=choice.harm if choice.level == CompetencyLevel.HARMFUL else None,
         )
         self._results.append(result)
         self._rapport += choice.effects.get("rapport", 0)
@@ -297,17 +345,20 @@ class Simulation:
             phq_a=self.phq_a_history,
             sessions_completed=self.sessions_completed,
             risk=self.risk,
+            attempt=self.attempt,
         )
 
     # --- saving ------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable save: format version, scenario id, seed and the path of (node, choice) ids."""
+        """A JSON-serialisable save: format version, scenario id, seed, the path of (node, choice) ids, and
+        the paths of earlier attempts."""
         return {
             "format_version": SAVE_FORMAT_VERSION,
             "scenario_id": self.scenario.id,
             "seed": self.seed,
             "path": [[r.node_id, r.choice_id] for r in self._results],
+            "attempts": [[[node_id, choice_id] for node_id, choice_id in path] for path in self._attempts],
         }
 
     @classmethod
@@ -316,9 +367,11 @@ class Simulation:
         if not isinstance(data, Mapping):
             raise SaveError(f"a saved simulation must be a mapping, not {type(data).__name__}")
         version = data.get("format_version")
-        if version != SAVE_FORMAT_VERSION:
+        if version == 1:  # upgrade: version 1 had no earlier attempts
+            data = {**data, "format_version": 2, "attempts": []}
+        elif version != SAVE_FORMAT_VERSION:
             raise SaveError(
-                f"saved format_version {version!r} is not supported (this engine reads {SAVE_FORMAT_VERSION})"
+                f"saved format_version {version!r} is not supported (this engine reads 1 to {SAVE_FORMAT_VERSION})"
             )
         if data.get("scenario_id") != scenario.id:
             raise SaveError(f"the save is for scenario {data.get('scenario_id')!r}, not '{scenario.id}'")
@@ -328,7 +381,24 @@ class Simulation:
         path = data.get("path")
         if not isinstance(path, list):
             raise SaveError("the saved path is missing or not a list")
+        attempts = data.get("attempts")
+        if not isinstance(attempts, list):
+            raise SaveError("the saved attempts are missing or not a list")
         sim = cls(scenario, seed=seed)
+        for number, earlier in enumerate(attempts, start=1):
+            if not isinstance(earlier, list) or not earlier:
+                raise SaveError(f"saved attempt {number} is not a non-empty list of steps")
+            try:
+                sim._replay(earlier)
+            except SaveError as exc:
+                raise SaveError(f"saved attempt {number}: {exc}") from exc
+            sim.restart()
+        sim._replay(path)
+        return sim
+
+    def _replay(self, path: list[Any]) -> None:
+        """Make the choices of a saved path in order; raises SaveError at the first step that does not fit."""
+        sim, scenario = self, self.scenario
         for number, step in enumerate(path, start=1):
             if not (isinstance(step, (list, tuple)) and len(step) == 2 and all(isinstance(s, str) for s in step)):
                 raise SaveError(f"step {number} of the saved path is not a [node id, choice id] pair: {step!r}")
@@ -343,7 +413,6 @@ class Simulation:
                 sim.choose(choice_id)
             except UnknownChoice as exc:
                 raise SaveError(f"step {number} of the saved path cannot be replayed: {exc}") from exc
-        return sim
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -368,9 +437,8 @@ class Simulation:
         session = self._sessions[self._session_index]
         self._completed.append(session.id)
         if self._symptoms is not None:
-            self._phq_a.append(
-                self._symptoms.rate(session.id, self._session_index, self._session_levels, self._session_risk)
-            )
+            week = self._weeks[self._session_index]
+            self._phq_a.append(self._symptoms.rate(session.id, week, self._session_levels, self._session_risk))
         self._session_levels = []
         self._session_risk = set()
 

@@ -12,6 +12,7 @@ import ipywidgets as w
 
 from ipt_course.content.loader import Module
 from ipt_course.engine import SaveError, Simulation
+from ipt_course.engine.record import simulation_record
 from ipt_course.grading.submission import SubmissionError, summarize, write_submission
 from ipt_course.progress.keys import UI_TAB, item_key, knowledge_key, role_play_key, simulation_key
 from ipt_course.progress.store import SignInRefused, UnknownTrainee
@@ -42,32 +43,15 @@ def home_href(token: str | None) -> str:
 
 
 def simulation_records(module: Module, answers: dict[str, Any]) -> dict[str, Any]:
-    """Each scenario's path, evidence and safety steps, as plain data for the submission notebook."""
+    """Each scenario's record (latest attempt and every earlier one), as plain data for the submission notebook."""
     records: dict[str, Any] = {}
     for scenario in module.scenarios:
-        saved = answers.get(simulation_key(scenario.id))
-        if not isinstance(saved, dict):
-            continue
         try:
-            sim = Simulation.from_dict(scenario, saved.get("state", {}))
+            record = simulation_record(scenario, answers.get(simulation_key(scenario.id)))
         except SaveError:
-            continue
-        outcome = sim.outcome()
-        records[scenario.id] = {
-            "finished": sim.finished,
-            "choices": [
-                {
-                    "node": node_id,
-                    "choice": result.choice_id,
-                    "competency": result.competency,
-                    "level": int(result.level),
-                }
-                for (node_id, _), result in zip(outcome.path, sim.history, strict=True)
-            ],
-            "safety": {s.id: s.taken for s in outcome.safety},
-            "phq_a": [score.to_dict() for score in outcome.phq_a],
-            "risk": sorted(outcome.risk),
-        }
+            continue  # a damaged save: the case page tells the trainee, and nothing false is submitted
+        if record is not None:
+            records[scenario.id] = record
     if module.caseloads:
         records.update(monitoring_records(module, answers))
     return records

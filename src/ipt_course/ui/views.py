@@ -195,6 +195,7 @@ class SimulationView(w.VBox):
             "<p class='ipt-muted'>This is a made-up (synthetic) case for practice. "
             "Choose what you would say. You get feedback after each choice.</p>"
         )
+        self.attempt_note = html_box("")
         self.transcript = html_box("")
         self.feedback = html_box("")
         self.choices = w.VBox(layout=w.Layout(width="100%"))
@@ -214,6 +215,7 @@ class SimulationView(w.VBox):
             [
                 intro,
                 self.notice,
+                self.attempt_note,
                 self.transcript,
                 self.feedback,
                 self.choices,
@@ -236,6 +238,7 @@ class SimulationView(w.VBox):
             ending = self.sim.ending
             text = "" if ending is None else f"<h3>{html.escape(ending.title)}</h3><p>{html.escape(ending.text)}</p>"
             self.choices.children = [html_box(f'<div class="ipt-card">{text}<p>You have finished this case.</p></div>')]
+            self._show_attempt()
             return
         buttons = []
         for choice in self.sim.choices:
@@ -244,6 +247,16 @@ class SimulationView(w.VBox):
             button.on_click(lambda _, cid=choice.id: self.choose(cid))
             buttons.append(button)
         self.choices.children = buttons
+        self._show_attempt()
+
+    def _show_attempt(self) -> None:
+        """Say which attempt this is once there has been a restart, so the record never surprises her."""
+        attempt = self.sim.attempt
+        self.attempt_note.value = (
+            f"<p class='ipt-muted'>Attempt {attempt}. Your earlier attempts are kept in your record.</p>"
+            if attempt > 1
+            else ""
+        )
 
     def _render_chart(self) -> None:
         """Draw the chart only when asked: matplotlib is slow to import, and most views never open it."""
@@ -281,14 +294,16 @@ class SimulationView(w.VBox):
         no.on_click(lambda _: setattr(self.confirm, "children", []))
         self.confirm.children = [
             html_box(
-                "Start again from the beginning? Your choices so far are kept in the record, but this case restarts."
+                "Start again from the beginning? Your choices so far stay in your record and your trainer will "
+                "see them too; this case restarts as a new attempt."
             ),
             yes,
             no,
         ]
 
     def _restart(self, _: Any) -> None:
-        self.sim = Simulation(self.scenario, seed=self._seed)
+        # The play so far stays in the save as an earlier attempt: it is submitted and counts as evidence.
+        self.sim.restart()
         self._save(simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
         self.confirm.children = []
         self.saved.mark()
