@@ -27,7 +27,7 @@ from ipt_course.content.scenario import Scenario, load_scenario
 from ipt_course.paths import Project
 
 if TYPE_CHECKING:
-    from ipt_course.synth.models import Caseload
+    from ipt_course.content.caseload import Caseload
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,6 +66,8 @@ class Module:
     role_plays: list[RolePlay]
     scenarios: list[Scenario] = field(default_factory=list)
     caseloads: list[Caseload] = field(default_factory=list)
+    check_version: int = 1
+    """The schema_version of competency-check.yaml: version 1 does not name the kind of each harm."""
 
     @property
     def id(self) -> str:
@@ -142,7 +144,8 @@ def load_module(
             raise ContentError(kc_path, f"lesson {check.after_lesson!r} does not exist", check.id, "after_lesson")
 
     cc_path = folder / "competency-check.yaml"
-    items = read_model(cc_path, CompetencyCheck).items
+    competency_check = read_model(cc_path, CompetencyCheck)
+    items = competency_check.items
     for item in items:
         check_sources(cc_path, item.id, item.sources)
         check_competency(cc_path, item.id, item.competency, "competency")
@@ -173,7 +176,7 @@ def load_module(
             check_competency(path, scenario.id, competency, "competencies")
         scenarios.append(scenario)
 
-    from ipt_course.synth.models import Caseload  # here: the synth package imports this module
+    from ipt_course.content.caseload import Caseload
 
     caseloads: list[Caseload] = []
     synthetic_dir = synthetic_dir or simulations_dir.parent / "data" / "synthetic"
@@ -187,7 +190,9 @@ def load_module(
         except ValidationError as err:
             raise ContentError(path, str(err.errors()[0]["msg"]), caseload_id) from None
 
-    return Module(folder, meta, lessons, checks, items, role_plays, scenarios, caseloads)
+    return Module(
+        folder, meta, lessons, checks, items, role_plays, scenarios, caseloads, competency_check.schema_version
+    )
 
 
 def load_course(project: Project) -> LoadedCourse:

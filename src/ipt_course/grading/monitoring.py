@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ipt_course.content.caseload import Caseload, CaseRecord, MonitoringLabel, expected_label
 from ipt_course.content.models import CompetencyLevel
-from ipt_course.synth.caseload import expected_label
-from ipt_course.synth.models import Caseload, CaseRecord, MonitoringLabel
 
 MONITORING_COMPETENCIES = ("measuring-progress-phq-a", "supervision-and-referral")
 """The competencies the exercise is evidence for."""

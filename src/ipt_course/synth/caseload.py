@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from ipt_course.synth.models import NOTICE, Caseload, CaseRecord, MonitoringLabel, WeeklyRating
+from ipt_course.content.caseload import Caseload, CaseRecord, MonitoringLabel, WeeklyRating, expected_label
+from ipt_course.synth.models import NOTICE
 from ipt_course.synth.profiles import HOME_LANGUAGES, NAMES, items_for_total
 
 __all__ = ["CASELOAD_MIX", "expected_label", "generate_caseload"]
@@ -42,21 +43,6 @@ _NOTES_WORSE = (
     "Cried briefly when talking about her family.",
 )
 _NOTE_RISK = "Said quietly that she sometimes wishes she could sleep and not wake up."
-
-
-def expected_label(case: CaseRecord) -> MonitoringLabel:
-    """The right label, from her ratings alone: item 9 > 0 at the latest rating is urgent whatever the total;
-    a fall of at least half is improving; a fall of 5+ points (the smallest change that matters) is partial."""
-    rated = [w for w in case.weeks if w.phq_a is not None and w.total is not None]
-    first, latest = rated[0], rated[-1]
-    assert first.total is not None and latest.total is not None and latest.phq_a is not None
-    if latest.phq_a[-1] > 0:
-        return "urgent-risk"
-    if latest.total <= first.total / 2:
-        return "improving"
-    if first.total - latest.total >= 5:
-        return "partial-response"
-    return "not-improving"
 
 
 def _totals(rng: random.Random, kind: str, weeks: int) -> list[int]:

@@ -15,9 +15,9 @@ from typing import Any
 import ipywidgets as w
 from matplotlib.figure import Figure
 
+from ipt_course.content.caseload import Caseload, CaseRecord, MonitoringLabel
 from ipt_course.engine.symptoms import PHQ_A_BANDS
 from ipt_course.grading.monitoring import MONITORING_COMPETENCIES, grade_labels, monitor_key, monitoring_evidence
-from ipt_course.synth.models import Caseload, CaseRecord, MonitoringLabel
 from ipt_course.ui.simulation_chart import BAND_COLOURS, figure_svg
 from ipt_course.ui.views import OptionButtons, SavedLabel, Saver, html_box
 
