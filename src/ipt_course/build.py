@@ -45,6 +45,13 @@ def is_current(project: Project) -> bool:
     )
 
 
+def has_good_build(project: Project) -> bool:
+    """Whether a whole earlier build is there to serve (the site and the content snapshot it reads)."""
+    return (project.site_dir / HOME_NOTEBOOK).is_file() and (
+        project.content_snapshot / "course" / "course.yaml"
+    ).is_file()
+
+
 def check_thin_notebook(path: Path) -> None:
     """A served notebook holds only calls into the package: no definitions, no outputs."""
     nb = nbformat.read(path, as_version=4)
@@ -93,6 +100,13 @@ def _validate(course: LoadedCourse) -> None:
         check_thin_notebook(module.folder / MODULE_NOTEBOOK)
 
 
+def source_error(err: ContentError, copy: Path, root: Path) -> ContentError:
+    """The same error, naming the author's file instead of the build's temporary copy of it."""
+    path = root / err.path.relative_to(copy) if err.path.is_relative_to(copy) else err.path
+    problem = err.problem.replace(str(copy), str(root))
+    return ContentError(path, problem, err.item_id, err.field)
+
+
 def _swap(staged: Path, live: Path) -> None:
     """Put `staged` where `live` is, keeping the old one until the new one is in place."""
     old = live.with_name(f".{live.name}-old")
@@ -123,8 +137,11 @@ def build(project: Project, force: bool = False, say: Callable[[str], None] = pr
             shutil.copytree(
                 folder, content / folder.relative_to(project.root), ignore=shutil.ignore_patterns(".ipynb_checkpoints")
             )
-    course = load_course(Project(project.root, content))
-    _validate(course)
+    try:
+        course = load_course(Project(project.root, content))
+        _validate(course)
+    except ContentError as err:
+        raise source_error(err, content, project.root) from None
 
     site = project.build_dir / ".site-new"
     shutil.rmtree(site, ignore_errors=True)

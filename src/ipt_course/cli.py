@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
+from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ipt_course.content.errors import ContentError
 from ipt_course.grading.assignment import GradingSetupError
 from ipt_course.paths import Project, ProjectNotFound, find_project
+from ipt_course.progress.backup import StoreDamaged
 
 if TYPE_CHECKING:
     from ipt_course.content.loader import LoadedCourse
@@ -108,23 +111,131 @@ def _print_roster(project: Project, created: bool) -> None:
     console.print(f"Printable roster: [bold]{project.roster_csv.with_suffix('.html')}[/bold]")
 
 
+def _build_or_keep_last(project: Project) -> None:
+    """Build; if the content is broken but an earlier build is whole, keep serving that and say so loudly."""
+    from ipt_course.build import build, has_good_build
+
+    try:
+        result = build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
+    except (ContentError, GradingSetupError) as err:
+        if not has_good_build(project):
+            raise
+        stamp = project.build_dir / "content.sha256"
+        when = datetime.fromtimestamp(stamp.stat().st_mtime) if stamp.is_file() else None
+        err_console.print(
+            Panel(
+                f"[bold]{escape(str(err))}[/bold]\n\n"
+                "The workshop goes on with the last good build"
+                + (f" (built {when:%Y-%m-%d %H:%M})" if when else "")
+                + ": trainees see the course as it was. Fix the file above, then run "
+                "[bold]ipt-course build[/bold]; trainees see the change once a build succeeds.",
+                title="[bold red]THE COURSE CONTENT IS BROKEN[/bold red]",
+                border_style="red",
+            )
+        )
+        return
+    console.print("[green]Course built.[/green]" if result.rebuilt else "[green]Course is up to date.[/green]")
+
+
+def _check_store(project: Project) -> bool:
+    """The start-up check of the progress store; prints what is wrong and how to restore, and says whether to go on."""
+    from ipt_course.progress.backup import StoreDamaged, check_store
+
+    try:
+        stats = check_store(project.progress_db)
+    except StoreDamaged as err:
+        err_console.print(
+            Panel(escape(str(err)), title="[bold red]THE PROGRESS STORE IS DAMAGED[/bold red]", border_style="red")
+        )
+        return False
+    if stats is not None:
+        console.print(f"[green]Progress store checked[/green]: {stats.describe()}.")
+    return True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ipt_course.build import build
+    from ipt_course.progress.backup import backups_while_serving, take_backup
     from ipt_course.serve import serve
     from ipt_course.workshop import ensure_workshop
 
     project = _project(args)
-    result = build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
-    console.print("[green]Course built.[/green]" if result.rebuilt else "[green]Course is up to date.[/green]")
+    if not _check_store(project):
+        return 3
+    _build_or_keep_last(project)
     _, created = ensure_workshop(project)
+    backup = take_backup(project.progress_db, keep=args.keep_backups)
+    console.print(f"[dim]Backed up the progress store to {backup} (then every {args.backup_minutes:g} minutes).[/dim]")
     _print_roster(project, created)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     console.print(f"\n[bold]Open http://{shown}:{args.port}/ in a browser.[/bold] Press Ctrl-C to stop.")
     if args.host in ("0.0.0.0", "::"):
         console.print("Trainees on the workshop Wi-Fi open this laptop's address on the same port.")
-    with contextlib.suppress(KeyboardInterrupt):
+    with (
+        backups_while_serving(
+            project.progress_db,
+            minutes=args.backup_minutes,
+            keep=args.keep_backups,
+            say=lambda m: err_console.print(f"[bold red]{escape(m)}[/bold red]"),
+        ),
+        contextlib.suppress(KeyboardInterrupt),
+    ):
         serve(project, host=args.host, port=args.port)
     console.print("Stopped. Every answer is saved; start again with the same command.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """List the progress store's backups, or bring one back after showing what it holds."""
+    from ipt_course.progress.backup import StoreDamaged, check_store, list_backups, resolve_backup, restore_backup
+
+    project = _project(args)
+    db = project.progress_db
+    try:
+        current = check_store(db)
+        now = "no store yet" if current is None else current.describe()
+    except StoreDamaged as err:
+        now = "[red]damaged[/red]: " + escape(str(err).splitlines()[0])
+    console.print(f"Progress store [bold]{db}[/bold]: {now}")
+    if not args.backup:
+        backups = list_backups(db)
+        if not backups:
+            console.print(f"There are no backups in {db.parent / 'backups'}.")
+            return 1
+        table = Table(title="Backups, newest first")
+        for column in ("Backup", "Taken", "Holds"):
+            table.add_column(column)
+        for b in backups:
+            held = "[red]cannot be read[/red]" if b.stats is None else b.stats.describe()
+            table.add_row(b.path.name, f"{b.taken_at.astimezone():%Y-%m-%d %H:%M:%S}", held)
+        console.print(table)
+        console.print(f"To bring one back: [bold]ipt-course restore {backups[0].path.name}[/bold]")
+        return 0
+    try:
+        chosen = resolve_backup(db, args.backup)
+    except FileNotFoundError as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]. Run `ipt-course restore` to list them.")
+        return 2
+    held = "[red]it cannot be read[/red]" if chosen.stats is None else chosen.stats.describe()
+    console.print(f"Backup [bold]{chosen.path}[/bold] (taken {chosen.taken_at.astimezone():%Y-%m-%d %H:%M:%S}): {held}")
+    console.print("Stop the server first. The current store is kept aside, not deleted.")
+    if not args.yes:
+        try:
+            reply = console.input("Bring this backup back? [y/N] ")
+        except EOFError:
+            reply = ""
+        if reply.strip().lower() not in ("y", "yes"):
+            console.print("Nothing was changed.")
+            return 1
+    try:
+        aside = restore_backup(db, chosen.path)
+    except StoreDamaged as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return 2
+    if aside is not None:
+        console.print(f"The store that was there is kept as [bold]{aside}[/bold].")
+    console.print(
+        f"[green]Restored[/green] {db}: {check_store(db) or 'empty'}. Start the course with `ipt-course serve`."
+    )
     return 0
 
 
@@ -205,6 +316,47 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release_feedback(args: argparse.Namespace) -> int:
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.release import ReleaseFileError, release_feedback, released
+
+    project = _project(args)
+    course = load_course(project)
+    try:
+        if args.list:
+            done = released(project)
+            table = Table(title="Feedback release (this workshop)")
+            for column in ("Module", "Id", "Released"):
+                table.add_column(column)
+            for module in course.modules:
+                table.add_row(str(module.meta.number), module.id, done.get(module.id, "not released"))
+            console.print(table)
+            return 0
+        by_name = {m.id: m.id for m in course.modules} | {str(m.meta.number): m.id for m in course.modules}
+        if args.all:
+            wanted = [m.id for m in course.modules]
+        elif args.modules:
+            unknown = [m for m in args.modules if m not in by_name]
+            if unknown:
+                known = ", ".join(m.id for m in course.modules)
+                err_console.print(f"[red]✗ No module {escape(', '.join(unknown))}.[/red] Modules: {escape(known)}")
+                return 2
+            wanted = [by_name[m] for m in args.modules]
+        else:
+            err_console.print("[red]✗ Name a module id (or number), or use --all or --list.[/red]")
+            return 2
+        new = release_feedback(project, wanted)
+    except ReleaseFileError as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return 2
+    for module_id in wanted:
+        state = "released" if module_id in new else "was already released"
+        console.print(f"Feedback for [bold]{module_id}[/bold] {state}.")
+    if new:
+        console.print("Trainees now see their answers, the right answers, the rationale and their levels.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ipt-course", description=__doc__)
     top.add_argument("--root", help="the course folder (default: found from the current folder)")
@@ -226,7 +378,16 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="build if needed, set up the workshop roster, and serve the course")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for the workshop Wi-Fi")
     p.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
+    p.add_argument(
+        "--backup-minutes", type=float, default=5.0, help="back up the progress store this often (default 5)"
+    )
+    p.add_argument("--keep-backups", type=int, default=10, help="how many backups to keep (default 10)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("restore", help="list the progress store's backups, or bring one back (shown first)")
+    p.add_argument("backup", nargs="?", help="the backup's file name from the list, or `newest`")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("workshop", help="print the workshop roster (a demo one is made if there is none)")
     p.add_argument("--roster", help="import your own roster first: a CSV with columns trainee_id,name,pin")
@@ -239,6 +400,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("which", choices=("coverage",), help="which report")
     p.add_argument("--out", help="file to write (default: build/reports/coverage.html)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "release-feedback",
+        help="let this workshop's trainees see a module's graded feedback (answers, right answers, rationale)",
+    )
+    p.add_argument("modules", nargs="*", help="module ids (or numbers) to release")
+    p.add_argument("--all", action="store_true", help="release every module")
+    p.add_argument("--list", action="store_true", help="list which modules are released")
+    p.set_defaults(func=cmd_release_feedback)
 
     p = sub.add_parser("export", help="write the competency export for supervisors")
     p.add_argument(
@@ -257,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ContentError, ProjectNotFound, GradingSetupError) as err:
+    except (ContentError, ProjectNotFound, GradingSetupError, StoreDamaged) as err:
         err_console.print(f"[red]✗ {escape(str(err))}[/red]")
         return 2
 

@@ -14,52 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from ipt_course.progress.backup import StoreDamaged as StoreDamaged  # re-exported: callers catch it from here
+from ipt_course.progress.backup import damaged_message, refuse_if_lost
+from ipt_course.progress.migrations import SCHEMA_VERSION as SCHEMA_VERSION
+from ipt_course.progress.migrations import SchemaTooNew, migrate
+
 SESSION_SECONDS = 14 * 24 * 3600
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT_SECONDS = 60
 MAX_VALUE_BYTES = 64 * 1024
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS trainees (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    pin_salt TEXT NOT NULL,
-    pin_hash TEXT NOT NULL,
-    failed_sign_ins INTEGER NOT NULL DEFAULT 0,
-    locked_until REAL NOT NULL DEFAULT 0,
-    on_roster INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token TEXT PRIMARY KEY,
-    trainee_id TEXT NOT NULL REFERENCES trainees(id),
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS answers (
-    trainee_id TEXT NOT NULL REFERENCES trainees(id),
-    module_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (trainee_id, module_id, key)
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    trainee_id TEXT NOT NULL,
-    module_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    trainee_id TEXT NOT NULL REFERENCES trainees(id),
-    module_id TEXT NOT NULL,
-    submitted_at TEXT NOT NULL,
-    path TEXT NOT NULL
-);
-"""
+"""The most one saved value may take, as UTF-8 JSON (role-play text is limited well below it: see views)."""
 
 
 class UnknownTrainee(LookupError):
@@ -88,21 +52,20 @@ class ProgressStore:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we open transactions ourselves, so each save is one atomic commit.
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed answer survives a power cut, not only a killed process.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(trainees)")}
-        if "on_roster" not in columns:  # a store made before rosters could be replaced
-            self._db.execute("ALTER TABLE trainees ADD COLUMN on_roster INTEGER NOT NULL DEFAULT 1")
-        found = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if found is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(found[0]) != SCHEMA_VERSION:
-            raise RuntimeError(f"{path}: progress store schema {found[0]}, this version reads {SCHEMA_VERSION}")
+        # A missing or zero-length file would silently become a new, empty store: refuse when backups hold work.
+        refuse_if_lost(path)
+        try:
+            # isolation_level=None: we open transactions ourselves, so each save is one atomic commit.
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed answer survives a power cut, not only a killed process.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            migrate(self._db)
+        except sqlite3.DatabaseError as err:
+            raise StoreDamaged(damaged_message(path, f"SQLite cannot read it ({err})")) from err
+        except SchemaTooNew as err:
+            raise StoreDamaged(damaged_message(path, str(err))) from err
 
     def close(self) -> None:
         self._db.close()

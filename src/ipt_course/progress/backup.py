@@ -1,0 +1,332 @@
+"""Backups of the progress store (SQLite's online backup), the start-up check, and bringing a backup back."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ipt_course.progress.migrations import SchemaTooNew, migrate, schema_problems
+
+KEEP_BACKUPS = 10
+BACKUP_MINUTES = 5.0
+_PREFIX = "progress-"
+_STAMP = "%Y%m%d-%H%M%S-%f"
+
+
+class StoreDamaged(RuntimeError):
+    """The progress store cannot be trusted; the message names the file, the newest backup and how to restore."""
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """What a store (or a backup of it) holds, for the start-up check and for the trainer choosing a backup."""
+
+    trainees: int
+    trainees_with_answers: int
+    answers: int
+    submissions: int
+    newest_answer: float | None
+
+    def describe(self) -> str:
+        newest = (
+            "no answers yet"
+            if self.newest_answer is None
+            else "newest answer " + datetime.fromtimestamp(self.newest_answer).strftime("%Y-%m-%d %H:%M:%S")
+        )
+        return (
+            f"{self.trainees} trainee(s), {self.trainees_with_answers} with answers, {self.answers} answer(s), "
+            f"{self.submissions} submission(s), {newest}"
+        )
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One backup file in workshop/backups/ and what it holds."""
+
+    path: Path
+    taken_at: datetime
+    stats: StoreStats | None
+    """None when the backup could not be read."""
+
+
+def backups_dir(db_path: Path) -> Path:
+    """workshop/backups/ beside workshop/progress.db."""
+    return db_path.parent / "backups"
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+
+
+def _stats_of(db: sqlite3.Connection) -> StoreStats:
+    def count(sql: str) -> int:
+        return int(db.execute(sql).fetchone()[0])
+
+    newest = db.execute("SELECT MAX(updated_at) FROM answers").fetchone()[0]
+    return StoreStats(
+        trainees=count("SELECT COUNT(*) FROM trainees"),
+        trainees_with_answers=count("SELECT COUNT(DISTINCT trainee_id) FROM answers"),
+        answers=count("SELECT COUNT(*) FROM answers"),
+        submissions=count("SELECT COUNT(*) FROM submissions"),
+        newest_answer=None if newest is None else float(newest),
+    )
+
+
+def store_stats(path: Path) -> StoreStats:
+    """Count what a store file holds, opening it read-only (raises sqlite3.DatabaseError if it is unreadable)."""
+    with contextlib.closing(_read_only(path)) as db:
+        return _stats_of(db)
+
+
+def _integrity_problems(db: sqlite3.Connection) -> list[str]:
+    rows = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
+    return [] if rows == ["ok"] else rows
+
+
+def list_backups(db_path: Path) -> list[Backup]:
+    """The backups of a store, newest first (their stats from the record written beside each)."""
+    found: list[Backup] = []
+    folder = backups_dir(db_path)
+    for path in sorted(folder.glob(f"{_PREFIX}*.db"), reverse=True) if folder.is_dir() else []:
+        try:
+            taken = datetime.strptime(path.stem.removeprefix(_PREFIX), _STAMP).replace(tzinfo=UTC)
+        except ValueError:
+            continue  # not one of ours
+        stats: StoreStats | None
+        try:
+            stats = StoreStats(**json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            try:
+                stats = store_stats(path)
+            except sqlite3.Error:
+                stats = None
+        found.append(Backup(path, taken, stats))
+    return found
+
+
+def newest_backup(db_path: Path) -> Backup | None:
+    backups = list_backups(db_path)
+    return backups[0] if backups else None
+
+
+def damaged_message(db_path: Path, reason: str) -> str:
+    """What the trainer reads when the store cannot be used: the file, why, the newest backup, the command."""
+    newest = newest_backup(db_path)
+    lines = [
+        f"The progress store {db_path} cannot be used: {reason}.",
+        "The course was not started, so nothing more is lost.",
+    ]
+    if newest is None:
+        lines.append(
+            f"There is no backup in {backups_dir(db_path)}. Keep {db_path.name} somewhere safe and ask for help; "
+            f"to start a new, empty workshop instead, move {db_path.name} out of {db_path.parent}."
+        )
+    else:
+        held = "it could not be read" if newest.stats is None else newest.stats.describe()
+        lines += [
+            f"Newest backup: {newest.path} (taken {newest.taken_at.astimezone():%Y-%m-%d %H:%M:%S}; {held}).",
+            f"To bring it back: ipt-course restore {newest.path.name}   (or `ipt-course restore` to list all)",
+            "The damaged file is kept aside, never deleted. To start a new, empty workshop on purpose instead, "
+            f"move {db_path.name} and {backups_dir(db_path)} aside.",
+        ]
+    return "\n".join(lines)
+
+
+def _backup_has_work(db_path: Path) -> Backup | None:
+    """The newest backup if it holds any answer or submission (evidence that work existed)."""
+    newest = newest_backup(db_path)
+    if newest is not None and newest.stats is not None and (newest.stats.answers or newest.stats.submissions):
+        return newest
+    return None
+
+
+def refuse_if_lost(db_path: Path) -> None:
+    """Raise StoreDamaged if the store file is missing or empty (zero bytes) while backups show work.
+
+    Cheap enough for every page view: it stops SQLite from silently creating a new, empty store over lost work.
+    """
+    missing = not db_path.exists()
+    if not missing and db_path.stat().st_size > 0:
+        return
+    if _backup_has_work(db_path) is not None:
+        reason = "the file is missing" if missing else "the file is empty (0 bytes)"
+        raise StoreDamaged(damaged_message(db_path, reason + ", but the backups hold trainees' answers"))
+
+
+def check_store(db_path: Path) -> StoreStats | None:
+    """The start-up check: integrity (quick_check), tables and schema version, and not suddenly emptier.
+
+    Returns what the store holds (None for a new workshop with no store yet); raises StoreDamaged with a
+    message for the trainer otherwise. Migrates an older schema first (one step per version).
+    """
+    refuse_if_lost(db_path)
+    if not db_path.exists() or db_path.stat().st_size == 0:
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(db_path, isolation_level=None, timeout=30)) as db:
+            problems = _integrity_problems(db)
+            if problems:
+                raise StoreDamaged(
+                    damaged_message(db_path, "SQLite's quick_check found damage: " + "; ".join(problems[:3]))
+                )
+            migrate(db)
+            problems = schema_problems(db)
+            if problems:
+                raise StoreDamaged(damaged_message(db_path, "; ".join(problems)))
+            stats = _stats_of(db)
+    except sqlite3.DatabaseError as err:
+        raise StoreDamaged(damaged_message(db_path, f"SQLite cannot read it ({err})")) from err
+    except SchemaTooNew as err:
+        raise StoreDamaged(damaged_message(db_path, str(err))) from err
+    newest = _backup_has_work(db_path)
+    if newest is not None and newest.stats is not None and stats.answers < newest.stats.answers:
+        raise StoreDamaged(
+            damaged_message(
+                db_path,
+                f"it holds {stats.answers} answer(s), but the backup of {newest.taken_at.astimezone():%H:%M:%S} "
+                f"held {newest.stats.answers}; answers are never deleted, so some were lost",
+            )
+        )
+    return stats
+
+
+def take_backup(db_path: Path, keep: int = KEEP_BACKUPS, now: datetime | None = None) -> Path:
+    """Copy the live store with SQLite's online backup API (safe while pages write), keep the newest `keep`.
+
+    The copy is written under a temporary name and renamed, so a backup in the folder is always whole; a small
+    JSON record of what it holds is written beside it.
+    """
+    folder = backups_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = (now or datetime.now(UTC)).strftime(_STAMP)
+    target = folder / f"{_PREFIX}{stamp}.db"
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".backup-", suffix=".db")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with (
+            contextlib.closing(sqlite3.connect(db_path, timeout=30)) as source,
+            contextlib.closing(sqlite3.connect(tmp)) as copy,
+        ):
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            stats = _stats_of(copy)
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        target.with_suffix(".json").write_text(json.dumps(asdict(stats)), encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    for old in list_backups(db_path)[keep:]:
+        old.path.unlink(missing_ok=True)
+        old.path.with_suffix(".json").unlink(missing_ok=True)
+    return target
+
+
+def backup_if_sound(db_path: Path, keep: int = KEEP_BACKUPS) -> Path:
+    """Take a backup, unless the store now holds fewer answers than the newest backup (then keep the good ones).
+
+    Without this, a store emptied while serving would be copied over every good backup within an hour.
+    """
+    newest = _backup_has_work(db_path)
+    if newest is not None and newest.stats is not None:
+        now = store_stats(db_path)
+        if now.answers < newest.stats.answers:
+            raise StoreDamaged(
+                damaged_message(
+                    db_path, f"it now holds {now.answers} answer(s), fewer than the {newest.stats.answers} backed up"
+                )
+            )
+    return take_backup(db_path, keep)
+
+
+@contextlib.contextmanager
+def backups_while_serving(
+    db_path: Path, minutes: float = BACKUP_MINUTES, keep: int = KEEP_BACKUPS, say: Callable[[str], None] = print
+) -> Iterator[None]:
+    """Back the store up every `minutes` in a background thread while the block runs, and once more at its end."""
+    stop = threading.Event()
+
+    def once() -> None:
+        try:
+            backup_if_sound(db_path, keep)
+        except StoreDamaged as err:
+            say(f"BACKUP SKIPPED, the store looks damaged:\n{err}")
+        except (OSError, sqlite3.Error) as err:
+            say(f"BACKUP FAILED for {db_path}: {err}")
+
+    def loop() -> None:
+        while not stop.wait(minutes * 60):
+            once()
+
+    thread = threading.Thread(target=loop, name="progress-backups", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        once()
+
+
+def resolve_backup(db_path: Path, name: str) -> Backup:
+    """A backup by file name, path or "newest"; raises FileNotFoundError naming the backups folder."""
+    backups = list_backups(db_path)
+    if name == "newest" and backups:
+        return backups[0]
+    for backup in backups:
+        if name in (backup.path.name, backup.path.stem, str(backup.path)):
+            return backup
+    candidate = Path(name)
+    if candidate.is_file():
+        stats: StoreStats | None
+        try:
+            stats = store_stats(candidate)
+        except sqlite3.Error:
+            stats = None
+        return Backup(candidate, datetime.fromtimestamp(candidate.stat().st_mtime, UTC), stats)
+    raise FileNotFoundError(f"no backup {name!r} in {backups_dir(db_path)}")
+
+
+def restore_backup(db_path: Path, backup: Path) -> Path | None:
+    """Put a backup in place of the store; the current file (and its -wal, -shm) is moved aside, never deleted.
+
+    Returns where the old file went (None if there was none). The backup is checked first, and a fresh backup of
+    the restored store is taken, so the start-up check measures against what was brought back.
+    """
+    try:
+        with contextlib.closing(_read_only(backup)) as db:
+            problems = _integrity_problems(db)
+    except sqlite3.DatabaseError as err:
+        raise StoreDamaged(f"the backup {backup} cannot be read either ({err}); choose another") from err
+    if problems:
+        raise StoreDamaged(f"the backup {backup} is damaged too ({'; '.join(problems[:3])}); choose another")
+    aside: Path | None = None
+    stamp = datetime.now(UTC).strftime(_STAMP)
+    if db_path.exists():
+        aside = db_path.with_name(f"{db_path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        current = Path(f"{db_path}{suffix}")
+        if current.exists():
+            current.rename(Path(f"{db_path}.damaged-{stamp}{suffix}"))
+    fd, tmp_name = tempfile.mkstemp(dir=db_path.parent, prefix=".restore-", suffix=".db")
+    os.close(fd)
+    try:
+        shutil.copyfile(backup, tmp_name)
+        os.replace(tmp_name, db_path)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        migrate(db)
+    take_backup(db_path)
+    return aside
