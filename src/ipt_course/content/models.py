@@ -9,6 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
+"""Version of the files whose format has not changed (course, module, knowledge checks, role plays)."""
+
+HARM_SCHEMA_VERSION = 2
+"""Version of competencies.yaml, competency-check.yaml and scenario.yaml that name the kind of each harm."""
+
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -62,6 +67,10 @@ class Competency(Strict):
     levels: dict[CompetencyLevel, str] = Field(
         description="What levels 1 (potentially harmful) to 4 (advanced) look like for this competency."
     )
+    harms: list[str] = Field(
+        default_factory=list,
+        description="Ids of the kinds of harm (from the harms list) that this competency's level-1 text describes.",
+    )
 
     _slug = field_validator("id")(_check_slug)
 
@@ -74,16 +83,74 @@ class Competency(Strict):
         return value
 
 
-class CompetencyFramework(Strict):
-    """The file course/competencies.yaml: every competency the course assesses."""
+class Harm(Strict):
+    """One kind of potentially harmful practice; every option or choice marked harmful names one."""
 
-    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    id: str = Field(description="Stable kebab-case id, e.g. 'false-promise'; options and choices name it.")
+    name: str = Field(description="Short name in plain language, e.g. 'False promise'.")
+    description: str = Field(description="What this harm looks like, in one or two plain sentences.")
+    signals: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Regular expressions (matched ignoring case) for wording that always shows this harm. An option or "
+            "choice whose text matches one must be marked harmful with this id, or `ipt-course check` fails. "
+            "Keep them narrow: they must not match anything innocent."
+        ),
+    )
+
+    _slug = field_validator("id")(_check_slug)
+
+    @field_validator("signals")
+    @classmethod
+    def _signals_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as err:
+                raise ValueError(f"signal {pattern!r} is not a valid regular expression: {err}") from None
+        return value
+
+    def matches(self, text: str) -> str | None:
+        """The first signal found in the text (with line folding undone), or None."""
+        flat = " ".join(text.split()).replace("\u2019", "'")  # a typographic apostrophe reads as "'"
+        for pattern in self.signals:
+            found = re.search(pattern, flat, re.IGNORECASE)
+            if found:
+                return found.group(0)
+        return None
+
+
+class CompetencyFramework(Strict):
+    """The file course/competencies.yaml: every competency the course assesses, and the kinds of harm."""
+
+    schema_version: Literal[1, 2] = Field(
+        description="Version of this file's format: 2 adds the harms list (version 1 files have none)."
+    )
+    harms: list[Harm] = Field(
+        default_factory=list,
+        description="The kinds of potentially harmful practice; harmful options and level-1 choices name one.",
+    )
     competencies: list[Competency] = Field(description="The competencies, in the order exports list them.")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CompetencyFramework:
         _require_unique("competency", [c.id for c in self.competencies])
+        _require_unique("harm", [h.id for h in self.harms])
+        known = {h.id for h in self.harms}
+        for competency in self.competencies:
+            _require_unique(f"competency {competency.id!r}: harm", competency.harms)
+            unknown = [h for h in competency.harms if h not in known]
+            if unknown:
+                raise ValueError(
+                    f"competency {competency.id!r} names harms {unknown} that are not in the harms list at the top"
+                )
         return self
+
+    def harm(self, harm_id: str) -> Harm:
+        for harm in self.harms:
+            if harm.id == harm_id:
+                return harm
+        raise KeyError(harm_id)
 
     def get(self, competency_id: str) -> Competency:
         for competency in self.competencies:
@@ -212,25 +279,41 @@ class CompetencyItem(Strict):
     answer: list[str] = Field(min_length=1, description="Ids of the right options. Never sent to the browser.")
     competency: str = Field(description="Id of the competency this item is evidence for.")
     points: float = Field(default=1, gt=0, description="Points for a fully right answer.")
-    harmful: list[str] = Field(
-        default_factory=list,
-        description="Ids of options that describe potentially harmful practice (level 1 if chosen).",
+    harmful: dict[str, str | None] = Field(
+        default_factory=dict,
+        description=(
+            "Options that describe potentially harmful practice (level 1 if chosen), each with the id of its kind "
+            "of harm from course/competencies.yaml, e.g. {a: blaming, c: encouraging-withdrawal}. Version-1 files "
+            "give a list of option ids; they load with no kind, which `ipt-course check` rejects."
+        ),
     )
     rationale: str = Field(description="Why the answer is right; for trainers and for feedback after grading.")
     sources: list[str] = Field(default_factory=list, description="Ids of the module sources behind the answer.")
 
     _slug = field_validator("id")(_check_slug)
 
+    @field_validator("harmful", mode="before")
+    @classmethod
+    def _upgrade_harmful_list(cls, value: object) -> object:
+        # Version 1 listed the harmful option ids; keep loading them (kind unknown) so a half-upgraded course works.
+        if isinstance(value, list):
+            if len(value) != len(set(map(str, value))):
+                raise ValueError("an option is listed as harmful more than once")
+            return dict.fromkeys(value)
+        return value
+
     @model_validator(mode="after")
     def _answer_is_an_option(self) -> CompetencyItem:
         ids = [o.id for o in self.options]
         _require_unique("option", ids)
-        for name, chosen in (("answer", self.answer), ("harmful", self.harmful)):
+        for name, chosen in (("answer", self.answer), ("harmful", list(self.harmful))):
             unknown = [a for a in chosen if a not in ids]
             if unknown:
                 raise ValueError(f"{name} names {unknown}, which are not option ids ({ids})")
-        for name, chosen in (("answer", self.answer), ("harmful", self.harmful)):
-            _require_unique(f"{name} option", chosen)
+        _require_unique("answer option", self.answer)
+        for harm in self.harmful.values():
+            if harm is not None:
+                _check_slug(harm)
         if self.kind == "single" and len(self.answer) != 1:
             raise ValueError("a 'single' item must have exactly one answer")
         if set(self.answer) & set(self.harmful):
@@ -254,7 +337,9 @@ class PublicItem(Strict):
 class CompetencyCheck(Strict):
     """The file competency-check.yaml: the summative items of a module."""
 
-    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    schema_version: Literal[1, 2] = Field(
+        description="Version of this file's format: 2 names the kind of harm of each harmful option."
+    )
     items: list[CompetencyItem] = Field(min_length=1, description="The summative items, in order.")
 
     @model_validator(mode="after")

@@ -5,11 +5,18 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ipt_course.content.loader import LoadedCourse, Module
-from ipt_course.content.models import CompetencyItem, CompetencyLevel, KnowledgeCheck
+from ipt_course.content.models import (
+    HARM_SCHEMA_VERSION,
+    CompetencyFramework,
+    CompetencyItem,
+    CompetencyLevel,
+    Harm,
+    KnowledgeCheck,
+)
 from ipt_course.content.scenario import Scenario, ScenarioNode
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "cue_problems",
     "cue_table",
     "format_cue_table",
+    "harm_problems",
     "module_cue_figures",
 ]
 
@@ -59,11 +67,13 @@ class Problem:
     message: str
     item_id: str | None = None
     field: str | None = None
+    what: str = "item"
+    """What item_id names: an 'item', a 'node', a 'lesson', ..."""
 
     def __str__(self) -> str:
         where = str(self.path)
         if self.item_id:
-            where += f", item '{self.item_id}'"
+            where += f", {self.what} '{self.item_id}'"
         if self.field:
             where += f", field '{self.field}'"
         return f"{where}: {self.message}"
@@ -285,7 +295,7 @@ def _too_long_problems(module: Module) -> list[Problem]:
             for choice in node.choices:
                 if too_long(choice.text):
                     problems.append(
-                        Problem(scenario.path or scenario.id, message, node.id, f"choices[{choice.id}].text")
+                        Problem(scenario.path or scenario.id, message, node.id, f"choices[{choice.id}].text", "node")
                     )
     return problems
 
@@ -389,9 +399,170 @@ def format_cue_table(course: LoadedCourse) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
+# ---------------------------------------------------------------- one vocabulary of harm
+
+
+def _relative(course: LoadedCourse, path: Path | str) -> Path | str:
+    """A path relative to the project root, so messages stay short; other paths as they are."""
+    if isinstance(path, Path):
+        try:
+            return path.relative_to(course.project.root)
+        except ValueError:
+            return path
+    return path
+
+
+def _signal(framework: CompetencyFramework, text: str) -> tuple[Harm, str] | None:
+    """The first kind of harm whose signals the text carries, with the words found."""
+    for harm in framework.harms:
+        found = harm.matches(text)
+        if found is not None:
+            return harm, found
+    return None
+
+
+def harm_problems(course: LoadedCourse) -> list[Problem]:
+    """Harm marks without a kind or with an unknown kind, and wording of a harm that is not marked harmful."""
+    framework = course.framework
+    known = {h.id for h in framework.harms}
+    listing = ", ".join(sorted(known)) or "none yet"
+    problems: list[Problem] = []
+    if framework.schema_version < HARM_SCHEMA_VERSION or not framework.harms:
+        problems.append(
+            Problem(
+                _relative(course, course.project.course_dir / "competencies.yaml"),
+                "has no list of the kinds of harm: set schema_version: 2 and add a harms: list (id, name, "
+                "description, signals), so every harmful option and level-1 choice can name its kind.",
+                field="harms",
+            )
+        )
+    for module in course.modules:
+        path = _relative(course, module.folder / "competency-check.yaml")
+        if module.check_version < HARM_SCHEMA_VERSION:
+            problems.append(
+                Problem(
+                    path,
+                    "is written in version 1, where harmful is a list. Set schema_version: 2 and name the kind of "
+                    "harm for each harmful option, e.g. harmful: {a: blaming, c: encouraging-withdrawal}.",
+                    field="schema_version",
+                )
+            )
+        for item in module.items:
+            for option_id, harm_id in item.harmful.items():
+                field_name = f"harmful[{option_id}]"
+                if harm_id is None:
+                    problems.append(
+                        Problem(
+                            path,
+                            f"option '{option_id}' is marked harmful without saying which kind of harm it shows. "
+                            f"Write harmful: {{{option_id}: <kind>}} with a kind from the harms list at the top of "
+                            "course/competencies.yaml.",
+                            item.id,
+                            field_name,
+                        )
+                    )
+                elif harm_id not in known:
+                    problems.append(
+                        Problem(
+                            path,
+                            f"option '{option_id}' names the kind of harm '{harm_id}', which is not in the harms list "
+                            f"of course/competencies.yaml. Use one of: {listing}.",
+                            item.id,
+                            field_name,
+                        )
+                    )
+            for option in item.options:
+                if option.id in item.harmful:
+                    continue
+                found = _signal(framework, option.text)
+                if found is not None:
+                    harm, words = found
+                    problems.append(
+                        Problem(
+                            path,
+                            f"option '{option.id}' says \"{words}\", which is {harm.name.lower()} ({harm.id}), but "
+                            f"it is not marked harmful. Mark it (harmful: {{{option.id}: {harm.id}}}) or reword it: "
+                            "the same kind of harm must be marked harmful everywhere.",
+                            item.id,
+                            f"options[{option.id}].text",
+                        )
+                    )
+        for scenario in module.scenarios:
+            problems += _scenario_harm_problems(course, scenario, known, listing)
+    return problems
+
+
+def _scenario_harm_problems(course: LoadedCourse, scenario: Scenario, known: set[str], listing: str) -> list[Problem]:
+    framework = course.framework
+    path = _relative(course, scenario.path) if scenario.path else f"scenario '{scenario.id}'"
+    problems: list[Problem] = []
+    if scenario.schema_version < HARM_SCHEMA_VERSION:
+        problems.append(
+            Problem(
+                path,
+                "is written in version 1. Set schema_version: 2 and give every level-1 choice a harm: <kind>.",
+                field="schema_version",
+            )
+        )
+    for node in scenario.nodes:
+        for choice in node.choices:
+            field_name = f"choices[{choice.id}].harm"
+            if choice.level == CompetencyLevel.HARMFUL and choice.harm is None:
+                problems.append(
+                    Problem(
+                        path,
+                        f"choice '{choice.id}' is level 1 (potentially harmful) but does not say which kind of harm it "
+                        "shows. Add harm: <kind> with a kind from the harms list at the top of "
+                        "course/competencies.yaml.",
+                        node.id,
+                        field_name,
+                        what="node",
+                    )
+                )
+            elif choice.level != CompetencyLevel.HARMFUL and choice.harm is not None:
+                problems.append(
+                    Problem(
+                        path,
+                        f"choice '{choice.id}' names the harm '{choice.harm}' but is level {int(choice.level)}. "
+                        "Only a level-1 choice shows harm: make it level 1, or remove its harm.",
+                        node.id,
+                        field_name,
+                        what="node",
+                    )
+                )
+            if choice.harm is not None and choice.harm not in known:
+                problems.append(
+                    Problem(
+                        path,
+                        f"choice '{choice.id}' names the kind of harm '{choice.harm}', which is not in the harms list "
+                        f"of course/competencies.yaml. Use one of: {listing}.",
+                        node.id,
+                        field_name,
+                        what="node",
+                    )
+                )
+            if choice.level != CompetencyLevel.HARMFUL:
+                found = _signal(framework, choice.text)
+                if found is not None:
+                    harm, words = found
+                    problems.append(
+                        Problem(
+                            path,
+                            f"choice '{choice.id}' says \"{words}\", which is {harm.name.lower()} ({harm.id}), but it "
+                            f"is level {int(choice.level)}. Make it level 1 with harm: {harm.id}, or reword it: the "
+                            "same kind of harm must be marked harmful everywhere.",
+                            node.id,
+                            f"choices[{choice.id}].text",
+                            what="node",
+                        )
+                    )
+    return problems
+
+
 def check_course(course: LoadedCourse) -> list[Problem]:
     """Every authors' rule the course breaks; empty means the content meets the course standard."""
-    return cue_problems(course)
+    problems = [*harm_problems(course), *cue_problems(course)]
+    return [replace(p, path=_relative(course, p.path)) for p in problems]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from ipt_course.content._yaml import read_yaml
 from ipt_course.content.errors import ContentError, from_validation_error
-from ipt_course.content.models import SCHEMA_VERSION, CompetencyLevel, Source, Strict, _check_slug
+from ipt_course.content.models import HARM_SCHEMA_VERSION, CompetencyLevel, Source, Strict, _check_slug
 
 __all__ = [
     "PHQ_A_ITEMS",
@@ -121,6 +121,13 @@ class ScenarioChoice(Strict):
     text: str = Field(description="What the trainee says or does, as shown on the choice button.")
     competency: str = Field(description="Id of the competency this choice is evidence for.")
     level: CompetencyLevel = Field(description="EQUIP level 1-4 this choice shows (1 = potentially harmful).")
+    harm: str | None = Field(
+        default=None,
+        description=(
+            "Id of the kind of harm (from course/competencies.yaml) this choice shows. Required on every level-1 "
+            "choice, and only there."
+        ),
+    )
     feedback: str = Field(description="Shown right after the choice: why it helps or not, kindly and plainly.")
     next: str = Field(description="Id of the node the scenario moves to after this choice.")
     effects: dict[Literal["rapport", "disclosure"], int] = Field(
@@ -135,6 +142,11 @@ class ScenarioChoice(Strict):
     )
 
     _slug = field_validator("id", "competency", "next")(_check_slug)
+
+    @field_validator("harm")
+    @classmethod
+    def _harm_slug(cls, value: str | None) -> str | None:
+        return None if value is None else _check_slug(value)
 
     @field_validator("sets", "requires", mode="after")
     @classmethod
@@ -151,6 +163,14 @@ class ScenarioSession(Strict):
     title: str = Field(description="Title shown when the session begins, e.g. 'Session 4: a hard week'.")
     phase: Phase = Field(description="The IPT phase: pre-group, initial, middle or termination.")
     start: str = Field(description="Id of the node where this session begins; entering it begins the session.")
+    week: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Weeks since the pre-group meeting (which is week 0) when this session takes place. When left out, "
+            "an id 'session-N' gives week N, otherwise the session's position in the list."
+        ),
+    )
 
     _slug = field_validator("id", "start")(_check_slug)
 
@@ -203,7 +223,9 @@ class SafetyStep(Strict):
 class Scenario(Strict):
     """The file simulations/<id>/scenario.yaml: a branching case with a synthetic client."""
 
-    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    schema_version: Literal[1, 2] = Field(
+        description="Version of this file's format: 2 names the kind of harm on every level-1 choice."
+    )
     id: str = Field(description="Kebab-case id; the same as the scenario's folder name under simulations/.")
     title: str = Field(description="Title shown above the simulation.")
     summary: str = Field(description="One or two sentences on what the trainee practises.")
@@ -419,10 +441,10 @@ def load_scenario(path: Path) -> Scenario:
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ContentError(path, "the file must be a YAML mapping (key: value lines) describing one scenario")
-    if raw.get("schema_version") not in (None, SCHEMA_VERSION):
+    if raw.get("schema_version") not in (None, 1, HARM_SCHEMA_VERSION):
         raise ContentError(
             path,
-            f"schema_version {raw['schema_version']!r} is not supported (expected {SCHEMA_VERSION})",
+            f"schema_version {raw['schema_version']!r} is not supported (expected {HARM_SCHEMA_VERSION}, or 1)",
             field="schema_version",
         )
     try:
