@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8866
 
-.PHONY: serve test lint typecheck unit browser bench build clean
+.PHONY: serve test lint typecheck unit browser chromium bench build clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -25,7 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-test: lint
+# The browser tests need a Chromium: Debian's if installed, else Playwright's own download (where downloads work).
+chromium: $(STAMP)
+	$(BIN)/python -m ipt_course.browser
+
+test: lint chromium
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 bench: $(STAMP)

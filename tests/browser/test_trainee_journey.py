@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from ipt_course.browser import CHROMIUM_ARGS, chromium_path
 from ipt_course.content.loader import load_course
-from ipt_course.grading.report import CHROMIUM, CHROMIUM_ARGS
 from ipt_course.paths import Project
 from tests.conftest import REPO, copy_course
 
@@ -30,8 +30,9 @@ BIN = Path(sys.executable).parent
 SCREENSHOTS = REPO / "docs" / "screenshots"
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
+CHROMIUM = chromium_path()
+if CHROMIUM is None:
+    pytest.skip("no Chromium: `make test` fetches one, or apt-get install chromium", allow_module_level=True)
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
@@ -161,7 +162,7 @@ def test_trainee_journey(server: Server, trainee_id: str, viewport: dict[str, in
     traffic = Traffic()
     tablet = viewport["width"] == 768
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport=viewport)
         traffic.watch(page)
 
