@@ -1,26 +1,31 @@
-"""The competency model: evidence records from the gradebook, rolled up per trainee and competency."""
+"""The competency model: evidence from graded submissions, the one rule for levels, and the must-pass gate."""
 
 from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipt_course.content.loader import LoadedCourse
-from ipt_course.content.models import CompetencyLevel
+from ipt_course.content.loader import LoadedCourse, Module
+from ipt_course.content.models import CompetencyItem, CompetencyLevel
 from ipt_course.grading.assignment import SIMULATION_CELL, answer_cell_id
 from ipt_course.grading.nbgrader_api import gradebook_url
 from ipt_course.paths import Project
+from ipt_course.progress.keys import role_play_key
 
-# Share of an item-evidenced competency's points that shows all basic skills (EQUIP level 3).
+# Share of a competency's observations (items, role-play ratings, case choices) that must show all basic skills
+# (level 3 or above) for the competency to be at EQUIP level 3.
 BASIC_SHARE = 0.8
+# The level a trainer must give a must-pass module's role-play (EQUIP level 3: all basic skills).
+GATE_ROLE_PLAY_LEVEL = CompetencyLevel.BASIC
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """One observation of a competency: a graded item, a rated role-play, or a simulation choice."""
+    """One observation of a competency: a graded item, a rated role-play, or one choice in one play of a case."""
 
     trainee_id: str
     module_id: str
@@ -30,6 +35,15 @@ class Evidence:
     level: CompetencyLevel | None
     score: float | None = None
     max_score: float | None = None
+    harm: str | None = None
+    """The kind(s) of harm shown (harm ids from course/competencies.yaml, space-separated), if any."""
+    attempt: int | None = None
+    """For a case choice: which play of the case (1 = the first; restarts count up)."""
+
+    @property
+    def where(self) -> str:
+        """Module and source, as the supervisor's flags name it, e.g. 'm:first-meeting attempt 1/n/c'."""
+        return f"{self.module_id}:{self.source}"
 
 
 @dataclass(frozen=True)
@@ -46,11 +60,17 @@ class ItemResult:
     needs_manual_grade: bool
     harmful: bool
     level: CompetencyLevel | None
+    harm: str | None = None
+    """The kind(s) of harm of the harmful options chosen, space-separated."""
+    chosen: tuple[str, ...] | None = None
+    """The option ids the trainee chose (items only; None when unanswered)."""
+    comment: str = ""
+    """The trainer's comment (role-plays)."""
 
 
 @dataclass(frozen=True)
 class CompetencyRecord:
-    """A trainee's standing on one competency, for the supervisor."""
+    """A trainee's standing on one competency, for the supervisor (and, once released, for the trainee)."""
 
     trainee_id: str
     competency: str
@@ -62,6 +82,68 @@ class CompetencyRecord:
     level: CompetencyLevel | None
     flagged: bool
     flag_evidence: tuple[str, ...] = field(default_factory=tuple)
+    flags: tuple[Evidence, ...] = field(default_factory=tuple)
+    """The level-1 evidence behind the flag (empty unless flagged)."""
+    harmful_evidence: tuple[Evidence, ...] = field(default_factory=tuple)
+    """Every level-1 observation, flagged or not (what made the level 1)."""
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One nbgrader grade as plain data: the cell's name, its score (None while a trainer has not rated it)."""
+
+    name: str
+    score: float | None
+    max_score: float
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class GradedSubmission:
+    """A trainee's graded submission of one module: per-cell results, the evidence, and the case record."""
+
+    trainee_id: str
+    module_id: str
+    timestamp: str
+    results: tuple[ItemResult, ...]
+    evidence: tuple[Evidence, ...]
+    simulation: Mapping[str, Any] = field(default_factory=dict)
+
+
+# -- reading answers --------------------------------------------------------------------------------
+
+
+def chosen_options(item: CompetencyItem, value: Any) -> tuple[str, ...] | None:
+    """The option ids a submitted answer holds (sorted, only real options), or None when it holds none.
+
+    The one reading of an answer: the supervisor's evidence and the trainee's feedback both use it.
+    """
+    if not isinstance(value, list):
+        return None
+    ids = {o.id for o in item.options}
+    chosen = tuple(sorted({v for v in value if isinstance(v, str) and v in ids}))
+    return chosen or None
+
+
+def harm_of(item: CompetencyItem, option_id: str) -> str | None:
+    """The kind of harm an option is marked with (a harm id), or None if it is not marked harmful.
+
+    `harmful` maps option id to harm id (schema 2); a plain list of ids (schema 1) names no kind.
+    """
+    harmful: Any = item.harmful
+    if isinstance(harmful, dict):
+        return str(harmful[option_id] or "unspecified") if option_id in harmful else None
+    return "unspecified" if option_id in harmful else None
+
+
+def harmful_choices(item: CompetencyItem, chosen: Iterable[str] | None) -> dict[str, str]:
+    """The chosen options that are marked harmful, with their kind of harm."""
+    found = {}
+    for option in chosen or ():
+        harm = harm_of(item, option)
+        if harm is not None:
+            found[option] = harm
+    return found
 
 
 def _answers_from_notebook(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -102,7 +184,11 @@ def graded_score(grade: Any) -> float | None:
     return None if grade.needs_manual_grade else float(grade.score)
 
 
+# -- levels -----------------------------------------------------------------------------------------
+
+
 def item_level(score: float | None, max_score: float, harmful: bool) -> CompetencyLevel | None:
+    """An item's level: 1 if a harmful option was chosen, else 3 for full points and 2 for fewer."""
     if harmful:
         return CompetencyLevel.HARMFUL
     if score is None:
@@ -110,7 +196,7 @@ def item_level(score: float | None, max_score: float, harmful: bool) -> Competen
     return CompetencyLevel.BASIC if score >= max_score else CompetencyLevel.BASIC_MISSING
 
 
-def _rubric_level(score: float | None, max_score: float) -> CompetencyLevel | None:
+def rubric_level(score: float | None, max_score: float) -> CompetencyLevel | None:
     """A role-play's points map onto the four rubric levels (points out of max, scaled to 1-4).
 
     Zero points is what nbgrader gives a blank answer: no evidence, not harmful behaviour (level 1 is 1 point).
@@ -121,110 +207,211 @@ def _rubric_level(score: float | None, max_score: float) -> CompetencyLevel | No
     return CompetencyLevel(min(4, max(1, scaled)))
 
 
-def collect(course: LoadedCourse) -> tuple[list[ItemResult], list[Evidence]]:
-    """Read every graded submission from nbgrader's gradebook (and its autograded notebooks)."""
-    from nbgrader.api import Gradebook, MissingEntry
+def competency_level(evidence: Iterable[Evidence]) -> CompetencyLevel | None:
+    """The one rule for a competency's level, over all its evidence. Pure.
 
-    project: Project = course.project
+    None without evidence. 1 if any observation is level 1 (one potentially harmful answer or choice, whatever
+    the points). Otherwise 3 when at least BASIC_SHARE of the observations (each item, role-play rating and case
+    choice, in every play of a case) are level 3 or 4, and 4 if one of them is level 4; else 2.
+    """
+    levels = [e.level for e in evidence if e.level is not None]
+    if not levels:
+        return None
+    if CompetencyLevel.HARMFUL in levels:
+        return CompetencyLevel.HARMFUL
+    basic = sum(1 for level in levels if level >= CompetencyLevel.BASIC) >= BASIC_SHARE * len(levels)
+    if not basic:
+        return CompetencyLevel.BASIC_MISSING
+    return CompetencyLevel.ADVANCED if CompetencyLevel.ADVANCED in levels else CompetencyLevel.BASIC
+
+
+# -- evidence from one submission -------------------------------------------------------------------
+
+
+def grade_submission(
+    course: LoadedCourse,
+    module: Module,
+    trainee_id: str,
+    timestamp: str,
+    grades: Iterable[Grade],
+    answers: Mapping[str, Any],
+    simulation: Mapping[str, Any],
+) -> GradedSubmission:
+    """Results and evidence of one submission, from its grades, its answers (by answer-cell id) and case record.
+
+    Pure: the gradebook reader and tests both build submissions with it.
+    """
+    items = {i.id: i for i in module.items}
+    role_plays = {p.id: p for p in module.role_plays}
     results: list[ItemResult] = []
     evidence: list[Evidence] = []
-    if not project.gradebook_db.is_file():
-        return results, evidence
-    with Gradebook(gradebook_url(project)) as gradebook:
+    for grade in grades:
+        score, max_score = grade.score, float(grade.max_score)
+        harm: str | None = None
+        chosen: tuple[str, ...] | None = None
+        competencies: tuple[str, ...]
+        if grade.name in items:
+            item = items[grade.name]
+            chosen = chosen_options(item, answers.get(answer_cell_id(item.id)))
+            harms = harmful_choices(item, chosen)
+            harmful = bool(harms)
+            harm = " ".join(sorted(set(harms.values()))) or None
+            level = item_level(score, max_score, harmful)
+            kind, competencies = "item", (item.competency,)
+        elif grade.name in role_plays:
+            level = rubric_level(score, max_score)
+            kind, competencies = "role-play", tuple(role_plays[grade.name].competencies)
+            harmful = level == CompetencyLevel.HARMFUL
+        else:
+            continue
+        results.append(
+            ItemResult(
+                trainee_id,
+                module.id,
+                grade.name,
+                kind,
+                competencies,
+                score,
+                max_score,
+                score is None,
+                harmful,
+                level,
+                harm,
+                chosen,
+                grade.comment.strip(),
+            )
+        )
+        for competency in competencies:
+            evidence.append(
+                Evidence(trainee_id, module.id, competency, grade.name, kind, level, score, max_score, harm)
+            )
+    evidence.extend(simulation_evidence(trainee_id, module.id, simulation))
+    return GradedSubmission(trainee_id, module.id, timestamp, tuple(results), tuple(evidence), dict(simulation))
+
+
+def case_plays(run: Mapping[str, Any]) -> list[tuple[int | None, Mapping[str, Any]]]:
+    """Every play of one case in a record, oldest first, with its attempt number: `attempts`, then the latest.
+
+    A record without attempt numbers (a case-monitoring exercise, or a save from before restarts were kept) is
+    one play with no number.
+    """
+    earlier = [a for a in run.get("attempts", []) or [] if isinstance(a, Mapping)]
+    plays: list[tuple[int | None, Mapping[str, Any]]] = []
+    for position, play in enumerate(earlier, start=1):
+        number = play.get("attempt")
+        plays.append((number if isinstance(number, int) else position, play))
+    latest = run.get("attempt")
+    if isinstance(latest, int):
+        plays.append((latest, run))
+    else:
+        plays.append((len(earlier) + 1 if earlier else None, run))
+    return plays
+
+
+def simulation_evidence(trainee: str, module_id: str, record: Mapping[str, Any]) -> list[Evidence]:
+    """Every choice in every play of every case (restarts included), each tagged with its attempt."""
+    found: list[Evidence] = []
+    for scenario_id, run in record.items():
+        if not isinstance(run, Mapping):
+            continue
+        for attempt, play in case_plays(run):
+            label = scenario_id if attempt is None else f"{scenario_id} attempt {attempt}"
+            for step in play.get("choices", []) or []:
+                try:
+                    level = CompetencyLevel(int(step["level"]))
+                    competency = str(step["competency"])
+                    source = f"{label}/{step['node']}/{step['choice']}"
+                except (KeyError, TypeError, ValueError):
+                    continue
+                harm = step.get("harm")
+                if level == CompetencyLevel.HARMFUL and not harm:
+                    harm = "unspecified"
+                found.append(
+                    Evidence(
+                        trainee,
+                        module_id,
+                        competency,
+                        source,
+                        "simulation",
+                        level,
+                        harm=str(harm) if harm else None,
+                        attempt=attempt,
+                    )
+                )
+    return found
+
+
+# -- the gradebook ----------------------------------------------------------------------------------
+
+
+def autograded_notebook(project: Project, trainee_id: str, module_id: str) -> Path:
+    return project.grading_dir / "autograded" / trainee_id / module_id / f"{module_id}.ipynb"
+
+
+def _from_gradebook(course: LoadedCourse, module: Module, submission: Any) -> GradedSubmission:
+    trainee = submission.student.id
+    answers, simulation = _answers_from_notebook(autograded_notebook(course.project, trainee, module.id))
+    grades = []
+    for notebook in submission.notebooks:
+        comments = {c.name: (c.comment or "") for c in notebook.comments}
+        for grade in notebook.grades:
+            grades.append(Grade(grade.name, graded_score(grade), float(grade.max_score), comments.get(grade.name, "")))
+    return grade_submission(course, module, trainee, str(submission.timestamp)[:16], grades, answers, simulation)
+
+
+def read_gradebook(
+    course: LoadedCourse, trainee_id: str | None = None, module_ids: Iterable[str] | None = None
+) -> list[GradedSubmission]:
+    """Every graded submission in nbgrader's gradebook (one trainee's, or only some modules', if asked)."""
+    if not course.project.gradebook_db.is_file():
+        return []
+    from nbgrader.api import Gradebook, MissingEntry  # slow to import: only when there is a gradebook
+
+    wanted = set(module_ids) if module_ids is not None else None
+    found: list[GradedSubmission] = []
+    with Gradebook(gradebook_url(course.project)) as gradebook:
         for module in course.modules:
+            if wanted is not None and module.id not in wanted:
+                continue
             try:
                 gradebook.find_assignment(module.id)
             except MissingEntry:
                 continue
-            items = {i.id: i for i in module.items}
-            role_plays = {p.id: p for p in module.role_plays}
-            for submission in gradebook.assignment_submissions(module.id):
-                trainee = submission.student.id
-                notebook = project.grading_dir / "autograded" / trainee / module.id / f"{module.id}.ipynb"
-                answers, simulation = _answers_from_notebook(notebook)
-                for nb_sub in submission.notebooks:
-                    for grade in nb_sub.grades:
-                        score = graded_score(grade)
-                        max_score = float(grade.max_score)
-                        competencies: tuple[str, ...]
-                        if grade.name in items:
-                            item = items[grade.name]
-                            chosen = answers.get(answer_cell_id(item.id))
-                            harmful = isinstance(chosen, list) and bool(set(chosen) & set(item.harmful))
-                            level = item_level(score, max_score, harmful)
-                            kind, competencies = "item", (item.competency,)
-                        elif grade.name in role_plays:
-                            level = _rubric_level(score, max_score)
-                            kind, competencies = "role-play", tuple(role_plays[grade.name].competencies)
-                            harmful = level == CompetencyLevel.HARMFUL
-                        else:
-                            continue
-                        results.append(
-                            ItemResult(
-                                trainee,
-                                module.id,
-                                grade.name,
-                                kind,
-                                competencies,
-                                score,
-                                max_score,
-                                score is None,
-                                harmful,
-                                level,
-                            )
-                        )
-                        for competency in competencies:
-                            evidence.append(
-                                Evidence(trainee, module.id, competency, grade.name, kind, level, score, max_score)
-                            )
-                evidence.extend(_simulation_evidence(trainee, module.id, simulation))
-    return results, evidence
-
-
-def _simulation_evidence(trainee: str, module_id: str, record: dict[str, Any]) -> list[Evidence]:
-    found: list[Evidence] = []
-    for scenario_id, run in record.items():
-        for step in run.get("choices", []) if isinstance(run, dict) else []:
-            try:
-                level = CompetencyLevel(int(step["level"]))
-                competency = str(step["competency"])
-                source = f"{scenario_id}/{step['node']}/{step['choice']}"
-            except (KeyError, TypeError, ValueError):
-                continue
-            found.append(Evidence(trainee, module_id, competency, source, "simulation", level))
+            if trainee_id is None:
+                submissions = list(gradebook.assignment_submissions(module.id))
+            else:
+                try:
+                    submissions = [gradebook.find_submission(module.id, trainee_id)]
+                except MissingEntry:
+                    continue
+            found.extend(_from_gradebook(course, module, s) for s in submissions)
     return found
 
 
-def roll_up(course: LoadedCourse, evidence: list[Evidence], trainees: list[str]) -> list[CompetencyRecord]:
-    """One record per trainee and competency. Pure: the same evidence always gives the same records.
+def collect(course: LoadedCourse) -> tuple[list[ItemResult], list[Evidence]]:
+    """Every graded submission's results and evidence, from nbgrader's gradebook and autograded notebooks."""
+    submissions = read_gradebook(course)
+    return [r for s in submissions for r in s.results], [e for s in submissions for e in s.evidence]
 
-    Level: 1 if any evidence is level 1 (and flagged when the competency is safety-critical); otherwise 3
-    when the scored share is at least BASIC_SHARE (4 if any evidence shows an advanced skill), else 2.
+
+# -- roll-up ----------------------------------------------------------------------------------------
+
+
+def roll_up(course: LoadedCourse, evidence: Iterable[Evidence], trainees: list[str]) -> list[CompetencyRecord]:
+    """One record per trainee and competency, its level by `competency_level`. Pure.
+
+    A level-1 observation on a safety-critical competency flags the trainee for supervisor follow-up.
     """
     grouped: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
     for ev in evidence:
-        grouped[(ev.trainee_id, ev.competency)].append(ev)
+        if ev.level is not None:
+            grouped[(ev.trainee_id, ev.competency)].append(ev)
     records: list[CompetencyRecord] = []
     for trainee in trainees:
         for competency in course.framework.competencies:
-            found = [e for e in grouped.get((trainee, competency.id), []) if e.level is not None]
+            found = grouped.get((trainee, competency.id), [])
             scored = [e for e in found if e.score is not None and e.max_score]
-            score = sum(e.score or 0.0 for e in scored)
-            max_score = sum(e.max_score or 0.0 for e in scored)
-            harmful = [e for e in found if e.level == CompetencyLevel.HARMFUL]
-            level: CompetencyLevel | None
-            if not found:
-                level = None
-            elif harmful:
-                level = CompetencyLevel.HARMFUL
-            else:
-                if scored:
-                    basic = score >= BASIC_SHARE * max_score
-                else:
-                    basic = all(e.level is not None and e.level >= CompetencyLevel.BASIC for e in found)
-                level = CompetencyLevel.BASIC if basic else CompetencyLevel.BASIC_MISSING
-                if basic and any(e.level == CompetencyLevel.ADVANCED for e in found):
-                    level = CompetencyLevel.ADVANCED
+            harmful = tuple(e for e in found if e.level == CompetencyLevel.HARMFUL)
             flagged = bool(harmful) and competency.safety_critical
             records.append(
                 CompetencyRecord(
@@ -233,19 +420,136 @@ def roll_up(course: LoadedCourse, evidence: list[Evidence], trainees: list[str])
                     competency.name,
                     competency.safety_critical,
                     len(found),
-                    score,
-                    max_score,
-                    level,
+                    sum(e.score or 0.0 for e in scored),
+                    sum(e.max_score or 0.0 for e in scored),
+                    competency_level(found),
                     flagged,
-                    tuple(f"{e.module_id}:{e.source}" for e in harmful) if flagged else (),
+                    tuple(e.where for e in harmful) if flagged else (),
+                    harmful if flagged else (),
+                    harmful,
                 )
             )
     return records
 
 
+# -- the must-pass gate -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateCondition:
+    """One condition of a must-pass module, met or not, with a plain-language detail."""
+
+    name: str
+    description: str
+    met: bool
+    detail: str
+
+
+GATE_CONDITIONS = {
+    "no-harm-on-safety-items": "No potentially harmful answer on a safety question",
+    "safety-items-pass-mark": "At least the pass mark on the safety questions",
+    "case-safety-steps": "Each practice case finished, with every safety step taken",
+    "role-play-rated": "Each role-play rated at least level 3 by a trainer",
+}
+
+
+def safety_items(course: LoadedCourse, module: Module) -> list[CompetencyItem]:
+    """The module's safety-critical items: those evidencing a safety-critical competency."""
+    safety = {c.id for c in course.framework.competencies if c.safety_critical}
+    return [i for i in module.items if i.competency in safety]
+
+
+def _condition(name: str, problems: list[str], ok: str) -> GateCondition:
+    return GateCondition(name, GATE_CONDITIONS[name], not problems, "; ".join(problems) or ok)
+
+
+def must_pass_gate(
+    course: LoadedCourse, module: Module, results: Iterable[ItemResult], simulation: Mapping[str, Any]
+) -> tuple[GateCondition, ...]:
+    """The must-pass verdict of one submission, as named conditions. Pure.
+
+    Passed only when (a) no harmful answer on any safety-critical item, (b) at least the module's pass_mark on
+    its safety-critical items, (c) each of its cases finished in its latest play with every safety step taken,
+    and (d) each of its role-plays rated at least level 3 by a trainer.
+    """
+    by_id = {r.item_id: r for r in results}
+    safety = safety_items(course, module)
+
+    harmful = [
+        f"{item.id} ({by_id[item.id].harm or 'harmful'})"
+        for item in safety
+        if item.id in by_id and by_id[item.id].harmful
+    ]
+    harm = _condition(
+        "no-harm-on-safety-items",
+        [f"potentially harmful answer on {', '.join(harmful)}"] if harmful else [],
+        f"no harmful answer on {len(safety)} safety question(s)",
+    )
+
+    score = sum(by_id[i.id].score or 0.0 for i in safety if i.id in by_id)
+    maximum = sum(i.points for i in safety)
+    mark = module.meta.pass_mark
+    short = not safety or score < mark * maximum - 1e-9
+    points = _condition(
+        "safety-items-pass-mark",
+        [f"{score:g} of {maximum:g} points on the safety questions; {mark:.0%} needed"] if short else [],
+        f"{score:g} of {maximum:g} points on the safety questions ({mark:.0%} needed)",
+    )
+
+    case_problems = []
+    for scenario in module.scenarios:
+        run = simulation.get(scenario.id)
+        if not isinstance(run, Mapping):
+            case_problems.append(f"case {scenario.id} not played")
+            continue
+        if not run.get("finished"):
+            case_problems.append(f"case {scenario.id} not finished in its latest play")
+        taken: Mapping[str, Any] = run["safety"] if isinstance(run.get("safety"), Mapping) else {}
+        missing = [s.id for s in scenario.safety_steps if not taken.get(s.id)]
+        if missing:
+            case_problems.append(f"case {scenario.id}: safety step(s) not taken: {', '.join(missing)}")
+    cases = _condition("case-safety-steps", case_problems, f"{len(module.scenarios)} case(s) finished safely")
+
+    play_problems = []
+    for prompt in module.role_plays:
+        result = by_id.get(prompt.id)
+        if result is None or (result.score is not None and result.level is None):
+            play_problems.append(f"role-play {prompt.id} not written")
+        elif result.needs_manual_grade or result.level is None:
+            play_problems.append(f"role-play {prompt.id} waiting for a trainer's rating")
+        elif result.level < GATE_ROLE_PLAY_LEVEL:
+            play_problems.append(f"role-play {prompt.id} rated level {int(result.level)}; level 3 needed")
+    plays = _condition("role-play-rated", play_problems, f"{len(module.role_plays)} role-play(s) rated level 3+")
+    return harm, points, cases, plays
+
+
+def saved_gaps(module: Module, simulation: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+    """What a trainee's saved work still lacks for a must-pass module's gate, before it is graded. Pure.
+
+    Only what she can see for herself (cases not finished, safety steps not taken, role-plays not written);
+    never which answers are right.
+    """
+    gaps = []
+    for scenario in module.scenarios:
+        run = simulation.get(scenario.id)
+        if not isinstance(run, Mapping) or not run.get("finished"):
+            gaps.append(f"Finish the practice case “{scenario.title}”.")
+            continue
+        taken: Mapping[str, Any] = run["safety"] if isinstance(run.get("safety"), Mapping) else {}
+        if any(not taken.get(s.id) for s in scenario.safety_steps):
+            gaps.append(f"In the practice case “{scenario.title}”, not every safety step was taken: play it again.")
+    for prompt in module.role_plays:
+        if not str(answers.get(role_play_key(prompt.id), "")).strip():
+            gaps.append("Write your role-play answer.")
+    return gaps
+
+
+# -- module and course status -----------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ModuleStatus:
-    """A trainee's standing in one module; `passed` is set only for must-pass modules."""
+    """A trainee's standing in one module; `passed` and `conditions` are set only for must-pass modules."""
 
     trainee_id: str
     module_id: str
@@ -256,6 +560,11 @@ class ModuleStatus:
     safety_score: float
     safety_max: float
     passed: bool | None
+    conditions: tuple[GateCondition, ...] = ()
+
+    @property
+    def failed(self) -> tuple[GateCondition, ...]:
+        return tuple(c for c in self.conditions if not c.met)
 
 
 @dataclass(frozen=True)
@@ -271,34 +580,45 @@ class CourseStatus:
     flags: tuple[str, ...]
 
 
-def module_statuses(course: LoadedCourse, results: list[ItemResult], trainees: list[str]) -> list[ModuleStatus]:
-    """Per trainee and module: scores, safety-item scores, and the must-pass verdict (pass_mark on safety items)."""
-    safety = {c.id for c in course.framework.competencies if c.safety_critical}
-    statuses = []
-    for trainee in trainees:
-        for module in course.modules:
-            mine = [r for r in results if r.trainee_id == trainee and r.module_id == module.id]
-            scored = [r for r in mine if r.score is not None]
-            safety_items = [r for r in scored if r.kind == "item" and set(r.competencies) & safety]
-            safety_score = sum(r.score or 0.0 for r in safety_items)
-            safety_max = sum(r.max_score for r in safety_items)
-            passed: bool | None = None
-            if module.meta.must_pass:
-                passed = bool(mine) and safety_max > 0 and safety_score >= module.meta.pass_mark * safety_max
-            statuses.append(
-                ModuleStatus(
-                    trainee,
-                    module.id,
-                    bool(mine),
-                    sum(1 for r in mine if r.needs_manual_grade),
-                    sum(r.score or 0.0 for r in scored),
-                    sum(r.max_score for r in mine),
-                    safety_score,
-                    safety_max,
-                    passed,
-                )
-            )
-    return statuses
+def not_submitted_gate() -> tuple[GateCondition, ...]:
+    return tuple(GateCondition(name, text, False, "not submitted") for name, text in GATE_CONDITIONS.items())
+
+
+def module_status(course: LoadedCourse, module: Module, trainee: str, graded: GradedSubmission | None) -> ModuleStatus:
+    """One trainee's standing in one module, from her graded submission (None: not submitted)."""
+    mine = list(graded.results) if graded else []
+    scored = [r for r in mine if r.score is not None]
+    safety = {i.id for i in safety_items(course, module)}
+    safety_results = [r for r in scored if r.kind == "item" and r.item_id in safety]
+    conditions: tuple[GateCondition, ...] = ()
+    passed: bool | None = None
+    if module.meta.must_pass:
+        conditions = must_pass_gate(course, module, mine, graded.simulation) if graded else not_submitted_gate()
+        passed = all(c.met for c in conditions)
+    return ModuleStatus(
+        trainee,
+        module.id,
+        bool(mine),
+        sum(1 for r in mine if r.needs_manual_grade),
+        sum(r.score or 0.0 for r in scored),
+        sum(r.max_score for r in mine),
+        sum(r.score or 0.0 for r in safety_results),
+        sum(r.max_score for r in safety_results),
+        passed,
+        conditions,
+    )
+
+
+def module_statuses(
+    course: LoadedCourse, submissions: Iterable[GradedSubmission], trainees: list[str]
+) -> list[ModuleStatus]:
+    """Per trainee and module: scores, safety-item scores, and the must-pass gate's conditions."""
+    by_key = {(s.trainee_id, s.module_id): s for s in submissions}
+    return [
+        module_status(course, module, trainee, by_key.get((trainee, module.id)))
+        for trainee in trainees
+        for module in course.modules
+    ]
 
 
 def course_statuses(

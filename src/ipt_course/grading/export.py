@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,13 @@ from typing import Any
 import pandas as pd
 
 from ipt_course.content.loader import LoadedCourse
-from ipt_course.grading.competency import collect, course_statuses, module_statuses, roll_up
+from ipt_course.grading.competency import (
+    GradedSubmission,
+    course_statuses,
+    module_statuses,
+    read_gradebook,
+    roll_up,
+)
 from ipt_course.progress.store import ProgressStore
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
@@ -27,10 +33,19 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
 
     Trainees are named by their pseudonymous id unless `names` maps ids to names.
     """
-    results, evidence = collect(course)
-    trainee_ids = sorted({r.trainee_id for r in results} | {e.trainee_id for e in evidence})
+    return tables_from(course, read_gradebook(course), names)
+
+
+def tables_from(
+    course: LoadedCourse, submissions: Iterable[GradedSubmission], names: dict[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The export's tables from graded submissions. Pure: levels and the gate come from the competency model."""
+    graded = list(submissions)
+    results = [r for s in graded for r in s.results]
+    evidence = [e for s in graded for e in s.evidence]
+    trainee_ids = sorted({s.trainee_id for s in graded})
     records = roll_up(course, evidence, trainee_ids)
-    statuses = module_statuses(course, results, trainee_ids)
+    statuses = module_statuses(course, graded, trainee_ids)
 
     competencies = _frame(
         records,
@@ -59,16 +74,24 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
             "max_score",
             "needs_manual_grade",
             "harmful",
+            "harm",
             "level",
         ],
     )
     items["competencies"] = items["competencies"].map(" ".join, na_action="ignore")
     for table in (competencies, items):
         table["level"] = table["level"].astype("Int64")
+    # One row per harmful observation on a safety-critical competency: which module, which attempt of a case
+    # (restarts included), and the kind of harm.
     flags = pd.DataFrame(
-        [(r.trainee_id, r.competency, ev) for r in records if r.flagged for ev in r.flag_evidence],
-        columns=["trainee_id", "competency", "evidence"],
+        [
+            (r.trainee_id, r.competency, ev.module_id, ev.kind, ev.attempt, ev.harm, ev.where)
+            for r in records
+            for ev in r.flags
+        ],
+        columns=["trainee_id", "competency", "module_id", "kind", "attempt", "harm", "evidence"],
     )
+    flags["attempt"] = flags["attempt"].astype("Int64")
     modules = _frame(
         statuses,
         [
@@ -81,9 +104,15 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
             "safety_score",
             "safety_max",
             "must_pass_passed",
+            "failed_conditions",
         ],
         {"passed": "must_pass_passed"},
     )
+    # Which gate condition failed, and why, in words a supervisor can act on.
+    modules["failed_conditions"] = [
+        "; ".join(f"{c.name}: {c.detail}" for c in status.failed) if status.passed is False else ""
+        for status in statuses
+    ]
     trainees = _frame(
         course_statuses(course, statuses, records),
         [

@@ -11,20 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ipt_course.browser import CHROMIUM_ARGS, chromium_path
 from ipt_course.content.loader import LoadedCourse
 
 LEVEL_COLOURS = {1: "#c62828", 2: "#ef6c00", 3: "#66bb6a", 4: "#1b5e20"}
 LEVEL_WORDS = {1: "1 harmful", 2: "2 basic missing", 3: "3 basic", 4: "4 advanced"}
-CHROMIUM = "/usr/bin/chromium"
-# Debian's Chromium, headless, as root, on a machine with no internet: these flags keep it from phoning out.
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 
 
 def _level_chart_svg(competencies: pd.DataFrame, order: list[str]) -> str:
@@ -71,12 +62,26 @@ def supervisor_report_html(course: LoadedCourse, tables: dict[str, pd.DataFrame]
     names = {c.id: c.name for c in course.framework.competencies}
     safety = {c.id for c in course.framework.competencies if c.safety_critical}
 
+    modules = tables.get("modules", pd.DataFrame())
+    gated = modules[modules["must_pass_passed"].notna()] if "must_pass_passed" in modules.columns else pd.DataFrame()
+    if gated.empty:
+        gate_html = "<p>No must-pass module has been submitted yet.</p>"
+    else:
+        columns = [c for c in (who, "module_id", "must_pass_passed", "failed_conditions") if c in gated.columns]
+        gate_html = (
+            "<p>A must-pass module is passed only when every condition is met: no potentially harmful answer on a "
+            "safety question, the pass mark on the safety questions, each case finished with every safety step, "
+            "and each role-play rated at least level 3 by a trainer. The last column says which condition failed."
+            "</p>" + _table(gated[columns])
+        )
+
     if flags.empty:
         flag_html = "<p class='ok'>No trainee is flagged.</p>"
     else:
         flag_html = (
             "<p class='bad'>These trainees showed potentially harmful practice on a safety-critical competency. "
-            "Follow up with each of them, whatever their total score.</p>" + _table(flags)
+            "Follow up with each of them, whatever their total score. A case's attempt number says in which play "
+            "of the case it happened (a restart does not erase it).</p>" + _table(flags)
         )
 
     header = "".join(
@@ -118,6 +123,7 @@ def supervisor_report_html(course: LoadedCourse, tables: dict[str, pd.DataFrame]
         "4 = basic plus advanced. Safety-critical competencies are in red; a black ring marks a flag.</p>"
         f"<h2>Flags for supervisor follow-up</h2>{flag_html}"
         f"<h2>Course status</h2>{_table(trainees)}"
+        f"<h2>Must-pass modules</h2>{gate_html}"
         f"<h2 class='page'>Competency matrix</h2>{matrix}"
         f"<h2 class='page'>Levels across the group</h2>{chart}"
     )
@@ -125,12 +131,16 @@ def supervisor_report_html(course: LoadedCourse, tables: dict[str, pd.DataFrame]
 
 def html_to_pdf(page: Path, pdf: Path) -> Path:
     """Print the HTML report to PDF with Debian's headless Chromium (no network, no user profile kept)."""
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"PDF needs Chromium at {CHROMIUM} (apt-get install chromium); the HTML report is at {page}")
+    chromium = chromium_path()
+    if chromium is None:
+        raise RuntimeError(
+            f"PDF needs Chromium (apt-get install chromium, or python -m playwright install chromium); "
+            f"the HTML report is at {page}"
+        )
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
             [
-                CHROMIUM,
+                str(chromium),
                 "--headless",
                 *CHROMIUM_ARGS,
                 f"--user-data-dir={profile}",

@@ -210,32 +210,11 @@ class SubmitView(w.VBox):
         )
 
     def _results(self) -> str:
-        """The graded results, once the trainer has run the grading; never which option was right."""
-        from ipt_course.grading.feedback import trainee_feedback
+        """Not graded yet, graded and waiting for the trainer's release, or the released results (ui/results.py)."""
+        from ipt_course.ui.results import submit_results_html
 
         assert self.ctx.trainee is not None
-        feedback = trainee_feedback(self.ctx.course, self.module, self.ctx.trainee.id)
-        if feedback is None:
-            return "<p class='ipt-muted'>Your trainer has not graded it yet.</p>"
-        names = {c.id: c.name for c in self.ctx.course.framework.competencies}
-        words = {2: "keep practising", 3: "good: all basic skills", 4: "excellent"}
-        levels = "".join(
-            f"<li>{html.escape(names.get(c, c))}: <b>{words.get(int(level), 'talk with your trainer')}</b></li>"
-            for c, level in sorted(feedback.levels.items(), key=lambda kv: names.get(kv[0], kv[0]))
-        )
-        plays = "".join(
-            "<li>Role-play: "
-            + ("waiting for your trainer" if p.score is None else f"{p.score:g} of {p.max_score:g} points")
-            + (f"<br><i>Your trainer says:</i> {html.escape(p.comment)}" if p.comment else "")
-            + "</li>"
-            for p in feedback.role_plays
-        )
-        return (
-            f"<div class='ipt-card'><h3>Your results (graded submission of {html.escape(feedback.timestamp)})</h3>"
-            f"<p>Competency check: <b>{feedback.items_score:g} of {feedback.items_max:g}</b> points.</p>"
-            f"<ul>{levels}{plays}</ul><p class='ipt-muted'>Talk with your trainer about anything that is not clear. "
-            "If you submit again, your new answers are graded next time.</p></div>"
-        )
+        return submit_results_html(self.ctx.course, self.module, self.ctx.trainee.id)
 
     def _review(self, _: Any) -> None:
         assert self.ctx.trainee is not None
@@ -325,6 +304,12 @@ def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
         f"<p class='ipt-muted'>Module {module.meta.number} · {html.escape(trainee.name)}</p>"
         f"<h1>{html.escape(module.meta.title)}</h1></div>"
     )
+    if module.meta.must_pass:  # say it is must-pass and what is still missing (ui/results.py)
+        from ipt_course.ui.results import must_pass_notice
+
+        submitted = ctx.store.last_submission(trainee.id, module.id) is not None
+        records = simulation_records(module, answers)
+        header.value += must_pass_notice(ctx.course, module, trainee.id, answers, records, submitted)
     seed = zlib.crc32(trainee.id.encode())
     items = [
         CompetencyItemView(n, module, item.public(), answers.get(item_key(item.id)), save)

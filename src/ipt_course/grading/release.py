@@ -1,0 +1,81 @@
+"""Feedback release: the modules whose graded feedback (answers, key, rationale) this workshop's trainees may see."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ipt_course.paths import Project
+
+# Why a small JSON file in the workshop folder, not the progress database or nbgrader's own release_feedback:
+# a release is the trainer's decision for one workshop (a new workshop folder starts with nothing released), it
+# must be readable by every page kernel without a schema change to the trainees' store, and a trainer can read
+# or fix it by hand. nbgrader's release_feedback writes HTML for its exchange, which this course does not use.
+RELEASE_FILE = "feedback-released.json"
+FORMAT_VERSION = 1
+
+
+class ReleaseFileError(ValueError):
+    """The release file could not be read; the message names it."""
+
+
+def release_file(project: Project) -> Path:
+    return project.workshop_dir / RELEASE_FILE
+
+
+def released(project: Project) -> dict[str, str]:
+    """Module id -> when its feedback was released (UTC), for this workshop. Empty before any release."""
+    path = release_file(project)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ReleaseFileError(f"{path}: cannot be read ({err}); fix or delete it and release again") from err
+    modules = data.get("released") if isinstance(data, dict) else None
+    if not isinstance(modules, dict) or not all(isinstance(v, str) for v in modules.values()):
+        raise ReleaseFileError(f"{path}: field 'released' must map module ids to release times")
+    return {str(k): v for k, v in modules.items()}
+
+
+def is_released(project: Project, module_id: str) -> bool:
+    """Whether trainees may see a module's feedback. A damaged release file releases nothing: never the key."""
+    try:
+        return module_id in released(project)
+    except ReleaseFileError:
+        return False
+
+
+def release_feedback(project: Project, module_ids: Iterable[str], now: datetime | None = None) -> list[str]:
+    """Release the feedback of these modules for this workshop; return those newly released (in the given order).
+
+    Releasing again keeps the first release time.
+    """
+    current = released(project)
+    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    new = [m for m in dict.fromkeys(module_ids) if m not in current]
+    if not new:
+        return []
+    current.update({m: stamp for m in new})
+    path = release_file(project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, json.dumps({"format_version": FORMAT_VERSION, "released": current}, indent=2) + "\n")
+    return new
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a page reading it never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

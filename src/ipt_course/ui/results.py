@@ -1,0 +1,167 @@
+"""The trainee's results: waiting for grading, waiting for release, then her answers, the key and her levels."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from ipt_course.content.loader import LoadedCourse, Module
+from ipt_course.grading.competency import GATE_CONDITIONS, saved_gaps
+from ipt_course.grading.feedback import TraineeFeedback, trainee_feedback
+
+LEVEL_WORDS = {
+    1: "level 1: potentially harmful: talk with your trainer",
+    2: "level 2: no harm, but some basic skills are missing: keep practising",
+    3: "level 3: all the basic skills",
+    4: "level 4: all the basic skills and advanced ones",
+}
+POINTS_AND_LEVELS = (
+    "<b>Points and levels measure different things.</b> Points count right answers. A level describes the "
+    "safest thing you did for a skill, in every answer, role-play and play of the practice case (restarts "
+    "included): one potentially harmful answer or choice makes that skill's level 1, whatever the points. "
+    "Your supervisor sees the same levels."
+)
+WAITING_FOR_RELEASE = (
+    "<div class='ipt-feedback'><b>Your work has been graded.</b> Your trainer will release the feedback when "
+    "everyone in the group has finished this module. Then you will see here each of your answers, the right "
+    "answer and why, and your competency levels.</div>"
+)
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _harm_names(course: LoadedCourse) -> dict[str, str]:
+    # The harm vocabulary (course/competencies.yaml `harms`); an older framework without it names no kinds.
+    return {h.id: h.name for h in getattr(course.framework, "harms", [])}
+
+
+def _points(score: float | None, maximum: float) -> str:
+    return "waiting for your trainer" if score is None else f"{score:g} of {maximum:g} point{'s' * (maximum != 1)}"
+
+
+def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback) -> str:
+    """The released results of one module, every text HTML-escaped. Shows the key: call only after release."""
+    if not feedback.released:
+        return WAITING_FOR_RELEASE
+    harms = _harm_names(course)
+    levels = "".join(
+        f"<li>{_e(c.name)}: <b>{_e(LEVEL_WORDS.get(int(c.level), '')) if c.level else 'no evidence yet'}</b>"
+        + (
+            f"<br><span class='ipt-muted'>Potentially harmful in: {_e(', '.join(c.harmful_where))}</span>"
+            if c.harmful_where
+            else ""
+        )
+        + "</li>"
+        for c in feedback.competencies
+    )
+    items = []
+    for item in feedback.items:
+        if item.chosen:
+            answer = "; ".join(
+                _e(o.text)
+                + (
+                    f" <b class='ipt-error'>potentially harmful ({_e(harms.get(o.harm, o.harm))})</b>"
+                    if o.harm and o.harm != "unspecified"
+                    else " <b class='ipt-error'>potentially harmful</b>"
+                    if o.harm
+                    else ""
+                )
+                for o in item.chosen
+            )
+        else:
+            answer = "<i>not answered</i>"
+        harmful = any(o.harm for o in item.chosen)
+        level = f" · {_e(LEVEL_WORDS[int(item.level)].split(':')[0])}" if item.level else ""
+        items.append(
+            f"<div class='ipt-feedback {'ipt-harm' if harmful else 'ipt-good' if item.level == 3 else 'ipt-warn'}'>"
+            f"<p class='ipt-muted'>Question {item.number} · {_e(_points(item.score, item.max_score))}{level}</p>"
+            f"<p><b>{_e(item.prompt)}</b></p>"
+            f"<p>Your answer: {answer}</p>"
+            f"<p>Right answer: {'; '.join(_e(t) for t in item.right)}</p>"
+            f"<p><i>Why:</i> {_e(item.rationale)}</p></div>"
+        )
+    plays = "".join(
+        "<li>Role-play: "
+        + _e(_points(p.score, p.max_score))
+        + (f" ({_e(LEVEL_WORDS[int(p.level)].split(':')[0])})" if p.level else "")
+        + (f"<br><i>Your trainer says:</i> {_e(p.comment)}" if p.comment else "")
+        + "</li>"
+        for p in feedback.role_plays
+    )
+    titles = {s.id: s.title for s in module.scenarios}
+    cases = "".join(
+        f"<li>Practice case “{_e(titles.get(sid, sid))}”: {n} play{'s' * (n != 1)} graded; every play counts.</li>"
+        for sid, n in feedback.case_plays.items()
+    )
+    gate = ""
+    if feedback.gate:
+        passed = all(c.met for c in feedback.gate)
+        rows = "".join(
+            f"<li>{'✓' if c.met else '✗'} {_e(c.description)}" + ("" if c.met else f": {_e(c.detail)}") + "</li>"
+            for c in feedback.gate
+        )
+        gate = (
+            f"<div class='ipt-feedback {'ipt-good' if passed else 'ipt-harm'}'><b>This module is must-pass: "
+            f"{'passed' if passed else 'not passed yet'}.</b><ul>{rows}</ul></div>"
+        )
+    return (
+        f"<div class='ipt-card'><h3>Your results (graded submission of {_e(feedback.timestamp)})</h3>{gate}"
+        f"<p>Competency check: <b>{feedback.items_score:g} of {feedback.items_max:g}</b> points.</p>"
+        f"<p class='ipt-feedback'>{POINTS_AND_LEVELS}</p>"
+        f"<h4>Your competency levels</h4><ul>{levels}</ul><ul>{plays}{cases}</ul>"
+        f"<h4>Your answers</h4>{''.join(items)}"
+        "<p class='ipt-muted'>Talk with your trainer about anything that is not clear. "
+        "If you submit again, your new answers are graded next time.</p></div>"
+    )
+
+
+def submit_results_html(course: LoadedCourse, module: Module, trainee_id: str) -> str:
+    """The Submit tab's results: not graded yet, graded and waiting for release, or the released results."""
+    feedback = trainee_feedback(course, module, trainee_id)
+    if feedback is None:
+        return "<p class='ipt-muted'>Your trainer has not graded it yet.</p>"
+    return results_html(course, module, feedback)
+
+
+def must_pass_notice(
+    course: LoadedCourse,
+    module: Module,
+    trainee_id: str,
+    answers: Mapping[str, Any],
+    simulation: Mapping[str, Any],
+    submitted: bool,
+) -> str:
+    """For a must-pass module's header: that it is must-pass, what passing needs, and what is still missing.
+
+    Before release, from her saved work (cases, safety steps, role-play), never from the key; after release,
+    the gate's failed conditions, as the supervisor's export gives them.
+    """
+    if not module.meta.must_pass:
+        return ""
+    mark = f" ({module.meta.pass_mark:.0%})"
+    needs = "".join(
+        f"<li>{_e(text)}{mark if name == 'safety-items-pass-mark' else ''}</li>"
+        for name, text in GATE_CONDITIONS.items()
+    )
+    intro = (
+        f"<b>This module is must-pass:</b> the course is complete only when you pass it. To pass you need:"
+        f"<ul>{needs}</ul>"
+    )
+    feedback = trainee_feedback(course, module, trainee_id) if submitted else None
+    if feedback is not None and feedback.released and feedback.gate:
+        failed = [c for c in feedback.gate if not c.met]
+        if not failed:
+            return f"<div class='ipt-feedback ipt-good'>{intro}<b>You have passed this module.</b></div>"
+        missing = "".join(f"<li>{_e(c.description)}: {_e(c.detail)}</li>" for c in failed)
+        return (
+            f"<div class='ipt-feedback ipt-warn'>{intro}<b>Still missing (from your graded work):</b>"
+            f"<ul>{missing}</ul></div>"
+        )
+    gaps = saved_gaps(module, simulation, answers)
+    if not gaps:
+        return f"<div class='ipt-feedback'>{intro}</div>"
+    missing = "".join(f"<li>{_e(g)}</li>" for g in gaps)
+    return f"<div class='ipt-feedback ipt-warn'>{intro}<b>Still missing:</b><ul>{missing}</ul></div>"
