@@ -303,6 +303,7 @@ def test_harmful_path_flags_every_harmful_choice_and_missed_step(
         ("symptoms", "try-harder"),
         ("since-when", "be-grateful"),
         ("lazy", "push-yourself"),
+        ("hope", "promise-cure"),
         ("hint", "religious-lecture"),
         ("hint-again", "let-it-go"),
         ("closing-missed", "not-worth-mentioning"),
