@@ -24,6 +24,15 @@ class ContentError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+class DuplicateIdError(ValueError):
+    """The same id is used twice in one list; raised inside validators so the error can name the id."""
+
+    def __init__(self, what: str, duplicate: str):
+        self.what = what
+        self.duplicate = duplicate
+        super().__init__(f"{what} id '{duplicate}' is used more than once; give each {what} its own id")
+
+
 def from_validation_error(path: Path | str, raw: Any, error: ValidationError) -> ContentError:
     """Turn pydantic's first error into a ContentError that names the item by its id, not its index."""
     first = error.errors()[0]
@@ -43,5 +52,8 @@ def from_validation_error(path: Path | str, raw: Any, error: ValidationError) ->
         node = node[part] if isinstance(node, dict) and part in node else None
         fields.append(str(part))
     field = ".".join(fields).replace(".[", "[") or None
+    located = first.get("ctx", {}).get("error")
+    if isinstance(located, DuplicateIdError) and item_id is None:
+        item_id = located.duplicate
     message = first["msg"].removeprefix("Value error, ")
     return ContentError(path, message, item_id=item_id, field=field)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import IntEnum
-from typing import Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ipt_course.content.errors import DuplicateIdError
 
 SCHEMA_VERSION = 1
 """Version of the files whose format has not changed (course, module, knowledge checks, role plays)."""
@@ -21,6 +24,24 @@ def _check_slug(value: str) -> str:
     if not SLUG.match(value):
         raise ValueError(f"{value!r} is not a kebab-case id (lower-case letters, digits and dashes)")
     return value
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Listed = TypeVar("_Listed", bound=_HasId)
+
+
+def _unique_ids(what: str) -> Callable[[Any, list[_Listed]], list[_Listed]]:
+    """A field validator for a list of things with ids: the same id twice is an error naming the id and field."""
+
+    def check(cls: Any, value: list[_Listed]) -> list[_Listed]:
+        _require_unique(what, [entry.id for entry in value])
+        return value
+
+    return check
 
 
 class Strict(BaseModel):
@@ -73,6 +94,12 @@ class Competency(Strict):
     )
 
     _slug = field_validator("id")(_check_slug)
+
+    @field_validator("harms")
+    @classmethod
+    def _harms_once(cls, value: list[str]) -> list[str]:
+        _require_unique("harm", value)
+        return value
 
     @field_validator("levels")
     @classmethod
@@ -132,13 +159,13 @@ class CompetencyFramework(Strict):
     )
     competencies: list[Competency] = Field(description="The competencies, in the order exports list them.")
 
+    _unique_competencies = field_validator("competencies")(_unique_ids("competency"))
+    _unique_harms = field_validator("harms")(_unique_ids("harm"))
+
     @model_validator(mode="after")
-    def _unique_ids(self) -> CompetencyFramework:
-        _require_unique("competency", [c.id for c in self.competencies])
-        _require_unique("harm", [h.id for h in self.harms])
+    def _harms_are_known(self) -> CompetencyFramework:
         known = {h.id for h in self.harms}
         for competency in self.competencies:
-            _require_unique(f"competency {competency.id!r}: harm", competency.harms)
             unknown = [h for h in competency.harms if h not in known]
             if unknown:
                 raise ValueError(
@@ -184,6 +211,12 @@ class Lesson(Strict):
 
     _slug = field_validator("id")(_check_slug)
 
+    @field_validator("sources")
+    @classmethod
+    def _sources_once(cls, value: list[str]) -> list[str]:
+        _require_unique("source", value)
+        return value
+
 
 class ModuleMeta(Strict):
     """The file module.yaml of a module folder."""
@@ -211,11 +244,8 @@ class ModuleMeta(Strict):
 
     _slug = field_validator("id")(_check_slug)
 
-    @model_validator(mode="after")
-    def _unique(self) -> ModuleMeta:
-        _require_unique("lesson", [lesson.id for lesson in self.lessons])
-        _require_unique("source", [source.id for source in self.sources])
-        return self
+    _unique_lessons = field_validator("lessons")(_unique_ids("lesson"))
+    _unique_sources = field_validator("sources")(_unique_ids("source"))
 
 
 class Option(Strict):
@@ -247,9 +277,16 @@ class KnowledgeCheck(Strict):
 
     _slug = field_validator("id")(_check_slug)
 
+    _unique_options = field_validator("options")(_unique_ids("option"))
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_once(cls, value: list[str]) -> list[str]:
+        _require_unique("source", value)
+        return value
+
     @model_validator(mode="after")
     def _one_correct(self) -> KnowledgeCheck:
-        _require_unique("option", [o.id for o in self.options])
         if not any(o.correct for o in self.options):
             raise ValueError("no option is marked correct: true")
         return self
@@ -261,10 +298,7 @@ class KnowledgeChecks(Strict):
     schema_version: Literal[1] = Field(description="Version of this file's format.")
     checks: list[KnowledgeCheck] = Field(min_length=1, description="The module's knowledge checks.")
 
-    @model_validator(mode="after")
-    def _unique(self) -> KnowledgeChecks:
-        _require_unique("knowledge check", [c.id for c in self.checks])
-        return self
+    _unique_checks = field_validator("checks")(_unique_ids("knowledge check"))
 
 
 class CompetencyItem(Strict):
@@ -297,15 +331,23 @@ class CompetencyItem(Strict):
     def _upgrade_harmful_list(cls, value: object) -> object:
         # Version 1 listed the harmful option ids; keep loading them (kind unknown) so a half-upgraded course works.
         if isinstance(value, list):
-            if len(value) != len(set(map(str, value))):
-                raise ValueError("an option is listed as harmful more than once")
+            twice = sorted({str(v) for v in value if value.count(v) > 1})
+            if twice:
+                raise ValueError(f"option '{twice[0]}' is listed as harmful more than once; list it once")
             return dict.fromkeys(value)
+        return value
+
+    _unique_options = field_validator("options")(_unique_ids("option"))
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_once(cls, value: list[str]) -> list[str]:
+        _require_unique("source", value)
         return value
 
     @model_validator(mode="after")
     def _answer_is_an_option(self) -> CompetencyItem:
         ids = [o.id for o in self.options]
-        _require_unique("option", ids)
         for name, chosen in (("answer", self.answer), ("harmful", list(self.harmful))):
             unknown = [a for a in chosen if a not in ids]
             if unknown:
@@ -342,10 +384,7 @@ class CompetencyCheck(Strict):
     )
     items: list[CompetencyItem] = Field(min_length=1, description="The summative items, in order.")
 
-    @model_validator(mode="after")
-    def _unique(self) -> CompetencyCheck:
-        _require_unique("item", [i.id for i in self.items])
-        return self
+    _unique_items = field_validator("items")(_unique_ids("item"))
 
 
 class RubricLevel(Strict):
@@ -367,6 +406,12 @@ class RolePlay(Strict):
 
     _slug = field_validator("id")(_check_slug)
 
+    @field_validator("competencies")
+    @classmethod
+    def _competencies_once(cls, value: list[str]) -> list[str]:
+        _require_unique("competency", value)
+        return value
+
     @field_validator("rubric")
     @classmethod
     def _one_per_level(cls, value: list[RubricLevel]) -> list[RubricLevel]:
@@ -381,15 +426,12 @@ class RolePlays(Strict):
     schema_version: Literal[1] = Field(description="Version of this file's format.")
     prompts: list[RolePlay] = Field(min_length=1, description="The module's role-play prompts.")
 
-    @model_validator(mode="after")
-    def _unique(self) -> RolePlays:
-        _require_unique("role-play", [p.id for p in self.prompts])
-        return self
+    _unique_prompts = field_validator("prompts")(_unique_ids("role-play"))
 
 
 def _require_unique(what: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for item_id in ids:
         if item_id in seen:
-            raise ValueError(f"{what} id {item_id!r} is used more than once")
+            raise DuplicateIdError(what, item_id)
         seen.add(item_id)

@@ -366,6 +366,20 @@ def structural_problems(scenario: Scenario) -> list[ScenarioProblem]:
             )
         )
 
+    for name, listed in (
+        ("source", [source.id for source in scenario.sources]),
+        ("competency", scenario.competencies),
+    ):
+        twice = sorted({entry for entry in listed if listed.count(entry) > 1})
+        for entry in twice:
+            problems.append(
+                ScenarioProblem(
+                    None,
+                    f"{name}s" if name == "source" else "competencies",
+                    f"{name} '{entry}' is listed more than once",
+                )
+            )
+
     step_ids: set[str] = set()
     for step in scenario.safety_steps:
         if step.id in step_ids:
