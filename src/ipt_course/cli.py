@@ -48,12 +48,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from ipt_course.content.loader import load_course
     from ipt_course.content.rules import CUE_COLUMNS, check_course, cue_table
-    from ipt_course.engine.checks import check_scenario
+    from ipt_course.engine.checks import check_scenario, longest_decision_path
 
     course = load_course(_project(args))
     known = {c.id for c in course.framework.competencies}
     problems = [p for m in course.modules for s in m.scenarios for p in check_scenario(s, known)]
-    problems += [str(problem) for problem in check_course(course)]
+    problems += [str(problem) for problem in check_course(course, longest_decision_path)]
     table = Table(title="Cue figures: does length or wording give the answer away?")
     for column in ("Module", *CUE_COLUMNS):
         table.add_column(column)
@@ -159,6 +159,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ipt_course.workshop import ensure_workshop
 
     project = _project(args)
+    if args.certfile or args.keyfile:
+        from ipt_course.serve import ssl_context
+
+        try:
+            if not (args.certfile and args.keyfile):
+                raise ValueError("HTTPS needs both --certfile and --keyfile")
+            ssl_context(Path(args.certfile), Path(args.keyfile))
+        except (OSError, ValueError) as err:
+            err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+            return 2
     if not _check_store(project):
         return 3
     _build_or_keep_last(project)
@@ -167,7 +177,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     console.print(f"[dim]Backed up the progress store to {backup} (then every {args.backup_minutes:g} minutes).[/dim]")
     _print_roster(project, created)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    console.print(f"\n[bold]Open http://{shown}:{args.port}/ in a browser.[/bold] Press Ctrl-C to stop.")
+    scheme = "https" if args.certfile else "http"
+    console.print(f"\n[bold]Open {scheme}://{shown}:{args.port}/ in a browser.[/bold] Press Ctrl-C to stop.")
     if args.host in ("0.0.0.0", "::"):
         console.print("Trainees on the workshop Wi-Fi open this laptop's address on the same port.")
     with (
@@ -179,7 +190,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ),
         contextlib.suppress(KeyboardInterrupt),
     ):
-        serve(project, host=args.host, port=args.port)
+        serve(
+            project,
+            host=args.host,
+            port=args.port,
+            max_kernels=args.max_kernels,
+            session_hours=args.session_hours,
+            certfile=Path(args.certfile) if args.certfile else None,
+            keyfile=Path(args.keyfile) if args.keyfile else None,
+        )
     console.print("Stopped. Every answer is saved; start again with the same command.")
     return 0
 
@@ -382,6 +401,17 @@ def parser() -> argparse.ArgumentParser:
         "--backup-minutes", type=float, default=5.0, help="back up the progress store this often (default 5)"
     )
     p.add_argument("--keep-backups", type=int, default=10, help="how many backups to keep (default 10)")
+    p.add_argument(
+        "--max-kernels",
+        type=int,
+        default=None,
+        help="most page kernels at once; beyond it pages say 'busy' (default: roster size x 2 + 2)",
+    )
+    p.add_argument(
+        "--session-hours", type=float, default=12.0, help="a sign-in lasts this long at most (default 12: a day)"
+    )
+    p.add_argument("--certfile", help="serve HTTPS with this certificate (PEM); needs --keyfile")
+    p.add_argument("--keyfile", help="the certificate's private key (PEM)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("restore", help="list the progress store's backups, or bring one back (shown first)")

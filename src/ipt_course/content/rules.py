@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from ipt_course.content.scenario import Scenario, ScenarioNode
 __all__ = [
     "CUE_GAP_LIMIT",
     "CUE_WORDS",
+    "GRAPHIC_TERMS",
     "JUSTIFICATION_WORDS",
+    "LESSON_WORDS",
     "LONGEST_LIMIT",
     "MAX_OPTION_CHARS",
     "SIDE_BY_SIDE_SHARE",
@@ -33,8 +36,13 @@ __all__ = [
     "cue_problems",
     "cue_table",
     "format_cue_table",
+    "graphic_problems",
+    "graphic_terms_in",
     "harm_problems",
     "module_cue_figures",
+    "module_problems",
+    "notebook_problems",
+    "scenario_problems",
 ]
 
 LONGEST_LIMIT = 0.35
@@ -559,9 +567,340 @@ def _scenario_harm_problems(course: LoadedCourse, scenario: Scenario, known: set
     return problems
 
 
-def check_course(course: LoadedCourse) -> list[Problem]:
-    """Every authors' rule the course breaks; empty means the content meets the course standard."""
-    problems = [*harm_problems(course), *cue_problems(course)]
+# ---------------------------------------------------------------- the course standard
+
+GRAPHIC_TERMS = (
+    "rape",
+    "raped",
+    "brothel",
+    "brothels",
+    "customer",
+    "customers",
+    "client paid",
+    "pimp",
+    "pimps",
+    "intercourse",
+    "sex work",
+    "sex worker",
+    "prostitute",
+    "prostitution",
+    "naked",
+    "penetration",
+    "genital",
+    "genitals",
+    "molested",
+    "sold her",
+    "blood",
+    "hanging",
+    "poison",
+)
+"""Content stays non-graphic: none of these may appear in any file of a module, its scenarios or caseloads."""
+
+LESSON_WORDS = (150, 330)
+"""Lessons are short: plain language for caregivers with little formal schooling."""
+
+MIN_DECISIONS = 6
+"""Decision points on a case's longest path: enough to practise more than one skill."""
+
+CHOICES_PER_NODE = (2, 4)
+MIN_ENDINGS = 3
+MIN_FEEDBACK_WORDS = 8
+MIN_RATIONALE_WORDS = 15
+ITEM_OPTION_IDS = ["a", "b", "c", "d"]
+MIN_MULTIPLE_ITEMS = 3
+
+MODULE_MINIMUMS = {"lessons": 5, "knowledge checks": 4, "competency items": 10, "role plays": 1, "scenarios": 1}
+MIN_OBJECTIVES = 4
+MIN_SOURCES = 5
+
+
+def graphic_terms_in(text: str) -> list[str]:
+    """The deny-listed terms in the text, with YAML line folding undone so a term split across lines counts."""
+    flat = " ".join(text.split())
+    return [term for term in GRAPHIC_TERMS if re.search(rf"\b{re.escape(term)}\b", flat, re.IGNORECASE)]
+
+
+def content_files(module: Module, synthetic_dir: Path) -> list[Path]:
+    """Every file of the module folder, its scenarios and its synthetic caseloads."""
+    files = [p for p in sorted(module.folder.rglob("*")) if p.is_file() and ".ipynb_checkpoints" not in p.parts]
+    files += [scenario.path for scenario in module.scenarios if scenario.path is not None]
+    files += [synthetic_dir / f"{caseload}.json" for caseload in module.meta.caseloads]
+    return files
+
+
+def graphic_problems(module: Module, synthetic_dir: Path) -> list[Problem]:
+    """Graphic words in any file of the module, its scenarios or caseloads."""
+    problems: list[Problem] = []
+    for path in content_files(module, synthetic_dir):
+        if path.suffix not in {".yaml", ".yml", ".md", ".json", ".ipynb", ".txt", ".csv"} or not path.is_file():
+            continue
+        terms = graphic_terms_in(path.read_text(encoding="utf-8"))
+        if terms:
+            problems.append(
+                Problem(
+                    path,
+                    f"uses graphic words ({', '.join(terms)}). Course content must never be graphic: "
+                    "describe what happened in general, gentle words, or leave it out.",
+                )
+            )
+    return problems
+
+
+def notebook_problems(path: Path, module_id: str) -> list[Problem]:
+    """A module's notebook is thin: one import or call per code cell, opening its own module, with no outputs."""
+    import nbformat
+
+    if not path.is_file():
+        return [Problem(path, "is missing: each module folder needs its module.ipynb (one line: ui.module_page).")]
+    notebook = nbformat.read(path, as_version=4)
+    problems: list[Problem] = []
+    sources: list[str] = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"cells[{index}]"
+        sources.append(cell.source.strip())
+        if cell.get("outputs") or cell.get("execution_count") is not None:
+            problems.append(
+                Problem(path, "has outputs; clear them before saving (Kernel > Restart & Clear).", None, where)
+            )
+        try:
+            statements = ast.parse(cell.source).body
+        except SyntaxError as err:
+            problems.append(Problem(path, f"is not valid Python ({err.msg}).", None, where))
+            continue
+        ok = len(statements) == 1 and (
+            isinstance(statements[0], ast.Import | ast.ImportFrom)
+            or (isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Call))
+        )
+        if not ok:
+            problems.append(
+                Problem(
+                    path,
+                    "must hold exactly one import or one call; put any logic in the ipt_course package.",
+                    None,
+                    where,
+                )
+            )
+    if f'ui.module_page("{module_id}")' not in sources:
+        problems.append(
+            Problem(path, f'does not open its module: one code cell must be ui.module_page("{module_id}").')
+        )
+    return problems
+
+
+def module_problems(module: Module, longest_path: Callable[[Scenario], int] | None = None) -> list[Problem]:
+    """The course standard for one module: enough of everything, short lessons, well-formed items and cases."""
+    folder = module.folder
+    meta_path = folder / "module.yaml"
+    problems: list[Problem] = []
+    if module.slug != f"{module.meta.number:02d}-{module.id}":
+        problems.append(
+            Problem(
+                meta_path,
+                f"the folder must be named '{module.meta.number:02d}-{module.id}' (two-digit number, then the id).",
+                field="id",
+            )
+        )
+    counts = {
+        "lessons": len(module.lessons),
+        "knowledge checks": len(module.knowledge_checks),
+        "competency items": len(module.items),
+        "role plays": len(module.role_plays),
+        "scenarios": len(module.scenarios),
+    }
+    for what, least in MODULE_MINIMUMS.items():
+        if counts[what] < least:
+            problems.append(Problem(meta_path, f"has {counts[what]} {what}; a module needs at least {least}."))
+    if len(module.meta.objectives) < MIN_OBJECTIVES:
+        problems.append(Problem(meta_path, f"needs at least {MIN_OBJECTIVES} learning objectives.", field="objectives"))
+    if len(module.meta.sources) < MIN_SOURCES:
+        problems.append(Problem(meta_path, f"needs at least {MIN_SOURCES} sources.", field="sources"))
+
+    for lesson in module.lessons:
+        path = folder / lesson.lesson.file
+        words = len(lesson.markdown.split())
+        if not LESSON_WORDS[0] <= words <= LESSON_WORDS[1]:
+            problems.append(
+                Problem(
+                    path,
+                    f"has {words} words; a lesson has {LESSON_WORDS[0]}-{LESSON_WORDS[1]}, so it stays short and "
+                    "plain. Split it, or trim it.",
+                    lesson.lesson.id,
+                    what="lesson",
+                )
+            )
+        if re.search(r"^#{1,2} ", lesson.markdown, re.MULTILINE):
+            problems.append(
+                Problem(
+                    path,
+                    "has a # or ## heading; use ### headings only (the page shows the lesson title).",
+                    lesson.lesson.id,
+                    what="lesson",
+                )
+            )
+        if not re.search(r"^### ", lesson.markdown, re.MULTILINE):
+            problems.append(
+                Problem(path, "has no ### heading; break it into short parts.", lesson.lesson.id, what="lesson")
+            )
+
+    kc_path = folder / "knowledge-checks.yaml"
+    for check in module.knowledge_checks:
+        if check.after_lesson is None:
+            problems.append(
+                Problem(kc_path, "must say which lesson it follows.", check.id, "after_lesson", "knowledge check")
+            )
+        if not check.sources:
+            problems.append(Problem(kc_path, "cites no source.", check.id, "sources", "knowledge check"))
+        for kc_option in check.options:
+            if len(kc_option.feedback.split()) < MIN_FEEDBACK_WORDS:
+                problems.append(
+                    Problem(
+                        kc_path,
+                        f"feedback needs at least {MIN_FEEDBACK_WORDS} words: say why the option is right or not.",
+                        check.id,
+                        f"options[{kc_option.id}].feedback",
+                        "knowledge check",
+                    )
+                )
+
+    cc_path = folder / "competency-check.yaml"
+    for item in module.items:
+        ids = [o.id for o in item.options]
+        if ids != ITEM_OPTION_IDS:
+            problems.append(Problem(cc_path, f"options must be a, b, c and d (found {ids}).", item.id, "options"))
+        if not item.sources:
+            problems.append(Problem(cc_path, "cites no source.", item.id, "sources"))
+        if len(item.rationale.split()) < MIN_RATIONALE_WORDS:
+            problems.append(
+                Problem(
+                    cc_path,
+                    f"the rationale needs at least {MIN_RATIONALE_WORDS} words: trainees read it after grading.",
+                    item.id,
+                    "rationale",
+                )
+            )
+    if module.items:
+        singles = [item for item in module.items if item.kind == "single"]
+        multiples = len(module.items) - len(singles)
+        if not singles or multiples < MIN_MULTIPLE_ITEMS:
+            problems.append(
+                Problem(
+                    cc_path,
+                    f"has {len(singles)} single and {multiples} multiple items; mix them, with at least "
+                    f"{MIN_MULTIPLE_ITEMS} 'multiple' items.",
+                )
+            )
+        keys = {item.answer[0] for item in singles}
+        missing = [letter for letter in ITEM_OPTION_IDS if letter not in keys]
+        if singles and missing:
+            problems.append(
+                Problem(
+                    cc_path,
+                    f"no single item has {', '.join(missing)} as its right answer; vary the letter of the key.",
+                )
+            )
+        with_harm = sum(1 for item in module.items if item.harmful)
+        if with_harm < len(module.items) // 2:
+            problems.append(
+                Problem(
+                    cc_path,
+                    f"only {with_harm} of {len(module.items)} items mark a harmful option; at least half should, "
+                    "so the check shows who might do harm.",
+                )
+            )
+
+    for scenario in module.scenarios:
+        problems += scenario_problems(scenario, longest_path)
+    return problems
+
+
+def scenario_problems(scenario: Scenario, longest_path: Callable[[Scenario], int] | None = None) -> list[Problem]:
+    """The course standard for a case: long enough, 2-4 explained choices, 3+ endings, safety moments marked."""
+    path: Path | str = scenario.path or f"scenario '{scenario.id}'"
+    problems: list[Problem] = []
+    if longest_path is not None:
+        try:
+            decisions = longest_path(scenario)
+        except ValueError:
+            decisions = MIN_DECISIONS  # a loop; check_scenario reports it
+        if decisions < MIN_DECISIONS:
+            problems.append(
+                Problem(
+                    path,
+                    f"its longest path has {decisions} decision points; a case needs at least {MIN_DECISIONS}.",
+                )
+            )
+    endings = [node for node in scenario.nodes if node.ending]
+    if len(endings) < MIN_ENDINGS:
+        problems.append(Problem(path, f"has {len(endings)} endings; a case needs at least {MIN_ENDINGS}."))
+    for node in scenario.nodes:
+        if not node.ending and not CHOICES_PER_NODE[0] <= len(node.choices) <= CHOICES_PER_NODE[1]:
+            problems.append(
+                Problem(
+                    path,
+                    f"offers {len(node.choices)} choices; offer {CHOICES_PER_NODE[0]} to {CHOICES_PER_NODE[1]}.",
+                    node.id,
+                    "choices",
+                    "node",
+                )
+            )
+        for choice in node.choices:
+            if len(choice.feedback.split()) < MIN_FEEDBACK_WORDS:
+                problems.append(
+                    Problem(
+                        path,
+                        f"feedback needs at least {MIN_FEEDBACK_WORDS} words: say kindly why the choice helps or not.",
+                        node.id,
+                        f"choices[{choice.id}].feedback",
+                        "node",
+                    )
+                )
+        if "suicidal-thoughts" in node.risk and not node.safety_critical:
+            problems.append(
+                Problem(
+                    path,
+                    "reveals suicidal thoughts, so it must be marked safety_critical: true.",
+                    node.id,
+                    "safety_critical",
+                    "node",
+                )
+            )
+    if not scenario.safety_steps:
+        problems.append(
+            Problem(path, "lists no safety steps; every case practises at least one.", field="safety_steps")
+        )
+    if not any(node.safety_critical for node in scenario.nodes):
+        problems.append(Problem(path, "has no safety_critical node; every case holds at least one safety moment."))
+    return problems
+
+
+def course_problems(course: LoadedCourse) -> list[Problem]:
+    """Course-wide rules: course.yaml lists every module folder there is."""
+    folders = sorted(p.parent.name for p in course.project.modules_dir.glob("*/module.yaml"))
+    unlisted = [name for name in folders if name not in course.course.modules]
+    if unlisted:
+        return [
+            Problem(
+                course.project.course_dir / "course.yaml",
+                f"module folders {unlisted} are not listed; add them (or remove the folders).",
+                field="modules",
+            )
+        ]
+    return []
+
+
+def check_course(course: LoadedCourse, longest_path: Callable[[Scenario], int] | None = None) -> list[Problem]:
+    """Every authors' rule the course breaks; empty means the content meets the course standard.
+
+    `longest_path` (the engine's longest_decision_path) lets the check measure cases; content cannot import it.
+    """
+    problems = [*course_problems(course), *harm_problems(course)]
+    for module in course.modules:
+        problems += module_problems(module, longest_path)
+        problems += graphic_problems(module, course.project.synthetic_dir)
+        problems += notebook_problems(module.folder / "module.ipynb", module.id)
+    problems += cue_problems(course)
     return [replace(p, path=_relative(course, p.path)) for p in problems]
 
 
