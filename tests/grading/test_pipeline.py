@@ -37,7 +37,7 @@ def unsafe_answers(module: Module) -> dict[str, Any]:
     """Right everywhere except one harmful pick on a safety-critical item."""
     answers = strong_answers(module)
     harmful_item = next(i for i in module.items if i.harmful and i.competency == "assessment-of-harm")
-    answers[item_key(harmful_item.id)] = [harmful_item.harmful[0]]
+    answers[item_key(harmful_item.id)] = [next(iter(harmful_item.harmful))]
     return answers
 
 
@@ -45,15 +45,56 @@ def wrong_on_safety(module: Module) -> dict[str, Any]:
     """Every item answered with an option that is not the key (a harmful one where there is one)."""
     answers: dict[str, Any] = {}
     for item in module.items:
-        wrong = item.harmful or [o.id for o in item.options if o.id not in item.answer]
+        wrong = list(item.harmful) or [o.id for o in item.options if o.id not in item.answer]
         answers[item_key(item.id)] = [wrong[0]]
     return answers
 
 
+def safe_case(module: Module) -> dict[str, Any]:
+    """Each of the module's cases finished in its latest play, every safety step taken."""
+    return {
+        s.id: {
+            "finished": True,
+            "choices": [],
+            "safety": {step.id: True for step in s.safety_steps},
+            "risk": [],
+            "attempt": 1,
+            "attempts": [],
+        }
+        for s in module.scenarios
+    }
+
+
+HARMFUL_FIRST_PLAY = {
+    "first-meeting": {
+        "finished": True,
+        "choices": [{"node": "n2", "choice": "c2", "competency": "assessment-of-harm", "level": 3, "harm": None}],
+        "safety": {},
+        "risk": [],
+        "attempt": 2,
+        "attempts": [
+            {
+                "attempt": 1,
+                "finished": False,
+                "choices": [
+                    {"node": "n1", "choice": "c1", "competency": "assessment-of-harm", "level": 1, "harm": "secrecy"}
+                ],
+                "safety": {},
+                "risk": [],
+            }
+        ],
+    }
+}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A built course with three submissions (strong, unsafe, blank), autograded once for the module's tests."""
+    """A built course with submissions (strong, unsafe, blank; a restart after a harmful first play), autograded
+    once for the module's tests; the strong trainee's must-pass role-play is rated level 3 by a trainer."""
+    from nbgrader.api import Gradebook
+
     from ipt_course.build import build
+    from ipt_course.grading.nbgrader_api import gradebook_url
     from tests.conftest import copy_course
 
     project = copy_course(tmp_path_factory.mktemp("graded") / "course-root")
@@ -69,11 +110,16 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
     write_submission(project, module, "trainee-01", strong_answers(module), sim)
     write_submission(project, module, "trainee-02", unsafe_answers(module), {})
     write_submission(project, module, "trainee-03", {}, {})
+    write_submission(project, module, "trainee-04", strong_answers(module), HARMFUL_FIRST_PLAY)
     must_pass = next(m for m in load_course(project).modules if m.meta.must_pass)
-    write_submission(project, must_pass, "trainee-01", strong_answers(must_pass), {})
-    write_submission(project, must_pass, "trainee-02", wrong_on_safety(must_pass), {})
+    write_submission(project, must_pass, "trainee-01", strong_answers(must_pass), safe_case(must_pass))
+    write_submission(project, must_pass, "trainee-02", wrong_on_safety(must_pass), safe_case(must_pass))
     results = autograde_pending(project)
-    assert [r.success for r in results] == [True] * 5, [r.message for r in results]
+    assert [r.success for r in results] == [True] * 6, [r.message for r in results]
+    with Gradebook(gradebook_url(project)) as gradebook:
+        for prompt in must_pass.role_plays:
+            gradebook.find_grade(prompt.id, must_pass.id, must_pass.id, "trainee-01").manual_score = 3
+        gradebook.db.commit()
     return project
 
 
@@ -150,13 +196,25 @@ def test_harmful_answer_on_safety_competency_flags_trainee(graded: Project) -> N
     """Is a trainee who picks a harmful option on a safety-critical item flagged, with the item as evidence?"""
     tables = export_tables(load_course(graded))
     flags = tables["flags"]
-    assert set(flags["trainee_id"]) == {"trainee-02"}, flags.to_string()
+    assert set(flags["trainee_id"]) == {"trainee-02", "trainee-04"}, flags.to_string()
+    flags = flags[flags["trainee_id"] == "trainee-02"]
     module1 = flags[flags["evidence"].str.startswith(MODULE + ":")]
     assert (module1["competency"] == "assessment-of-harm").all()
     comp = tables["competencies"].set_index(["trainee_id", "competency"])
     assert comp.loc[("trainee-02", "assessment-of-harm"), "level"] == 1
     assert comp.loc[("trainee-01", "assessment-of-harm"), "level"] == 4, "level 3 items + level 4 simulation"
     assert bool(comp.loc[("trainee-02", "assessment-of-harm"), "flagged"])
+
+
+def test_harmful_first_play_flags_after_a_restart(graded: Project) -> None:
+    """Does a harmful choice in a case's first play reach nbgrader and flag, naming the attempt and the harm?"""
+    tables = export_tables(load_course(graded))
+    flags = tables["flags"][tables["flags"]["trainee_id"] == "trainee-04"]
+    assert flags[["module_id", "kind", "attempt", "harm", "evidence"]].values.tolist() == [
+        [MODULE, "simulation", 1, "secrecy", f"{MODULE}:first-meeting attempt 1/n1/c1"]
+    ]
+    comp = tables["competencies"].set_index(["trainee_id", "competency"])
+    assert comp.loc[("trainee-04", "assessment-of-harm"), "level"] == 1
 
 
 def test_export_writes_csv_per_table(graded: Project, tmp_path: Path) -> None:
@@ -172,7 +230,7 @@ def test_export_writes_csv_per_table(graded: Project, tmp_path: Path) -> None:
     ]
     with (tmp_path / "out" / "competencies.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 3 * len(course.framework.competencies)
+    assert len(rows) == 4 * len(course.framework.competencies)
     assert {"trainee_id", "competency", "evidence_count", "score", "level"} <= set(rows[0])
     assert "trainee_name" not in rows[0]
 
@@ -196,7 +254,7 @@ def test_tampered_submission_cannot_change_the_key(graded: Project) -> None:
     answers = strong_answers(module)
     wrong = module.items[0]
     answers[item_key(wrong.id)] = [next(o.id for o in wrong.options if o.id not in wrong.answer)]
-    path, _ = write_submission(graded, module, "trainee-04", answers, {})
+    path, _ = write_submission(graded, module, "trainee-07", answers, {})
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
@@ -204,19 +262,23 @@ def test_tampered_submission_cannot_change_the_key(graded: Project) -> None:
     nbformat.write(nb, path)
     assert [r.success for r in autograde_pending(graded)] == [True]
     items = export_tables(load_course(graded))["items"]
-    row = items[(items["trainee_id"] == "trainee-04") & (items["item_id"] == wrong.id)]
+    row = items[(items["trainee_id"] == "trainee-07") & (items["item_id"] == wrong.id)]
     assert row["score"].iloc[0] == 0
 
 
 def test_must_pass_module_gates_course_completion(graded: Project) -> None:
-    """Is the must-pass module passed only on its safety items' threshold, and the course incomplete without it?"""
+    """Is the must-pass module passed only when every gate condition holds, and the course incomplete without it?"""
     course = load_course(graded)
     must_pass = next(m for m in course.modules if m.meta.must_pass)
     tables = export_tables(course)
     modules = tables["modules"].set_index(["trainee_id", "module_id"])
     assert modules.loc[("trainee-01", must_pass.id), "must_pass_passed"] == True  # noqa: E712
     assert modules.loc[("trainee-02", must_pass.id), "must_pass_passed"] == False  # noqa: E712
+    failed = modules.loc[("trainee-02", must_pass.id), "failed_conditions"]
+    assert "no-harm-on-safety-items" in failed and "safety-items-pass-mark" in failed and "role-play-rated" in failed
+    assert "case-safety-steps" not in failed
     assert modules.loc[("trainee-03", must_pass.id), "must_pass_passed"] == False  # noqa: E712
+    assert "not submitted" in modules.loc[("trainee-03", must_pass.id), "failed_conditions"]
     assert modules.loc[("trainee-01", MODULE), "must_pass_passed"] is None or pd.isna(
         modules.loc[("trainee-01", MODULE), "must_pass_passed"]
     )
@@ -230,11 +292,13 @@ def test_must_pass_module_gates_course_completion(graded: Project) -> None:
 
 
 def test_trainer_rating_reaches_feedback_and_export(graded: Project) -> None:
-    """When a trainer rates a role-play in the gradebook, do the trainee's feedback and the export show it?"""
+    """After a trainer rates a role-play and releases the module, does the trainee see it, the rationale and
+    exactly the export's levels (and nothing of the key before release)?"""
     from nbgrader.api import Gradebook
 
     from ipt_course.grading.feedback import trainee_feedback
     from ipt_course.grading.nbgrader_api import gradebook_url
+    from ipt_course.grading.release import release_feedback
 
     course = load_course(graded)
     module = course.module(MODULE)
@@ -245,16 +309,27 @@ def test_trainer_rating_reaches_feedback_and_export(graded: Project) -> None:
         comment = gradebook.find_comment(prompt.id, MODULE, MODULE, "trainee-01")
         comment.manual_comment = "Warm and clear; name her choice <b>too</b>."
         gradebook.db.commit()
+    before = trainee_feedback(course, module, "trainee-01")
+    assert before is not None and not before.released, "graded, but not released: nothing of the key"
+    assert not before.items and not before.role_plays and not before.levels
+    release_feedback(graded, [m.id for m in course.modules])
     feedback = trainee_feedback(course, module, "trainee-01")
-    assert feedback is not None
+    assert feedback is not None and feedback.released
     assert feedback.items_score == feedback.items_max > 0
     assert [(p.prompt_id, p.score, p.comment) for p in feedback.role_plays] == [
         (prompt.id, 3, "Warm and clear; name her choice <b>too</b>.")
     ]
-    assert feedback.levels["assessment-of-harm"] == 3
+    assert [i.rationale for i in feedback.items] == [i.rationale for i in module.items]
     unsafe = trainee_feedback(course, module, "trainee-02")
     assert unsafe is not None and unsafe.items_score < unsafe.items_max
+    assert any(o.harm for i in unsafe.items for o in i.chosen), "her harmful pick is shown as potentially harmful"
     assert trainee_feedback(course, module, "trainee-99") is None
+    exported = export_tables(course)["competencies"].set_index(["trainee_id", "competency"])["level"]
+    for trainee, mine in (("trainee-01", feedback), ("trainee-02", unsafe)):
+        assert mine.levels, trainee
+        for competency, level in mine.levels.items():
+            assert exported[(trainee, competency)] == level, (trainee, competency)
+    assert unsafe.levels["assessment-of-harm"] == 1, "the trainee sees the level 1 the supervisor sees"
     items = export_tables(course)["items"]
     row = items[(items["trainee_id"] == "trainee-01") & (items["item_id"] == prompt.id)].iloc[0]
     assert (row["score"], row["level"], bool(row["needs_manual_grade"])) == (3, 3, False)
@@ -269,6 +344,8 @@ def test_supervisor_report_in_html_pdf_and_xlsx(graded: Project, tmp_path: Path)
     text = page.read_text()
     assert text.index("Flags for supervisor follow-up") < text.index("Competency matrix")
     assert "trainee-02" in text and "<svg" in text
+    must_pass = text[text.index("Must-pass modules") :]
+    assert "no-harm-on-safety-items" in must_pass, "the report says which gate condition failed"
     assert all(c.id in text for c in course.framework.competencies)
     assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?https?://""", text), "the report loads nothing"
     assert pdf.read_bytes().startswith(b"%PDF")

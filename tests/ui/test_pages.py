@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -195,19 +196,26 @@ def test_submit_writes_an_nbgrader_submission(built_project: Project, monkeypatc
     assert (folder / f"{MODULE}.ipynb").is_file()
     assert (folder / "timestamp.txt").is_file()
     assert "Submitted. Thank you!" in " ".join(x.value for x in of_type(page, w.HTML))
-    # After the trainer grades, the page shows results, and still no rationale or right option.
+    # After the trainer grades, the page says so; only once the module is released does it show results.
     from ipt_course.grading.autograde import autograde_pending
 
     graded = {r.trainee_id: r.success for r in autograde_pending(built_project)}
     assert graded["trainee-08"] is True
-    again = module_page(MODULE, query_string=f"session={token}")
+    waiting = " ".join(x.value for x in of_type(module_page(MODULE, query_string=f"session={token}"), w.HTML))
+    assert "will release the feedback" in waiting and "Your results" not in waiting
+    from ipt_course.grading.release import release_feedback, release_file
+
+    release_feedback(built_project, [MODULE])
+    try:
+        again = module_page(MODULE, query_string=f"session={token}")
+    finally:
+        release_file(built_project).unlink()  # the built project is shared: leave its workshop unreleased
     results = " ".join(x.value for x in of_type(again, w.HTML))
     assert "Your results" in results
     items_total = sum(i.points for i in load_course(built_project).module(MODULE).items)
     assert f"<b>0 of {items_total:g}</b> points" in results
-    state = json.dumps([x.get_state() for x in walk(again)], default=str)
     for item in load_course(built_project).module(MODULE).items:
-        assert item.rationale not in state
+        assert html.escape(item.rationale) in results, "after release she sees why"
 
 
 def test_served_pages_read_the_build_not_the_sources(built_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,8 @@ POINTS_AND_LEVELS = (
     "<b>Points and levels measure different things.</b> Points count right answers. A level describes the "
     "safest thing you did for a skill, in every answer, role-play and play of the practice case (restarts "
     "included): one potentially harmful answer or choice makes that skill's level 1, whatever the points. "
-    "Your supervisor sees the same levels."
+    "Your levels count your graded work in every module whose feedback has been released, by the same rule "
+    "as your supervisor's record."
 )
 WAITING_FOR_RELEASE = (
     "<div class='ipt-feedback'><b>Your work has been graded.</b> Your trainer will release the feedback when "
