@@ -306,6 +306,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         err_console.print(
             f"[red]✗ {failure.trainee_id} / {failure.module_id}[/red]: {escape(failure.message.strip()[-2000:])}"
         )
+    for result in results:
+        if result.tampered and result.success:
+            err_console.print(
+                f"[bold red]⚠ TAMPERED {result.trainee_id} / {result.module_id}[/bold red]: "
+                f"{escape(result.tampered)}. Graded from the progress store's record; the file found is kept in "
+                f"grading/tampered/{result.trainee_id}/{result.module_id}/."
+            )
     return 1 if failures else 0
 
 

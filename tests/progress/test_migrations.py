@@ -98,8 +98,8 @@ def test_schema_problems_names_a_missing_table_and_column(tmp_path: Path) -> Non
     ProgressStore(path).close()
     with sqlite3.connect(path) as db:
         db.execute("DROP TABLE events")
-        db.execute("ALTER TABLE submissions DROP COLUMN digest")
+        db.execute("ALTER TABLE submission_records DROP COLUMN digest")
         problems = schema_problems(db)
     db.close()
     assert "table 'events' is missing" in problems
-    assert "table 'submissions' lacks column(s) digest" in problems
+    assert "table 'submission_records' lacks column(s) digest" in problems

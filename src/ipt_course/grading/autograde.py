@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ipt_course.grading.nbgrader_api import gradebook_url, nbgrader_api
@@ -29,6 +29,8 @@ class GradeResult:
     module_id: str
     success: bool
     message: str
+    tampered: str = ""
+    """Why the submission file was not trusted and was graded from the store's record ("" when it matched)."""
 
 
 def _timestamp(path: Path) -> str | None:
@@ -105,14 +107,32 @@ def autograde_pending(
     nbgrader grades one notebook at a time, and most of that time is a kernel starting (nbgrader#174); separate
     processes use every core. A submission that fails (for instance on a busy gradebook) is tried once more alone.
     """
-    pending = pending_submissions(project)
+    from ipt_course.grading.integrity import check_submissions
+
+    everything = pending_submissions(project)
     if on_start:
-        on_start(len(pending))
-    if not pending:
+        on_start(len(everything))
+    if not everything:
         return []
+    # Before any kernel runs: each file is checked against the store, and rewritten from it if it differs.
+    verdicts = check_submissions(project, [(p.trainee_id, p.module_id) for p in everything])
+    results: dict[PendingSubmission, GradeResult] = {}
+    pending = []
+    for sub in everything:
+        verdict = verdicts.get((sub.trainee_id, sub.module_id))
+        if verdict is None or verdict.gradable:
+            pending.append(sub)
+            continue
+        why = "; ".join(verdict.reasons)
+        results[sub] = GradeResult(
+            sub.trainee_id, sub.module_id, False, f"not graded: {why}, and the store holds nothing to grade", why
+        )
+        if on_done:
+            on_done(results[sub])
+    if not pending:
+        return [results[sub] for sub in everything]
     _prepare_gradebook(project, pending)
     workers = min(len(pending), max(1, workers or os.cpu_count() or 1))
-    results: dict[PendingSubmission, GradeResult] = {}
     if workers == 1:
         for result in _grade_here(project, pending):
             results[PendingSubmission(result.trainee_id, result.module_id)] = result
@@ -129,7 +149,11 @@ def autograde_pending(
                 results[sub] = result = next(_grade_here(project, [sub]))
                 if on_done:
                     on_done(result)
-    return [results[sub] for sub in pending]
+    for (trainee_id, module_id), verdict in verdicts.items():
+        sub = PendingSubmission(trainee_id, module_id)
+        if verdict.tampered and verdict.gradable:
+            results[sub] = replace(results[sub], tampered="; ".join(verdict.reasons))
+    return [results[sub] for sub in everything]
 
 
 if __name__ == "__main__":  # a worker of autograde_pending: grade "<module>/<trainee>" pairs, one JSON line each

@@ -17,6 +17,7 @@ from ipt_course.grading.competency import (
     read_gradebook,
     roll_up,
 )
+from ipt_course.grading.integrity import add_tampered_column
 from ipt_course.progress.store import ProgressStore
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
@@ -33,7 +34,9 @@ def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> 
 
     Trainees are named by their pseudonymous id unless `names` maps ids to names.
     """
-    return tables_from(course, read_gradebook(course), names)
+    tables = tables_from(course, read_gradebook(course), names)
+    add_tampered_column(tables["modules"], course.project)  # submissions graded from the store's record, and why
+    return tables
 
 
 def tables_from(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipt_course.content.loader import Module
 from ipt_course.grading.assignment import (
@@ -25,9 +26,14 @@ from ipt_course.progress.keys import item_key as item_key
 from ipt_course.progress.keys import knowledge_key as knowledge_key
 from ipt_course.progress.keys import role_play_key as role_play_key
 from ipt_course.progress.keys import simulation_key as simulation_key
+from ipt_course.progress.store import ProgressStore
+
+if TYPE_CHECKING:
+    from nbformat.notebooknode import NotebookNode
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 MAX_ROLE_PLAY_CHARS = 8000
+"""The longest role-play answer the page accepts (it says so as the trainee types); a submission never cuts text."""
 
 
 class SubmissionError(ValueError):
@@ -82,6 +88,72 @@ def submission_dir(project: Project, trainee_id: str, module_id: str) -> Path:
     return project.grading_dir / "submitted" / trainee_id / module_id
 
 
+RECORD_FORMAT = 1
+
+
+def submission_record(module: Module, answers: dict[str, Any], simulation_records: dict[str, Any]) -> dict[str, Any]:
+    """What a submission holds, as plain JSON data: the store keeps it (with its sha256) and grading trusts only it.
+
+    Only valid option ids per answered item, the role-play texts as written (whole: never cut), and the simulation
+    record. The value is passed through JSON once, so it is exactly what the store will give back.
+    """
+    items = {}
+    for item in module.items:
+        chosen = valid_item_answer(module, item.id, answers.get(item_key(item.id)))
+        if chosen is not None:
+            items[item.id] = chosen
+    role_plays = {}
+    for prompt in module.role_plays:
+        text = str(answers.get(role_play_key(prompt.id), "")).strip()
+        if text:
+            role_plays[prompt.id] = text
+    record = {"format": RECORD_FORMAT, "items": items, "role_plays": role_plays, "simulation": simulation_records}
+    return dict(json.loads(json.dumps(record, sort_keys=True)))  # sorted: the store gives it back in this order
+
+
+def fill_notebook(release: NotebookNode, record: dict[str, Any], where: Path | str = "the release notebook") -> None:
+    """Put a submission record's answers into a copy of the release notebook (in place).
+
+    Only option ids (as Python literals), HTML-escaped text and a literal of plain data go into the notebook, so
+    nothing a trainee types can run when nbgrader executes it. Grading rebuilds a tampered submission the same way.
+    """
+    by_grade_id = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in release.cells if "nbgrader" in cell.metadata}
+    for item_id, chosen in record.get("items", {}).items():
+        cell = by_grade_id.get(answer_cell_id(item_id))
+        if cell is None:
+            raise SubmissionError(f"{where} has no answer cell for item {item_id!r}: rebuild the course")
+        cell.source = f"{answer_variable(item_id)} = {_option_ids(chosen)!r}"
+    for prompt_id, text in record.get("role_plays", {}).items():
+        cell = by_grade_id.get(prompt_id)
+        if cell is None:
+            raise SubmissionError(f"{where} has no answer cell for role-play {prompt_id!r}: rebuild the course")
+        cell.source = escape_markdown(str(text))
+    sim_cell = by_grade_id.get(SIMULATION_CELL)
+    if sim_cell is not None:
+        sim_cell.source = f"simulation = {_python_literal(record.get('simulation', {}))}"
+
+
+_OPTION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _option_ids(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v) for v in value
+    ):
+        raise SubmissionError(f"not a list of option ids: {value!r}")
+    return list(value)
+
+
+def read_release(project: Project, module_id: str) -> NotebookNode:
+    import nbformat  # lazily: see grading/assignment.py
+
+    release = release_path(project, module_id)
+    if not release.is_file():
+        raise SubmissionError(f"{release} does not exist: run `ipt-course build` first")
+    nb: NotebookNode = nbformat.read(release, as_version=4)
+    return nb
+
+
 def write_submission(
     project: Project,
     module: Module,
@@ -89,46 +161,38 @@ def write_submission(
     answers: dict[str, Any],
     simulation_records: dict[str, Any],
     now: datetime | None = None,
+    store: ProgressStore | None = None,
 ) -> tuple[Path, str]:
-    """Write grading/submitted/<trainee>/<module>/<module>.ipynb and timestamp.txt; return path and timestamp.
+    """Keep the submission's record in the progress store, then write grading/submitted/<trainee>/<module>/.
 
-    Only validated option ids (as Python literals) and HTML-escaped text go into the notebook, so nothing a
-    trainee types can run when nbgrader executes it.
+    Writes <module>.ipynb and timestamp.txt; returns the notebook's path and the timestamp. The record goes first:
+    a file without its record is treated as tampered when graded, a record without a file is never graded.
     """
     import nbformat  # lazily: see grading/assignment.py
 
-    release = release_path(project, module.id)
-    if not release.is_file():
-        raise SubmissionError(f"{release} does not exist: run `ipt-course build` first")
-    nb = nbformat.read(release, as_version=4)
-    by_grade_id = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells if "nbgrader" in cell.metadata}
-    for item in module.items:
-        chosen = valid_item_answer(module, item.id, answers.get(item_key(item.id)))
-        cell = by_grade_id.get(answer_cell_id(item.id))
-        if cell is None:
-            raise SubmissionError(f"{release} has no answer cell for item {item.id!r}: rebuild the course")
-        if chosen is not None:
-            cell.source = f"{answer_variable(item.id)} = {chosen!r}"
-    for prompt in module.role_plays:
-        text = str(answers.get(role_play_key(prompt.id), "")).strip()[:MAX_ROLE_PLAY_CHARS]
-        cell = by_grade_id.get(prompt.id)
-        if cell is None:
-            raise SubmissionError(f"{release} has no answer cell for role-play {prompt.id!r}: rebuild the course")
-        if text:
-            cell.source = escape_markdown(text)
-    sim_cell = by_grade_id.get(SIMULATION_CELL)
-    if sim_cell is not None:
-        # JSON is also a Python literal here (no true/false/null: json.dumps of plain data round-trips via repr).
-        sim_cell.source = f"simulation = {_python_literal(simulation_records)}"
-
+    nb = read_release(project, module.id)
+    record = submission_record(module, answers, simulation_records)
+    fill_notebook(nb, record, release_path(project, module.id))
     now = now or datetime.now(UTC)
     timestamp = now.strftime(TIMESTAMP_FORMAT)
+    own_store = store is None
+    kept = ProgressStore(project.progress_db) if store is None else store
+    try:
+        kept.keep_submission_record(trainee_id, module.id, timestamp, record)
+    finally:
+        if own_store:
+            kept.close()
     folder = submission_dir(project, trainee_id, module.id)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{module.id}.ipynb"
-    _atomic_write(target, nbformat.writes(nb))
-    _atomic_write(folder / "timestamp.txt", timestamp)
+    write_notebook(target, nbformat.writes(nb), timestamp)
     return target, timestamp
+
+
+def write_notebook(target: Path, text: str, timestamp: str) -> None:
+    """Write a submission's notebook and timestamp.txt, each atomically."""
+    _atomic_write(target, text)
+    _atomic_write(target.parent / "timestamp.txt", timestamp)
 
 
 def _python_literal(value: Any) -> str:

@@ -55,7 +55,8 @@ EXPECTED_COLUMNS: dict[str, frozenset[str]] = {
     "sessions": frozenset({"token", "trainee_id", "created_at"}),
     "answers": frozenset({"trainee_id", "module_id", "key", "value", "updated_at"}),
     "events": frozenset({"id", "trainee_id", "module_id", "key", "value", "at"}),
-    "submissions": frozenset({"id", "trainee_id", "module_id", "submitted_at", "path", "record", "digest"}),
+    "submissions": frozenset({"id", "trainee_id", "module_id", "submitted_at", "path"}),
+    "submission_records": frozenset({"trainee_id", "module_id", "submitted_at", "record", "digest", "recorded_at"}),
 }
 """The tables and columns a store at SCHEMA_VERSION has (at least): the start-up check compares against it."""
 
@@ -72,12 +73,17 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
 
 
 def _v2_to_v3(db: sqlite3.Connection) -> None:
-    """Each submission keeps what was submitted (canonical JSON) and its sha256, so grading can trust the store."""
-    present = columns(db, "submissions")
-    if "record" not in present:
-        db.execute("ALTER TABLE submissions ADD COLUMN record TEXT")
-    if "digest" not in present:
-        db.execute("ALTER TABLE submissions ADD COLUMN digest TEXT")
+    """Each submission's record: what was submitted (canonical JSON) and its sha256, so grading trusts the store.
+
+    A table of its own, without a reference to the roster: a record is written with the submission file itself,
+    whoever the trainee is, and a record is never changed once written.
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS submission_records ("
+        "trainee_id TEXT NOT NULL, module_id TEXT NOT NULL, submitted_at TEXT NOT NULL, "
+        "record TEXT NOT NULL, digest TEXT NOT NULL, recorded_at REAL NOT NULL, "
+        "PRIMARY KEY (trainee_id, module_id, submitted_at))"
+    )
 
 
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}

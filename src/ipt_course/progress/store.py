@@ -199,3 +199,54 @@ class ProgressStore:
             (trainee_id, module_id),
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def keep_submission_record(self, trainee_id: str, module_id: str, submitted_at: str, record: Any) -> str:
+        """Keep what a submission holds, as canonical JSON with its sha256; return the digest.
+
+        Written before the submission file, and never changed: grading checks the file against it.
+        """
+        text = canonical_json(record)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO submission_records VALUES (?, ?, ?, ?, ?, ?)",
+                (trainee_id, module_id, submitted_at, text, digest, time.time()),
+            )
+        return digest
+
+    def submission_records(self, trainee_id: str, module_id: str) -> list[SubmissionRecord]:
+        """Every kept record of a trainee's submissions of a module, oldest first; digests checked on reading."""
+        rows = self._db.execute(
+            "SELECT submitted_at, record, digest FROM submission_records WHERE trainee_id=? AND module_id=? "
+            "ORDER BY recorded_at, submitted_at",
+            (trainee_id, module_id),
+        ).fetchall()
+        return [
+            SubmissionRecord(
+                trainee_id,
+                module_id,
+                str(at),
+                json.loads(text),
+                str(digest),
+                hashlib.sha256(str(text).encode()).hexdigest() == digest,
+            )
+            for at, text, digest in rows
+        ]
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling of a value as JSON (sorted keys, no spaces, UTF-8), so equal records have equal digests."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    """What the store kept of one submission: the answers as submitted and their sha256."""
+
+    trainee_id: str
+    module_id: str
+    submitted_at: str
+    record: Any
+    digest: str
+    digest_ok: bool
+    """Whether the record still matches its digest (False: the store's row itself was edited)."""

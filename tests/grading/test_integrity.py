@@ -1,0 +1,182 @@
+"""Grading trusts only the store: tampered or code-carrying submissions are graded from the store's record, flagged."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+import yaml
+
+from ipt_course.cli import main
+from ipt_course.content.loader import Module, load_course
+from ipt_course.grading.assignment import SIMULATION_CELL, answer_cell_id, answer_variable
+from ipt_course.grading.autograde import autograde_pending
+from ipt_course.grading.export import export_tables
+from ipt_course.grading.integrity import cell_problems, read_verdicts
+from ipt_course.grading.submission import fill_notebook, read_release, submission_record, write_submission
+from ipt_course.paths import Project
+from ipt_course.progress.keys import item_key, role_play_key
+from ipt_course.progress.store import ProgressStore
+from tests.conftest import copy_course
+
+pytestmark = pytest.mark.slow
+MODULE = "depression-ipt-my-role"
+FOLDER = "01-depression-ipt-my-role"
+SIM = {"first-meeting": {"finished": True, "choices": [], "safety": {"asked": True}}}
+
+
+@pytest.fixture(scope="module")
+def one_module(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A built course of module 1 alone (quick to build), with its nbgrader release."""
+    from ipt_course.build import build
+
+    project = copy_course(tmp_path_factory.mktemp("integrity") / "course-root")
+    for folder in project.modules_dir.iterdir():
+        if folder.name != FOLDER:
+            shutil.rmtree(folder)
+    course_file = project.course_dir / "course.yaml"
+    course = yaml.safe_load(course_file.read_text(encoding="utf-8"))
+    course["modules"] = [FOLDER]
+    course_file.write_text(yaml.safe_dump(course, allow_unicode=True), encoding="utf-8")
+    build(project, say=lambda _: None)
+    return project
+
+
+@pytest.fixture
+def module(one_module: Project) -> Module:
+    return load_course(one_module).module(MODULE)
+
+
+def wrong_answers(module: Module) -> dict[str, Any]:
+    """An option that is not the key for every item, and a role-play text."""
+    answers: dict[str, Any] = {
+        item_key(i.id): [next(o.id for o in i.options if o.id not in i.answer)] for i in module.items
+    }
+    answers[role_play_key(module.role_plays[0].id)] = "I hear you."
+    return answers
+
+
+def submit(project: Project, module: Module, trainee: str) -> Path:
+    path, _ = write_submission(project, module, trainee, wrong_answers(module), SIM)
+    return path
+
+
+def edit_cell(path: Path, grade_id: str, source: str) -> None:
+    nb = nbformat.read(path, as_version=4)
+    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id).source = source
+    nbformat.write(nb, path)
+
+
+def item_scores(project: Project, trainee: str) -> float:
+    items = export_tables(load_course(project))["items"]
+    rows = items[(items["trainee_id"] == trainee) & (items["kind"] == "item")]
+    return float(rows["score"].sum())
+
+
+def test_the_store_keeps_each_submission_with_its_digest(one_module: Project, module: Module) -> None:
+    """Does submitting keep the answers in the store, with the sha256 of their canonical JSON?"""
+    submit(one_module, module, "trainee-10")
+    store = ProgressStore(one_module.progress_db)
+    (kept,) = store.submission_records("trainee-10", MODULE)
+    store.close()
+    assert kept.digest_ok and len(kept.digest) == 64
+    assert kept.record == submission_record(module, wrong_answers(module), SIM)
+    assert kept.record["role_plays"] == {module.role_plays[0].id: "I hear you."}
+
+
+def test_a_long_role_play_is_submitted_whole(one_module: Project, module: Module) -> None:
+    """Is a role-play longer than the old 8,000-character cut submitted in full?"""
+    answers = wrong_answers(module)
+    answers[role_play_key(module.role_plays[0].id)] = "x" * 9000
+    path, _ = write_submission(one_module, module, "trainee-11", answers, {})
+    assert "x" * 9000 in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "cell"),
+    [
+        ("redefines sorted", "import builtins\nbuiltins.sorted = lambda *a, **k: {key}\n{var} = {answer}"),
+        ("writes a file", "open({marker!r}, 'w').write('ran')\n{var} = {answer}"),
+        ("edited answer", "{var} = {answer}"),
+    ],
+)
+def test_tampered_submissions_are_graded_from_the_store_and_flagged(
+    one_module: Project, module: Module, name: str, cell: str, tmp_path: Path
+) -> None:
+    """Is each tampered answer cell replaced by the store's record before grading, flagged, and never run?"""
+    trainee = "trainee-" + name.replace(" ", "-")
+    path = submit(one_module, module, trainee)
+    item = module.items[0]
+    marker = tmp_path / "ran.txt"
+    edit_cell(
+        path,
+        answer_cell_id(item.id),
+        cell.format(
+            var=answer_variable(item.id), answer=sorted(item.answer), key=sorted(item.answer), marker=str(marker)
+        ),
+    )
+    results = {r.trainee_id: r for r in autograde_pending(one_module)}
+    result = results[trainee]
+    assert result.success, result.message
+    assert result.tampered and f"item {item.id!r}" in result.tampered
+    assert not marker.exists(), "code in a submission ran during grading"
+    assert item_scores(one_module, trainee) == 0, "graded from the file, not the store"
+    modules = export_tables(load_course(one_module))["modules"]
+    flagged = modules[modules["trainee_id"] == trainee]["tampered"].iloc[0]
+    assert f"item {item.id!r}" in flagged
+    assert list((one_module.grading_dir / "tampered" / trainee / MODULE).glob("*.ipynb"))
+    assert "builtins" not in path.read_text(encoding="utf-8") and str(marker) not in path.read_text()
+
+
+def test_an_extra_code_cell_and_a_forged_simulation_are_flagged(one_module: Project, module: Module) -> None:
+    """Are an added code cell and a simulation cell carrying code both caught, and the file rebuilt?"""
+    path = submit(one_module, module, "trainee-12")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("import os"))
+    nbformat.write(nb, path)
+    edit_cell(path, SIMULATION_CELL, "simulation = dict(__import__('os').environ)")
+    results = {r.trainee_id: r for r in autograde_pending(one_module)}
+    assert "cells were added" in results["trainee-12"].tampered
+    assert "simulation record cell holds code" in results["trainee-12"].tampered
+    rebuilt = nbformat.read(path, as_version=4)
+    assert not any(c.source == "import os" for c in rebuilt.cells)
+
+
+def test_a_submission_the_store_never_recorded_is_not_graded(one_module: Project, module: Module) -> None:
+    """Is a submission folder made by hand (no record in the store) refused and reported, not graded?"""
+    source = submit(one_module, module, "trainee-13")
+    forged = one_module.grading_dir / "submitted" / "trainee-forged" / MODULE
+    shutil.copytree(source.parent, forged)
+    results = {r.trainee_id: r for r in autograde_pending(one_module)}
+    assert not results["trainee-forged"].success
+    assert "no record" in results["trainee-forged"].message
+    assert results["trainee-13"].success and not results["trainee-13"].tampered
+    verdicts = {v.trainee_id: v for v in read_verdicts(one_module)}
+    assert verdicts["trainee-forged"].graded_from == "none"
+    shutil.rmtree(forged.parent)
+
+
+def test_an_honest_submission_is_not_flagged(one_module: Project, module: Module) -> None:
+    """Does an untouched submission match its record exactly (no false alarm)?"""
+    path = submit(one_module, module, "trainee-14")
+    store = ProgressStore(one_module.progress_db)
+    (kept,) = store.submission_records("trainee-14", MODULE)
+    store.close()
+    expected = read_release(one_module, MODULE)
+    fill_notebook(expected, kept.record)
+    assert cell_problems(nbformat.read(path, as_version=4), expected) == []
+
+
+def test_grade_command_reports_tampering(
+    one_module: Project, module: Module, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Does `ipt-course grade` name the tampered submission in the terminal?"""
+    path = submit(one_module, module, "trainee-15")
+    item = module.items[1]
+    edit_cell(path, answer_cell_id(item.id), f"{answer_variable(item.id)} = {sorted(item.answer)!r}")
+    assert main(["--root", str(one_module.root), "grade"]) == 0
+    said = capsys.readouterr().err
+    assert "TAMPERED trainee-15" in said and item.id in said
