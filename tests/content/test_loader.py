@@ -356,3 +356,49 @@ def test_every_module_folder_loads(module_yaml: Path) -> None:
     module = load_module(module_yaml.parent, framework, REPO / "simulations")
     assert module.slug == module_yaml.parent.name
     assert module.lessons and module.items and module.knowledge_checks
+
+
+def test_version_1_harmful_list_loads_with_no_kind(project: Project) -> None:
+    """Does a competency check still in version 1 (harmful as a list) load, each harmful option with no kind yet?"""
+    path = module_file(project, "competency-check.yaml")
+    shutil.copy(FILES / "competency-check-v1.yaml", path)
+    module = load_course(project).module("depression-ipt-my-role")
+    assert module.check_version == 1
+    assert module.item("first-in-version-1").harmful == {"a": None, "d": None}
+
+
+def test_check_rejects_version_1_naming_file_item_option_and_field(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Does `ipt-course check` exit non-zero on a version-1 harmful list, naming file, item, option and field?"""
+    from ipt_course.cli import main
+
+    shutil.copy(FILES / "competency-check-v1.yaml", module_file(project, "competency-check.yaml"))
+    assert main(["--root", str(project.root), "check"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    where = f"modules/{MODULE}/competency-check.yaml, item 'first-in-version-1', field 'harmful[d]'"
+    assert f"{where}: option 'd' is marked harmful without saying which kind of harm it shows" in err
+    assert f"modules/{MODULE}/competency-check.yaml, field 'schema_version'" in err
+
+
+def test_harmful_mark_names_a_kind_in_version_2(project: Project) -> None:
+    """Does a version-2 item read its harmful options as option -> kind of harm?"""
+    path = module_file(project, "competency-check.yaml")
+    shutil.copy(FILES / "competency-check-v1.yaml", path)
+    edit_yaml(path, lambda data: data.update(schema_version=2) or data["items"][0].update(harmful={"a": "blaming"}))
+    module = load_course(project).module("depression-ipt-my-role")
+    assert (module.check_version, module.item("first-in-version-1").harmful) == (2, {"a": "blaming"})
+    assert "harmful" not in module.item("first-in-version-1").public().model_dump()
+
+
+def test_duplicate_lesson_id_names_module_file_id_and_field(project: Project) -> None:
+    """Does a module listing a lesson id twice name module.yaml, the id and the field 'lessons'?"""
+
+    def change(data: Any) -> None:
+        data["lessons"][1]["id"] = data["lessons"][0]["id"]
+
+    edit_yaml(module_file(project, "module.yaml"), change)
+    error = load_error(project)
+    assert error.path == module_file(project, "module.yaml")
+    assert error.field == "lessons"
+    assert error.item_id and f"lesson id '{error.item_id}' is used more than once" in str(error)
