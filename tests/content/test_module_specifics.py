@@ -100,6 +100,45 @@ def test_safety_module_covers_each_safety_competency() -> None:
     assert sum(1 for i in items if i.harmful) > len(items) / 2
 
 
+def test_question_nine_items_count_towards_the_safety_gate() -> None:
+    """Is every module 3 and 4 item on a question 9 answer above 0 on a safety-critical competency, so the gate
+    and the flags count it?"""
+    critical = {c.id for c in course().framework.competencies if c.safety_critical}
+    above_zero = re.compile(r"question 9,? (she )?(marked|is only|=) ?[1-3]\b|\b[1-3] on question 9", re.IGNORECASE)
+    about_nine = [
+        item
+        for folder in (SAFETY, ASSESSMENT)
+        for item in module(folder).items
+        if above_zero.search(" ".join((item.prompt + " " + " ".join(o.text for o in item.options)).split()))
+    ]
+    assert about_nine
+    assert not [item.id for item in about_nine if item.competency not in critical]
+
+
+def test_safety_module_says_it_is_must_pass_and_what_passing_needs() -> None:
+    """Does module 3's summary say it is must-pass and name the four conditions of the gate?"""
+    summary = " ".join(module(SAFETY).meta.summary.split()).lower()
+    for phrase in ("must-pass", "harmful", "80%", "safety step", "level 3"):
+        assert phrase in summary, phrase
+
+
+def test_safety_module_gives_real_urgent_numbers() -> None:
+    """Do module 3's lessons give India's emergency, Tele-MANAS and child helpline numbers, and hospital first?"""
+    text = " ".join(lt.markdown for lt in module(SAFETY).lessons)
+    for number in ("112", "14416", "1-800-891-4416", "1098"):
+        assert re.search(rf"(?<![\d-]){re.escape(number)}(?![\d-])", text), number
+    assert re.search(r"hospital care comes first", text, re.IGNORECASE)
+    assert re.search(r"medico-legal", text, re.IGNORECASE)
+
+
+def test_safety_module_keeps_pocso_to_sexual_offences() -> None:
+    """Does module 3 say POCSO covers sexual offences and send other harm through the JJ Act and child protection?"""
+    text = " ".join(" ".join(lt.markdown.split()) for lt in module(SAFETY).lessons)
+    assert re.search(r"POCSO covers sexual offences only", text)
+    assert re.search(r"Juvenile Justice Act", text) and re.search(r"child-protection policy", text)
+    assert re.search(r"21\(2\).{0,200}under her control", text)
+
+
 def test_safety_scenario_has_four_critical_nodes() -> None:
     """Does each of module 3's scenarios hold at least four safety-critical moments?"""
     for scenario in module(SAFETY).scenarios:
@@ -119,6 +158,36 @@ def test_module_4_marks_ignoring_item_9_as_harmful() -> None:
         if any(re.search(r"let her go|can wait|does not need|skip|leave out", t) for t in harmful_texts):
             found.append(item.id)
     assert found
+
+
+GROUP_CANNOT_TREAT = ("psychosis", "mania", "alcohol", "epilepsy", "pregnant", "intellectual disability")
+
+
+def test_module_4_teaches_what_the_group_cannot_treat() -> None:
+    """Does module 4 name what group IPT cannot treat, with a knowledge check and an item on referring it?"""
+    m = module(ASSESSMENT)
+    text = " ".join(lt.markdown for lt in m.lessons).lower()
+    assert not [sign for sign in GROUP_CANNOT_TREAT if sign not in text]
+    assert any(check.id == "who-needs-more-than-the-group" for check in m.knowledge_checks)
+    item = next(i for i in m.items if i.id == "what-the-group-cannot-treat")
+    assert item.competency == "supervision-and-referral" and "no-referral" in item.harmful.values()
+
+
+def test_module_4_never_uses_another_girl_as_interpreter() -> None:
+    """Does module 4 teach the PHQ-A's extra suicide questions, and that another girl is never the interpreter?"""
+    text = " ".join(" ".join(lt.markdown.split()) for lt in module(ASSESSMENT).lessons)
+    assert re.search(r"never another girl", text, re.IGNORECASE)
+    assert re.search(r"in the past month", text) and re.search(r"suicide attempt ever", text)
+
+
+def test_module_4_case_does_not_say_one_meeting_moves_the_score() -> None:
+    """Is module 4's case a responder whose text never says one meeting or remark shows as a lower score?"""
+    scenario = module(ASSESSMENT).scenarios[0]
+    assert scenario.client.response == "responder"
+    texts = [n.text for n in scenario.nodes] + [n.narration or "" for n in scenario.nodes]
+    texts += [n.ending.text for n in scenario.nodes if n.ending]
+    claims = re.compile(r"shows? as a (lower|higher) score|score (will|would) (fall|drop|go down)", re.IGNORECASE)
+    assert not [t for t in texts if claims.search(" ".join(t.split()))]
 
 
 def test_module_4_scenario_follows_her_across_sessions() -> None:
