@@ -9,24 +9,24 @@ from pathlib import Path
 
 import pytest
 
+from ipt_course.identity.workshop import SignInRefused, UnknownTrainee, WorkshopIdentity
 from ipt_course.paths import Project
-from ipt_course.progress.store import ProgressStore, SignInRefused
+from ipt_course.progress.store import ProgressStore
 from ipt_course.workshop import DEMO_NAMES, RosterEntry, ensure_workshop, read_roster
 
 FILES = Path(__file__).parent / "files"
 
 
 def signs_in(project: Project, entry: RosterEntry, pin: str | None = None) -> bool:
-    """Whether `pin` (default: the entry's own) signs the trainee in through a fresh ProgressStore."""
-    store = ProgressStore(project.progress_db)
+    """Whether `pin` (default: the entry's own) signs the trainee in through the workshop identity provider."""
+    identity = WorkshopIdentity(project.progress_db, project.workshop_dir / "sessions.db")
     try:
-        token = store.sign_in(entry.trainee_id, entry.pin if pin is None else pin)
-        trainee = store.session_trainee(token)
-        return trainee is not None and trainee.id == entry.trainee_id
+        session = identity.session_for_token(identity.sign_in(entry.trainee_id, entry.pin if pin is None else pin))
+        return session is not None and session.viewer.trainee_id == entry.trainee_id
     except SignInRefused:
         return False
     finally:
-        store.close()
+        identity.close()
 
 
 def test_fresh_project_gets_a_demo_roster_that_signs_in(project: Project) -> None:
@@ -136,16 +136,12 @@ def test_import_roster_replaces_it_only_when_the_file_is_good(project: Project, 
     good.write_text("\ufefftrainee_id,name,pin\ntrainee-21,Meera Demo,5555\ntrainee-22,Nisha Demo,6666\n")
     assert main(["--root", str(project.root), "workshop", "--roster", str(good)]) == 0
     assert [e.trainee_id for e in read_roster(project.roster_csv)] == ["trainee-21", "trainee-22"]
-    store = ProgressStore(project.progress_db)
-    try:
-        assert store.session_trainee(store.sign_in("trainee-21", "5555")) is not None
-    finally:
-        store.close()
+    assert signs_in(project, RosterEntry("trainee-21", "Meera Demo", "5555"))
     names = {t.id for t in ProgressStore(project.progress_db).trainees()}
     assert names == {"trainee-21", "trainee-22"}, "demo trainees leave the sign-in list"
-    old = ProgressStore(project.progress_db)
+    identity = WorkshopIdentity(project.progress_db, project.workshop_dir / "sessions.db")
     try:
-        with pytest.raises(Exception, match="no trainee"):
-            old.sign_in("trainee-01", "0000")
+        with pytest.raises(UnknownTrainee, match="no trainee"):
+            identity.sign_in("trainee-01", "0000")
     finally:
-        old.close()
+        identity.close()

@@ -65,6 +65,18 @@ def check_thin_notebook(path: Path) -> None:
                 raise ContentError(path, f"cell {index} has logic ({line.strip()!r}); put it in the package")
 
 
+# A Sign out button on every page, served with the page (no kernel involved). The form carries the _xsrf cookie's
+# value, which the server checks; the session cookie itself is HttpOnly and never seen by script.
+_SIGN_OUT = """<form class="ipt-signout" method="post" action="{{ resources.base_url }}logout"
+ onsubmit="this._xsrf.value=(document.cookie.match(/(?:^|; )_xsrf=([^;]*)/)||[])[1]||''"
+ style="display:flex;justify-content:flex-end;margin:0;padding:6px 12px">
+<input type="hidden" name="_xsrf" value="">
+<button type="submit" style="min-height:44px;min-width:44px;padding:0 16px;font-size:16px;border-radius:8px;
+ border:1px solid #8a96a3;background:#fff;color:#1f2933;cursor:pointer">Sign out</button>
+</form>
+"""
+
+
 def _voila_template(target: Path) -> None:
     """Our Voila template: the stock lab template with its CDN links removed and our tablet CSS added."""
     from jupyter_core.paths import jupyter_path
@@ -84,6 +96,10 @@ def _voila_template(target: Path) -> None:
     if marker not in text:
         raise RuntimeError(f"{stock} has no notebook_css block; this Voila version is not supported")
     text = text.replace(marker, marker + f"\n<style>\n{css}\n</style>", 1)
+    body = "{{ spinner.html() }}"
+    if body not in text:
+        raise RuntimeError(f"{stock} has no spinner in its body header; this Voila version is not supported")
+    text = text.replace(body, _SIGN_OUT + body, 1)
     target.mkdir(parents=True, exist_ok=True)
     (target / "index.html.j2").write_text(text, encoding="utf-8")
     (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")

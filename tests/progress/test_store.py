@@ -1,4 +1,4 @@
-"""The progress store on a real SQLite file: sign-in, lockout, sessions, answers, crashes, two kernels."""
+"""The progress store on a real SQLite file: the roster, answers, crashes, two kernels (sign-in: tests/identity)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from ipt_course.progress.store import (
-    LOCKOUT_SECONDS,
-    MAX_FAILED_SIGN_INS,
-    MAX_VALUE_BYTES,
-    SESSION_SECONDS,
-    ProgressStore,
-    SignInRefused,
-    Trainee,
-    UnknownTrainee,
-)
+from ipt_course.progress.store import MAX_VALUE_BYTES, ProgressStore, Trainee, UnknownTrainee
 
 TRAINEE = "trainee-01"
 NAME = "Anjali Demo"
 PIN = "4821"
-WRONG_PIN = "1111"
 MODULE = "depression-ipt-my-role"
-T0 = 1_800_000_000.0  # a fixed clock for sign-in tests
 
 
 @pytest.fixture
@@ -42,66 +31,6 @@ def store(db_path: Path) -> Iterator[ProgressStore]:
     opened.add_trainee(TRAINEE, NAME, PIN)
     yield opened
     opened.close()
-
-
-# --- sign-in and sessions ----------------------------------------------------------------------------
-
-
-def test_right_pin_gives_a_session_for_the_trainee(store: ProgressStore) -> None:
-    """Does the right PIN return a token that session_trainee resolves to that trainee?"""
-    token = store.sign_in(TRAINEE, PIN, now=T0)
-    assert store.session_trainee(token, now=T0 + 1) == Trainee(TRAINEE, NAME)
-    assert store.session_trainee("not-a-token", now=T0 + 1) is None
-
-
-def test_each_sign_in_gets_its_own_token(store: ProgressStore) -> None:
-    """Do two sign-ins (a phone and a laptop) get different tokens that both work?"""
-    first, second = store.sign_in(TRAINEE, PIN, now=T0), store.sign_in(TRAINEE, PIN, now=T0)
-    assert first != second
-    assert store.session_trainee(first, now=T0) == store.session_trainee(second, now=T0) == Trainee(TRAINEE, NAME)
-
-
-def test_wrong_pin_is_refused(store: ProgressStore) -> None:
-    """Does a wrong PIN raise SignInRefused?"""
-    with pytest.raises(SignInRefused, match="PIN is not right"):
-        store.sign_in(TRAINEE, WRONG_PIN, now=T0)
-
-
-def test_unknown_trainee_is_refused(store: ProgressStore) -> None:
-    """Does signing in as someone not on the roster raise UnknownTrainee?"""
-    with pytest.raises(UnknownTrainee, match="trainee-99"):
-        store.sign_in("trainee-99", PIN, now=T0)
-    with pytest.raises(UnknownTrainee):
-        store.trainee("trainee-99")
-
-
-def test_five_wrong_pins_lock_even_the_right_pin_for_a_while(store: ProgressStore) -> None:
-    """After five wrong PINs, is even the right PIN refused until LOCKOUT_SECONDS have passed?"""
-    for _ in range(MAX_FAILED_SIGN_INS):
-        with pytest.raises(SignInRefused, match="not right"):
-            store.sign_in(TRAINEE, WRONG_PIN, now=T0)
-    with pytest.raises(SignInRefused, match="Too many wrong PINs"):
-        store.sign_in(TRAINEE, PIN, now=T0 + LOCKOUT_SECONDS - 1)
-    token = store.sign_in(TRAINEE, PIN, now=T0 + LOCKOUT_SECONDS)
-    assert store.session_trainee(token, now=T0 + LOCKOUT_SECONDS) == Trainee(TRAINEE, NAME)
-
-
-def test_right_pin_resets_the_count_of_wrong_ones(store: ProgressStore) -> None:
-    """Does a right PIN after four wrong ones start the count again, so one more slip does not lock?"""
-    for _ in range(MAX_FAILED_SIGN_INS - 1):
-        with pytest.raises(SignInRefused):
-            store.sign_in(TRAINEE, WRONG_PIN, now=T0)
-    store.sign_in(TRAINEE, PIN, now=T0)
-    with pytest.raises(SignInRefused, match="not right"):
-        store.sign_in(TRAINEE, WRONG_PIN, now=T0)
-    assert store.sign_in(TRAINEE, PIN, now=T0)
-
-
-def test_expired_session_is_none(store: ProgressStore) -> None:
-    """Is a session token still good just before SESSION_SECONDS and None after?"""
-    token = store.sign_in(TRAINEE, PIN, now=T0)
-    assert store.session_trainee(token, now=T0 + SESSION_SECONDS - 1) == Trainee(TRAINEE, NAME)
-    assert store.session_trainee(token, now=T0 + SESSION_SECONDS + 1) is None
 
 
 # --- answers -----------------------------------------------------------------------------------------
@@ -164,14 +93,12 @@ def test_answer_for_trainee_not_on_roster_is_refused(store: ProgressStore) -> No
 
 
 def test_data_survives_closing_and_reopening(store: ProgressStore, db_path: Path) -> None:
-    """Do the roster, a session and answers survive closing the store and opening a new one on the file?"""
-    token = store.sign_in(TRAINEE, PIN, now=T0)
+    """Do the roster and answers survive closing the store and opening a new one on the file?"""
     store.save(TRAINEE, MODULE, "phq-a-item-9-follow-up", ["c"])
     store.close()
     reopened = ProgressStore(db_path)
     try:
         assert reopened.trainees() == [Trainee(TRAINEE, NAME)]
-        assert reopened.session_trainee(token, now=T0 + 1) == Trainee(TRAINEE, NAME)
         assert reopened.answers(TRAINEE, MODULE) == {"phq-a-item-9-follow-up": ["c"]}
         assert reopened.event_count(TRAINEE, MODULE) == 1
     finally:
@@ -224,8 +151,8 @@ def test_two_kernels_see_each_others_writes(store: ProgressStore, db_path: Path)
         both = {"phq-a-item-9-follow-up": ["c"], "responding-to-hopeless-words": ["b", "d"]}
         assert store.answers(TRAINEE, MODULE) == both
         assert second.answers(TRAINEE, MODULE) == both
-        token = second.sign_in(TRAINEE, PIN, now=T0)
-        assert store.session_trainee(token, now=T0) == Trainee(TRAINEE, NAME)
+        second.add_trainee("trainee-02", "Bina Demo", "2222")
+        assert [t.id for t in store.trainees()] == [TRAINEE, "trainee-02"]
     finally:
         second.close()
 
@@ -249,16 +176,14 @@ def test_submission_for_trainee_not_on_roster_is_refused(store: ProgressStore, t
     assert store.last_submission("trainee-99", MODULE) is None
 
 
-def test_trainee_taken_off_the_roster_keeps_her_work_but_cannot_sign_in(store: ProgressStore) -> None:
-    """When a new roster leaves a trainee out, is she gone from sign-in and sessions, with her answers kept?"""
-    token = store.sign_in(TRAINEE, PIN, now=T0)
+def test_trainee_taken_off_the_roster_keeps_her_work(store: ProgressStore) -> None:
+    """When a new roster leaves a trainee out, is she gone from the roster, with her answers kept?"""
     store.save(TRAINEE, MODULE, "item:x", ["a"])
     store.add_trainee("trainee-02", "Bina Demo", "1111")
     store.keep_only({"trainee-02"})
     assert [t.id for t in store.trainees()] == ["trainee-02"]
-    assert store.session_trainee(token, now=T0) is None
     with pytest.raises(UnknownTrainee):
-        store.sign_in(TRAINEE, PIN, now=T0)
+        store.trainee(TRAINEE)
     assert store.answers(TRAINEE, MODULE) == {"item:x": ["a"]}
     store.add_trainee(TRAINEE, NAME, PIN)  # back on a later roster: her work is there
-    assert store.session_trainee(store.sign_in(TRAINEE, PIN, now=T0), now=T0) is not None
+    assert store.trainee(TRAINEE) == Trainee(TRAINEE, NAME)

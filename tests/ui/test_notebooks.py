@@ -9,6 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from ipt_course.build import check_thin_notebook
+from ipt_course.identity import ENV_VIEWER, Viewer
 from ipt_course.paths import Project
 from ipt_course.progress.store import ProgressStore
 from tests.conftest import REPO
@@ -24,9 +25,9 @@ def test_notebook_runs_and_renders_widgets(notebook: Path, project: Project, mon
     check_thin_notebook(notebook)
     store = ProgressStore(project.progress_db)
     store.add_trainee("trainee-01", "Anjali Demo", "1234")
-    token = store.sign_in("trainee-01", "1234")
     store.close()
-    monkeypatch.setenv("QUERY_STRING", f"session={token}")
+    # As `ipt-course serve` does: the kernel learns who is viewing from its environment.
+    monkeypatch.setenv(ENV_VIEWER, Viewer("trainee-01", "trainee", "Anjali Demo").to_env()[ENV_VIEWER])
     nb = nbformat.read(notebook, as_version=4)
     assert all(not cell.get("outputs") for cell in nb.cells), "notebooks are committed without outputs"
     NotebookClient(

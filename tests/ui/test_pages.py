@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 import ipywidgets as w
@@ -11,6 +12,7 @@ import pytest
 
 from ipt_course.content.loader import load_course
 from ipt_course.grading.submission import item_key, knowledge_key, role_play_key, simulation_key
+from ipt_course.identity import ENV_VIEWER, Viewer
 from ipt_course.paths import Project
 from ipt_course.progress.store import ProgressStore
 from ipt_course.ui import home_page, module_page
@@ -32,12 +34,12 @@ def of_type(root: Any, cls: type) -> list[Any]:
 
 
 @pytest.fixture
-def signed_in(project: Project) -> tuple[Project, str, str]:
+def signed_in(project: Project) -> tuple[Project, str, Viewer]:
+    """A trainee on the roster, and the Viewer the server would hand her page kernels."""
     store = ProgressStore(project.progress_db)
     store.add_trainee("trainee-07", "Kavita Demo", "2468")
-    token = store.sign_in("trainee-07", "2468")
     store.close()
-    return project, "trainee-07", f"session={token}"
+    return project, "trainee-07", Viewer("trainee-07", "trainee", "Kavita Demo")
 
 
 def saved(project: Project, trainee: str) -> dict[str, Any]:
@@ -48,37 +50,39 @@ def saved(project: Project, trainee: str) -> dict[str, Any]:
         store.close()
 
 
-def test_module_page_without_session_asks_to_sign_in(project: Project) -> None:
-    """Does a page opened without a valid session show a sign-in link rather than anyone's work?"""
+def test_pages_without_a_viewer_ask_to_sign_in(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does a page whose kernel was not told who is viewing show a sign-in link rather than anyone's work?"""
     ProgressStore(project.progress_db).close()
-    page = module_page(MODULE, query_string="session=not-a-real-token-at-all")
-    text = " ".join(x.value for x in of_type(page, w.HTML))
-    assert "Please sign in" in text
-    assert not of_type(page, w.Tab)
+    monkeypatch.delenv(ENV_VIEWER, raising=False)
+    monkeypatch.setenv("QUERY_STRING", "session=an-old-token-in-a-link")  # links no longer sign anyone in
+    for page in (module_page(MODULE), home_page()):
+        text = " ".join(x.value for x in of_type(page, w.HTML))
+        assert "Please sign in" in text
+        assert not of_type(page, w.Tab)
+        assert "module.ipynb" not in text
 
 
-def test_home_page_signs_in_with_the_right_pin_only(signed_in: tuple[Project, str, str]) -> None:
-    """Does the home page refuse a wrong PIN and then show the modules for the right one?"""
-    page = home_page(query_string="")
-    name = of_type(page, w.Dropdown)[0]
-    pin = of_type(page, w.Password)[0]
-    button = next(b for b in of_type(page, w.Button) if b.description == "Sign in")
-    name.value = "trainee-07"
-    pin.value = "1111"
-    button.click()
-    assert "not right" in " ".join(x.value for x in of_type(page, w.HTML))
-    pin.value = "2468"
-    button.click()
+def test_home_page_shows_the_viewer_the_server_names(
+    signed_in: tuple[Project, str, Viewer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Does the home page greet the viewer from the kernel's environment, with links that carry nothing?"""
+    _, _, viewer = signed_in
+    monkeypatch.setenv(ENV_VIEWER, viewer.to_env()[ENV_VIEWER])
+    page = home_page()
     text = " ".join(x.value for x in of_type(page, w.HTML))
     assert "Welcome, <b>Kavita Demo</b>" in text
-    assert "modules/01-depression-ipt-my-role/module.ipynb?session=" in text
+    assert "href='modules/01-depression-ipt-my-role/module.ipynb'" in text
+    assert "?" not in "".join(re.findall(r"href='([^']*)'", text)), "links carry no session or anything else"
+    assert not of_type(page, w.Password), "no PIN is ever typed into a widget"
+    state = json.dumps([x.get_state() for x in walk(page)], default=str)
+    assert "2468" not in state and "session=" not in state
 
 
-def test_every_interaction_is_saved_and_restored(signed_in: tuple[Project, str, str]) -> None:
+def test_every_interaction_is_saved_and_restored(signed_in: tuple[Project, str, Viewer]) -> None:
     """Are a knowledge check, a simulation choice, an item, the role-play text and the place all kept?"""
-    project, trainee, query = signed_in
+    project, trainee, viewer = signed_in
     module = load_course(project).module(MODULE)
-    page = module_page(MODULE, query_string=query)
+    page = module_page(MODULE, viewer=viewer)
 
     kc = of_type(page, KnowledgeCheckView)[0]
     kc.options.buttons[1].value = True
@@ -112,7 +116,7 @@ def test_every_interaction_is_saved_and_restored(signed_in: tuple[Project, str, 
     assert answers["ui:tab"] == 2
 
     # A fresh page view (a reload: Voila starts a new kernel) comes back to the same state.
-    again = module_page(MODULE, query_string=query)
+    again = module_page(MODULE, viewer=viewer)
     assert of_type(again, w.Tab)[0].selected_index == 2
     assert of_type(again, LessonsView)[0].index == 1
     assert of_type(again, RolePlayView)[0].answer.value == "Sadness and worry can get better."
@@ -126,10 +130,10 @@ def test_every_interaction_is_saved_and_restored(signed_in: tuple[Project, str, 
     assert restored[multiple.item.id] == [o.id for o in multiple.item.options[:2]]
 
 
-def test_single_choice_keeps_one_option(signed_in: tuple[Project, str, str]) -> None:
+def test_single_choice_keeps_one_option(signed_in: tuple[Project, str, Viewer]) -> None:
     """Does picking a second option of a single-choice item replace the first?"""
-    project, trainee, query = signed_in
-    page = module_page(MODULE, query_string=query)
+    project, trainee, viewer = signed_in
+    page = module_page(MODULE, viewer=viewer)
     view = next(v for v in of_type(page, CompetencyItemView) if v.item.kind == "single")
     view.options.buttons[0].value = True
     view.options.buttons[3].value = True
@@ -138,11 +142,11 @@ def test_single_choice_keeps_one_option(signed_in: tuple[Project, str, str]) -> 
     assert saved(project, trainee)[item_key(view.item.id)] == [view.item.options[3].id]
 
 
-def test_no_answer_key_in_any_widget_state(signed_in: tuple[Project, str, str]) -> None:
+def test_no_answer_key_in_any_widget_state(signed_in: tuple[Project, str, Viewer]) -> None:
     """Does any synced widget state, which the browser can read, hold a rationale or a scoring mark?"""
-    project, _, query = signed_in
+    project, _, viewer = signed_in
     module = load_course(project).module(MODULE)
-    page = module_page(MODULE, query_string=query)
+    page = module_page(MODULE, viewer=viewer)
     state = json.dumps([x.get_state() for x in walk(page)], default=str)
     assert len(state) > 5_000
     for item in module.items:
@@ -155,24 +159,24 @@ def test_no_answer_key_in_any_widget_state(signed_in: tuple[Project, str, str]) 
                 assert choice.feedback not in state, "simulation feedback is sent only after a choice"
 
 
-def test_forged_simulation_choice_is_ignored(signed_in: tuple[Project, str, str]) -> None:
+def test_forged_simulation_choice_is_ignored(signed_in: tuple[Project, str, Viewer]) -> None:
     """Does a click for a choice that is not on offer (a forged message) change nothing?"""
-    project, trainee, query = signed_in
-    page = module_page(MODULE, query_string=query)
+    project, trainee, viewer = signed_in
+    page = module_page(MODULE, viewer=viewer)
     sim = of_type(page, SimulationView)[0]
     sim.choose("no-such-choice")
     assert sim.sim.to_dict()["path"] == []
     assert simulation_key(sim.scenario.id) not in saved(project, trainee)
 
 
-def test_damaged_simulation_save_restarts_the_case(signed_in: tuple[Project, str, str]) -> None:
+def test_damaged_simulation_save_restarts_the_case(signed_in: tuple[Project, str, Viewer]) -> None:
     """Does a tampered saved path show a clear note and a fresh start instead of crashing the page?"""
-    project, trainee, query = signed_in
+    project, trainee, viewer = signed_in
     store = ProgressStore(project.progress_db)
     scenario_id = load_course(project).module(MODULE).scenarios[0].id
     store.save(trainee, MODULE, simulation_key(scenario_id), {"state": {"format_version": 99}})
     store.close()
-    page = module_page(MODULE, query_string=query)
+    page = module_page(MODULE, viewer=viewer)
     sim = of_type(page, SimulationView)[0]
     assert "could not be read" in sim.notice.value
     assert sim.sim.to_dict()["path"] == []
@@ -183,9 +187,9 @@ def test_submit_writes_an_nbgrader_submission(built_project: Project, monkeypatc
     monkeypatch.setenv("IPT_COURSE_HOME", str(built_project.root))
     store = ProgressStore(built_project.progress_db)
     store.add_trainee("trainee-08", "Lata Demo", "1357")
-    token = store.sign_in("trainee-08", "1357")
+    lata = Viewer("trainee-08", "trainee", "Lata Demo")
     store.close()
-    page = module_page(MODULE, query_string=f"session={token}")
+    page = module_page(MODULE, viewer=lata)
     review = next(b for b in of_type(page, w.Button) if b.description == "Review and submit")
     review.click()
     summary = " ".join(x.value for x in of_type(page, w.HTML))
@@ -201,13 +205,13 @@ def test_submit_writes_an_nbgrader_submission(built_project: Project, monkeypatc
 
     graded = {r.trainee_id: r.success for r in autograde_pending(built_project)}
     assert graded["trainee-08"] is True
-    waiting = " ".join(x.value for x in of_type(module_page(MODULE, query_string=f"session={token}"), w.HTML))
+    waiting = " ".join(x.value for x in of_type(module_page(MODULE, viewer=lata), w.HTML))
     assert "will release the feedback" in waiting and "Your results" not in waiting
     from ipt_course.grading.release import release_feedback, release_file
 
     release_feedback(built_project, [MODULE])
     try:
-        again = module_page(MODULE, query_string=f"session={token}")
+        again = module_page(MODULE, viewer=lata)
     finally:
         release_file(built_project).unlink()  # the built project is shared: leave its workshop unreleased
     results = " ".join(x.value for x in of_type(again, w.HTML))
@@ -229,9 +233,9 @@ def test_served_pages_read_the_build_not_the_sources(built_project: Project, mon
         assert "Half-edited title" in source.read_text()
         store = ProgressStore(built_project.progress_db)
         store.add_trainee("trainee-10", "Uma Demo", "8642")
-        token = store.sign_in("trainee-10", "8642")
+        uma = Viewer("trainee-10", "trainee", "Uma Demo")
         store.close()
-        page = module_page(MODULE, query_string=f"session={token}")
+        page = module_page(MODULE, viewer=uma)
         text = " ".join(x.value for x in of_type(page, w.HTML))
         assert "Depression, IPT and my role" in text
         assert "Half-edited title" not in text

@@ -1,4 +1,4 @@
-"""What a page view needs: the project, the loaded course, the progress store and the signed-in trainee."""
+"""What a page view needs: the project, the loaded course, the progress store and who is viewing."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import parse_qs
 
 from ipt_course.content.loader import LoadedCourse, load_course
+from ipt_course.identity import Viewer
 from ipt_course.paths import ENV_CONTENT, Project, find_project
 from ipt_course.progress.store import ProgressStore, Trainee
 
@@ -20,16 +20,13 @@ class PageContext:
     project: Project
     course: LoadedCourse
     store: ProgressStore
-    trainee: Trainee | None
-    token: str | None
+    viewer: Viewer | None
+    """Who is viewing, as the server's identity provider resolved her; None only outside `ipt-course serve`."""
 
-
-def session_token(query_string: str | None = None) -> str | None:
-    """The session token from the page's URL (Voila passes it to the kernel as QUERY_STRING)."""
-    query = os.environ.get("QUERY_STRING", "") if query_string is None else query_string
-    values = parse_qs(query).get("session", [])
-    token = values[0].strip() if values else ""
-    return token if 10 <= len(token) <= 100 else None
+    @property
+    def trainee(self) -> Trainee | None:
+        """The viewer as the trainee her answers are saved under."""
+        return None if self.viewer is None else Trainee(self.viewer.trainee_id, self.viewer.name)
 
 
 @lru_cache(maxsize=1)
@@ -37,13 +34,15 @@ def _course(project: Project) -> LoadedCourse:
     return load_course(project)
 
 
-def page_context(query_string: str | None = None) -> PageContext:
+def page_context(viewer: Viewer | None = None) -> PageContext:
+    """The page's context; the viewer is the one given, else the one the server put in this kernel's environment.
+
+    Pages never read a token or a cookie: the server resolved the viewer before it started the kernel.
+    """
     project = find_project()
     snapshot = os.environ.get(ENV_CONTENT)
     if snapshot:  # served by `ipt-course serve`: read the last good build's content, never the sources
         project = Project(project.root, Path(snapshot))
     course = _course(project)
     store = ProgressStore(project.progress_db)
-    token = session_token(query_string)
-    trainee = store.session_trainee(token) if token else None
-    return PageContext(project, course, store, trainee, token if trainee else None)
+    return PageContext(project, course, store, viewer if viewer is not None else Viewer.from_env())

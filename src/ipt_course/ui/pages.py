@@ -1,4 +1,4 @@
-"""The two kinds of page Voila serves: the home page (sign in, modules) and a module page."""
+"""The two kinds of page Voila serves: the home page (the modules) and a module page."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from ipt_course.content.loader import Module
 from ipt_course.engine import SaveError, Simulation
 from ipt_course.engine.record import simulation_record
 from ipt_course.grading.submission import SubmissionError, summarize, write_submission
+from ipt_course.identity import Viewer
 from ipt_course.progress.keys import UI_TAB, item_key, knowledge_key, role_play_key, simulation_key
-from ipt_course.progress.store import SignInRefused, UnknownTrainee
 from ipt_course.ui.context import PageContext, page_context
 from ipt_course.ui.views import (
     CompetencyItemView,
@@ -32,14 +32,26 @@ def _page(children: list[w.Widget]) -> w.VBox:
     return box
 
 
-def module_href(module: Module, token: str) -> str:
-    """Link from the home page (site root) to a module page, carrying the session."""
-    return f"modules/{quote(module.slug)}/module.ipynb?session={quote(token)}"
+def module_href(module: Module) -> str:
+    """Link from the home page (site root) to a module page; it carries nothing (the session is a cookie)."""
+    return f"modules/{quote(module.slug)}/module.ipynb"
 
 
-def home_href(token: str | None) -> str:
+def home_href() -> str:
     """Link from a module page back to the home page."""
-    return "../../home.ipynb" + (f"?session={quote(token)}" if token else "")
+    return "../../home.ipynb"
+
+
+def _please_sign_in(href: str) -> w.VBox:
+    """What a page shows when the server did not say who is viewing (never the case under `ipt-course serve`)."""
+    return _page(
+        [
+            html_box(
+                "<h1>Please sign in</h1><p>We could not tell who you are (you may have signed out).</p>"
+                f"<a class='ipt-link-button' href='{html.escape(href)}'>Go to sign in</a>"
+            )
+        ]
+    )
 
 
 def simulation_records(module: Module, answers: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +101,7 @@ def module_progress(module: Module, answers: dict[str, Any]) -> tuple[int, int]:
 
 
 def _module_list(ctx: PageContext) -> w.VBox:
-    assert ctx.trainee is not None and ctx.token is not None
+    assert ctx.trainee is not None
     cards = []
     for module in ctx.course.modules:
         answers = ctx.store.answers(ctx.trainee.id, module.id)
@@ -102,7 +114,7 @@ def _module_list(ctx: PageContext) -> w.VBox:
                 f"<h3>{html.escape(module.meta.title)}</h3><p>{html.escape(module.meta.summary)}</p>"
                 f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
                 f"<p>{status}</p>"
-                f"<a class='ipt-link-button' href='{html.escape(module_href(module, ctx.token))}'>"
+                f"<a class='ipt-link-button' href='{html.escape(module_href(module))}'>"
                 f"{'Continue' if done else 'Start'} module {module.meta.number}</a></div>"
             )
         )
@@ -113,62 +125,12 @@ def _module_list(ctx: PageContext) -> w.VBox:
     return _page([greeting, *cards])
 
 
-def home_page(query_string: str | None = None) -> w.VBox:
-    """Sign in with your name and PIN; then see the modules with your progress."""
-    ctx = page_context(query_string)
-    root = _page([])
-    if ctx.trainee is not None:
-        root.children = [_module_list(ctx)]
-        return root
-    trainees = ctx.store.trainees()
-    title = html_box(
-        f"<div class='ipt-header'><h1>{html.escape(ctx.course.course.title)}</h1>"
-        f"<p>{html.escape(ctx.course.course.subtitle)}</p></div><h2>Sign in</h2>"
-    )
-    if not trainees:
-        root.children = [
-            title,
-            html_box(
-                "<p class='ipt-error'>There is no workshop roster yet. Ask your trainer to start the workshop.</p>"
-            ),
-        ]
-        return root
-    name = w.Dropdown(
-        options=[("Choose your name", "")] + [(t.name, t.id) for t in trainees],
-        value="",
-        description="",
-        layout=w.Layout(width="100%"),
-    )
-    pin = w.Password(placeholder="Your PIN", layout=w.Layout(width="100%"))
-    go = w.Button(description="Sign in", button_style="primary", layout=w.Layout(width="100%"))
-    go.add_class("ipt-big")
-    message = html_box("")
-
-    def sign_in(_: Any) -> None:
-        if not name.value:
-            message.value = "<p class='ipt-error'>Please choose your name first.</p>"
-            return
-        try:
-            token = ctx.store.sign_in(str(name.value), str(pin.value))
-        except (SignInRefused, UnknownTrainee) as err:
-            pin.value = ""
-            message.value = f"<p class='ipt-error'>{html.escape(str(err))}</p>"
-            return
-        ctx.token = token
-        ctx.trainee = ctx.store.trainee(str(name.value))
-        root.children = [_module_list(ctx)]
-
-    go.on_click(sign_in)
-    root.children = [
-        title,
-        html_box("<p>Your name</p>"),
-        name,
-        html_box("<p>Your PIN (from your trainer)</p>"),
-        pin,
-        go,
-        message,
-    ]
-    return root
+def home_page(viewer: Viewer | None = None) -> w.VBox:
+    """The modules with the viewer's progress (the server signs her in before the page starts)."""
+    ctx = page_context(viewer)
+    if ctx.trainee is None:
+        return _please_sign_in("home.ipynb")
+    return _page([_module_list(ctx)])
 
 
 # -- module page ----------------------------------------------------------------------------------
@@ -279,19 +241,11 @@ def practice_views(module: Module, answers: dict[str, Any], seed: int, save: Any
     return views
 
 
-def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
+def module_page(module_id: str, viewer: Viewer | None = None) -> w.VBox:
     """A whole module: lessons, practice case, competency check, role-play and submit, as tabs."""
-    ctx = page_context(query_string)
+    ctx = page_context(viewer)
     if ctx.trainee is None:
-        root = _page(
-            [
-                html_box(
-                    "<h1>Please sign in</h1><p>We could not tell who you are (the link may be old).</p>"
-                    f"<a class='ipt-link-button' href='{home_href(None)}'>Go to sign in</a>"
-                )
-            ]
-        )
-        return root
+        return _please_sign_in(home_href())
     module = ctx.course.module(module_id)
     trainee = ctx.trainee
     answers = ctx.store.answers(trainee.id, module.id)
@@ -300,7 +254,7 @@ def module_page(module_id: str, query_string: str | None = None) -> w.VBox:
         ctx.store.save(trainee.id, module.id, key, value, log=log)
 
     header = html_box(
-        f"<div class='ipt-header'><a href='{html.escape(home_href(ctx.token))}'>← All modules</a>"
+        f"<div class='ipt-header'><a href='{html.escape(home_href())}'>← All modules</a>"
         f"<p class='ipt-muted'>Module {module.meta.number} · {html.escape(trainee.name)}</p>"
         f"<h1>{html.escape(module.meta.title)}</h1></div>"
     )
