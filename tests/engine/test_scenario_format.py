@@ -6,8 +6,10 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
+from ipt_course.content.errors import ContentError
 from ipt_course.content.scenario import Scenario, load_scenario, scenario_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,3 +61,43 @@ def test_the_two_session_example_in_format_md_loads_and_plays() -> None:
     example = Scenario.model_validate(full[0])
     assert example.sessions and example.client.phq_a is not None
     assert example.model_dump() == load_scenario(FILES / "two-sessions.yaml").model_dump()
+
+
+def test_schema_names_the_harm_of_a_choice_and_the_week_of_a_session() -> None:
+    """Does the exported schema offer `harm` on a choice and `week` (0 or more) on a session, and accept version 2?"""
+    import json
+
+    schema = json.loads(scenario_json_schema())
+    defs = schema["$defs"]
+    assert "harm" in defs["ScenarioChoice"]["properties"]
+    week = defs["ScenarioSession"]["properties"]["week"]
+    assert any(option.get("minimum") == 0 for option in week["anyOf"])
+    assert schema["properties"]["schema_version"]["enum"] == [1, 2]
+
+
+def test_week_and_harm_load_and_a_negative_week_is_refused(tmp_path: Path) -> None:
+    """Does a session's week load, and is a negative week refused naming the session field?"""
+    raw = yaml.safe_load((FILES / "two-sessions.yaml").read_text(encoding="utf-8"))
+    raw["sessions"][1]["week"] = 3
+    scenario = Scenario.model_validate(raw)
+    assert [s.week for s in scenario.sessions] == [None, 3]
+    assert scenario.node("hello").choices[1].harm == "not-asking-about-self-harm"
+    raw["sessions"][1]["week"] = -1
+    path = tmp_path / "two-sessions" / "scenario.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_scenario(path)
+    assert caught.value.field is not None and "week" in caught.value.field
+
+
+def test_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
+    """Is a scenario with schema_version 3 refused, saying which versions are read?"""
+    raw = yaml.safe_load((FILES / "two-sessions.yaml").read_text(encoding="utf-8"))
+    raw["schema_version"] = 3
+    path = tmp_path / "two-sessions" / "scenario.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_scenario(path)
+    assert caught.value.field == "schema_version" and "expected 2" in str(caught.value)
