@@ -23,6 +23,7 @@ from ipt_course.ui.views import (
     RolePlayView,
     SimulationView,
     html_box,
+    report_not_saved,
 )
 
 
@@ -251,7 +252,11 @@ def module_page(module_id: str, viewer: Viewer | None = None) -> w.VBox:
     answers = ctx.store.answers(trainee.id, module.id)
 
     def save(key: str, value: Any, log: bool) -> None:
-        ctx.store.save(trainee.id, module.id, key, value, log=log)
+        try:
+            ctx.store.save(trainee.id, module.id, key, value, log=log)
+        except Exception as err:
+            report_not_saved(trainee.id, module.id, key, err)  # the server's log; the view shows it on the page
+            raise
 
     header = html_box(
         f"<div class='ipt-header'><a href='{html.escape(home_href())}'>← All modules</a>"

@@ -6,10 +6,17 @@ their id and text. Feedback is computed in the kernel after the trainee acts.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import html
+import json
+import logging
+import sys
+import threading
+import weakref
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import ipywidgets as w
 import mistune
@@ -20,6 +27,7 @@ from ipt_course.content.scenario import Scenario
 from ipt_course.engine import SaveError, Simulation, UnknownChoice
 from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS, valid_item_answer
 from ipt_course.progress.keys import UI_LESSON, item_key, knowledge_key, role_play_key, simulation_key
+from ipt_course.progress.store import MAX_VALUE_BYTES
 
 Saver = Callable[[str, Any, bool], None]
 
@@ -46,8 +54,11 @@ def feedback_html(title: str, body: str, css: str) -> str:
     return f'<div class="ipt-feedback {css}"><b>{html.escape(title)}</b><br>{html.escape(body)}</div>'
 
 
+NOT_SAVED = "Not saved — tell your trainer"
+
+
 class SavedLabel(w.HTML):
-    """A quiet 'Saved' note so trainees can see their work is kept."""
+    """A quiet 'Saved' note so trainees can see their work is kept, and a loud one when it is not."""
 
     def __init__(self) -> None:
         super().__init__("")
@@ -55,6 +66,100 @@ class SavedLabel(w.HTML):
 
     def mark(self) -> None:
         self.value = f"✓ Saved at {datetime.now().strftime('%H:%M:%S')}"
+
+    def fail(self, why: str = "") -> None:
+        detail = f" {html.escape(why)}" if why else ""
+        self.value = f"<span class='ipt-error'>✗ {NOT_SAVED}.{detail}</span>"
+
+
+def report_not_saved(trainee_id: str, module_id: str, key: str, err: BaseException) -> None:
+    """Put a failed save in the server's log: a kernel's real stderr is the terminal `ipt-course serve` runs in.
+
+    sys.stderr in a kernel goes to the page (and is hidden there); sys.__stderr__ is the process's own.
+    """
+    stream = sys.__stderr__ or sys.stderr
+    print(
+        f"[ipt-course] NOT SAVED: trainee {trainee_id}, module {module_id}, {key}: {type(err).__name__}: {err}",
+        file=stream,
+        flush=True,
+    )
+    logging.getLogger("ipt_course.save").error("not saved: %s %s %s", trainee_id, module_id, key, exc_info=err)
+
+
+def keep(save: Saver, label: SavedLabel, key: str, value: Any, log: bool) -> bool:
+    """Save and say so on the page; a failure shows 'Not saved — tell your trainer' (the saver logs it)."""
+    try:
+        save(key, value, log)
+    except Exception:  # whatever failed (disk, lock, size), the trainee must see it was not saved
+        label.fail()
+        return False
+    label.mark()
+    return True
+
+
+class Later(Protocol):
+    """Schedules a call after a delay and returns something that can cancel it."""
+
+    def __call__(self, delay: float, action: Callable[[], None]) -> Cancellable: ...
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> Any: ...
+
+
+def _call_later(delay: float, action: Callable[[], None]) -> Cancellable:
+    """On the kernel's event loop when there is one (widget callbacks run on it), else on a timer thread."""
+    try:
+        return asyncio.get_running_loop().call_later(delay, action)
+    except RuntimeError:
+        timer = threading.Timer(delay, action)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+
+_UNFLUSHED: weakref.WeakSet[Debounced] = weakref.WeakSet()
+
+
+class Debounced:
+    """Runs `action` once, `delay` seconds after the last `poke()`; `flush()` runs a pending one at once.
+
+    Typing saves through this: a keystroke costs the kernel nothing, so it answers the browser at once and the
+    browser never holds back keystrokes; the text reaches the store within `delay`. A kernel that is stopped
+    (page closed or reloaded) flushes first, at exit.
+    """
+
+    def __init__(self, action: Callable[[], None], delay: float, later: Later = _call_later):
+        self._action = action
+        self._delay = delay
+        self._later = later
+        self._handle: Cancellable | None = None
+        self.pending = False
+        _UNFLUSHED.add(self)
+
+    def poke(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self.pending = True
+        self._handle = self._later(self._delay, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        if self.pending:
+            self.pending = False
+            self._action()
+
+    def flush(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._fire()
+
+
+@atexit.register
+def flush_all() -> None:
+    """Save whatever is still waiting for its debounce: runs when the kernel shuts down."""
+    for pending in list(_UNFLUSHED):
+        pending.flush()
 
 
 class OptionButtons(w.VBox):
@@ -119,8 +224,7 @@ class KnowledgeCheckView(w.VBox):
         if not selected:
             self.feedback.value = ""
             return
-        self._save(knowledge_key(self.check.id), selected[0], True)
-        self.saved.mark()
+        keep(self._save, self.saved, knowledge_key(self.check.id), selected[0], True)
         self._show(selected[0])
 
 
@@ -327,14 +431,27 @@ class CompetencyItemView(w.VBox):
             self.options.select(restored)
 
     def _changed(self, selected: list[str]) -> None:
-        self._save(item_key(self.item.id), selected, True)
-        self.saved.mark()
+        keep(self._save, self.saved, item_key(self.item.id), selected, True)
+
+
+ROLE_PLAY_SAVE_DELAY = 0.4
+"""Seconds of quiet before typed text is saved (every change is saved; a burst of keystrokes only once)."""
+
+
+def role_play_room(text: str) -> int:
+    """Characters still free in a role-play answer (negative: too long), counting what the store can hold.
+
+    The limit is MAX_ROLE_PLAY_CHARS, and never more than the store's MAX_VALUE_BYTES allows: a character takes
+    at most 6 bytes of the store's JSON.
+    """
+    encoded = len(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    return min(MAX_ROLE_PLAY_CHARS - len(text), (MAX_VALUE_BYTES - encoded) // 6)
 
 
 class RolePlayView(w.VBox):
-    """A role-play prompt answered in free text; saved as it is typed."""
+    """A role-play prompt answered in free text: saved as it is typed, with the room left shown below it."""
 
-    def __init__(self, prompt: RolePlay, saved: Any, save: Saver):
+    def __init__(self, prompt: RolePlay, saved: Any, save: Saver, later: Later = _call_later):
         self.prompt = prompt
         self._save = save
         text = html_box(
@@ -343,16 +460,43 @@ class RolePlayView(w.VBox):
             "<p class='ipt-muted'>A trainer will read your answer and give you feedback.</p>"
         )
         self.saved = SavedLabel()
+        self.room = html_box("")
         self.answer = w.Textarea(
             value=saved if isinstance(saved, str) else "",
             placeholder="Write what you would say…",
-            continuous_update=True,
+            continuous_update=True,  # every keystroke reaches the kernel, so a reload loses nothing typed
             layout=w.Layout(width="100%", height="220px"),
         )
+        self._latest = str(self.answer.value)
+        self._debounced = Debounced(self._store_text, ROLE_PLAY_SAVE_DELAY, later)
         self.answer.observe(self._typed, names="value")
-        super().__init__([text, self.answer, self.saved], layout=w.Layout(width="100%"))
+        self._show_room(self.answer.value)
+        super().__init__([text, self.answer, self.room, self.saved], layout=w.Layout(width="100%"))
+
+    def _show_room(self, value: str) -> int:
+        room = role_play_room(value)
+        if room < 0:
+            self.room.value = (
+                f"<p class='ipt-error'>{-room:,} characters too many. Please shorten your answer: "
+                f"it can be at most {MAX_ROLE_PLAY_CHARS:,} characters. Until then it is not saved.</p>"
+            )
+        else:
+            self.room.value = f"<p class='ipt-muted'>{room:,} characters left</p>"
+        return room
 
     def _typed(self, change: dict[str, Any]) -> None:
-        value = str(change["new"])[:MAX_ROLE_PLAY_CHARS]
-        self._save(role_play_key(self.prompt.id), value, False)
-        self.saved.mark()
+        value = str(change["new"])
+        if self._show_room(value) < 0:
+            # Refused, loudly: the text stays in the box for the trainee to shorten; the store keeps the last fit.
+            self._debounced.flush()
+            self.saved.fail("Your answer is too long.")
+            return
+        self._latest = value
+        self._debounced.poke()
+
+    def _store_text(self) -> None:
+        keep(self._save, self.saved, role_play_key(self.prompt.id), self._latest, False)
+
+    def flush(self) -> None:
+        """Save now anything typed and not yet saved."""
+        self._debounced.flush()
