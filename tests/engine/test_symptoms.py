@@ -99,3 +99,11 @@ def test_a_relapse_rises_after_the_event_but_not_to_a_new_high() -> None:
     means = mean_course("relapse", 4)
     assert means[-1] > min(means) + 2
     assert means[-1] <= 16 + 1
+
+
+def test_thoughts_of_self_harm_never_appear_by_chance() -> None:
+    """With item 9 at 0 and no risk revealed, is item 9 rated 0 in every week for every seed?"""
+    baseline = [2, 2, 2, 2, 2, 2, 2, 2, 0]
+    for seed in range(40):
+        model = SymptomModel(baseline, "partial", str(seed))
+        assert all(model.rate(f"s{w}", w, [3]).self_harm_item == 0 for w in range(1, 9))

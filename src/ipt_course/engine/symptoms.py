@@ -166,6 +166,9 @@ class SymptomModel:
         # noise depends on the week, not the path, so two trainees' scores differ only by their choices
         rng = random.Random(f"{self.seed_key}:phq-a:{week}")
         rated = [min(3, max(0, int(s + rng.gauss(0.0, _NOISE) + 0.5))) for s in severity]
+        # Item 9 carries no rating noise: thoughts of self-harm appear in her answers only when the story has her
+        # reveal them, never by chance (a synthetic "1" would teach an urgent response to nothing).
+        rated[_ITEM_9] = min(3, int(severity[_ITEM_9] + 0.5))
         if "suicidal-thoughts" in risk:
             rated[_ITEM_9] = max(rated[_ITEM_9], 1)
         return PhqAScore(session_id, tuple(rated), sum(rated), week=week)
