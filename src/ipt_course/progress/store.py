@@ -1,9 +1,8 @@
-"""The progress store: trainees, sign-in sessions, and every answer saved the moment it is given (SQLite, WAL)."""
+"""The progress store: the roster, and every answer saved the moment it is given (SQLite, WAL)."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 import sqlite3
@@ -14,14 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ipt_course.identity.pins import hash_pin, pin_matches
 from ipt_course.progress.backup import StoreDamaged as StoreDamaged  # re-exported: callers catch it from here
 from ipt_course.progress.backup import damaged_message, refuse_if_lost
 from ipt_course.progress.migrations import SCHEMA_VERSION as SCHEMA_VERSION
 from ipt_course.progress.migrations import SchemaTooNew, migrate
 
-SESSION_SECONDS = 14 * 24 * 3600
-MAX_FAILED_SIGN_INS = 5
-LOCKOUT_SECONDS = 60
 MAX_VALUE_BYTES = 64 * 1024
 """The most one saved value may take, as UTF-8 JSON (role-play text is limited well below it: see views)."""
 
@@ -30,20 +27,12 @@ class UnknownTrainee(LookupError):
     """No trainee with that id is on the roster."""
 
 
-class SignInRefused(PermissionError):
-    """Wrong PIN, or too many wrong PINs in a row."""
-
-
 @dataclass(frozen=True)
 class Trainee:
     """A trainee on the workshop roster."""
 
     id: str
     name: str
-
-
-def _hash_pin(pin: str, salt: str) -> str:
-    return hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), 100_000).hex()
 
 
 class ProgressStore:
@@ -80,17 +69,26 @@ class ProgressStore:
             raise
         self._db.execute("COMMIT")
 
-    # -- roster and sign-in ------------------------------------------------------------------
+    # -- roster -------------------------------------------------------------------------
 
     def add_trainee(self, trainee_id: str, name: str, pin: str) -> Trainee:
-        """Add a trainee, or update the name and PIN of one already on the roster."""
-        salt = secrets.token_hex(16)
+        """Add a trainee, or update the name and PIN of one already on the roster.
+
+        A new PIN gets a new salt, which ends her sign-in sessions (see identity.workshop); the same PIN
+        again (the roster loaded at every start) keeps them.
+        """
+        row = self._db.execute("SELECT pin_salt, pin_hash FROM trainees WHERE id=?", (trainee_id,)).fetchone()
+        if row is not None and pin_matches(pin, row[0], row[1]):
+            salt, pin_hash = str(row[0]), str(row[1])
+        else:
+            salt = secrets.token_hex(16)
+            pin_hash = hash_pin(pin.strip(), salt)
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO trainees (id, name, pin_salt, pin_hash) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name=excluded.name, pin_salt=excluded.pin_salt, "
-                "pin_hash=excluded.pin_hash, failed_sign_ins=0, locked_until=0, on_roster=1",
-                (trainee_id, name, salt, _hash_pin(pin, salt)),
+                "pin_hash=excluded.pin_hash, on_roster=1",
+                (trainee_id, name, salt, pin_hash),
             )
         return Trainee(trainee_id, name)
 
@@ -110,45 +108,6 @@ class ProgressStore:
         if row is None:
             raise UnknownTrainee(f"no trainee with id {trainee_id!r} on the roster")
         return Trainee(*row)
-
-    def sign_in(self, trainee_id: str, pin: str, now: float | None = None) -> str:
-        """Check the PIN and return a new session token. Five wrong PINs lock the name for a minute."""
-        now = time.time() if now is None else now
-        row = self._db.execute(
-            "SELECT pin_salt, pin_hash, failed_sign_ins, locked_until FROM trainees WHERE id=? AND on_roster = 1",
-            (trainee_id,),
-        ).fetchone()
-        if row is None:
-            raise UnknownTrainee(f"no trainee with id {trainee_id!r} on the roster")
-        salt, pin_hash, failed, locked_until = row
-        if locked_until > now:
-            raise SignInRefused("Too many wrong PINs. Please wait a minute, or ask your trainer.")
-        if not hmac.compare_digest(_hash_pin(pin.strip(), salt), pin_hash):
-            failed += 1
-            lock = now + LOCKOUT_SECONDS if failed >= MAX_FAILED_SIGN_INS else 0
-            with self._transaction() as db:
-                db.execute(
-                    "UPDATE trainees SET failed_sign_ins=?, locked_until=? WHERE id=?",
-                    (0 if lock else failed, lock, trainee_id),
-                )
-            raise SignInRefused("That PIN is not right. Please try again, or ask your trainer.")
-        token = secrets.token_urlsafe(24)
-        with self._transaction() as db:
-            db.execute("UPDATE trainees SET failed_sign_ins=0, locked_until=0 WHERE id=?", (trainee_id,))
-            db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (token, trainee_id, now))
-        return token
-
-    def session_trainee(self, token: str, now: float | None = None) -> Trainee | None:
-        """The trainee a session token belongs to, or None if it is unknown or expired."""
-        now = time.time() if now is None else now
-        row = self._db.execute(
-            "SELECT t.id, t.name, s.created_at FROM sessions s JOIN trainees t ON t.id = s.trainee_id "
-            "WHERE s.token=? AND t.on_roster = 1",
-            (token,),
-        ).fetchone()
-        if row is None or now - row[2] > SESSION_SECONDS:
-            return None
-        return Trainee(row[0], row[1])
 
     # -- answers -----------------------------------------------------------------------------
 
