@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ipt_course.identity import workshop
+from ipt_course.identity import pins, workshop
 from ipt_course.identity.workshop import (
     CLIENT_LIMIT,
     TRAINEE_LIMIT,
@@ -65,7 +65,7 @@ def evaluations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every PIN the provider actually hashed and compared, in order."""
     seen: list[str] = []
     lock = threading.Lock()
-    real = workshop.pin_matches
+    real = pins.pin_matches
 
     def counted(pin: str, salt: str, pin_hash: str) -> bool:
         with lock:
