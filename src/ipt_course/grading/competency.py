@@ -538,9 +538,10 @@ def saved_gaps(module: Module, simulation: Mapping[str, Any], answers: Mapping[s
         taken: Mapping[str, Any] = run["safety"] if isinstance(run.get("safety"), Mapping) else {}
         if any(not taken.get(s.id) for s in scenario.safety_steps):
             gaps.append(f"In the practice case “{scenario.title}”, not every safety step was taken: play it again.")
-    for prompt in module.role_plays:
-        if not str(answers.get(role_play_key(prompt.id), "")).strip():
-            gaps.append("Write your role-play answer.")
+    written = sum(1 for p in module.role_plays if str(answers.get(role_play_key(p.id), "")).strip())
+    total = len(module.role_plays)
+    if written < total:
+        gaps.append(f"Write your role-play answer{'s' * (total > 1)} ({written} of {total} written).")
     return gaps
 
 
