@@ -47,19 +47,22 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from ipt_course.content.loader import load_course
-    from ipt_course.content.rules import CUE_COLUMNS, check_course, cue_table
+    from ipt_course.content.rules import CUE_COLUMNS, check_course, cue_table, format_cue_table
     from ipt_course.engine.checks import check_scenario, longest_decision_path
 
     course = load_course(_project(args))
     known = {c.id for c in course.framework.competencies}
     problems = [p for m in course.modules for s in m.scenarios for p in check_scenario(s, known)]
     problems += [str(problem) for problem in check_course(course, longest_decision_path)]
-    table = Table(title="Cue figures: does length or wording give the answer away?")
-    for column in ("Module", *CUE_COLUMNS):
-        table.add_column(column)
-    for name, cells in cue_table(course):
-        table.add_row(name, *cells)
-    console.print(table)
+    if console.is_terminal:
+        table = Table(title="Cue figures: does length or wording give the answer away?")
+        for column in ("Module", *CUE_COLUMNS):
+            table.add_column(column)
+        for name, cells in cue_table(course):
+            table.add_row(name, *cells)
+        console.print(table)
+    else:  # a log or a pipe: plain columns that do not wrap
+        console.print(format_cue_table(course), soft_wrap=True, markup=False, highlight=False, end="")
     for problem in problems:
         err_console.print(f"[red]✗[/red] {escape(problem)}")
     if getattr(args, "map", False):
