@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -196,3 +198,30 @@ def test_serve_refuses_a_damaged_store(project: Project, capsys: pytest.CaptureF
     said = capsys.readouterr().err
     assert "DAMAGED" in said and "ipt-course restore" in said
     assert project.progress_db.stat().st_size == 0
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bad header", "emptied"])
+def test_a_real_serve_refuses_a_hurt_store_and_restore_brings_the_answers_back(project: Project, damage: str) -> None:
+    """Does `ipt-course serve` (a real process) stop with the message, no traceback, and `restore` bring it back?"""
+    store_with_work(project.progress_db)
+    take_backup(project.progress_db)
+    if damage == "truncated":
+        project.progress_db.write_bytes(b"")
+    elif damage == "bad header":
+        with project.progress_db.open("r+b") as handle:
+            handle.write(b"not a database, sorry")
+    else:
+        with sqlite3.connect(project.progress_db) as conn:
+            conn.execute("DELETE FROM answers")
+        conn.close()
+    cli = [sys.executable, "-m", "ipt_course.cli", "--root", str(project.root)]
+    served = subprocess.run([*cli, "serve", "--port", "0"], capture_output=True, text=True, timeout=300)
+    said = " ".join((served.stdout + served.stderr).split())
+    assert served.returncode == 3, said
+    assert "Traceback" not in said
+    assert str(project.progress_db) in said.replace(" ", "") or "progress.db" in said
+    assert "ipt-course restore" in said
+    restored = subprocess.run([*cli, "restore", "newest", "--yes"], capture_output=True, text=True, timeout=300)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    stats = check_store(project.progress_db)
+    assert stats is not None and stats.answers == 200

@@ -6,6 +6,7 @@ import hashlib
 import json
 import secrets
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,20 +42,25 @@ class ProgressStore:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A missing or zero-length file would silently become a new, empty store: refuse when backups hold work.
-        refuse_if_lost(path)
         try:
-            # isolation_level=None: we open transactions ourselves, so each save is one atomic commit.
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed answer survives a power cut, not only a killed process.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            migrate(self._db)
-        except sqlite3.DatabaseError as err:
-            raise StoreDamaged(damaged_message(path, f"SQLite cannot read it ({err})")) from err
-        except SchemaTooNew as err:
-            raise StoreDamaged(damaged_message(path, str(err))) from err
+            # A missing or zero-length file would silently become a new, empty store: refuse when backups hold work.
+            refuse_if_lost(path)
+            try:
+                # isolation_level=None: we open transactions ourselves, so each save is one atomic commit.
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # FULL: a committed answer survives a power cut, not only a killed process.
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                migrate(self._db)
+            except sqlite3.DatabaseError as err:
+                raise StoreDamaged(damaged_message(path, f"SQLite cannot read it ({err})")) from err
+            except SchemaTooNew as err:
+                raise StoreDamaged(damaged_message(path, str(err))) from err
+        except StoreDamaged as err:
+            # In a page kernel, only the process's own stderr reaches the terminal `ipt-course serve` runs in.
+            print(f"[ipt-course] PROGRESS STORE DAMAGED:\n{err}", file=sys.__stderr__ or sys.stderr, flush=True)
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -193,7 +199,6 @@ class ProgressStore:
         ]
 
 
-
 def _encode(value: Any) -> str:
     """JSON of a saved value, in UTF-8 (an emoji takes 4 bytes, not the 12 of its \\u escapes).
 
@@ -205,6 +210,7 @@ def _encode(value: Any) -> str:
     except UnicodeEncodeError:
         return json.dumps(value, sort_keys=True)
     return encoded
+
 
 def canonical_json(value: Any) -> str:
     """One spelling of a value as JSON (sorted keys, no spaces, UTF-8), so equal records have equal digests."""
