@@ -171,3 +171,39 @@ def test_a_kernel_that_exits_right_after_typing_keeps_the_text(prompt: RolePlay,
     store = ProgressStore(project.progress_db)
     assert store.answers("t1", MODULE)[role_play_key(prompt.id)] == "the last words typed"
     store.close()
+
+
+def test_a_real_kernel_shut_down_right_after_typing_keeps_the_text(prompt: RolePlay, project: Project) -> None:
+    """In a real ipykernel (timers on its event loop), does a graceful shutdown just after typing save the text?
+
+    This is what Voila's unload beacon does when a page is reloaded or closed.
+    """
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        code = textwrap.dedent(
+            f"""
+            from pathlib import Path
+            from ipt_course.content.loader import load_course
+            from ipt_course.paths import Project
+            from ipt_course.progress.store import ProgressStore
+            import ipt_course.ui.views as views
+            views.ROLE_PLAY_SAVE_DELAY = 600  # so only the flush at shutdown can have saved it
+            project = Project(Path({str(project.root)!r}))
+            store = ProgressStore(project.progress_db)
+            store.add_trainee("t1", "Asha", "4821")
+            prompt = load_course(project).module({MODULE!r}).role_plays[0]
+            view = views.RolePlayView(prompt, "", lambda k, v, log: store.save("t1", {MODULE!r}, k, v, log=log))
+            view.answer.value = "typed a moment before the reload"
+            assert store.answers("t1", {MODULE!r}) == {{}}
+            """
+        )
+        reply = client.execute_interactive(code, timeout=120)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
+    store = ProgressStore(project.progress_db)
+    assert store.answers("t1", MODULE)[role_play_key(prompt.id)] == "typed a moment before the reload"
+    store.close()

@@ -159,7 +159,10 @@ class Debounced:
 def flush_all() -> None:
     """Save whatever is still waiting for its debounce: runs when the kernel shuts down."""
     for pending in list(_UNFLUSHED):
-        pending.flush()
+        try:
+            pending.flush()
+        except Exception as err:  # the kernel is going: save the others, and say what failed
+            print(f"[ipt-course] NOT SAVED at kernel exit: {type(err).__name__}: {err}", file=sys.__stderr__)
 
 
 class OptionButtons(w.VBox):
