@@ -292,6 +292,8 @@ def voila_app_class() -> Any:
             session = identity_of(handler).session(handler)
             if session is None or not kernels_of(handler).owns(kernel_id, session.key):
                 app_log.warning("Refused %s on a kernel: not its page's session", handler.request.method)
+                # As jupyter_server does when it refuses in prepare: its error page needs a (no) user.
+                handler.current_user = handler._jupyter_current_user = None
                 raise tornado.web.HTTPError(403)
             result = super().prepare()  # type: ignore[misc]
             if isinstance(result, Awaitable):
@@ -299,6 +301,10 @@ def voila_app_class() -> Any:
 
     class KernelChannels(OwnKernelOnly, VoilaKernelWebsocketHandler):  # type: ignore[misc]
         """The kernel's websocket, counted so a page that is gone lets its kernel go."""
+
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            # jupyter_server renders error pages from templates Voila does not ship: a plain answer instead.
+            self.finish(f"{status_code} {self._reason}")
 
         async def open(self, kernel_id: str) -> None:
             kernels_of(self).connected(kernel_id, +1)

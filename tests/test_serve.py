@@ -1,0 +1,318 @@
+"""A real `ipt-course serve`, probed as a trainee and as an attacker on the workshop Wi-Fi would."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from ipt_course.identity.workshop import COOKIE, TRAINEE_LIMIT
+from ipt_course.paths import Project
+from tests.conftest import copy_course
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+MAX_KERNELS = 3
+KERNEL_ID = re.compile(r'"kernelId": "([0-9a-f-]{36})"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`ipt-course serve` in its own process group, its whole log kept."""
+
+    def __init__(self, project: Project, port: int):
+        self.project = project
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = project.root / "serve.log"
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+        env.pop("IPT_COURSE_HOME", None)
+        command = [str(BIN / "ipt-course"), "--root", str(project.root), "serve", "--port", str(port)]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [*command, "--max-kernels", str(MAX_KERNELS)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ipt-course serve exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                requests.get(self.url + "/login", timeout=2)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        raise RuntimeError("ipt-course serve did not come up in 300 s")
+
+    def kernels(self) -> list[int]:
+        """The pids of the page kernels the server runs now."""
+        found = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-f", "ipykernel"], capture_output=True, text=True)
+        return [int(pid) for pid in found.stdout.split()]
+
+    def roster(self) -> dict[str, str]:
+        with self.project.roster_csv.open() as handle:
+            return {row["trainee_id"]: row["pin"] for row in csv.DictReader(handle)}
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    project = copy_course(tmp_path_factory.mktemp("serve") / "course-root")
+    srv = Server(project, free_port())
+    yield srv
+    srv.stop()
+
+
+TOKENS: list[str] = []
+"""Every session token handed out in this module, to look for in the server log at the end."""
+
+
+def sign_in(server: Server, trainee_id: str, pin: str | None = None) -> requests.Session:
+    """A browser-like client signed in through the form (pin: the roster's own by default)."""
+    client = requests.Session()
+    client.get(server.url + "/login", timeout=30)
+    answer = client.post(
+        server.url + "/login",
+        data={"trainee": trainee_id, "pin": pin or server.roster()[trainee_id], "_xsrf": client.cookies["_xsrf"]},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert answer.status_code == 303, answer.text[-500:]
+    TOKENS.append(str(client.cookies[COOKIE]))
+    return client
+
+
+def sign_out(server: Server, client: requests.Session) -> requests.Response:
+    """Press Sign out (the form on every page posts the _xsrf cookie's value)."""
+    return client.post(
+        server.url + "/logout", data={"_xsrf": client.cookies["_xsrf"]}, allow_redirects=False, timeout=60
+    )
+
+
+def open_page(server: Server, client: requests.Session, path: str = "/voila/render/home.ipynb") -> str:
+    """The kernel id of a freshly rendered page."""
+    answer = client.get(server.url + path, timeout=300)
+    assert answer.status_code == 200, answer.status_code
+    found = KERNEL_ID.search(answer.text)
+    assert found, "the page started a kernel"
+    return found.group(1)
+
+
+def channels_status(server: Server, kernel_id: str, cookie: str | None) -> int:
+    """The HTTP status of a websocket connection to a kernel's channels (101 when it opens)."""
+    from tornado.httpclient import HTTPClientError, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    async def connect() -> int:
+        headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+        url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels"
+        try:
+            connection = await websocket_connect(HTTPRequest(url, headers=headers, connect_timeout=30))
+        except HTTPClientError as err:
+            return err.code
+        connection.close()
+        return 101
+
+    return asyncio.run(connect())
+
+
+def test_anonymous_views_start_no_kernel(server: Server) -> None:
+    """Do anonymous GETs of every page end on the sign-in form, with no kernel started?"""
+    before = server.kernels()
+    for path in ("/", "/voila/render/home.ipynb", "/voila/render/modules/01-depression-ipt-my-role/module.ipynb"):
+        answer = requests.get(server.url + path, timeout=60)
+        assert answer.url == server.url + "/login", path
+        assert "Your PIN" in answer.text and "kernelId" not in answer.text
+    time.sleep(1)
+    assert server.kernels() == before == []
+
+
+def test_sign_in_page_needs_nothing_from_outside(server: Server) -> None:
+    """Is the sign-in form one self-contained page (no script, no outside link) that fits a phone?"""
+    page = requests.get(server.url + "/login", timeout=30).text
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert "width=device-width" in page
+    assert "Anjali Demo" in page and "type='password'" in page and 'name="_xsrf"' in page
+
+
+def test_sign_in_checks_the_pin_and_xsrf_and_sets_a_strict_cookie(server: Server) -> None:
+    """Is a wrong PIN refused, a form without its xsrf token refused, and the right PIN given only a cookie?"""
+    client = requests.Session()
+    client.get(server.url + "/login", timeout=30)
+    wrong = client.post(
+        server.url + "/login",
+        data={"trainee": "trainee-01", "pin": "00000", "_xsrf": client.cookies["_xsrf"]},
+        timeout=60,
+    )
+    assert wrong.status_code == 403 and "That PIN is not right" in wrong.text
+    forged = requests.post(
+        server.url + "/login", data={"trainee": "trainee-01", "pin": server.roster()["trainee-01"]}, timeout=60
+    )
+    assert forged.status_code == 403 and COOKIE not in forged.cookies
+    right = client.post(
+        server.url + "/login",
+        data={"trainee": "trainee-01", "pin": server.roster()["trainee-01"], "_xsrf": client.cookies["_xsrf"]},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert right.status_code == 303 and right.headers["Location"] == "/"
+    cookie = right.headers["Set-Cookie"]
+    token = str(client.cookies[COOKIE])
+    TOKENS.append(token)
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    assert token not in right.headers["Location"]
+    # Reloading home right after sign-in keeps her signed in.
+    for _ in range(2):
+        home = client.get(server.url + "/", timeout=300)
+        assert home.url.endswith("/voila/render/home.ipynb") and KERNEL_ID.search(home.text)
+        assert token not in home.text
+    sign_out(server, client)
+
+
+def test_a_kernel_answers_only_the_session_that_opened_its_page(server: Server) -> None:
+    """Do another trainee, or no cookie at all, get 403 on a kernel's REST routes, beacon and channels?"""
+    owner = sign_in(server, "trainee-02")
+    kernel_id = open_page(server, owner)
+    other = sign_in(server, "trainee-03")
+    nobody = requests.Session()
+    nobody.get(server.url + "/login", timeout=30)  # an _xsrf cookie, so only ownership can refuse
+    for client in (other, nobody):
+        xsrf = {"X-XSRFToken": str(client.cookies["_xsrf"])}
+        assert client.get(f"{server.url}/api/kernels/{kernel_id}", timeout=30).status_code == 403
+        assert client.delete(f"{server.url}/api/kernels/{kernel_id}", headers=xsrf, timeout=30).status_code == 403
+        assert client.post(f"{server.url}/voila/api/shutdown/{kernel_id}", headers=xsrf, timeout=30).status_code == 403
+    assert channels_status(server, kernel_id, None) == 403
+    assert channels_status(server, kernel_id, other.cookies[COOKIE]) == 403
+    assert owner.get(f"{server.url}/api/kernels/{kernel_id}", timeout=30).status_code == 200
+    assert channels_status(server, kernel_id, owner.cookies[COOKIE]) == 101
+    # Still running: nobody else could shut it down.
+    assert owner.get(f"{server.url}/api/kernels/{kernel_id}", timeout=30).status_code == 200
+    sign_out(server, owner)
+    sign_out(server, other)
+
+
+def test_sign_out_ends_the_session_and_its_kernels(server: Server) -> None:
+    """Does Sign out clear the cookie, end the session for that cookie, and shut its page's kernel down?"""
+    client = sign_in(server, "trainee-04")
+    kernel_id = open_page(server, client)
+    token = str(client.cookies[COOKIE])
+    kernels = server.kernels()
+    out = sign_out(server, client)
+    assert out.status_code == 303 and out.headers["Location"] == "/login"
+    assert COOKIE not in client.cookies
+    stolen = requests.Session()
+    stolen.cookies.set(COOKIE, token)
+    assert stolen.get(server.url + "/voila/render/home.ipynb", timeout=60).url == server.url + "/login"
+    assert stolen.get(f"{server.url}/api/kernels/{kernel_id}", timeout=30).status_code == 403
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(server.kernels()) >= len(kernels):
+        time.sleep(0.3)
+    assert len(server.kernels()) == len(kernels) - 1, "the signed-out page's kernel is gone"
+
+
+def test_a_new_pin_from_the_trainer_ends_her_session(server: Server, tmp_path: Path) -> None:
+    """When the trainer re-imports the roster with a new PIN, is her open session over at once?"""
+    client = sign_in(server, "trainee-05")
+    assert client.get(server.url + "/voila/render/home.ipynb", timeout=300).url.endswith("home.ipynb")
+    roster = server.project.roster_csv.read_text()
+    new = tmp_path / "roster.csv"
+    new.write_text(re.sub(r"(trainee-05,[^,]+,)\d+", r"\g<1>97531", roster))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [str(BIN / "ipt-course"), "--root", str(server.project.root), "workshop", "--roster", str(new)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert client.get(server.url + "/voila/render/home.ipynb", timeout=60).url == server.url + "/login"
+    sign_out(server, sign_in(server, "trainee-05", "97531"))
+
+
+def test_parallel_wrong_pins_are_evaluated_at_most_five_times(server: Server) -> None:
+    """With 40 wrong PINs for one trainee sent at once, are at most 5 checked and the rest refused (429)?"""
+
+    def guess(n: int) -> int:
+        client = requests.Session()
+        client.get(server.url + "/login", timeout=60)
+        answer = client.post(
+            server.url + "/login",
+            data={"trainee": "trainee-06", "pin": f"{n:06d}", "_xsrf": client.cookies["_xsrf"]},
+            timeout=120,
+        )
+        if answer.status_code == 429:
+            assert int(answer.headers["Retry-After"]) >= 1
+        return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(guess, range(40)))
+    assert set(statuses) <= {403, 429}
+    assert 1 <= statuses.count(403) <= TRAINEE_LIMIT
+
+
+def test_beyond_the_cap_a_page_says_busy(server: Server) -> None:
+    """Once MAX_KERNELS pages are open, does the next one get a plain 503 busy page that retries, not a hang?"""
+    busy = None
+    opened = []
+    for trainee in ("trainee-01", "trainee-02", "trainee-03", "trainee-05"):
+        client = sign_in(server, trainee, "97531" if trainee == "trainee-05" else None)
+        answer = client.get(server.url + "/voila/render/home.ipynb", timeout=300)
+        if answer.status_code == 503:
+            busy = answer
+            break
+        opened.append(client)
+    assert busy is not None, "the cap was reached"
+    assert len(server.kernels()) == MAX_KERNELS
+    assert "The course is busy — please wait a moment" in busy.text
+    assert int(busy.headers["Retry-After"]) > 0 and "http-equiv='refresh'" in busy.text
+    for client in opened:  # free the room again
+        sign_out(server, client)
+
+
+def test_small_routes_answer_plainly(server: Server) -> None:
+    """Do /logout without a session and malformed template paths answer sensibly (no 500, no traceback)?"""
+    assert requests.get(server.url + "/logout", timeout=30).url == server.url + "/login"
+    for path in ("/voila/templates/", "/voila/templates/x", "/voila/templates/ipt/static", "/voila/templates/../x"):
+        assert requests.get(server.url + path, timeout=30).status_code == 404, path
+    assert requests.get(server.url + "/voila/templates/lab/static/no-such.js", timeout=30).status_code == 404
+
+
+def test_no_token_in_the_log(server: Server) -> None:
+    """After all of the above, does the server log hold no session token, no PIN form field and no traceback?"""
+    log = server.log.read_text(errors="replace")
+    assert TOKENS and log
+    for token in TOKENS:
+        assert token not in log
+    assert "session=" not in log and "Traceback" not in log
+    for pin in server.roster().values():
+        assert f"pin={pin}" not in log
