@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from ipt_course.browser import CHROMIUM_ARGS
 from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS
-from tests.browser.test_trainee_journey import CHROMIUM, CHROMIUM_ARGS, Server, free_port, open_tab, roster
+from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, open_tab, roster
 from tests.conftest import copy_course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
