@@ -101,6 +101,7 @@ def test_every_interaction_is_saved_and_restored(signed_in: tuple[Project, str, 
 
     role_play = of_type(page, RolePlayView)[0]
     role_play.answer.value = "Sadness and worry can get better."
+    role_play.flush()  # typing is saved after a short pause (see test_no_silent_loss); here, at once
     lessons = of_type(page, LessonsView)[0]
     lessons.next.click()
     of_type(page, w.Tab)[0].selected_index = 2
