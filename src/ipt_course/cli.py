@@ -242,7 +242,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     console.print("Stop the server first. The current store is kept aside, not deleted.")
     if not args.yes:
         try:
-            reply = console.input("Bring this backup back? [y/N] ")
+            reply = console.input("Bring this backup back? \\[y/N] ")
         except EOFError:
             reply = ""
         if reply.strip().lower() not in ("y", "yes"):
