@@ -180,3 +180,25 @@ def test_grade_command_reports_tampering(
     assert main(["--root", str(one_module.root), "grade"]) == 0
     said = capsys.readouterr().err
     assert "TAMPERED trainee-15" in said and item.id in said
+
+
+def test_an_edited_role_play_and_an_older_file_are_caught(one_module: Project, module: Module) -> None:
+    """Are a changed role-play text and a submission file swapped for an earlier one both flagged and rebuilt?"""
+    from ipt_course.grading.integrity import check_submissions
+
+    prompt = module.role_plays[0]
+    path = submit(one_module, module, "trainee-16")
+    edit_cell(path, prompt.id, "> A much better answer, written by someone else.")
+    first = check_submissions(one_module, [("trainee-16", MODULE)])[("trainee-16", MODULE)]
+    assert first.tampered and first.graded_from == "store"
+    assert any(f"role-play answer {prompt.id!r}" in r for r in first.reasons)
+    assert "someone else" not in path.read_text(encoding="utf-8")
+    older = path.read_bytes(), (path.parent / "timestamp.txt").read_text()
+    answers = wrong_answers(module)
+    answers[role_play_key(prompt.id)] = "My second, longer answer."
+    write_submission(one_module, module, "trainee-16", answers, SIM)
+    path.write_bytes(older[0])
+    (path.parent / "timestamp.txt").write_text(older[1])
+    second = check_submissions(one_module, [("trainee-16", MODULE)])[("trainee-16", MODULE)]
+    assert second.tampered and "an earlier submission" in " ".join(second.reasons)
+    assert "My second, longer answer." in path.read_text(encoding="utf-8")
