@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import http.cookiejar
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ import pytest
 
 from ipt_course.browser import CHROMIUM_ARGS, chromium_path
 from ipt_course.content.loader import load_course
+from ipt_course.identity.workshop import COOKIE
 from ipt_course.paths import Project
 from tests.conftest import REPO, copy_course
 
@@ -107,11 +110,27 @@ class Traffic:
 
     requests: list[str] = field(default_factory=list)
     bodies: list[str] = field(default_factory=list)
+    referers: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
 
     def watch(self, page: Page) -> None:
-        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("request", self._request)
         page.on("response", self._response)
-        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+        page.on("websocket", self._websocket)
+
+    def _request(self, request: object) -> None:
+        self.requests.append(request.url)  # type: ignore[attr-defined]
+        referer = request.headers.get("referer")  # type: ignore[attr-defined]
+        if referer:
+            self.referers.append(referer)
+
+    def _websocket(self, ws: object) -> None:
+        self.requests.append(ws.url)  # type: ignore[attr-defined]
+        ws.on("framereceived", self._frame)  # type: ignore[attr-defined]
+        ws.on("framesent", self._sent)  # type: ignore[attr-defined]
+
+    def _sent(self, payload: str | bytes) -> None:
+        self.sent.append(payload if isinstance(payload, str) else payload.decode("utf-8", "ignore"))
 
     def _response(self, response: object) -> None:
         with contextlib.suppress(Exception):  # redirects and aborted requests have no body
@@ -139,12 +158,31 @@ def open_tab(page: Page, title: str) -> None:
 
 
 def sign_in(page: Page, base: str, name: str, pin: str) -> None:
+    """The server's own sign-in form (no kernel): choose the name, type the PIN, press Sign in."""
     page.goto(base + "/")
     page.wait_for_selector("text=Sign in", timeout=90_000)
     page.select_option("select", label=name)
     page.fill("input[type=password]", pin)
     page.locator("button", has_text="Sign in").click()
-    page.wait_for_selector("text=Welcome", timeout=30_000)
+    page.wait_for_selector("text=Welcome", timeout=90_000)
+
+
+def session_token(page: Page) -> str:
+    """The session cookie's value, which must never show up anywhere but the Cookie header."""
+    return str(next(c["value"] for c in page.context.cookies() if c["name"] == COOKIE))
+
+
+def signed_in_opener(srv: Server, trainee_id: str) -> urllib.request.OpenerDirector:
+    """A urllib client signed in through the form, for tests that need a page view without a browser."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(srv.url + "/login", timeout=60).read()
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    _, pin = roster(srv.project)[trainee_id]
+    form = urllib.parse.urlencode({"trainee": trainee_id, "pin": pin, "_xsrf": xsrf}).encode()
+    opener.open(srv.url + "/login", data=form, timeout=60).read()
+    assert any(c.name == COOKIE for c in jar), "signed in"
+    return opener
 
 
 @pytest.mark.parametrize(
@@ -178,13 +216,17 @@ def test_trainee_journey(server: Server, trainee_id: str, viewport: dict[str, in
             page.screenshot(path=str(server.project.root / "signin.png"))
         page.fill("input[type=password]", pin)
         page.locator("button", has_text="Sign in").click()
-        page.wait_for_selector("text=Welcome", timeout=30_000)
+        page.wait_for_selector("text=Welcome", timeout=90_000)
+        token = session_token(page)
         if tablet:
             page.screenshot(path=str(server.project.root / "home.png"), full_page=True)
+        # Reloading home right after sign-in keeps her signed in.
+        page.reload()
+        page.wait_for_selector("text=Welcome", timeout=90_000)
 
         page.locator("a.ipt-link-button").first.click()
         page.wait_for_selector(f"text=Lesson 1 of {len(module.lessons)}", timeout=90_000)
-        assert "session=" in page.url
+        assert "?" not in page.url, "links between pages carry nothing"
         module_url = page.url
         page.locator("button.ipt-big", has_text="Next").click()
         page.wait_for_selector(f"text=Lesson 2 of {len(module.lessons)}")
@@ -261,7 +303,25 @@ def test_trainee_journey(server: Server, trainee_id: str, viewport: dict[str, in
         # Back home: the module shows as submitted.
         page.locator("a", has_text="All modules").click()
         page.wait_for_selector("text=Submitted", timeout=90_000)
+
+        # Sign out (on every page): back to the form, and the module page no longer opens.
+        page.locator("form.ipt-signout button", has_text="Sign out").click()
+        page.wait_for_selector("text=Your PIN", timeout=30_000)
+        assert not [c for c in page.context.cookies() if c["name"] == COOKIE]
+        page.goto(module_url)
+        page.wait_for_selector("text=Your PIN", timeout=30_000)
+        assert page.url == server.url + "/login"
         browser.close()
+
+    for url in traffic.requests:
+        assert token not in url and "session=" not in url, f"a token in a URL: {url}"
+    # Pages are served with Referrer-Policy: no-referrer; whatever Referer a browser still sends carries nothing.
+    for referer in traffic.referers:
+        assert token not in referer and "session=" not in referer, f"a token in a Referer: {referer}"
+    assert token not in "\n".join(traffic.bodies), "the token reached a page or widget state"
+    assert token not in "\n".join(traffic.sent), "the browser sent the token over a websocket"
+    assert pin not in "\n".join(traffic.sent), "the PIN went into a widget"
+    assert token not in server.log.read_text(errors="replace"), "the token is in the server log"
 
     outside = [u for u in traffic.requests if not u.startswith(LOCAL)]
     assert outside == [], f"requests left localhost: {outside}"
@@ -332,7 +392,8 @@ def test_sigint_stops_the_server_even_started_in_the_background(tmp_path: Path) 
     srv = Server(project, free_port())
     srv.start(ignore_sigint=True)
     try:
-        urllib.request.urlopen(srv.url + "/voila/render/home.ipynb", timeout=120).read()  # starts a kernel
+        opener = signed_in_opener(srv, "trainee-01")
+        opener.open(srv.url + "/voila/render/home.ipynb", timeout=120).read()  # starts a kernel
         assert srv.proc is not None
         found = subprocess.run(["pgrep", "-P", str(srv.proc.pid), "-f", "ipykernel"], capture_output=True, text=True)
         kernel_pids = [int(pid) for pid in found.stdout.split()]
