@@ -157,7 +157,7 @@ def _check_store(project: Project) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ipt_course.progress.backup import backups_while_serving, take_backup
+    from ipt_course.progress.backup import backup_if_sound, backups_while_serving
     from ipt_course.serve import serve
     from ipt_course.workshop import ensure_workshop
 
@@ -176,7 +176,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 3
     _build_or_keep_last(project)
     _, created = ensure_workshop(project)
-    backup = take_backup(project.progress_db, keep=args.keep_backups)
+    backup = backup_if_sound(project.progress_db, keep=args.keep_backups)
     console.print(f"[dim]Backed up the progress store to {backup} (then every {args.backup_minutes:g} minutes).[/dim]")
     _print_roster(project, created)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host

@@ -164,9 +164,26 @@ def test_restore_refuses_a_damaged_backup(db: Path) -> None:
 
 def test_backups_run_while_serving(db: Path) -> None:
     """Does the background thread take backups every few (here: fractions of) minutes and once at the end?"""
+    store = ProgressStore(db)
     with backups_while_serving(db, minutes=0.2 / 60, keep=50, say=print):
-        time.sleep(1)
-    assert len(list_backups(db)) >= 3
+        for n in range(5):
+            store.save("trainee-01", MODULE, f"item:q{n}", ["a"])
+            time.sleep(0.3)
+    store.close()
+    backups = list_backups(db)
+    assert len(backups) >= 3
+    assert backups[0].stats is not None and backups[0].stats.answers == 205
+
+
+def test_an_idle_store_keeps_its_backup_history(db: Path) -> None:
+    """When nothing changed, does a backup round keep the newest backup instead of rotating older ones away?"""
+    first = backup_if_sound(db, keep=2)
+    assert backup_if_sound(db, keep=2) == first
+    store = ProgressStore(db)
+    store.save("trainee-01", MODULE, "item:new", ["b"])
+    store.close()
+    assert backup_if_sound(db, keep=2) != first
+    assert len(list_backups(db)) == 2
 
 
 def test_cli_restore_lists_shows_and_restores(

@@ -235,9 +235,10 @@ def take_backup(db_path: Path, keep: int = KEEP_BACKUPS, now: datetime | None = 
 def backup_if_sound(db_path: Path, keep: int = KEEP_BACKUPS) -> Path:
     """Take a backup, unless the store now holds fewer answers than the newest backup (then keep the good ones).
 
-    Without this, a store emptied while serving would be copied over every good backup within an hour.
+    Without this, a store emptied while serving would be copied over every good backup within an hour. When
+    nothing changed since the newest backup, that one stands: an idle workshop does not rotate its history away.
     """
-    newest = _backup_has_work(db_path)
+    newest = newest_backup(db_path)
     if newest is not None and newest.stats is not None:
         now = store_stats(db_path)
         if now.answers < newest.stats.answers:
@@ -246,6 +247,8 @@ def backup_if_sound(db_path: Path, keep: int = KEEP_BACKUPS) -> Path:
                     db_path, f"it now holds {now.answers} answer(s), fewer than the {newest.stats.answers} backed up"
                 )
             )
+        if now == newest.stats:
+            return newest.path
     return take_backup(db_path, keep)
 
 
