@@ -217,7 +217,7 @@ def test_serve_refuses_a_damaged_store(project: Project, capsys: pytest.CaptureF
     assert project.progress_db.stat().st_size == 0
 
 
-@pytest.mark.parametrize("damage", ["truncated", "bad header", "emptied"])
+@pytest.mark.parametrize("damage", ["truncated", "bad header", "damaged page", "emptied"])
 def test_a_real_serve_refuses_a_hurt_store_and_restore_brings_the_answers_back(project: Project, damage: str) -> None:
     """Does `ipt-course serve` (a real process) stop with the message, no traceback, and `restore` bring it back?"""
     store_with_work(project.progress_db)
@@ -227,6 +227,10 @@ def test_a_real_serve_refuses_a_hurt_store_and_restore_brings_the_answers_back(p
     elif damage == "bad header":
         with project.progress_db.open("r+b") as handle:
             handle.write(b"not a database, sorry")
+    elif damage == "damaged page":
+        with project.progress_db.open("r+b") as handle:
+            handle.seek(4096 * 3)
+            handle.write(b"\xff\x13" * 2048)
     else:
         with sqlite3.connect(project.progress_db) as conn:
             conn.execute("DELETE FROM answers")
