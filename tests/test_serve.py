@@ -6,11 +6,13 @@ import asyncio
 import csv
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,17 +40,17 @@ def free_port() -> int:
 class Server:
     """`ipt-course serve` in its own process group, its whole log kept."""
 
-    def __init__(self, project: Project, port: int):
+    def __init__(self, project: Project, port: int, *extra: str):
         self.project = project
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if '--certfile' in extra else 'http'}://127.0.0.1:{port}"
         self.log = project.root / "serve.log"
         env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
         env.pop("IPT_COURSE_HOME", None)
         command = [str(BIN / "ipt-course"), "--root", str(project.root), "serve", "--port", str(port)]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*command, "--max-kernels", str(MAX_KERNELS)],
+                [*command, "--max-kernels", str(MAX_KERNELS), *extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -59,7 +61,9 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ipt-course serve exited:\n{self.log.read_text()[-3000:]}")
             try:
-                requests.get(self.url + "/login", timeout=2)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # a self-made certificate
+                    requests.get(self.url + "/login", timeout=2, verify=False)
                 return
             except requests.ConnectionError:
                 time.sleep(0.3)
@@ -305,6 +309,56 @@ def test_small_routes_answer_plainly(server: Server) -> None:
     for path in ("/voila/templates/", "/voila/templates/x", "/voila/templates/ipt/static", "/voila/templates/../x"):
         assert requests.get(server.url + path, timeout=30).status_code == 404, path
     assert requests.get(server.url + "/voila/templates/lab/static/no-such.js", timeout=30).status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+def test_https_with_a_self_made_certificate(server: Server, tmp_path: Path) -> None:
+    """Does `serve --certfile/--keyfile` answer over HTTPS, with the session cookie marked Secure?"""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=ipt-course"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    secure = Server(server.project, free_port(), "--certfile", str(cert), "--keyfile", str(key))
+    try:
+        client = requests.Session()
+        # verify=False on each call (a session's own setting loses to REQUESTS_CA_BUNDLE): the certificate is
+        # self-made, and the test trusts it as a trainee would after the browser's warning.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            client.get(secure.url + "/login", timeout=30, verify=False)
+            answer = client.post(
+                secure.url + "/login",
+                data={"trainee": "trainee-02", "pin": server.roster()["trainee-02"], "_xsrf": client.cookies["_xsrf"]},
+                allow_redirects=False,
+                timeout=60,
+                verify=False,
+            )
+        assert answer.status_code == 303
+        assert "Secure" in answer.headers["Set-Cookie"] and "HttpOnly" in answer.headers["Set-Cookie"]
+        TOKENS.append(str(client.cookies[COOKIE]))
+        with pytest.raises(requests.ConnectionError):
+            requests.get(secure.url.replace("https://", "http://") + "/login", timeout=10)
+    finally:
+        secure.stop()
+
+
+def test_https_needs_both_files(server: Server, tmp_path: Path) -> None:
+    """Does `serve --certfile` without its key stop at once with a message, before serving anything?"""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [str(BIN / "ipt-course"), "--root", str(server.project.root), "serve", "--certfile", str(tmp_path / "c.pem")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "--keyfile" in done.stderr
 
 
 def test_no_token_in_the_log(server: Server) -> None:
