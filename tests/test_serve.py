@@ -370,3 +370,61 @@ def test_no_token_in_the_log(server: Server) -> None:
     assert "session=" not in log and "Traceback" not in log
     for pin in server.roster().values():
         assert f"pin={pin}" not in log
+
+
+# --- the kernel sweep, in-process with a fake clock --------------------------------------------------------
+
+
+class FakeManager:
+    """Just enough of a kernel manager: which kernels run, and shutting them down."""
+
+    def __init__(self, kernel_ids: list[str]):
+        self.running = list(kernel_ids)
+
+    def list_kernel_ids(self) -> list[str]:
+        return list(self.running)
+
+    async def shutdown_kernel(self, kernel_id: str, now: bool = False) -> None:
+        self.running.remove(kernel_id)
+
+
+class FakeIdentity:
+    def __init__(self, ended: set[str]):
+        self.ended = ended
+
+    def session_alive(self, key: str) -> bool:
+        return key not in self.ended
+
+
+def test_sweep_frees_kernels_of_gone_pages_and_ended_sessions() -> None:
+    """Does the sweep keep a rendering page, a connected page and a fresh reload, and free the others?"""
+    import logging
+
+    from ipt_course.serve import RELOAD_GRACE_SECONDS, Kernels, sweep
+
+    now = [1000.0]
+    kernels = Kernels(max_kernels=10, clock=lambda: now[0])
+    for kernel_id in ("rendering", "connected", "reloaded", "gone", "signed-out"):
+        kernels.record(kernel_id, "session-b" if kernel_id == "signed-out" else "session-a")
+    for kernel_id in ("connected", "reloaded", "gone", "signed-out"):
+        kernels.rendered(kernel_id)
+    kernels.connected("connected", +1)
+    manager = FakeManager([*kernels.owned, "beaconed"])
+    manager.running.remove("beaconed")
+    now[0] += RELOAD_GRACE_SECONDS + 1
+    kernels.rendered("reloaded")  # its page was just sent again
+    asyncio.run(sweep(manager, kernels, FakeIdentity({"session-b"}), logging.getLogger("test")))  # type: ignore[arg-type]
+    assert sorted(manager.running) == ["connected", "reloaded", "rendering"]
+    assert sorted(kernels.owned) == ["connected", "reloaded", "rendering"]
+    kernels.connected("connected", -1)
+    now[0] += RELOAD_GRACE_SECONDS + 1
+    asyncio.run(sweep(manager, kernels, FakeIdentity(set()), logging.getLogger("test")))  # type: ignore[arg-type]
+    assert manager.running == ["rendering"], "a page whose last connection closed goes after the grace"
+
+
+def test_default_cap_is_sized_from_the_roster() -> None:
+    """Is the default cap room for two pages per trainee and two to spare?"""
+    from ipt_course.serve import default_max_kernels
+
+    assert default_max_kernels(6) == 14
+    assert default_max_kernels(30) == 62
