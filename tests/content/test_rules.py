@@ -260,11 +260,18 @@ def test_cue_table_has_a_row_per_module_and_the_course(tmp_path: Path) -> None:
 
 
 def test_framework_lists_the_shared_harm_ids() -> None:
-    """Does course/competencies.yaml (schema 2) define the sixteen agreed kinds of harm, each signal compiling?"""
+    """Does course/competencies.yaml (schema 2) define the sixteen agreed kinds of harm (and the clinical
+    review's additions), each signal compiling?"""
     ids = {h.id for h in framework().harms}
     assert framework().schema_version == 2
-    assert {"false-promise", "secrecy", "coercion", "deciding-for-her", "stigmatising-label", "blaming"} <= ids
-    assert len(ids) == 16
+    agreed = {
+        "false-promise", "secrecy", "breaking-confidentiality", "coercion", "deciding-for-her",
+        "stigmatising-label", "pressing-for-details", "blaming", "dismissing", "lecturing",
+        "long-self-disclosure", "encouraging-withdrawal", "not-asking-about-self-harm",
+        "delaying-safety-response", "no-referral", "showing-impatience",
+    }  # fmt: skip
+    assert agreed <= ids
+    assert ids - agreed == {"leaving-means", "investigating", "bypassing-safeguards"}
     assert all(set(c.harms) <= ids for c in framework().competencies)
 
 
