@@ -22,6 +22,7 @@ from ipt_course.ui.views import (
     CompetencyItemView,
     Debounced,
     RolePlayView,
+    SimulationView,
     flush_all,
     report_not_saved,
     role_play_room,
@@ -207,3 +208,14 @@ def test_a_real_kernel_shut_down_right_after_typing_keeps_the_text(prompt: RoleP
     store = ProgressStore(project.progress_db)
     assert store.answers("t1", MODULE)[role_play_key(prompt.id)] == "typed a moment before the reload"
     store.close()
+
+
+def test_a_failed_save_in_a_case_shows_not_saved(project: Project) -> None:
+    """Does a case choice or restart whose save fails say 'Not saved — tell your trainer' instead of 'Saved'?"""
+    module = load_course(project).module(MODULE)
+    scenario = module.scenarios[0]
+    view = SimulationView(scenario, None, 1, failing_save)
+    view.choose(view.sim.choices[0].id)
+    assert NOT_SAVED in view.saved.value
+    view._restart(None)
+    assert NOT_SAVED in view.saved.value

@@ -387,8 +387,8 @@ class SimulationView(w.VBox):
             self.sim.choose(choice_id)
         except UnknownChoice:
             return  # a stale or forged click; the page shows the real choices again
-        self._save(simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
-        self.saved.mark()
+        # A failed save shows on the page ("Not saved — tell your trainer") and in the server log.
+        keep(self._save, self.saved, simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
         self.render()
         self._render_chart()
 
@@ -411,9 +411,8 @@ class SimulationView(w.VBox):
     def _restart(self, _: Any) -> None:
         # The play so far stays in the save as an earlier attempt: it is submitted and counts as evidence.
         self.sim.restart()
-        self._save(simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
+        keep(self._save, self.saved, simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
         self.confirm.children = []
-        self.saved.mark()
         self.render()
 
 
