@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ipt_course.content.loader import LoadedCourse
+from ipt_course.content.loader import LoadedCourse, Module
+from ipt_course.content.scenario import Scenario, ScenarioNode
 from ipt_course.grading.competency import (
+    CompetencyRecord,
+    CourseStatus,
+    Evidence,
     GradedSubmission,
+    ItemResult,
+    ModuleStatus,
+    case_plays,
     course_statuses,
     module_statuses,
     read_gradebook,
@@ -21,6 +29,342 @@ from ipt_course.grading.integrity import add_tampered_column
 from ipt_course.progress.store import ProgressStore
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
+TABLES = ("trainees", "competencies", "modules", "items", "flags")
+FRAMEWORK_TITLES = {
+    "ENACT": "Common helping skills (ENACT)",
+    "GroupACT": "Group facilitation (GroupACT)",
+    "IPT": "Interpersonal psychotherapy skills (IPT)",
+    "WeACT": "Working with children (WeACT)",
+}
+NOTHING_SUBMITTED = "nothing submitted yet"
+# EQUIP levels: 1 red (potentially harmful), 2 orange, 3 light green, 4 dark green; the report and the XLSX share them.
+LEVEL_COLOURS = {1: "#c62828", 2: "#ef6c00", 3: "#81c784", 4: "#1b5e20"}
+LEVEL_TEXT_COLOURS = {1: "#ffffff", 2: "#000000", 3: "#000000", 4: "#ffffff"}
+LEVEL_WORDS = {1: "1 potentially harmful", 2: "2 basic skills missing", 3: "3 basic skills", 4: "4 advanced"}
+
+
+# -- what the supervisor reads: the records, computed once, and the words for them ---------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One potentially harmful answer or choice on a safety-critical competency, in words a clinician reads."""
+
+    trainee_id: str
+    competency: str
+    competency_name: str
+    module_id: str
+    module: str
+    """'Module 3: Safety, safeguarding and referral'."""
+    kind: str
+    attempt: int | None
+    harm: str | None
+    harm_name: str
+    where: str
+    """'Question 4', or 'Practice case “Title”, Session 2: …' (the attempt is its own field)."""
+    question: str
+    """The item's prompt, the case moment (who says what), or the role-play situation."""
+    chosen: str
+    """What the trainee chose or wrote."""
+    why: str
+    """Why it may harm: the kind of harm's name and description."""
+    guidance: str
+    """The item's rationale, the case choice's feedback, or the trainer's comment."""
+    evidence: str
+    """The raw evidence id (module:source), for tracing it back in nbgrader."""
+
+
+@dataclass(frozen=True)
+class CaseStep:
+    """One choice in one play of a case, in words."""
+
+    session: str
+    moment: str
+    choice: str
+    competency: str
+    level: int | None
+    harm: str | None
+
+
+@dataclass(frozen=True)
+class CasePlay:
+    """One play (attempt) of a case."""
+
+    scenario_id: str
+    title: str
+    attempt: int | None
+    finished: bool
+    steps: tuple[CaseStep, ...]
+    safety_missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SupervisorData:
+    """Everything the supervisor's tables and report show, computed once from the graded submissions."""
+
+    course: LoadedCourse
+    submissions: list[GradedSubmission]
+    trainees: list[str]
+    """Everyone on the workshop roster and everyone with a graded submission, sorted."""
+    records: list[CompetencyRecord]
+    statuses: list[ModuleStatus]
+    course_statuses: list[CourseStatus]
+    flags: list[Flag]
+    names: dict[str, str] | None = None
+    role_play_texts: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(trainee, module, prompt id) -> the role-play answer as submitted (from the progress store)."""
+
+    def label(self, trainee_id: str) -> str:
+        """How the trainee is named: her pseudonymous id, or her name when names were asked for."""
+        return (self.names or {}).get(trainee_id, trainee_id)
+
+
+def module_label(module: Module) -> str:
+    return f"Module {module.meta.number}: {module.meta.title}"
+
+
+def _module(course: LoadedCourse, module_id: str) -> Module | None:
+    return next((m for m in course.modules if m.id == module_id), None)
+
+
+def _scenario(course: LoadedCourse, module_id: str, scenario_id: str) -> Scenario | None:
+    modules = [m for m in course.modules if m.id == module_id] + course.modules
+    return next((s for m in modules for s in m.scenarios if s.id == scenario_id), None)
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
+
+
+def fill_variants(scenario: Scenario, text: str) -> str:
+    """A case's text with each placeholder filled by the first of its variants (the record keeps no seed)."""
+    variants = getattr(scenario, "variants", None) or {}
+    return _PLACEHOLDER.sub(lambda m: variants[m[1]][0] if variants.get(m[1]) else m[0], text)
+
+
+def _node_sessions(scenario: Scenario) -> dict[str, str]:
+    """Node id -> the title of the session it belongs to: nodes reached from a session's start before the next."""
+    sessions = list(getattr(scenario, "sessions", None) or [])
+    nodes = {n.id: n for n in getattr(scenario, "nodes", None) or []}
+    starts = {s.start: s.title for s in sessions}
+    found: dict[str, str] = {}
+    for session in sessions:
+        todo = [session.start]
+        while todo:
+            node_id = todo.pop()
+            if node_id in found or node_id not in nodes or (node_id in starts and node_id != session.start):
+                continue
+            found[node_id] = session.title
+            todo.extend(c.next for c in nodes[node_id].choices)
+    return found
+
+
+def _moment(scenario: Scenario, node: ScenarioNode) -> str:
+    """A case moment as the trainee met it: who speaks, and what."""
+    text = fill_variants(scenario, node.text.strip())
+    if node.speaker == "client":
+        return f"{fill_variants(scenario, scenario.client.name)} says: “{text}”"
+    return text
+
+
+def _split_source(source: str) -> tuple[str, str, str]:
+    """A case choice's source 'scenario[ attempt N]/node/choice' as (scenario id, node id, choice id)."""
+    label, node_id, choice_id = [*source.split("/"), "", ""][:3]
+    return label.split(" attempt ", 1)[0], node_id, choice_id
+
+
+def harm_words(course: LoadedCourse, harm: str | None) -> tuple[str, str]:
+    """The kind of harm's name and description, from course/competencies.yaml's `harms:` (several: each named)."""
+    harms = {h.id: h for h in course.framework.harms}
+    names, texts = [], []
+    for harm_id in (harm or "unspecified").split():
+        known = harms.get(harm_id)
+        if known is None:
+            names.append("Potentially harmful (kind not named)")
+            texts.append("The course content marks this as potentially harmful without naming the kind.")
+        else:
+            names.append(known.name)
+            texts.append(known.description)
+    if len(names) == 1:
+        return names[0], texts[0]
+    return "; ".join(names), " ".join(f"{n}: {t}" for n, t in zip(names, texts, strict=True))
+
+
+def describe_flag(
+    course: LoadedCourse,
+    record: CompetencyRecord,
+    evidence: Evidence,
+    results: dict[tuple[str, str, str], ItemResult],
+    role_play_texts: dict[tuple[str, str, str], str],
+) -> Flag:
+    """A flag in words: the question or case moment, what the trainee chose, why it may harm, and what helps."""
+    module = _module(course, evidence.module_id)
+    harm_name, why = harm_words(course, evidence.harm)
+    where, question, chosen, guidance = evidence.source, "", "", ""
+    if module is not None and evidence.kind == "item":
+        numbers = {i.id: n for n, i in enumerate(module.items, start=1)}
+        item = next((i for i in module.items if i.id == evidence.source), None)
+        if item is not None:
+            where, question = f"Question {numbers[item.id]}", item.prompt
+            result = results.get((evidence.trainee_id, module.id, item.id))
+            picked = set(result.chosen or ()) if result else set()
+            harmful = item.harmful if isinstance(item.harmful, dict) else dict.fromkeys(item.harmful, None)
+            shown = [o for o in item.options if o.id in picked and o.id in harmful] or [
+                o for o in item.options if o.id in picked
+            ]
+            chosen = " / ".join(f"“{o.text}”" for o in shown) or "(the chosen option is not recorded)"
+            guidance = f"Answer key's reason: {item.rationale}"
+    elif module is not None and evidence.kind == "role-play":
+        prompt = next((p for p in module.role_plays if p.id == evidence.source), None)
+        if prompt is not None:
+            where, question = "Role-play", f"{prompt.situation} {prompt.task}"
+            text = role_play_texts.get((evidence.trainee_id, module.id, prompt.id))
+            chosen = f"“{text}”" if text else "(the answer is not in the progress store)"
+            level_one = next((r.description for r in prompt.rubric if int(r.level) == 1), "")
+            result = results.get((evidence.trainee_id, module.id, prompt.id))
+            guidance = f"Rated level 1 by a trainer ({level_one})" + (
+                f". Trainer's comment: {result.comment}" if result and result.comment else ""
+            )
+    elif evidence.kind == "simulation":
+        scenario_id, node_id, choice_id = _split_source(evidence.source)
+        scenario = _scenario(course, evidence.module_id, scenario_id)
+        where = f"Practice case “{scenario_id}”"
+        if scenario is not None:
+            session = _node_sessions(scenario).get(node_id)
+            where = f"Practice case “{scenario.title}”" + (f", {session}" if session else "")
+            node = next((n for n in getattr(scenario, "nodes", None) or [] if n.id == node_id), None)
+            if node is not None:
+                question = _moment(scenario, node)
+                choice = next((c for c in node.choices if c.id == choice_id), None)
+                if choice is not None:
+                    chosen = f"“{fill_variants(scenario, choice.text)}”"
+                    guidance = f"Feedback she was given: {fill_variants(scenario, choice.feedback)}"
+    return Flag(
+        evidence.trainee_id,
+        record.competency,
+        record.name,
+        evidence.module_id,
+        module_label(module) if module else evidence.module_id,
+        evidence.kind,
+        evidence.attempt,
+        evidence.harm,
+        harm_name,
+        where,
+        question or evidence.source,
+        chosen or "(not recorded)",
+        why,
+        guidance,
+        evidence.where,
+    )
+
+
+def case_path(course: LoadedCourse, submission: GradedSubmission) -> list[CasePlay]:
+    """Every play of every case in a submission, oldest first, each choice in words with its level."""
+    plays: list[CasePlay] = []
+    for scenario_id, run in submission.simulation.items():
+        if not isinstance(run, dict):
+            continue
+        scenario = _scenario(course, submission.module_id, scenario_id)
+        sessions = _node_sessions(scenario) if scenario else {}
+        nodes = {n.id: n for n in getattr(scenario, "nodes", None) or []}
+        for attempt, play in case_plays(run):
+            steps = []
+            for step in play.get("choices", []) or []:
+                if not isinstance(step, dict):
+                    continue
+                node = nodes.get(str(step.get("node")))
+                choice = next((c for c in node.choices if c.id == step.get("choice")), None) if node else None
+                level = step.get("level")
+                steps.append(
+                    CaseStep(
+                        sessions.get(str(step.get("node")), ""),
+                        _moment(scenario, node) if scenario and node else str(step.get("node")),
+                        fill_variants(scenario, choice.text) if scenario and choice else str(step.get("choice")),
+                        str(step.get("competency", "")),
+                        int(level) if isinstance(level, int) else None,
+                        step.get("harm") or None,
+                    )
+                )
+            taken: dict[str, Any] = play["safety"] if isinstance(play.get("safety"), dict) else {}
+            missing = tuple(s.description for s in (scenario.safety_steps if scenario else []) if not taken.get(s.id))
+            plays.append(
+                CasePlay(
+                    scenario_id,
+                    scenario.title if scenario else scenario_id,
+                    attempt,
+                    bool(play.get("finished")),
+                    tuple(steps),
+                    missing,
+                )
+            )
+    return plays
+
+
+def roster_ids(course: LoadedCourse) -> list[str]:
+    """The trainees on the workshop roster (workshop/roster.csv), if there is one."""
+    from ipt_course.workshop import read_roster
+
+    path = course.project.roster_csv
+    return [e.trainee_id for e in read_roster(path)] if path.is_file() else []
+
+
+def roster_names(course: LoadedCourse) -> dict[str, str]:
+    """Trainee id -> name, from the progress store's roster and workshop/roster.csv."""
+    from ipt_course.workshop import read_roster
+
+    names: dict[str, str] = {}
+    if course.project.progress_db.is_file():
+        store = ProgressStore(course.project.progress_db)
+        try:
+            names.update({t.id: t.name for t in store.trainees()})
+        finally:
+            store.close()
+    if course.project.roster_csv.is_file():
+        names.update({e.trainee_id: e.name for e in read_roster(course.project.roster_csv)})
+    return names
+
+
+def submitted_role_plays(
+    course: LoadedCourse, submissions: Iterable[GradedSubmission]
+) -> dict[tuple[str, str, str], str]:
+    """The role-play answers of each graded submission, from its record in the progress store (the source of
+    truth for what trainees gave)."""
+    if not course.project.progress_db.is_file():
+        return {}
+    texts: dict[tuple[str, str, str], str] = {}
+    store = ProgressStore(course.project.progress_db)
+    try:
+        for sub in submissions:
+            records = [r for r in store.submission_records(sub.trainee_id, sub.module_id) if r.digest_ok]
+            if records and isinstance(records[-1].record, dict):
+                for prompt_id, text in (records[-1].record.get("role_plays") or {}).items():
+                    texts[(sub.trainee_id, sub.module_id, str(prompt_id))] = str(text)
+    finally:
+        store.close()
+    return texts
+
+
+def supervisor_data(
+    course: LoadedCourse,
+    submissions: Iterable[GradedSubmission],
+    names: dict[str, str] | None = None,
+    trainees: Iterable[str] = (),
+    role_play_texts: dict[tuple[str, str, str], str] | None = None,
+) -> SupervisorData:
+    """The records behind every table and the report. Pure: levels and the gate come from the competency model."""
+    graded = list(submissions)
+    trainee_ids = sorted({s.trainee_id for s in graded} | set(trainees))
+    evidence = [e for s in graded for e in s.evidence]
+    records = roll_up(course, evidence, trainee_ids)
+    statuses = module_statuses(course, graded, trainee_ids)
+    texts = role_play_texts or {}
+    results = {(r.trainee_id, r.module_id, r.item_id): r for s in graded for r in s.results}
+    flags = [describe_flag(course, r, ev, results, texts) for r in records for ev in r.flags]
+    return SupervisorData(
+        course, graded, trainee_ids, records, statuses, course_statuses(course, statuses, records), flags, names, texts
+    )
+
+
+# -- the tables ---------------------------------------------------------------------------------------
 
 
 def _frame(rows: Sequence[Any], columns: list[str], rename: dict[str, str] | None = None) -> pd.DataFrame:
@@ -29,33 +373,18 @@ def _frame(rows: Sequence[Any], columns: list[str], rename: dict[str, str] | Non
     return frame.reindex(columns=columns)
 
 
-def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
-    """The export's tables, computed once from the gradebook by the competency model, formatted here.
-
-    Trainees are named by their pseudonymous id unless `names` maps ids to names.
-    """
-    tables = tables_from(course, read_gradebook(course), names)
-    add_tampered_column(tables["modules"], course.project)  # submissions graded from the store's record, and why
-    return tables
-
-
-def tables_from(
-    course: LoadedCourse, submissions: Iterable[GradedSubmission], names: dict[str, str] | None = None
-) -> dict[str, pd.DataFrame]:
-    """The export's tables from graded submissions. Pure: levels and the gate come from the competency model."""
-    graded = list(submissions)
-    results = [r for s in graded for r in s.results]
-    evidence = [e for s in graded for e in s.evidence]
-    trainee_ids = sorted({s.trainee_id for s in graded})
-    records = roll_up(course, evidence, trainee_ids)
-    statuses = module_statuses(course, graded, trainee_ids)
-
+def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
+    """The export's tables, each a plain formatting of the supervisor data."""
+    course = data.course
+    frameworks = {c.id: c.framework for c in course.framework.competencies}
+    labels = {m.id: module_label(m) for m in course.modules}
     competencies = _frame(
-        records,
+        data.records,
         [
             "trainee_id",
             "competency",
             "competency_name",
+            "framework",
             "safety_critical",
             "evidence_count",
             "score",
@@ -65,8 +394,9 @@ def tables_from(
         ],
         {"name": "competency_name"},
     )
+    competencies["framework"] = competencies["competency"].map(frameworks)
     items = _frame(
-        results,
+        [r for s in data.submissions for r in s.results],
         [
             "trainee_id",
             "module_id",
@@ -85,21 +415,34 @@ def tables_from(
     for table in (competencies, items):
         table["level"] = table["level"].astype("Int64")
     # One row per harmful observation on a safety-critical competency: which module, which attempt of a case
-    # (restarts included), and the kind of harm.
-    flags = pd.DataFrame(
+    # (restarts included), the kind of harm, and the words a clinician reads (question, choice, why).
+    flags = _frame(
+        data.flags,
         [
-            (r.trainee_id, r.competency, ev.module_id, ev.kind, ev.attempt, ev.harm, ev.where)
-            for r in records
-            for ev in r.flags
+            "trainee_id",
+            "competency",
+            "module_id",
+            "kind",
+            "attempt",
+            "harm",
+            "evidence",
+            "competency_name",
+            "module",
+            "where",
+            "question",
+            "chosen",
+            "harm_name",
+            "why",
+            "guidance",
         ],
-        columns=["trainee_id", "competency", "module_id", "kind", "attempt", "harm", "evidence"],
     )
     flags["attempt"] = flags["attempt"].astype("Int64")
     modules = _frame(
-        statuses,
+        data.statuses,
         [
             "trainee_id",
             "module_id",
+            "module",
             "submitted",
             "awaiting_trainer",
             "score",
@@ -111,58 +454,145 @@ def tables_from(
         ],
         {"passed": "must_pass_passed"},
     )
+    modules["module"] = modules["module_id"].map(labels)
     # Which gate condition failed, and why, in words a supervisor can act on.
     modules["failed_conditions"] = [
         "; ".join(f"{c.name}: {c.detail}" for c in status.failed) if status.passed is False else ""
-        for status in statuses
+        for status in data.statuses
     ]
     trainees = _frame(
-        course_statuses(course, statuses, records),
+        data.course_statuses,
         [
             "trainee_id",
+            "status",
             "modules_submitted",
             "modules_total",
             "must_pass_passed",
             "course_complete",
             "flagged_for_supervisor",
+            "flag_count",
             "flag_evidence",
         ],
         {"complete": "course_complete", "flagged": "flagged_for_supervisor", "flags": "flag_evidence"},
     )
+    trainees["flag_count"] = trainees["flag_evidence"].map(len, na_action="ignore").astype("Int64")
     trainees["flag_evidence"] = trainees["flag_evidence"].map(" ".join, na_action="ignore")
+    trainees["status"] = [
+        NOTHING_SUBMITTED if not s.modules_submitted else "course complete" if s.complete else "in progress"
+        for s in data.course_statuses
+    ]
     tables = {"trainees": trainees, "competencies": competencies, "modules": modules, "items": items, "flags": flags}
-    if names:
+    if data.names is not None:
         for table in tables.values():
-            table.insert(1, "trainee_name", table["trainee_id"].map(names))
+            table.insert(1, "trainee_name", table["trainee_id"].map(data.names))
     return tables
+
+
+def tables_from(
+    course: LoadedCourse,
+    submissions: Iterable[GradedSubmission],
+    names: dict[str, str] | None = None,
+    trainees: Iterable[str] = (),
+) -> dict[str, pd.DataFrame]:
+    """The export's tables from graded submissions (and the roster's trainees, who appear even with none). Pure."""
+    return tables_of(supervisor_data(course, submissions, names, trainees))
+
+
+def export_data(course: LoadedCourse, with_names: bool = False) -> SupervisorData:
+    """The supervisor data from nbgrader's gradebook, the workshop roster and the progress store."""
+    submissions = read_gradebook(course)
+    names = roster_names(course) if with_names else None
+    return supervisor_data(course, submissions, names, roster_ids(course), submitted_role_plays(course, submissions))
+
+
+def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """The export's tables, computed once from the gradebook by the competency model, formatted here.
+
+    Trainees are named by their pseudonymous id unless `names` maps ids to names.
+    """
+    data = export_data(course)
+    if names is not None:
+        data = replace(data, names=names)
+    return _tables_with_integrity(data)
+
+
+def _tables_with_integrity(data: SupervisorData) -> dict[str, pd.DataFrame]:
+    tables = tables_of(data)
+    add_tampered_column(tables["modules"], data.course.project)  # graded from the store's record, and why
+    return tables
+
+
+# -- writers -----------------------------------------------------------------------------------------
+
+
+def write_csv(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """One CSV file per table in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in tables.items():
+        path = out / f"{name}.csv"
+        table.to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+def format_sheet(sheet: Any, table: pd.DataFrame) -> None:
+    """Make an openpyxl sheet readable: frozen header row, a filter on every column, widths that fit the text,
+    and each level cell filled with its colour (the number stays in the cell, for sorting and for print)."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "B2" if len(table.columns) > 1 else "A2"
+    if len(table.columns):
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{max(1, len(table) + 1)}"
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(vertical="top", wrap_text=True)
+    for number, column in enumerate(table.columns, start=1):
+        letter = get_column_letter(number)
+        longest = max([len(str(column))] + [len(str(v)) for v in table[column].head(500) if not pd.isna(v)])
+        sheet.column_dimensions[letter].width = min(60, max(8, longest + 2))
+        if longest > 60:  # long text (a question, a choice) wraps instead of running off the screen
+            for cell in sheet[letter][1:]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if column == "level":
+            for cell in sheet[letter][1:]:
+                if isinstance(cell.value, int | float) and int(cell.value) in LEVEL_COLOURS:
+                    level = int(cell.value)
+                    colour = LEVEL_COLOURS[level].lstrip("#").upper()
+                    cell.fill = PatternFill("solid", start_color=colour, end_color=colour)
+                    cell.font = Font(bold=True, color=LEVEL_TEXT_COLOURS[level].lstrip("#").upper())
+                    cell.alignment = Alignment(horizontal="center")
+
+
+def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
+    """One workbook, one sheet per table, formatted for reading (see format_sheet)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, table in tables.items():
+            table.to_excel(writer, sheet_name=name, index=False)
+            format_sheet(writer.sheets[name], table)
+    return path
+
+
+def write_report(data: SupervisorData, tables: dict[str, pd.DataFrame], out: Path, pdf: bool = False) -> list[Path]:
+    """The HTML report in `out`, and its PDF printed by Chromium if asked."""
+    from ipt_course.grading.report import html_to_pdf, supervisor_report_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "competency-report.html"
+    page.write_text(supervisor_report_html(data, tables), encoding="utf-8")
+    return [page, html_to_pdf(page, out / "competency-report.pdf")] if pdf else [page]
 
 
 def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: bool = False) -> list[Path]:
     """Write the export to `out`: CSV files, one XLSX workbook, or an HTML (and PDF) report; return the files."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    names = None
-    if with_names:
-        store = ProgressStore(course.project.progress_db)
-        names = {t.id: t.name for t in store.trainees()}
-        store.close()
-    tables = export_tables(course, names)
-    out.mkdir(parents=True, exist_ok=True)
+    data = export_data(course, with_names)
+    tables = _tables_with_integrity(data)
     if fmt == "csv":
-        written = []
-        for name, table in tables.items():
-            path = out / f"{name}.csv"
-            table.to_csv(path, index=False)
-            written.append(path)
-        return written
+        return write_csv(tables, out)
     if fmt in ("html", "pdf"):
-        from ipt_course.grading.report import html_to_pdf, supervisor_report_html
-
-        page = out / "competency-report.html"
-        page.write_text(supervisor_report_html(course, tables), encoding="utf-8")
-        return [page] if fmt == "html" else [page, html_to_pdf(page, out / "competency-report.pdf")]
-    path = out / "competency-export.xlsx"
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, table in tables.items():
-            table.to_excel(writer, sheet_name=name, index=False)
-    return [path]
+        return write_report(data, tables, out, pdf=fmt == "pdf")
+    return [write_xlsx(tables, out / "competency-export.xlsx")]

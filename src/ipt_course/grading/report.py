@@ -1,4 +1,4 @@
-"""The supervisor's report as one self-contained HTML page: flags first, then status, matrix and a chart."""
+"""The supervisor's report, one self-contained HTML page: flags in words, status, the group, then each trainee."""
 
 from __future__ import annotations
 
@@ -6,43 +6,83 @@ import html
 import io
 import subprocess
 import tempfile
+from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from ipt_course.browser import CHROMIUM_ARGS, chromium_path
-from ipt_course.content.loader import LoadedCourse
+from ipt_course.content.loader import Module
+from ipt_course.grading.competency import GATE_CONDITIONS, CompetencyRecord
+from ipt_course.grading.export import (
+    FRAMEWORK_TITLES,
+    LEVEL_COLOURS,
+    LEVEL_TEXT_COLOURS,
+    LEVEL_WORDS,
+    NOTHING_SUBMITTED,
+    Flag,
+    SupervisorData,
+    case_path,
+    module_label,
+)
 
-LEVEL_COLOURS = {1: "#c62828", 2: "#ef6c00", 3: "#66bb6a", 4: "#1b5e20"}
-LEVEL_WORDS = {1: "1 harmful", 2: "2 basic missing", 3: "3 basic", 4: "4 advanced"}
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
 
 
-def _level_chart_svg(competencies: pd.DataFrame, order: list[str]) -> str:
-    """Stacked bars: how many trainees are at each level, per competency (inline SVG, no external assets)."""
+def _anchor(trainee_id: str) -> str:
+    return "trainee-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in trainee_id)
+
+
+def level_badge(level: int | None) -> str:
+    """A level as a coloured box that still shows its number (readable in grey print too)."""
+    if level is None:
+        return "<span class='lvl none' title='no evidence yet'>–</span>"
+    return (
+        f"<span class='lvl' style='background:{LEVEL_COLOURS[level]};color:{LEVEL_TEXT_COLOURS[level]}' "
+        f"title='{esc(LEVEL_WORDS[level])}'>{level}</span>"
+    )
+
+
+# -- charts -------------------------------------------------------------------------------------------
+
+
+def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: dict[str, str]) -> str:
+    """Stacked bars: how many trainees are at each level, per competency with evidence (inline SVG).
+
+    Whole-number ticks (trainees are counted, never 0.5 of one), and the legend above the plot, never on a bar.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    counts = (
-        competencies.dropna(subset=["level"])
-        .groupby(["competency", "level"])
-        .size()
-        .unstack(fill_value=0)
-        .reindex(index=order, fill_value=0)
-    )
-    figure = Figure(figsize=(9, max(3.0, 0.28 * len(order))))
+    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for record in records:
+        if record.level is not None:
+            counts[record.competency][int(record.level)] += 1
+    shown = [c for c in order if c in counts]
+    if not shown:
+        return "<p>No graded work yet.</p>"
+    height = 1.2 + 0.32 * len(shown)
+    figure = Figure(figsize=(8.5, height))
     axes = figure.add_subplot()
-    left = pd.Series(0, index=counts.index)
+    labels = [names[c] for c in shown]
+    left = [0] * len(shown)
     for level in (1, 2, 3, 4):
-        values = counts[level] if level in counts.columns else pd.Series(0, index=counts.index)
-        axes.barh(counts.index, values, left=left, color=LEVEL_COLOURS[level], label=LEVEL_WORDS[level])
-        left = left + values
+        values = [counts[c][level] for c in shown]
+        axes.barh(labels, values, left=left, color=LEVEL_COLOURS[level], label=LEVEL_WORDS[level], height=0.7)
+        left = [a + b for a, b in zip(left, values, strict=True)]
     axes.invert_yaxis()
-    axes.set_xlabel("trainees")
-    axes.legend(loc="lower right", fontsize=8)
-    axes.tick_params(axis="y", labelsize=7)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlim(0, max(left) + 0.2)
+    axes.set_xlabel("number of trainees at each level")
+    axes.tick_params(axis="y", labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4, fontsize=8, frameon=False)
     figure.tight_layout()
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg")
@@ -50,92 +90,324 @@ def _level_chart_svg(competencies: pd.DataFrame, order: list[str]) -> str:
     return svg[svg.index("<svg") :]
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return str(frame.to_html(index=False, escape=True, na_rep="", border=0, classes="data"))
+# -- sections -----------------------------------------------------------------------------------------
 
 
-def supervisor_report_html(course: LoadedCourse, tables: dict[str, pd.DataFrame]) -> str:
-    """The report page. Trainees appear as in the tables (pseudonymous ids unless names were asked for)."""
-    trainees, competencies, flags = tables["trainees"], tables["competencies"], tables["flags"]
-    who = "trainee_name" if "trainee_name" in trainees.columns else "trainee_id"
-    order = [c.id for c in course.framework.competencies]
-    names = {c.id: c.name for c in course.framework.competencies}
-    safety = {c.id for c in course.framework.competencies if c.safety_critical}
-
-    modules = tables.get("modules", pd.DataFrame())
-    gated = modules[modules["must_pass_passed"].notna()] if "must_pass_passed" in modules.columns else pd.DataFrame()
-    if gated.empty:
-        gate_html = "<p>No must-pass module has been submitted yet.</p>"
-    else:
-        columns = [c for c in (who, "module_id", "must_pass_passed", "failed_conditions") if c in gated.columns]
-        gate_html = (
-            "<p>A must-pass module is passed only when every condition is met: no potentially harmful answer on a "
-            "safety question, the pass mark on the safety questions, each case finished with every safety step, "
-            "and each role-play rated at least level 3 by a trainer. The last column says which condition failed."
-            "</p>" + _table(gated[columns])
-        )
-
-    if flags.empty:
-        flag_html = "<p class='ok'>No trainee is flagged.</p>"
-    else:
-        flag_html = (
-            "<p class='bad'>These trainees showed potentially harmful practice on a safety-critical competency. "
-            "Follow up with each of them, whatever their total score. A case's attempt number says in which play "
-            "of the case it happened (a restart does not erase it).</p>" + _table(flags)
-        )
-
-    header = "".join(
-        f"<th title='{html.escape(names[c])}' class='{'safety' if c in safety else ''}'>"
-        f"<span>{html.escape(c)}</span></th>"
-        for c in order
-    )
-    rows = []
-    by_trainee = competencies.set_index(["trainee_id", "competency"])
-    for _, trainee in trainees.iterrows():
-        cells = []
-        for competency in order:
-            key = (trainee["trainee_id"], competency)
-            level = by_trainee["level"].get(key) if key in by_trainee.index else None
-            if level is None or pd.isna(level):
-                cells.append("<td></td>")
-            else:
-                flagged = bool(by_trainee["flagged"].get(key))
-                cells.append(
-                    f"<td style='background:{LEVEL_COLOURS[int(level)]}' class='{'flag' if flagged else ''}'>"
-                    f"{int(level)}</td>"
-                )
-        rows.append(f"<tr><th>{html.escape(str(trainee[who]))}</th>{''.join(cells)}</tr>")
-    matrix = f"<table class='matrix'><tr><th></th>{header}</tr>{''.join(rows)}</table>"
-    chart = _level_chart_svg(competencies, order) if not competencies.empty else "<p>No graded work yet.</p>"
-
+def _flag_card(data: SupervisorData, flag: Flag) -> str:
+    attempt = f", attempt {flag.attempt}" if flag.attempt is not None else ""
+    moment = {"simulation": "The case moment", "role-play": "The situation"}.get(flag.kind, "The question")
+    chose = "She wrote" if flag.kind == "role-play" else "She chose"
     return (
-        "<!doctype html><meta charset='utf-8'><title>Competency report</title><style>"
-        "body{font-family:sans-serif;margin:1.5em;color:#222}h2{margin-top:1.6em}"
-        "table.data{border-collapse:collapse}table.data td,table.data th{border:1px solid #ccc;padding:.25em .5em}"
-        ".matrix{border-collapse:collapse}.matrix td{width:1.6em;height:1.6em;text-align:center;color:white;"
-        "border:1px solid #fff}.matrix td.flag{outline:3px solid black}.matrix th{font-weight:normal;"
-        "text-align:left;padding-right:.5em}.matrix th span{writing-mode:vertical-rl;transform:rotate(180deg);"
-        "font-size:.75em}.matrix th.safety span{color:#b71c1c;font-weight:bold}.ok{color:#2e7d32}"
-        ".bad{color:#b71c1c;font-weight:bold}th{text-align:left}@media print{h2.page{page-break-before:always}}</style>"
-        f"<h1>Competency report: {html.escape(course.course.title)}</h1>"
-        f"<p>Made {datetime.now().strftime('%Y-%m-%d %H:%M')} from nbgrader's gradebook. Levels follow WHO/UNICEF "
-        "EQUIP: 1 = potentially harmful behaviour, 2 = no harm but basic skills missing, 3 = all basic skills, "
-        "4 = basic plus advanced. Safety-critical competencies are in red; a black ring marks a flag.</p>"
-        f"<h2>Flags for supervisor follow-up</h2>{flag_html}"
-        f"<h2>Course status</h2>{_table(trainees)}"
-        f"<h2>Must-pass modules</h2>{gate_html}"
-        f"<h2 class='page'>Competency matrix</h2>{matrix}"
-        f"<h2 class='page'>Levels across the group</h2>{chart}"
+        "<article class='flag'>"
+        f"<h3><a href='#{_anchor(flag.trainee_id)}'>{esc(data.label(flag.trainee_id))}</a> · {esc(flag.module)} · "
+        f"{esc(flag.where)}{esc(attempt)}</h3>"
+        f"<dl><dt>{moment}</dt><dd>{esc(flag.question)}</dd>"
+        f"<dt>{chose}</dt><dd class='chosen'>{esc(flag.chosen)}</dd>"
+        f"<dt>Why it may harm</dt><dd><strong>{esc(flag.harm_name)}</strong>. {esc(flag.why)}</dd>"
+        f"<dt>What helps</dt><dd>{esc(flag.guidance)}</dd>"
+        f"<dt>Competency</dt><dd>{esc(flag.competency_name)} (safety-critical)</dd></dl>"
+        f"<p class='ref'>Evidence: {esc(flag.evidence)}</p></article>"
+    )
+
+
+def flags_section(data: SupervisorData) -> str:
+    if not data.flags:
+        return "<p class='ok'>No trainee is flagged.</p>"
+    flagged = sorted({f.trainee_id for f in data.flags})
+    return (
+        f"<p class='bad'>{len(flagged)} trainee{'s' * (len(flagged) != 1)} showed potentially harmful practice on a "
+        "safety-critical competency. Follow up with each, whatever her total score. A case's attempt number says in "
+        "which play of the case it happened: a restart does not erase it.</p>"
+        + "".join(_flag_card(data, f) for f in data.flags)
+    )
+
+
+def status_section(data: SupervisorData) -> str:
+    """One short row per trainee: the flags are counted and linked, never repeated here."""
+    rows = []
+    for status in data.course_statuses:
+        state = (
+            NOTHING_SUBMITTED
+            if not status.modules_submitted
+            else ("course complete" if status.complete else "in progress")
+        )
+        flags = sum(1 for f in data.flags if f.trainee_id == status.trainee_id)
+        must_pass = (
+            "not yet" if not status.modules_submitted else ("passed" if status.must_pass_passed else "not passed")
+        )
+        rows.append(
+            f"<tr><th><a href='#{_anchor(status.trainee_id)}'>{esc(data.label(status.trainee_id))}</a></th>"
+            f"<td>{esc(state)}</td><td class='num'>{status.modules_submitted} of {status.modules_total}</td>"
+            f"<td>{esc(must_pass)}</td><td class='{'bad' if flags else ''}'>{flags or 'none'}</td></tr>"
+        )
+    return (
+        "<table class='data'><tr><th>Trainee</th><th>Status</th><th>Modules submitted</th><th>Must-pass module</th>"
+        f"<th>Flags</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _framework_groups(data: SupervisorData, competencies: list[str]) -> list[tuple[str, list[str]]]:
+    """Competencies grouped by framework, in the framework file's order."""
+    groups: dict[str, list[str]] = {}
+    wanted = set(competencies)
+    for competency in data.course.framework.competencies:
+        if competency.id in wanted:
+            groups.setdefault(FRAMEWORK_TITLES.get(competency.framework, competency.framework), []).append(
+                competency.id
+            )
+    return list(groups.items())
+
+
+def cohort_section(data: SupervisorData) -> str:
+    """Levels per competency across the group: a chart and a competencies-by-trainees table, names not slugs."""
+    framework = data.course.framework.competencies
+    names = {c.id: c.name for c in framework}
+    safety = {c.id for c in framework if c.safety_critical}
+    by_key = {(r.trainee_id, r.competency): r for r in data.records}
+    with_evidence = [
+        c.id for c in framework if any(by_key.get((t, c.id)) and by_key[(t, c.id)].level for t in data.trainees)
+    ]
+    if not with_evidence:
+        return "<p>No graded work yet.</p>"
+    header = "".join(f"<th class='who'>{esc(data.label(t))}</th>" for t in data.trainees)
+    rows = []
+    for title, ids in _framework_groups(data, with_evidence):
+        rows.append(f"<tr><th colspan='{len(data.trainees) + 1}' class='group'>{esc(title)}</th></tr>")
+        for competency in ids:
+            cells = []
+            for trainee in data.trainees:
+                record = by_key.get((trainee, competency))
+                level = int(record.level) if record and record.level is not None else None
+                ring = " flagcell" if record and record.flagged else ""
+                cells.append(f"<td class='cell{ring}'>{level_badge(level) if level else ''}</td>")
+            mark = " <span class='safety'>(safety-critical)</span>" if competency in safety else ""
+            rows.append(f"<tr><th class='name'>{esc(names[competency])}{mark}</th>{''.join(cells)}</tr>")
+    missing = [names[c.id] for c in framework if c.id not in with_evidence]
+    none_yet = (
+        f"<p class='quiet'>No evidence yet for {len(missing)} competencies: {esc(', '.join(missing))}.</p>"
+        if missing
+        else ""
+    )
+    chart = level_chart_svg(data.records, [c.id for c in framework], names)
+    return (
+        f"<figure>{chart}<figcaption>How many trainees are at each level, per competency.</figcaption></figure>"
+        f"<table class='matrix'><tr><th></th>{header}</tr>{''.join(rows)}</table>{none_yet}"
+    )
+
+
+def _gate_html(data: SupervisorData, trainee: str) -> str:
+    parts = []
+    for status in data.statuses:
+        if status.trainee_id != trainee or status.passed is None:
+            continue
+        module = data.course.module(status.module_id)
+        verdict = "passed" if status.passed else "not passed"
+        items = "".join(
+            f"<li class='{'met' if c.met else 'unmet'}'>{'✓' if c.met else '✗'} "
+            f"{esc(GATE_CONDITIONS.get(c.name, c.name))}"
+            f"<span class='quiet'> — {esc(c.detail)}</span></li>"
+            for c in status.conditions
+        )
+        parts.append(f"<h4>{esc(module_label(module))} (must pass): {verdict}</h4><ul class='gate'>{items}</ul>")
+    return "".join(parts)
+
+
+def _modules_html(data: SupervisorData, trainee: str) -> str:
+    rows = []
+    for status in data.statuses:
+        if status.trainee_id != trainee:
+            continue
+        module = data.course.module(status.module_id)
+        if not status.submitted:
+            rows.append(
+                f"<tr><td>{esc(module_label(module))}</td><td colspan='3' class='quiet'>not submitted</td></tr>"
+            )
+            continue
+        waiting = f"{status.awaiting_trainer} role-play(s)" if status.awaiting_trainer else "none"
+        rows.append(
+            f"<tr><td>{esc(module_label(module))}</td><td>submitted</td>"
+            f"<td class='num'>{status.score:g} of {status.max_score:g}</td><td>{esc(waiting)}</td></tr>"
+        )
+    return (
+        "<table class='data'><tr><th>Module</th><th>Submitted</th><th>Points</th><th>Waiting for a trainer</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
+def _levels_html(data: SupervisorData, trainee: str) -> str:
+    mine = {r.competency: r for r in data.records if r.trainee_id == trainee and r.level is not None}
+    if not mine:
+        return "<p class='quiet'>No graded evidence yet.</p>"
+    rows = []
+    for title, ids in _framework_groups(data, list(mine)):
+        rows.append(f"<tr><th colspan='4' class='group'>{esc(title)}</th></tr>")
+        for competency in ids:
+            record = mine[competency]
+            level = int(record.level) if record.level is not None else None
+            points = f"{record.score:g} of {record.max_score:g}" if record.max_score else ""
+            flag = " <span class='bad'>flagged</span>" if record.flagged else ""
+            rows.append(
+                f"<tr><td>{esc(record.name)}{flag}</td><td>{level_badge(level)} "
+                f"<span class='quiet'>{esc(LEVEL_WORDS[level].split(' ', 1)[1]) if level else ''}</span></td>"
+                f"<td class='num'>{record.evidence_count}</td><td class='num'>{points}</td></tr>"
+            )
+    return (
+        "<table class='data levels'><tr><th>Competency</th><th>Level</th><th>Observations</th><th>Points</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
+def _cases_html(data: SupervisorData, trainee: str) -> str:
+    parts = []
+    for submission in data.submissions:
+        if submission.trainee_id != trainee:
+            continue
+        module = data.course.module(submission.module_id)
+        for play in case_path(data.course, submission):
+            attempt = f", attempt {play.attempt}" if play.attempt is not None else ""
+            levels = [s.level for s in play.steps if s.level is not None]
+            summary = (
+                f"levels {' '.join(str(v) for v in levels)}; lowest {min(levels)}" if levels else "no choices recorded"
+            )
+            state = "finished" if play.finished else "not finished"
+            steps = []
+            session = None
+            for step in play.steps:
+                if step.session and step.session != session:
+                    session = step.session
+                    steps.append(f"<li class='session'>{esc(session)}</li>")
+                steps.append(
+                    f"<li>{level_badge(step.level)} <span class='moment'>{esc(step.moment)}</span>"
+                    f"<br><span class='choice'>→ {esc(step.choice)}</span></li>"
+                )
+            missing = (
+                f"<p class='bad'>Safety steps not taken: {esc('; '.join(play.safety_missing))}</p>"
+                if play.safety_missing
+                else ""
+            )
+            parts.append(
+                f"<h4>{esc(module_label(module))}: case “{esc(play.title)}”{esc(attempt)} "
+                f"({state}; {esc(summary)})</h4>"
+                f"<ol class='path'>{''.join(steps)}</ol>{missing}"
+            )
+    return "".join(parts) or "<p class='quiet'>No practice case in her graded work yet.</p>"
+
+
+def _role_plays_html(data: SupervisorData, trainee: str) -> str:
+    parts = []
+    for submission in data.submissions:
+        if submission.trainee_id != trainee:
+            continue
+        module: Module = data.course.module(submission.module_id)
+        prompts = {p.id: p for p in module.role_plays}
+        for result in submission.results:
+            if result.kind != "role-play" or result.item_id not in prompts:
+                continue
+            prompt = prompts[result.item_id]
+            text = data.role_play_texts.get((trainee, module.id, prompt.id))
+            if result.needs_manual_grade:
+                rating = "waiting for a trainer's rating"
+            elif result.level is None:
+                rating = "not written"
+            else:
+                rating = f"rated {LEVEL_WORDS[int(result.level)]} ({result.score:g} of {result.max_score:g} points)"
+            comment = f"<p><em>Trainer's comment:</em> {esc(result.comment)}</p>" if result.comment else ""
+            answer = f"<blockquote>{esc(text)}</blockquote>" if text else ""
+            parts.append(
+                f"<h4>{esc(module_label(module))}: role-play</h4><p class='quiet'>{esc(prompt.situation)} "
+                f"{esc(prompt.task)}</p>{answer}<p>{level_badge(int(result.level) if result.level else None)} "
+                f"{esc(rating)}</p>{comment}"
+            )
+    return "".join(parts) or "<p class='quiet'>No role-play in her graded work yet.</p>"
+
+
+def trainee_page(data: SupervisorData, trainee: str) -> str:
+    """One trainee's page: status, must-pass conditions, modules, levels, case paths, role-plays."""
+    status = next(s for s in data.course_statuses if s.trainee_id == trainee)
+    head = f"<section class='trainee' id='{_anchor(trainee)}'><h2>Trainee: {esc(data.label(trainee))}</h2>"
+    if not status.modules_submitted:
+        return head + f"<p class='quiet big'>{NOTHING_SUBMITTED.capitalize()}.</p></section>"
+    flags = sum(1 for f in data.flags if f.trainee_id == trainee)
+    state = "Course complete" if status.complete else "In progress"
+    flag_text = (
+        f" <span class='bad'>Flagged: {flags} potentially harmful answer(s) or choice(s); see the flags.</span>"
+        if flags
+        else ""
+    )
+    return (
+        head + f"<p>{state}: {status.modules_submitted} of {status.modules_total} modules submitted.{flag_text}</p>"
+        f"{_gate_html(data, trainee)}<h3>Modules</h3>{_modules_html(data, trainee)}"
+        f"<h3>Levels per competency</h3>{_levels_html(data, trainee)}"
+        f"<h3>Practice cases: the path taken</h3>{_cases_html(data, trainee)}"
+        f"<h3>Role-plays</h3>{_role_plays_html(data, trainee)}</section>"
+    )
+
+
+STYLE = (
+    "body{font-family:'Noto Sans',sans-serif;margin:1.5em;color:#222;line-height:1.4;max-width:60em}"
+    "h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:2px solid #ccc}h3{margin-top:1.2em}"
+    "table.data{border-collapse:collapse;margin:.5em 0}table.data td,table.data th{border:1px solid #ccc;"
+    "padding:.25em .5em;vertical-align:top}th{text-align:left}td.num{text-align:right}"
+    ".lvl{display:inline-block;min-width:1.5em;text-align:center;font-weight:bold;border-radius:3px;"
+    "padding:0 .2em}.lvl.none{color:#999}"
+    "article.flag{border-left:6px solid #c62828;background:#fff5f5;padding:.4em 1em;margin:.8em 0;"
+    "break-inside:avoid}article.flag h3{margin:.2em 0;font-size:1.05em}article.flag dl{margin:.3em 0;"
+    "display:grid;grid-template-columns:9em 1fr;gap:.2em .8em}article.flag dt{font-weight:bold;color:#555}"
+    "article.flag dd{margin:0}dd.chosen{font-weight:bold}.ref{font-size:.75em;color:#777;margin:.2em 0}"
+    ".matrix{border-collapse:collapse;margin-top:.5em}.matrix td.cell{width:2.4em;height:1.6em;text-align:center;"
+    "border:1px solid #eee}.matrix td.flagcell{outline:3px solid #000;outline-offset:-3px}"
+    ".matrix th.who{font-size:.8em;font-weight:normal;max-width:6em;overflow-wrap:anywhere;text-align:center}"
+    ".matrix th.name{font-weight:normal;padding-right:.8em}th.group{background:#eef;padding:.3em}"
+    ".safety{color:#b71c1c;font-size:.85em}.ok{color:#2e7d32}.bad{color:#b71c1c;font-weight:bold}"
+    ".quiet{color:#666}.big{font-size:1.2em}ul.gate{list-style:none;padding-left:.5em}li.met{color:#2e7d32}"
+    "li.unmet{color:#b71c1c}ol.path{padding-left:1.5em}ol.path li{margin:.25em 0}"
+    "ol.path li.session{list-style:none;font-weight:bold;margin-top:.6em;margin-left:-1.2em}"
+    ".moment{color:#555}.choice{font-weight:bold}blockquote{border-left:4px solid #ccc;margin:.4em 0;"
+    "padding:.2em .8em;white-space:pre-wrap}figure{margin:0}figcaption{font-size:.85em;color:#555}"
+    "svg{max-width:100%;height:auto}a{color:inherit}"
+    "@media print{body{margin:0}section.trainee,h2.page{break-before:page}}"
+)
+
+
+def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame] | None = None) -> str:
+    """The report page. Trainees appear as in the tables (pseudonymous ids unless names were asked for)."""
+    course = data.course
+    submitted = sum(1 for s in data.course_statuses if s.modules_submitted)
+    flagged = len({f.trainee_id for f in data.flags})
+    tampered = ""
+    if tables is not None and "tampered" in tables["modules"].columns:
+        rows = tables["modules"][tables["modules"]["tampered"].astype(str) != ""]
+        if not rows.empty:
+            tampered = (
+                "<p class='bad'>Graded from the progress store's record because the submitted file did not match it: "
+                + esc("; ".join(f"{r.trainee_id} {r.module_id}: {r.tampered}" for r in rows.itertuples()))
+                + "</p>"
+            )
+    return (
+        "<!doctype html><html lang='en'><meta charset='utf-8'><title>Competency report</title>"
+        f"<style>{STYLE}</style><body><main>"
+        f"<h1>Competency report: {esc(course.course.title)}</h1>"
+        f"<p>Made {datetime.now().strftime('%d %B %Y, %H:%M')} from nbgrader's gradebook. {len(data.trainees)} "
+        f"trainees on the roster; {submitted} have submitted work; <strong>{flagged} flagged</strong>.</p>"
+        "<p class='quiet'>Levels follow WHO/UNICEF EQUIP: "
+        + " ".join(f"{level_badge(n)} {esc(LEVEL_WORDS[n].split(' ', 1)[1])}" for n in (1, 2, 3, 4))
+        + ". A level-1 answer or choice on a safety-critical competency flags the trainee, whatever her total score."
+        f"</p>{tampered}"
+        f"<h2>Flags for supervisor follow-up</h2>{flags_section(data)}"
+        f"<h2 class='page'>Course status</h2>{status_section(data)}"
+        f"<h2>The group: levels per competency</h2>{cohort_section(data)}"
+        + "".join(trainee_page(data, t) for t in data.trainees)
+        + "</main></body></html>"
     )
 
 
 def html_to_pdf(page: Path, pdf: Path) -> Path:
-    """Print the HTML report to PDF with Debian's headless Chromium (no network, no user profile kept)."""
+    """Print the HTML report to PDF with headless Chromium (found as browser.py finds it; no network, no profile)."""
     chromium = chromium_path()
     if chromium is None:
         raise RuntimeError(
-            f"PDF needs Chromium (apt-get install chromium, or python -m playwright install chromium); "
-            f"the HTML report is at {page}"
+            f"PDF needs Chromium (apt-get install chromium, or python -m playwright install chromium, or set "
+            f"IPT_CHROMIUM=/path/to/chromium); the HTML report is at {page}"
         )
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
