@@ -135,6 +135,12 @@ def _scenario(course: LoadedCourse, module_id: str, scenario_id: str) -> Scenari
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 
 
+def quoted(text: str) -> str:
+    """Text in curly quotes, unless it is already quoted (a choice that is itself speech)."""
+    text = text.strip()
+    return text if text[:1] in "\"“'" and text[-1:] in "\"”'" else f"“{text}”"
+
+
 def fill_variants(scenario: Scenario, text: str) -> str:
     """A case's text with each placeholder filled by the first of its variants (the record keeps no seed)."""
     variants = getattr(scenario, "variants", None) or {}
@@ -211,19 +217,19 @@ def describe_flag(
             shown = [o for o in item.options if o.id in picked and o.id in harmful] or [
                 o for o in item.options if o.id in picked
             ]
-            chosen = " / ".join(f"“{o.text}”" for o in shown) or "(the chosen option is not recorded)"
+            chosen = " / ".join(quoted(o.text) for o in shown) or "(the chosen option is not recorded)"
             guidance = f"Answer key's reason: {item.rationale}"
     elif module is not None and evidence.kind == "role-play":
         prompt = next((p for p in module.role_plays if p.id == evidence.source), None)
         if prompt is not None:
             where, question = "Role-play", f"{prompt.situation} {prompt.task}"
             text = role_play_texts.get((evidence.trainee_id, module.id, prompt.id))
-            chosen = f"“{text}”" if text else "(the answer is not in the progress store)"
-            level_one = next((r.description for r in prompt.rubric if int(r.level) == 1), "")
+            chosen = quoted(text) if text else "(the answer is not in the progress store)"
+            # A role-play names no kind of harm: the trainer's level-1 rating and the rubric's words say why.
+            harm_name = "Rated level 1 (potentially harmful) by a trainer"
+            why = next((r.description for r in prompt.rubric if int(r.level) == 1), "")
             result = results.get((evidence.trainee_id, module.id, prompt.id))
-            guidance = f"Rated level 1 by a trainer ({level_one})" + (
-                f". Trainer's comment: {result.comment}" if result and result.comment else ""
-            )
+            guidance = f"Trainer's comment: {result.comment}" if result and result.comment else ""
     elif evidence.kind == "simulation":
         scenario_id, node_id, choice_id = _split_source(evidence.source)
         scenario = _scenario(course, evidence.module_id, scenario_id)
@@ -236,7 +242,7 @@ def describe_flag(
                 question = _moment(scenario, node)
                 choice = next((c for c in node.choices if c.id == choice_id), None)
                 if choice is not None:
-                    chosen = f"“{fill_variants(scenario, choice.text)}”"
+                    chosen = quoted(fill_variants(scenario, choice.text))
                     guidance = f"Feedback she was given: {fill_variants(scenario, choice.feedback)}"
     return Flag(
         evidence.trainee_id,
@@ -358,7 +364,11 @@ def supervisor_data(
     statuses = module_statuses(course, graded, trainee_ids)
     texts = role_play_texts or {}
     results = {(r.trainee_id, r.module_id, r.item_id): r for s in graded for r in s.results}
-    flags = [describe_flag(course, r, ev, results, texts) for r in records for ev in r.flags]
+    order = {m.id: m.meta.number for m in course.modules}
+    flags = sorted(
+        (describe_flag(course, r, ev, results, texts) for r in records for ev in r.flags),
+        key=lambda f: (f.trainee_id, order.get(f.module_id, 0), f.kind, f.evidence, f.competency),
+    )
     return SupervisorData(
         course, graded, trainee_ids, records, statuses, course_statuses(course, statuses, records), flags, names, texts
     )

@@ -9,6 +9,7 @@ import tempfile
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -49,10 +50,11 @@ def level_badge(level: int | None) -> str:
 # -- charts -------------------------------------------------------------------------------------------
 
 
-def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: dict[str, str]) -> str:
-    """Stacked bars: how many trainees are at each level, per competency with evidence (inline SVG).
+def level_chart(records: list[CompetencyRecord], order: list[str], names: dict[str, str]) -> Any | None:
+    """Stacked bars: how many trainees are at each level, per competency with evidence (a matplotlib Figure).
 
     Whole-number ticks (trainees are counted, never 0.5 of one), and the legend above the plot, never on a bar.
+    None when nothing is graded yet.
     """
     import matplotlib
 
@@ -66,9 +68,9 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
             counts[record.competency][int(record.level)] += 1
     shown = [c for c in order if c in counts]
     if not shown:
-        return "<p>No graded work yet.</p>"
+        return None
     height = 1.2 + 0.32 * len(shown)
-    figure = Figure(figsize=(8.5, height))
+    figure = Figure(figsize=(8.5, height), layout="constrained")
     axes = figure.add_subplot()
     labels = [names[c] for c in shown]
     left = [0] * len(shown)
@@ -82,8 +84,16 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
     axes.set_xlabel("number of trainees at each level")
     axes.tick_params(axis="y", labelsize=8)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4, fontsize=8, frameon=False)
-    figure.tight_layout()
+    # Outside the axes, above them: a legend inside would cover the longest bars.
+    figure.legend(loc="outside upper center", ncol=4, fontsize=8, frameon=False)
+    return figure
+
+
+def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: dict[str, str]) -> str:
+    """The group chart as inline SVG (no external assets), or a sentence when nothing is graded yet."""
+    figure = level_chart(records, order, names)
+    if figure is None:
+        return "<p>No graded work yet.</p>"
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg")
     svg = buffer.getvalue()
@@ -93,7 +103,7 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
 # -- sections -----------------------------------------------------------------------------------------
 
 
-def _flag_card(data: SupervisorData, flag: Flag) -> str:
+def _flag_card(data: SupervisorData, flag: Flag, competencies: list[str]) -> str:
     attempt = f", attempt {flag.attempt}" if flag.attempt is not None else ""
     moment = {"simulation": "The case moment", "role-play": "The situation"}.get(flag.kind, "The question")
     chose = "She wrote" if flag.kind == "role-play" else "She chose"
@@ -104,8 +114,9 @@ def _flag_card(data: SupervisorData, flag: Flag) -> str:
         f"<dl><dt>{moment}</dt><dd>{esc(flag.question)}</dd>"
         f"<dt>{chose}</dt><dd class='chosen'>{esc(flag.chosen)}</dd>"
         f"<dt>Why it may harm</dt><dd><strong>{esc(flag.harm_name)}</strong>. {esc(flag.why)}</dd>"
-        f"<dt>What helps</dt><dd>{esc(flag.guidance)}</dd>"
-        f"<dt>Competency</dt><dd>{esc(flag.competency_name)} (safety-critical)</dd></dl>"
+        + (f"<dt>What helps</dt><dd>{esc(flag.guidance)}</dd>" if flag.guidance else "")
+        + f"<dt>Competenc{'ies' if len(competencies) > 1 else 'y'}</dt><dd>{esc('; '.join(competencies))} "
+        "(safety-critical)</dd></dl>"
         f"<p class='ref'>Evidence: {esc(flag.evidence)}</p></article>"
     )
 
@@ -114,11 +125,15 @@ def flags_section(data: SupervisorData) -> str:
     if not data.flags:
         return "<p class='ok'>No trainee is flagged.</p>"
     flagged = sorted({f.trainee_id for f in data.flags})
+    # One card per answer or choice: an observation evidencing two safety competencies is one event, not two.
+    events: dict[tuple[str, str], list[Flag]] = {}
+    for flag in data.flags:
+        events.setdefault((flag.trainee_id, flag.evidence), []).append(flag)
     return (
         f"<p class='bad'>{len(flagged)} trainee{'s' * (len(flagged) != 1)} showed potentially harmful practice on a "
         "safety-critical competency. Follow up with each, whatever her total score. A case's attempt number says in "
         "which play of the case it happened: a restart does not erase it.</p>"
-        + "".join(_flag_card(data, f) for f in data.flags)
+        + "".join(_flag_card(data, same[0], [f.competency_name for f in same]) for same in events.values())
     )
 
 
@@ -131,7 +146,7 @@ def status_section(data: SupervisorData) -> str:
             if not status.modules_submitted
             else ("course complete" if status.complete else "in progress")
         )
-        flags = sum(1 for f in data.flags if f.trainee_id == status.trainee_id)
+        flags = len({f.evidence for f in data.flags if f.trainee_id == status.trainee_id})
         must_pass = (
             "not yet" if not status.modules_submitted else ("passed" if status.must_pass_passed else "not passed")
         )
@@ -169,7 +184,9 @@ def cohort_section(data: SupervisorData) -> str:
     ]
     if not with_evidence:
         return "<p>No graded work yet.</p>"
-    header = "".join(f"<th class='who'>{esc(data.label(t))}</th>" for t in data.trainees)
+    # Few trainees: names across; a big group: names turned, so the table still fits the page.
+    turned = " turned" if len(data.trainees) > 10 else ""
+    header = "".join(f"<th class='who{turned}'><span>{esc(data.label(t))}</span></th>" for t in data.trainees)
     rows = []
     for title, ids in _framework_groups(data, with_evidence):
         rows.append(f"<tr><th colspan='{len(data.trainees) + 1}' class='group'>{esc(title)}</th></tr>")
@@ -248,7 +265,7 @@ def _levels_html(data: SupervisorData, trainee: str) -> str:
             flag = " <span class='bad'>flagged</span>" if record.flagged else ""
             rows.append(
                 f"<tr><td>{esc(record.name)}{flag}</td><td>{level_badge(level)} "
-                f"<span class='quiet'>{esc(LEVEL_WORDS[level].split(' ', 1)[1]) if level else ''}</span></td>"
+                f"<span class='quiet lvlword'>{esc(LEVEL_WORDS[level].split(' ', 1)[1]) if level else ''}</span></td>"
                 f"<td class='num'>{record.evidence_count}</td><td class='num'>{points}</td></tr>"
             )
     return (
@@ -327,7 +344,7 @@ def trainee_page(data: SupervisorData, trainee: str) -> str:
     head = f"<section class='trainee' id='{_anchor(trainee)}'><h2>Trainee: {esc(data.label(trainee))}</h2>"
     if not status.modules_submitted:
         return head + f"<p class='quiet big'>{NOTHING_SUBMITTED.capitalize()}.</p></section>"
-    flags = sum(1 for f in data.flags if f.trainee_id == trainee)
+    flags = len({f.evidence for f in data.flags if f.trainee_id == trainee})
     state = "Course complete" if status.complete else "In progress"
     flag_text = (
         f" <span class='bad'>Flagged: {flags} potentially harmful answer(s) or choice(s); see the flags.</span>"
@@ -356,7 +373,8 @@ STYLE = (
     "article.flag dd{margin:0}dd.chosen{font-weight:bold}.ref{font-size:.75em;color:#777;margin:.2em 0}"
     ".matrix{border-collapse:collapse;margin-top:.5em}.matrix td.cell{width:2.4em;height:1.6em;text-align:center;"
     "border:1px solid #eee}.matrix td.flagcell{outline:3px solid #000;outline-offset:-3px}"
-    ".matrix th.who{font-size:.8em;font-weight:normal;max-width:6em;overflow-wrap:anywhere;text-align:center}"
+    ".matrix th.who{font-size:.8em;font-weight:normal;white-space:nowrap;text-align:center;padding:0 .3em}"
+    ".matrix th.turned span{writing-mode:vertical-rl;transform:rotate(180deg)}td.num,.lvlword{white-space:nowrap}"
     ".matrix th.name{font-weight:normal;padding-right:.8em}th.group{background:#eef;padding:.3em}"
     ".safety{color:#b71c1c;font-size:.85em}.ok{color:#2e7d32}.bad{color:#b71c1c;font-weight:bold}"
     ".quiet{color:#666}.big{font-size:1.2em}ul.gate{list-style:none;padding-left:.5em}li.met{color:#2e7d32}"

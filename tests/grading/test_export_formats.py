@@ -1,0 +1,75 @@
+"""The export's files: a workbook formatted for reading, and CSV tables that list the whole roster."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from ipt_course.content.loader import LoadedCourse
+from ipt_course.grading.export import LEVEL_COLOURS, TABLES, supervisor_data, tables_of, write_csv, write_xlsx
+from tests.grading.minicourse import good_case, graded, harmful_play, mini_course
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> LoadedCourse:
+    return mini_course(tmp_path)
+
+
+def tables(course: LoadedCourse) -> dict[str, object]:
+    subs = [
+        graded(course, "safety", "trainee-01", simulation=good_case()),
+        graded(course, "safety", "trainee-02", picks={"s1": "a", "w1": "b"}, simulation=good_case([harmful_play(1)])),
+        graded(course, "basics", "trainee-02", picks={"w2": "c"}),
+    ]
+    return dict(tables_of(supervisor_data(course, subs, trainees=["trainee-03"])))
+
+
+def test_workbook_has_frozen_header_filters_widths_and_level_colours(course: LoadedCourse, tmp_path: Path) -> None:
+    """Does each sheet freeze its header, filter every column, fit its widths and colour levels, number kept?"""
+    import openpyxl
+
+    made = tables(course)
+    path = write_xlsx(made, tmp_path / "export.xlsx")  # type: ignore[arg-type]
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == list(TABLES)
+    for name in TABLES:
+        sheet = workbook[name]
+        assert sheet.freeze_panes == "B2", name
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), name
+        assert sheet.auto_filter.ref.endswith(str(sheet.max_row)), name
+        assert sheet["A1"].font.bold, name
+    sheet = workbook["competencies"]
+    header = [c.value for c in sheet[1]]
+    assert sheet.column_dimensions["C"].width >= len("Assessment of harm"), "names fit their column"
+    level = header.index("level") + 1
+    seen = {}
+    for row in sheet.iter_rows(min_row=2):
+        cell = row[level - 1]
+        if cell.value is not None:
+            seen[int(cell.value)] = cell.fill.start_color.rgb[-6:]
+        else:
+            assert cell.fill.fill_type is None, "no colour without a level"
+    assert seen[1] == LEVEL_COLOURS[1].lstrip("#").upper(), "level 1 red, with the number still in the cell"
+    assert seen[3] == LEVEL_COLOURS[3].lstrip("#").upper()
+    flags = workbook["flags"]
+    flag_header = [c.value for c in flags[1]]
+    assert {"question", "chosen", "harm_name", "why", "attempt"} <= set(flag_header)
+    question = flags.cell(2, flag_header.index("question") + 1)
+    assert question.value == "She says <b>she wants to die</b>. You:", "the question in words, not its id"
+
+
+def test_csv_tables_list_every_roster_trainee(course: LoadedCourse, tmp_path: Path) -> None:
+    """Does a trainee on the roster who has submitted nothing still get rows, marked 'nothing submitted yet'?"""
+    written = write_csv(tables(course), tmp_path / "csv")  # type: ignore[arg-type]
+    assert sorted(p.stem for p in written) == sorted(TABLES)
+    with (tmp_path / "csv" / "trainees.csv").open() as handle:
+        rows = {r["trainee_id"]: r for r in csv.DictReader(handle)}
+    assert sorted(rows) == ["trainee-01", "trainee-02", "trainee-03"]
+    assert rows["trainee-03"]["status"] == "nothing submitted yet"
+    assert rows["trainee-02"]["flag_count"] == "2"
+    with (tmp_path / "csv" / "flags.csv").open() as handle:
+        flags = list(csv.DictReader(handle))
+    assert {f["harm_name"] for f in flags} == {"Delaying a safety response", "Promising secrecy"}
+    assert all(f["module"] == "Module 1: Safety" for f in flags)

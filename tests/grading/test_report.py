@@ -1,0 +1,198 @@
+"""The supervisor's report: flags in words, every roster trainee, module numbers, the group, charts that read."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from ipt_course.content.loader import LoadedCourse
+from ipt_course.content.models import CompetencyLevel
+from ipt_course.content.scenario import SafetyStep, Scenario, ScenarioChoice, ScenarioClient, ScenarioNode
+from ipt_course.grading.export import SupervisorData, roster_ids, supervisor_data, tables_of
+from ipt_course.grading.report import level_chart, supervisor_report_html
+from ipt_course.workshop import RosterEntry, write_roster
+from tests.grading.minicourse import SAFE, good_case, graded, harmful_play, mini_course
+
+ROSTER = ["trainee-01", "trainee-02", "trainee-03", "trainee-09"]
+RAW_ID = r"[a-z-]+( attempt \d+)?/[a-z-]+/[a-z-]+"  # a case choice's evidence id: scenario/node/choice
+
+
+def _choice(choice_id: str, text: str, level: int, harm: str | None, feedback: str) -> ScenarioChoice:
+    return ScenarioChoice.model_construct(
+        id=choice_id,
+        text=text,
+        competency=SAFE,
+        level=CompetencyLevel(level),
+        harm=harm,
+        feedback=feedback,
+        next="next",
+    )
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> LoadedCourse:
+    """The mini course, its case given words (a client who asks for secrecy), and a roster of four."""
+    course = mini_course(tmp_path)
+    client = ScenarioClient.model_construct(name="{client_name}")
+    start = ScenarioNode.model_construct(
+        id="start",
+        speaker="client",
+        text="Promise you won't tell {who}?",
+        choices=[
+            _choice(
+                "promise-secret", "I promise I will tell nobody, ever.", 1, "secrecy", "A promise you cannot keep."
+            ),
+            _choice("ask", "I keep it private, except if you are in danger.", 4, None, "Honest about the limits."),
+        ],
+    )
+    after = ScenarioNode.model_construct(
+        id="next", speaker="narrator", text="She looks up.", choices=[_choice("tell", "Tell her.", 3, None, "Good.")]
+    )
+    case = Scenario.model_construct(
+        id="asking",
+        title="Asking calmly",
+        client=client,
+        variants={"client_name": ["Rani", "Asha"], "who": ["Madam"]},
+        sessions=[],
+        safety_steps=[
+            SafetyStep(id="asks-directly", description="Asks directly about self-harm."),
+            SafetyStep(id="tells-supervisor", description="Tells the supervisor the same day."),
+        ],
+        nodes=[start, after],
+    )
+    course.module("safety").scenarios[0] = case
+    write_roster(course.project.roster_csv, [RosterEntry(t, f"Name {t[-2:]}", "1234") for t in ROSTER])
+    return course
+
+
+def data_for(course: LoadedCourse, **texts: str) -> SupervisorData:
+    subs = [
+        graded(course, "safety", "trainee-01", simulation=good_case()),
+        graded(course, "basics", "trainee-01"),
+        graded(
+            course,
+            "safety",
+            "trainee-02",
+            picks={"s1": "a"},
+            role_play=1.0,
+            simulation=good_case([harmful_play(1)]),
+            comment="Ask her <directly>.",
+        ),
+        graded(course, "basics", "trainee-03", picks={"w2": "b"}),
+    ]
+    role_plays = {("trainee-02", "safety", "rp-safety"): texts.get("answer", "Don't worry, it will pass.")}
+    return supervisor_data(course, subs, None, roster_ids(course), role_plays)
+
+
+def section(page: str, start: str, end: str) -> str:
+    return page[page.index(start) : page.index(end)]
+
+
+def visible(fragment: str) -> str:
+    """The text a reader sees: tags dropped, entities decoded, evidence ids (the small print) removed."""
+    fragment = re.sub(r"<p class='ref'>.*?</p>", "", fragment)
+    return html.unescape(re.sub(r"<[^>]+>", " ", fragment))
+
+
+def test_flags_are_written_in_words(course: LoadedCourse) -> None:
+    """Does each flag give the question or case moment, what she chose, why it may harm and which attempt?"""
+    page = supervisor_report_html(data_for(course))
+    flags = visible(section(page, "Flags for supervisor follow-up", "Course status"))
+    # The item: prompt, chosen option, harm name and description, the rationale, module number and question number.
+    assert "She says <b>she wants to die</b>. You:" in flags, "the prompt, escaped in the page, shown as written"
+    assert "<b>" not in section(page, "Flags for supervisor follow-up", "Course status"), "no markup injected"
+    assert "“Option a of s1”" in flags
+    assert "Delaying a safety response" in flags and "Waits." in flags
+    assert "Because b keeps her safe (s1)." in flags
+    assert "Module 1: Safety · Question 1" in " ".join(flags.split())
+    # The case: the client's words (variants filled), her choice, the harm, its feedback, and the attempt.
+    assert "Rani says: “Promise you won't tell Madam?”" in flags
+    assert "“I promise I will tell nobody, ever.”" in flags
+    assert "Promising secrecy" in flags and "Promises total secrecy." in flags
+    assert "A promise you can't keep." in flags
+    assert "Practice case “Asking calmly”, attempt 1" in " ".join(flags.split())
+    # The role-play rated level 1: the situation, her answer, the rubric's level-1 words, the trainer's comment.
+    assert "A girl hints at self-harm." in flags and "“Don't worry, it will pass.”" in flags
+    assert "Ask her <directly>." in flags
+    # No raw evidence id stands in for words.
+    assert not re.search(RAW_ID, flags), flags
+    assert "trainee-01" not in flags and "trainee-03" not in flags, "only the flagged trainee"
+
+
+def test_a_flag_without_words_would_be_caught(course: LoadedCourse) -> None:
+    """If a flag fell back to its raw id (an unknown node), does the words check above see it?"""
+    data = data_for(course)
+    course.module("safety").scenarios[0].nodes.clear()  # the case moment can no longer be found
+    flags = visible(section(supervisor_report_html(data_for(course)), "Flags for supervisor follow-up", "Course"))
+    assert re.search(RAW_ID, flags), "raw id shown when words are missing"
+    assert data.flags
+
+
+def test_every_roster_trainee_has_a_page(course: LoadedCourse) -> None:
+    """Does everyone on the roster appear, with 'nothing submitted yet' for a trainee who has sent nothing?"""
+    data = data_for(course)
+    assert data.trainees == ROSTER
+    page = supervisor_report_html(data)
+    for trainee in ROSTER:
+        assert f"id='trainee-{trainee}'" in page, trainee
+        assert f"<h2>Trainee: {trainee}</h2>" in page
+    last = page[page.index("<h2>Trainee: trainee-09</h2>") :]
+    assert "Nothing submitted yet." in last
+    status = visible(section(page, "Course status", "The group"))
+    assert "trainee-09 nothing submitted yet 0 of 2" in " ".join(status.split())
+    trainees = tables_of(data)["trainees"].set_index("trainee_id")
+    assert trainees.loc["trainee-09", "status"] == "nothing submitted yet"
+    assert "Name 09" not in page, "pseudonymous ids unless names are asked for"
+
+
+def test_course_status_counts_flags_without_repeating_them(course: LoadedCourse) -> None:
+    """Does the course status give each trainee one short row, the flags counted and linked, not listed?"""
+    page = supervisor_report_html(data_for(course))
+    status = section(page, "Course status", "The group")
+    assert "attempt" not in status and "safety:" not in status
+    row = " ".join(visible(status[status.index("<tr><th><a href='#trainee-trainee-02'") :]).split())
+    assert row.startswith("trainee-02 in progress 1 of 2 not passed 3"), row  # item, case choice, role-play
+
+
+def test_module_numbers_and_readable_competency_names(course: LoadedCourse) -> None:
+    """Are modules named 'Module N: title' and competencies by name, grouped by framework, never by slug?"""
+    page = supervisor_report_html(data_for(course))
+    text = visible(page)
+    assert "Module 1: Safety" in text and "Module 2: Basics" in text
+    group = visible(section(page, "The group", "Trainee: trainee-01"))
+    assert "Common helping skills (ENACT)" in group
+    assert "Assessment of harm" in group and "Empathy and warmth" in group
+    assert SAFE not in group and "empathy" not in group.replace("Empathy", "")
+
+
+def test_trainee_page_shows_gate_levels_case_path_and_role_play(course: LoadedCourse) -> None:
+    """Does a trainee's page show each must-pass condition met or not, her levels, each case play and role-play?"""
+    page = supervisor_report_html(data_for(course, answer="I would sit with her."))
+    mine = visible(section(page, "<h2>Trainee: trainee-02</h2>", "<h2>Trainee: trainee-03</h2>"))
+    one_line = " ".join(mine.split())
+    assert "✗ No potentially harmful answer on a safety question" in one_line
+    assert "✓ Each practice case finished, with every safety step taken" in one_line
+    assert "Assessment of harm flagged 1" in one_line
+    assert "case “Asking calmly”, attempt 1 (not finished; levels 1; lowest 1)" in one_line
+    assert "case “Asking calmly”, attempt 2 (finished; levels 4 3; lowest 3)" in one_line
+    assert "→ I promise I will tell nobody, ever." in one_line
+    assert "I would sit with her." in one_line and "Ask her <directly>." in one_line
+
+
+def test_chart_counts_whole_trainees_and_keeps_its_legend_off_the_bars(course: LoadedCourse) -> None:
+    """Are the chart's ticks whole numbers of trainees, and does its legend sit outside the plotted bars?"""
+    data = data_for(course)
+    names = {c.id: c.name for c in course.framework.competencies}
+    figure = level_chart(data.records, list(names), names)
+    assert figure is not None
+    (axes,) = figure.axes
+    figure.draw_without_rendering()
+    ticks = [t for t in axes.get_xticks() if axes.get_xlim()[0] <= t <= axes.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    legend = figure.legends[0].get_window_extent()
+    plot = axes.get_window_extent()
+    assert legend.y0 >= plot.y1 - 1, (legend, plot)
+    assert [t.get_text() for t in axes.get_yticklabels()] == ["Empathy and warmth", "Assessment of harm"]
