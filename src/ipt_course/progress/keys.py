@@ -6,6 +6,10 @@ UI_TAB = "ui:tab"
 """The module page's open tab (an int), restored on reload."""
 UI_LESSON = "ui:lesson"
 """The lesson a trainee is on (an int), restored on reload."""
+UI_ORIENTATION = "ui:orientation"
+"""Whether the trainee has closed the first-time orientation (True), saved under COURSE_WIDE."""
+COURSE_WIDE = "_course"
+"""The store's module id for answers that belong to no one module (never a module's kebab-case id)."""
 
 
 def item_key(item_id: str) -> str:

@@ -118,5 +118,12 @@ class CaseMonitoringView(w.VBox):
         return card
 
     def _changed(self, case_id: str, selected: list[str]) -> None:
-        self._save(monitor_key(case_id), selected[0] if selected else None, True)
-        self.saved_labels[case_id].mark()
+        label = selected[0] if selected else None
+        note = self.saved_labels[case_id]
+        try:
+            self._save(monitor_key(case_id), label, True)
+        except Exception:  # the trainee must see it was not saved (the page's saver logs why)
+            note.fail()
+            return
+        # Name the label saved: with a dozen cards, a bare "Saved" does not say which choice was kept.
+        note.mark(LABEL_TEXT[label] if label is not None else "no label")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from ipt_course.content.loader import LoadedCourse, Module
@@ -28,6 +30,45 @@ WAITING_FOR_RELEASE = (
     "everyone in the group has finished this module. Then you will see here each of your answers, the right "
     "answer and why, and your competency levels.</div>"
 )
+
+
+_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(UTC|Z|[+-]\d{2}:?\d{2})?$")
+
+
+def human_time(stamp: str, now: datetime | None = None, tz: tzinfo | None = None) -> str:
+    """A stored time (nbgrader's '2026-11-30 15:31:12.287855 UTC') as a person reads it, in local time.
+
+    'today at 16:31', 'yesterday at 09:05', '30 Nov, 16:31' (this year) or '30 Nov 2025, 16:31'. Local is the
+    serving laptop's time zone unless `tz` is given; a stamp without a zone is taken as UTC, as nbgrader writes.
+    Anything it cannot read comes back unchanged.
+    """
+    found = _STAMP.match(stamp.strip())
+    if found is None:
+        return stamp
+    date, clock, seconds, zone = found.groups()
+    try:
+        at = datetime.fromisoformat(f"{date}T{clock}:{seconds or '00'}")
+    except ValueError:
+        return stamp
+    offset = timedelta(0)
+    if zone and zone not in ("UTC", "Z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    at = (at - offset).replace(tzinfo=UTC).astimezone(tz)
+    today = (now or datetime.now(UTC)).astimezone(at.tzinfo).date()
+    hour = at.strftime("%H:%M")
+    if at.date() == today:
+        return f"today at {hour}"
+    if at.date() == today - timedelta(days=1):
+        return f"yesterday at {hour}"
+    day = f"{at.day} {at.strftime('%b')}"
+    return f"{day}, {hour}" if at.year == today.year else f"{day} {at.year}, {hour}"
+
+
+def submitted_words(stamp: str, now: datetime | None = None, tz: tzinfo | None = None) -> str:
+    """'Submitted today at 16:31' / 'Submitted 30 Nov, 16:31' for the Submit tab and the home card."""
+    return f"Submitted {human_time(stamp, now, tz)}"
 
 
 def _e(text: object) -> str:
@@ -109,7 +150,7 @@ def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback
             f"{'passed' if passed else 'not passed yet'}.</b><ul>{rows}</ul></div>"
         )
     return (
-        f"<div class='ipt-card'><h3>Your results (graded submission of {_e(feedback.timestamp)})</h3>{gate}"
+        f"<div class='ipt-card'><h3>Your results (work submitted {_e(human_time(feedback.timestamp))})</h3>{gate}"
         f"<p>Competency check: <b>{feedback.items_score:g} of {feedback.items_max:g}</b> points.</p>"
         f"<p class='ipt-feedback'>{POINTS_AND_LEVELS}</p>"
         f"<h4>Your competency levels</h4><ul>{levels}</ul><ul>{plays}{cases}</ul>"

@@ -11,6 +11,7 @@ import atexit
 import html
 import json
 import logging
+import re
 import sys
 import threading
 import weakref
@@ -26,7 +27,14 @@ from ipt_course.content.models import CompetencyLevel, KnowledgeCheck, PublicIte
 from ipt_course.content.scenario import Scenario
 from ipt_course.engine import SaveError, Simulation, UnknownChoice
 from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS, valid_item_answer
-from ipt_course.progress.keys import UI_LESSON, item_key, knowledge_key, role_play_key, simulation_key
+from ipt_course.progress.keys import (
+    UI_LESSON,
+    UI_ORIENTATION,
+    item_key,
+    knowledge_key,
+    role_play_key,
+    simulation_key,
+)
 from ipt_course.progress.store import MAX_VALUE_BYTES
 
 Saver = Callable[[str, Any, bool], None]
@@ -41,6 +49,12 @@ LEVEL_WORDS = {
 
 def markdown(text: str) -> str:
     return str(mistune.html(text))
+
+
+SCROLL_TARGET = "ipt-scroll-target"
+"""Marks what the page scrolls to (its top) after a button marked TO_TOP changes the view (the template's script)."""
+TO_TOP = "ipt-to-top"
+"""Marks a button whose view change should land at the top of the new content, not keep the scroll position."""
 
 
 def html_box(content: str, *classes: str) -> w.HTML:
@@ -64,8 +78,10 @@ class SavedLabel(w.HTML):
         super().__init__("")
         self.add_class("ipt-saved")
 
-    def mark(self) -> None:
-        self.value = f"✓ Saved at {datetime.now().strftime('%H:%M:%S')}"
+    def mark(self, what: str = "") -> None:
+        """Say it is saved, and what was saved when there is a choice to name (e.g. a caseload label)."""
+        saved = f"Saved: {html.escape(what)}" if what else "Saved"
+        self.value = f"✓ {saved} at {datetime.now().strftime('%H:%M')}"
 
     def fail(self, why: str = "") -> None:
         detail = f" {html.escape(why)}" if why else ""
@@ -166,7 +182,11 @@ def flush_all() -> None:
 
 
 class OptionButtons(w.VBox):
-    """Options as large toggle buttons (good on tablets). Single choice keeps one pressed."""
+    """Options as large toggle buttons (good on tablets). Single choice keeps one pressed.
+
+    They look like what they do: round radio marks when one answer is wanted, square tick boxes when several
+    are (the CSS draws the mark from the box's class, so it is not told by colour alone).
+    """
 
     def __init__(self, options: list[tuple[str, str]], multiple: bool, on_change: Callable[[list[str]], None]):
         self._ids = [option_id for option_id, _ in options]
@@ -180,6 +200,7 @@ class OptionButtons(w.VBox):
             button.observe(self._toggled, names="value")
             self.buttons.append(button)
         super().__init__(self.buttons, layout=w.Layout(width="100%"))
+        self.add_class("ipt-choose-many" if multiple else "ipt-choose-one")
 
     @property
     def selected(self) -> list[str]:
@@ -232,12 +253,25 @@ class KnowledgeCheckView(w.VBox):
 
 
 class LessonsView(w.VBox):
-    """Lessons one at a time, each followed by its knowledge checks, with Back / Next."""
+    """Lessons one at a time, each followed by its knowledge checks, with Back / Next.
+
+    Next lands at the top of the next lesson (the buttons carry TO_TOP, the lesson SCROLL_TARGET); the last
+    lesson's Next leads on (to the practice case) through `on_finish`, which the page sets, rather than greying out.
+    """
 
     index: int
 
-    def __init__(self, module: Module, answers: dict[str, Any], save: Saver):
+    def __init__(
+        self,
+        module: Module,
+        answers: dict[str, Any],
+        save: Saver,
+        on_finish: Callable[[], None] | None = None,
+        finish_label: str = "On to the practice case →",
+    ):
         self._save = save
+        self._on_finish = on_finish
+        self.finish_label = finish_label
         self.pages: list[w.VBox] = []
         last = module.lessons[-1].lesson.id
         for number, lesson in enumerate(module.lessons, start=1):
@@ -247,16 +281,13 @@ class LessonsView(w.VBox):
         self.next = w.Button(description="Next →", button_style="primary", layout=w.Layout(width="48%"))
         for button in (self.back, self.next):
             button.add_class("ipt-big")
+            button.add_class(TO_TOP)
         self.back.on_click(lambda _: self.show(self.index - 1))
-        self.next.on_click(lambda _: self.show(self.index + 1))
+        self.next.on_click(lambda _: self._forward())
         self.holder = w.Box(layout=w.Layout(width="100%"))
-        super().__init__(
-            [
-                self.holder,
-                w.HBox([self.back, self.next], layout=w.Layout(width="100%", justify_content="space-between")),
-            ],
-            layout=w.Layout(width="100%"),
-        )
+        bar = w.HBox([self.back, self.next], layout=w.Layout(width="100%", justify_content="space-between"))
+        bar.add_class("ipt-lesson-nav")
+        super().__init__([self.holder, bar], layout=w.Layout(width="100%"))
         saved = answers.get(UI_LESSON, 0)
         self.index = 0
         self.show(saved if isinstance(saved, int) else 0, remember=False)
@@ -265,18 +296,78 @@ class LessonsView(w.VBox):
     def _lesson_page(
         number: int, total: int, lesson: LessonText, checks: list[KnowledgeCheck], answers: dict[str, Any], save: Saver
     ) -> w.VBox:
-        heading = f"<p class='ipt-muted'>Lesson {number} of {total}</p><h2>{html.escape(lesson.lesson.title)}</h2>"
-        body = html_box(heading + markdown(lesson.markdown), "ipt-lesson")
+        heading = (
+            f"<p class='ipt-muted'>Lesson {number} of {total}</p>"
+            f"<h2 tabindex='-1'>{html.escape(lesson.lesson.title)}</h2>"
+        )
+        body = html_box(heading + markdown(lesson.markdown), "ipt-lesson", SCROLL_TARGET)
         views = [KnowledgeCheckView(c, answers.get(knowledge_key(c.id)), save) for c in checks]
         return w.VBox([body, *views], layout=w.Layout(width="100%"))
+
+    @property
+    def on_last(self) -> bool:
+        return self.index == len(self.pages) - 1
+
+    @property
+    def on_finish(self) -> Callable[[], None] | None:
+        """What the last lesson's Next does (the page opens the practice case); None leaves it greyed out."""
+        return self._on_finish
+
+    @on_finish.setter
+    def on_finish(self, action: Callable[[], None] | None) -> None:
+        self._on_finish = action
+        self._show_buttons()
+
+    def _show_buttons(self) -> None:
+        self.back.disabled = self.index == 0
+        leads_on = self.on_last and self._on_finish is not None
+        self.next.description = self.finish_label if leads_on else "Next →"
+        self.next.disabled = self.on_last and not leads_on
+
+    def _forward(self) -> None:
+        if self.on_last:
+            if self.on_finish is not None:
+                self.on_finish()
+            return
+        self.show(self.index + 1)
 
     def show(self, index: int, remember: bool = True) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))
         self.holder.children = [self.pages[self.index]]
-        self.back.disabled = self.index == 0
-        self.next.disabled = self.index == len(self.pages) - 1
+        self._show_buttons()
         if remember:
             self._save(UI_LESSON, self.index, False)
+
+
+def speaker_name(sim: Simulation, speaker: str) -> str:
+    """Who says a line, in words (never by colour alone): 'You', the girl's name, or 'Narrator'."""
+    if speaker == "you":
+        return "You"
+    if speaker == "client":
+        return sim.client.name
+    return "Narrator"
+
+
+def transcript_html(sim: Simulation) -> str:
+    """The whole conversation so far, each line with its speaker, and each choice's feedback kept under it.
+
+    The engine adds one 'you' line per choice, in order, so the n-th 'you' line is the n-th choice of the history.
+    """
+    results = iter(sim.history)
+    parts = []
+    for line in sim.transcript:
+        text = html.escape(line.text)
+        if line.speaker == "session":
+            parts.append(f'<h3 class="ipt-line session">{text}</h3>')
+            continue
+        who = html.escape(speaker_name(sim, line.speaker))
+        parts.append(f'<div class="ipt-line {line.speaker}"><span class="ipt-who">{who}:</span> {text}</div>')
+        if line.speaker == "you":
+            result = next(results, None)
+            if result is not None:
+                title, css = LEVEL_WORDS[result.level]
+                parts.append(feedback_html(f"Feedback: {title}", result.feedback, f"{css} ipt-choice-feedback"))
+    return "".join(parts)
 
 
 class SimulationView(w.VBox):
@@ -298,13 +389,15 @@ class SimulationView(w.VBox):
                     f"({html.escape(str(err))}). It starts again.</p>"
                 )
         intro = html_box(
-            f"<h2>{html.escape(scenario.title)}</h2><p>{html.escape(scenario.summary)}</p>"
+            f"<h2 tabindex='-1'>{html.escape(scenario.title)}</h2><p>{html.escape(scenario.summary)}</p>"
             "<p class='ipt-muted'>This is a made-up (synthetic) case for practice. "
-            "Choose what you would say. You get feedback after each choice.</p>"
+            "Choose what you would say. You get feedback after each choice, and it stays under your choice.</p>",
+            SCROLL_TARGET,
         )
         self.attempt_note = html_box("")
-        self.transcript = html_box("")
+        self.transcript = html_box("", "ipt-transcript")
         self.feedback = html_box("")
+        """The latest choice's feedback (also shown in the transcript under that choice); not on the page."""
         self.choices = w.VBox(layout=w.Layout(width="100%"))
         self.saved = SavedLabel()
         self.chart = html_box("")
@@ -324,7 +417,6 @@ class SimulationView(w.VBox):
                 self.notice,
                 self.attempt_note,
                 self.transcript,
-                self.feedback,
                 self.choices,
                 self.saved,
                 *tools,
@@ -336,10 +428,7 @@ class SimulationView(w.VBox):
         self.render()
 
     def render(self) -> None:
-        lines = "".join(
-            f'<div class="ipt-line {line.speaker}">{html.escape(line.text)}</div>' for line in self.sim.transcript
-        )
-        self.transcript.value = lines
+        self.transcript.value = transcript_html(self.sim)
         self.feedback.value = self._last_feedback()
         if self.sim.finished:
             ending = self.sim.ending
@@ -416,14 +505,39 @@ class SimulationView(w.VBox):
         self.render()
 
 
+_INSTRUCTION = re.compile(
+    r"\s*(?:(?:tick|choose|select|pick|mark)\s+(?:all|every\w*)\s+(?:that|which)\s+apply|choose\s+one"
+    r"|(?:tick|choose|select|pick)\s+(?:one|the\s+best)(?:\s+answer)?)\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+HOW_MANY = {True: "Tick all that apply.", False: "Choose one."}
+"""The one instruction under a question: ticks for several answers, one choice for a single answer."""
+
+
+def item_instruction(prompt: str, multiple: bool) -> tuple[str, str]:
+    """The question without any 'Tick all that apply.' of its own, and the one instruction to show under it.
+
+    Authors often end a multi-answer prompt with the instruction; shown again by the view it read twice.
+    """
+    question = prompt
+    while True:
+        stripped = _INSTRUCTION.sub("", question)
+        if stripped == question:
+            break
+        question = stripped
+    return question.strip() or prompt, HOW_MANY[multiple]
+
+
 class CompetencyItemView(w.VBox):
     """A summative item: the choice is saved, and nothing says whether it is right until grading."""
 
     def __init__(self, number: int, module: Module, item: PublicItem, saved: Any, save: Saver):
         self.item = item
         self._save = save
-        how = "Choose one." if item.kind == "single" else "Choose all that apply."
-        prompt = html_box(f"<b>{number}.</b> {html.escape(item.prompt)} <i class='ipt-muted'>{how}</i>")
+        question, how = item_instruction(item.prompt, item.kind == "multiple")
+        prompt = html_box(
+            f"<p class='ipt-prompt'><b>{number}.</b> {html.escape(question)}</p><p class='ipt-how'>{how}</p>"
+        )
         self.saved = SavedLabel()
         self.options = OptionButtons([(o.id, o.text) for o in item.options], item.kind == "multiple", self._changed)
         super().__init__([prompt, self.options, self.saved], layout=w.Layout(width="100%"))
@@ -434,6 +548,78 @@ class CompetencyItemView(w.VBox):
 
     def _changed(self, selected: list[str]) -> None:
         keep(self._save, self.saved, item_key(self.item.id), selected, True)
+
+
+ORIENTATION_STEPS = (
+    (
+        "Tap to answer",
+        "Tap an answer once to choose it. A round mark means choose one; a square box means tick all that "
+        "apply. Tap again to change your mind.",
+    ),
+    (
+        "Your work saves itself",
+        "Every answer is saved the moment you give it, and “✓ Saved” appears. If the tablet sleeps or the page "
+        "reloads, open it again: your work is still there.",
+    ),
+    (
+        "Each module has five steps",
+        "Learn (short lessons), Practice case (a made-up girl to talk with), Check (questions that count), "
+        "Role-play (write what you would say), Submit (send it to your trainer).",
+    ),
+    (
+        "Where to get help",
+        "Ask your trainer at any time. The “How this works” button opens these notes again. "
+        "Press Sign out when you leave a shared tablet.",
+    ),
+)
+"""The first-time orientation: how to tap, that work saves itself, how a module goes, where help is."""
+
+
+class OrientationView(w.VBox):
+    """A two-minute first-time orientation, open until she closes it once (remembered), reachable again after.
+
+    `seen` is what the store holds under UI_ORIENTATION (course-wide: the caller's saver writes under
+    COURSE_WIDE); closing it saves True, so it shows closed on every later page.
+    """
+
+    def __init__(self, seen: Any, save: Saver):
+        self._save = save
+        steps = "".join(
+            f"<li><b>{html.escape(title)}.</b> {html.escape(text)}</li>" for title, text in ORIENTATION_STEPS
+        )
+        self.notes = html_box(
+            f"<div class='ipt-card ipt-orientation'><h2>New here? How this course works</h2><ol>{steps}</ol></div>"
+        )
+        self.close = w.Button(description="Got it, let’s start", button_style="primary")
+        self.close.add_class("ipt-big")
+        self.close.on_click(lambda _: self.hide(remember=True))
+        self.reopen = w.Button(description="How this works")
+        self.reopen.add_class("ipt-big")
+        self.reopen.add_class("ipt-help")
+        self.reopen.on_click(lambda _: self.open())
+        self.saved = SavedLabel()
+        super().__init__([], layout=w.Layout(width="100%"))
+        self.add_class("ipt-orientation-box")
+        if seen is True:
+            self.hide(remember=False)
+        else:
+            self.open()
+
+    @property
+    def is_open(self) -> bool:
+        return self.notes in self.children
+
+    def open(self) -> None:
+        self.children = [self.notes, self.close]
+
+    def hide(self, remember: bool) -> None:
+        self.children = [self.reopen]
+        if remember:
+            try:
+                self._save(UI_ORIENTATION, True, False)
+            except Exception:  # only the orientation would show again: say so quietly, the page goes on
+                self.saved.fail()
+                self.children = [self.reopen, self.saved]
 
 
 ROLE_PLAY_SAVE_DELAY = 0.4
@@ -469,6 +655,7 @@ class RolePlayView(w.VBox):
             continuous_update=True,  # every keystroke reaches the kernel, so a reload loses nothing typed
             layout=w.Layout(width="100%", height="220px"),
         )
+        self.answer.add_class("ipt-answer")
         self._latest = str(self.answer.value)
         self._debounced = Debounced(self._store_text, ROLE_PLAY_SAVE_DELAY, later)
         self.answer.observe(self._typed, names="value")
