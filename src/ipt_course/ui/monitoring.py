@@ -126,4 +126,5 @@ class CaseMonitoringView(w.VBox):
             note.fail()
             return
         # Name the label saved: with a dozen cards, a bare "Saved" does not say which choice was kept.
-        note.mark(LABEL_TEXT[label] if label is not None else "no label")
+        words: dict[str, str] = dict(LABEL_TEXT)
+        note.mark("no label" if label is None else words.get(label, label))
