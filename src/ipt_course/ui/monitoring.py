@@ -126,5 +126,5 @@ class CaseMonitoringView(w.VBox):
             note.fail()
             return
         # Name the label saved: with a dozen cards, a bare "Saved" does not say which choice was kept.
-        words: dict[str, str] = dict(LABEL_TEXT)
+        words = {str(key): text for key, text in LABEL_TEXT.items()}
         note.mark("no label" if label is None else words.get(label, label))
