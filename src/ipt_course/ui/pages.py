@@ -278,9 +278,10 @@ def module_page(module_id: str, viewer: Viewer | None = None) -> w.VBox:
         "<h2>Competency check</h2><p>These questions count towards your competency record. "
         "Your answers are saved as you choose; you will see your results after grading.</p>"
     )
+    lessons = LessonsView(module, answers, save)
     tabs = w.Tab(
         children=[
-            LessonsView(module, answers, save),
+            lessons,
             _page(practice_views(module, answers, seed, save)),
             _page([check_intro, *items]),
             _page([RolePlayView(p, answers.get(role_play_key(p.id)), save) for p in module.role_plays]),
@@ -289,6 +290,7 @@ def module_page(module_id: str, viewer: Viewer | None = None) -> w.VBox:
         layout=w.Layout(width="100%"),
     )
     tabs.titles = ("1 Learn", "2 Practice case", "3 Check", "4 Role-play", "5 Submit")
+    lessons.on_finish = lambda: setattr(tabs, "selected_index", 1)  # the last lesson leads on to the case
     saved_tab = answers.get(UI_TAB, 0)
     tabs.selected_index = saved_tab if isinstance(saved_tab, int) and 0 <= saved_tab < 5 else 0
     tabs.observe(
