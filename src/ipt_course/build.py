@@ -77,6 +77,56 @@ _SIGN_OUT = """<form class="ipt-signout" method="post" action="{{ resources.base
 """
 
 
+# Voila's loading screen says "Running module..." then "Executing 1 of 2"; a trainee needs plain words.
+_LOADING = """<div id="loading" style="display: flex;" role="status">
+<div class="ipt-spinner" aria-hidden="true"></div>
+<p id="loading_text" class="ipt-loading-text">Opening your course…</p>
+<p class="ipt-loading-more">This takes a few seconds. Your work is saved.</p>
+</div>
+"""
+# After Voila's helpers: keep the words while cells run; name the tab after the page's heading; and when a button
+# marked ipt-to-top (lesson Back/Next) changes the view, land at the top of the new content (.ipt-scroll-target)
+# rather than keeping the scroll position, and move focus to its heading for keyboard and screen-reader users.
+_PAGE_SCRIPT = """<script>
+document.title = "Opening your course…";
+window.voila_process = function (index, count) {
+  window.update_loading_text(index, count, "Opening your course…");
+};
+(function () {
+  var pending = null;
+  function shown(el) { return el.offsetParent !== null && el.getClientRects().length > 0; }
+  function target() {
+    var all = document.querySelectorAll(".ipt-scroll-target");
+    for (var i = 0; i < all.length; i++) { if (shown(all[i])) { return all[i]; } }
+    return null;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".ipt-to-top");
+    if (button) { pending = { from: target(), at: Date.now() }; }
+  }, true);
+  function settle() {
+    var heading = document.querySelector("#rendered_cells h1");
+    if (heading && shown(heading)) {
+      var words = heading.textContent.trim();
+      if (words && document.title !== words) { document.title = words; }
+    }
+    if (pending === null) { return; }
+    if (Date.now() - pending.at > 15000) { pending = null; return; }
+    var now = target();
+    if (now === null || now === pending.from) { return; }
+    pending = null;
+    now.scrollIntoView({ block: "start" });
+    var title = now.querySelector("h1, h2, h3");
+    if (title) { title.focus({ preventScroll: true }); }
+  }
+  new MutationObserver(settle).observe(document.documentElement, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ["class"]
+  });
+})();
+</script>
+"""
+
+
 def _voila_template(target: Path) -> None:
     """Our Voila template: the stock lab template with its CDN links removed and our tablet CSS added."""
     from jupyter_core.paths import jupyter_path
@@ -100,6 +150,11 @@ def _voila_template(target: Path) -> None:
     if body not in text:
         raise RuntimeError(f"{stock} has no spinner in its body header; this Voila version is not supported")
     text = text.replace(body, _SIGN_OUT + body, 1)
+    text = text.replace(body, _LOADING, 1)
+    helpers = "{{ voila_setup_helper_functions() }}"
+    if helpers not in text:
+        raise RuntimeError(f"{stock} has no loading-text helpers; this Voila version is not supported")
+    text = text.replace(helpers, helpers + "\n" + _PAGE_SCRIPT, 1)
     target.mkdir(parents=True, exist_ok=True)
     (target / "index.html.j2").write_text(text, encoding="utf-8")
     (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")
