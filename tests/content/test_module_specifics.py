@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
+from ipt_course.content.loader import LoadedCourse
 from tests.content.test_every_module import PRESSING_FOR_DETAILS, course, module, play
 
 TRAUMA = "02-trauma-informed-care"
@@ -219,3 +221,75 @@ def test_the_last_session_raises_item_9_in_module_8() -> None:
     assert "suicidal-thoughts" in scenario.node(last.start).risk
     sim = play(scenario, 0, best=True)
     assert sim.phq_a_history[-1].self_harm_item >= 1
+
+
+# ---------------------------------------------------------------- the clinical review (issue 7)
+
+
+def unlisted_harms(loaded: LoadedCourse) -> list[str]:
+    """'competency: harm' for each kind of harm an item or case choice uses that its competency does not list."""
+    used: dict[str, set[str]] = {}
+    for m in loaded.modules:
+        for item in m.items:
+            used.setdefault(item.competency, set()).update(h for h in item.harmful.values() if h)
+        for scenario in m.scenarios:
+            for node in scenario.nodes:
+                for choice in node.choices:
+                    if choice.harm:
+                        used.setdefault(choice.competency, set()).add(choice.harm)
+    return sorted(
+        f"{cid}: {harm}" for cid, harms in used.items() for harm in harms if harm not in loaded.framework.get(cid).harms
+    )
+
+
+def test_every_competency_lists_the_harms_its_items_and_cases_use() -> None:
+    """Does each competency's `harms:` list name every kind of harm its items and case choices are marked with?"""
+    assert unlisted_harms(course()) == []
+
+
+def test_an_unlisted_harm_is_found() -> None:
+    """With 'secrecy' taken off the confidentiality list, is the gap reported?"""
+    loaded = course()
+    competencies = [
+        c.model_copy(update={"harms": [h for h in c.harms if h != "secrecy"]}) if c.id == "confidentiality" else c
+        for c in loaded.framework.competencies
+    ]
+    framework = loaded.framework.model_copy(update={"competencies": competencies})
+    assert "confidentiality: secrecy" in unlisted_harms(dataclasses.replace(loaded, framework=framework))
+
+
+LEADING_QUESTION = re.compile(r"\b(you're|you are|you aren't) not thinking of|\byou aren't thinking of", re.IGNORECASE)
+
+
+def test_a_leading_question_about_self_harm_is_level_2_unless_it_shames() -> None:
+    """Is "You're not thinking of…, are you?" level 2 in every case and unmarked in every item, unless paired
+    with shame?"""
+    found = 0
+    for m in course().modules:
+        for item in m.items:
+            for option in item.options:
+                if LEADING_QUESTION.search(option.text) and "shame" not in option.text:
+                    found += 1
+                    assert option.id not in item.harmful, (item.id, option.id)
+        for scenario in m.scenarios:
+            for node in scenario.nodes:
+                for choice in node.choices:
+                    if LEADING_QUESTION.search(choice.text):
+                        found += 1
+                        assert choice.level == 2, (scenario.id, choice.id)
+    assert found >= 4
+
+
+def test_urgent_help_never_waits_for_the_supervisor() -> None:
+    """Does no lesson or case tell the trainee to call 112 only if the supervisor cannot be reached, and does
+    every lesson that gives the urgent-help line say Tele-MANAS is not an ambulance?"""
+    texts = [(f"{m.slug}/{lt.lesson.id}", lt.markdown) for m in course().modules for lt in m.lessons]
+    for m in course().modules:
+        for scenario in m.scenarios:
+            for node in scenario.nodes:
+                texts.append((f"{scenario.id}/{node.id}", node.text + (node.ending.text if node.ending else "")))
+    for where, text in texts:
+        flat = " ".join(text.split())
+        assert not re.search(r"(cannot|can't) reach (your supervisor|anyone)[^.]{0,40}\b112\b", flat), where
+        if "taken something, call" in flat:
+            assert "not an ambulance" in flat, where
