@@ -342,17 +342,45 @@ def test_supervisor_report_in_html_pdf_and_xlsx(graded: Project, tmp_path: Path)
     course = load_course(graded)
     page, pdf = write_export(course, tmp_path / "pdf", "pdf")
     text = page.read_text()
-    assert text.index("Flags for supervisor follow-up") < text.index("Competency matrix")
+    assert text.index(">Flags for supervisor follow-up<") < text.index(">Course status<") < text.index(">The group: ")
     assert "trainee-02" in text and "<svg" in text
-    must_pass = text[text.index("Must-pass modules") :]
-    assert "no-harm-on-safety-items" in must_pass, "the report says which gate condition failed"
-    assert all(c.id in text for c in course.framework.competencies)
+    unsafe = text[text.index("<h2>Trainee: trainee-02</h2>") :]
+    assert "✗ No potentially harmful answer on a safety question" in unsafe, "the report says which condition failed"
+    assert all(c.name in text for c in course.framework.competencies), "every competency, by its name"
+    must_pass = next(m for m in course.modules if m.meta.must_pass)
+    assert f"Module {must_pass.meta.number}: {must_pass.meta.title}" in text
     assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?https?://""", text), "the report loads nothing"
     assert pdf.read_bytes().startswith(b"%PDF")
     (xlsx,) = write_export(course, tmp_path / "xlsx", "xlsx")
     workbook = openpyxl.load_workbook(xlsx)
     assert workbook.sheetnames == ["trainees", "competencies", "modules", "items", "flags"]
     assert workbook["flags"].max_row > 1
+    assert workbook["flags"].freeze_panes == "B2" and workbook["flags"].auto_filter.ref
+
+
+def test_nbgrader_export_plugin_gives_the_same_tables(graded: Project, tmp_path: Path) -> None:
+    """Does `nbgrader export --exporter=ipt_course.grading.plugins.CompetencyCsvExporter`, run in grading/, write
+    exactly the CSV tables `ipt-course export` writes (and the other plugins their workbook and report)?"""
+    ours = write_export(load_course(graded), tmp_path / "ours", "csv")
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for exporter, to in (
+        ("CompetencyCsvExporter", tmp_path / "plugin"),
+        ("CompetencyXlsxExporter", tmp_path / "plugin.xlsx"),
+        ("CompetencyReportExporter", tmp_path / "report"),
+    ):
+        subprocess.run(
+            [str(bin_dir / "nbgrader"), "export", f"--exporter=ipt_course.grading.plugins.{exporter}", f"--to={to}"],
+            cwd=graded.grading_dir,
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+    assert sorted(p.name for p in (tmp_path / "plugin").iterdir()) == sorted(p.name for p in ours)
+    for path in ours:
+        assert (tmp_path / "plugin" / path.name).read_text() == path.read_text(), path.name
+    assert (tmp_path / "plugin.xlsx").read_bytes().startswith(b"PK")
+    assert "Flags for supervisor follow-up" in (tmp_path / "report" / "competency-report.html").read_text()
 
 
 def test_corrupt_submission_fails_alone_with_a_message(graded: Project) -> None:

@@ -100,10 +100,10 @@ def visible(fragment: str) -> str:
 def test_flags_are_written_in_words(course: LoadedCourse) -> None:
     """Does each flag give the question or case moment, what she chose, why it may harm and which attempt?"""
     page = supervisor_report_html(data_for(course))
-    flags = visible(section(page, "Flags for supervisor follow-up", "Course status"))
+    flags = visible(section(page, ">Flags for supervisor follow-up<", ">Course status<"))
     # The item: prompt, chosen option, harm name and description, the rationale, module number and question number.
     assert "She says <b>she wants to die</b>. You:" in flags, "the prompt, escaped in the page, shown as written"
-    assert "<b>" not in section(page, "Flags for supervisor follow-up", "Course status"), "no markup injected"
+    assert "<b>" not in section(page, ">Flags for supervisor follow-up<", ">Course status<"), "no markup injected"
     assert "“Option a of s1”" in flags
     assert "Delaying a safety response" in flags and "Waits." in flags
     assert "Because b keeps her safe (s1)." in flags
@@ -112,7 +112,7 @@ def test_flags_are_written_in_words(course: LoadedCourse) -> None:
     assert "Rani says: “Promise you won't tell Madam?”" in flags
     assert "“I promise I will tell nobody, ever.”" in flags
     assert "Promising secrecy" in flags and "Promises total secrecy." in flags
-    assert "A promise you can't keep." in flags
+    assert "A promise you cannot keep." in flags
     assert "Practice case “Asking calmly”, attempt 1" in " ".join(flags.split())
     # The role-play rated level 1: the situation, her answer, the rubric's level-1 words, the trainer's comment.
     assert "A girl hints at self-harm." in flags and "“Don't worry, it will pass.”" in flags
@@ -126,7 +126,9 @@ def test_a_flag_without_words_would_be_caught(course: LoadedCourse) -> None:
     """If a flag fell back to its raw id (an unknown node), does the words check above see it?"""
     data = data_for(course)
     course.module("safety").scenarios[0].nodes.clear()  # the case moment can no longer be found
-    flags = visible(section(supervisor_report_html(data_for(course)), "Flags for supervisor follow-up", "Course"))
+    flags = visible(
+        section(supervisor_report_html(data_for(course)), ">Flags for supervisor follow-up<", ">Course status<")
+    )
     assert re.search(RAW_ID, flags), "raw id shown when words are missing"
     assert data.flags
 
@@ -141,7 +143,7 @@ def test_every_roster_trainee_has_a_page(course: LoadedCourse) -> None:
         assert f"<h2>Trainee: {trainee}</h2>" in page
     last = page[page.index("<h2>Trainee: trainee-09</h2>") :]
     assert "Nothing submitted yet." in last
-    status = visible(section(page, "Course status", "The group"))
+    status = visible(section(page, ">Course status<", ">The group: "))
     assert "trainee-09 nothing submitted yet 0 of 2" in " ".join(status.split())
     trainees = tables_of(data)["trainees"].set_index("trainee_id")
     assert trainees.loc["trainee-09", "status"] == "nothing submitted yet"
@@ -151,7 +153,7 @@ def test_every_roster_trainee_has_a_page(course: LoadedCourse) -> None:
 def test_course_status_counts_flags_without_repeating_them(course: LoadedCourse) -> None:
     """Does the course status give each trainee one short row, the flags counted and linked, not listed?"""
     page = supervisor_report_html(data_for(course))
-    status = section(page, "Course status", "The group")
+    status = section(page, ">Course status<", ">The group: ")
     assert "attempt" not in status and "safety:" not in status
     row = " ".join(visible(status[status.index("<tr><th><a href='#trainee-trainee-02'") :]).split())
     assert row.startswith("trainee-02 in progress 1 of 2 not passed 3"), row  # item, case choice, role-play
@@ -162,7 +164,7 @@ def test_module_numbers_and_readable_competency_names(course: LoadedCourse) -> N
     page = supervisor_report_html(data_for(course))
     text = visible(page)
     assert "Module 1: Safety" in text and "Module 2: Basics" in text
-    group = visible(section(page, "The group", "Trainee: trainee-01"))
+    group = visible(section(page, ">The group: ", "Trainee: trainee-01"))
     assert "Common helping skills (ENACT)" in group
     assert "Assessment of harm" in group and "Empathy and warmth" in group
     assert SAFE not in group and "empathy" not in group.replace("Empathy", "")
