@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ipt_course.content.loader import LoadedCourse
@@ -17,13 +18,13 @@ def course(tmp_path: Path) -> LoadedCourse:
     return mini_course(tmp_path)
 
 
-def tables(course: LoadedCourse) -> dict[str, object]:
+def tables(course: LoadedCourse) -> dict[str, pd.DataFrame]:
     subs = [
         graded(course, "safety", "trainee-01", simulation=good_case()),
         graded(course, "safety", "trainee-02", picks={"s1": "a", "w1": "b"}, simulation=good_case([harmful_play(1)])),
         graded(course, "basics", "trainee-02", picks={"w2": "c"}),
     ]
-    return dict(tables_of(supervisor_data(course, subs, trainees=["trainee-03"])))
+    return tables_of(supervisor_data(course, subs, trainees=["trainee-03"]))
 
 
 def test_workbook_has_frozen_header_filters_widths_and_level_colours(course: LoadedCourse, tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_workbook_has_frozen_header_filters_widths_and_level_colours(course: Loa
     import openpyxl
 
     made = tables(course)
-    path = write_xlsx(made, tmp_path / "export.xlsx")  # type: ignore[arg-type]
+    path = write_xlsx(made, tmp_path / "export.xlsx")
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames == list(TABLES)
     for name in TABLES:
@@ -62,7 +63,7 @@ def test_workbook_has_frozen_header_filters_widths_and_level_colours(course: Loa
 
 def test_csv_tables_list_every_roster_trainee(course: LoadedCourse, tmp_path: Path) -> None:
     """Does a trainee on the roster who has submitted nothing still get rows, marked 'nothing submitted yet'?"""
-    written = write_csv(tables(course), tmp_path / "csv")  # type: ignore[arg-type]
+    written = write_csv(tables(course), tmp_path / "csv")
     assert sorted(p.stem for p in written) == sorted(TABLES)
     with (tmp_path / "csv" / "trainees.csv").open() as handle:
         rows = {r["trainee_id"]: r for r in csv.DictReader(handle)}

@@ -485,7 +485,7 @@ def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
         ],
         {"complete": "course_complete", "flagged": "flagged_for_supervisor", "flags": "flag_evidence"},
     )
-    trainees["flag_count"] = trainees["flag_evidence"].map(len, na_action="ignore").astype("Int64")
+    trainees["flag_count"] = trainees["flag_evidence"].map(lambda e: len(set(e)), na_action="ignore").astype("Int64")
     trainees["flag_evidence"] = trainees["flag_evidence"].map(" ".join, na_action="ignore")
     trainees["status"] = [
         NOTHING_SUBMITTED if not s.modules_submitted else "course complete" if s.complete else "in progress"

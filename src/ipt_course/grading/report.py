@@ -376,7 +376,7 @@ STYLE = (
     ".matrix th.who{font-size:.8em;font-weight:normal;white-space:nowrap;text-align:center;padding:0 .3em}"
     ".matrix th.turned span{writing-mode:vertical-rl;transform:rotate(180deg)}td.num,.lvlword{white-space:nowrap}"
     ".matrix th.name{font-weight:normal;padding-right:.8em}th.group{background:#eef;padding:.3em}"
-    ".safety{color:#b71c1c;font-size:.85em}.ok{color:#2e7d32}.bad{color:#b71c1c;font-weight:bold}"
+    ".safety{color:#b71c1c;font-size:.85em;white-space:nowrap}.ok{color:#2e7d32}.bad{color:#b71c1c;font-weight:bold}"
     ".quiet{color:#666}.big{font-size:1.2em}ul.gate{list-style:none;padding-left:.5em}li.met{color:#2e7d32}"
     "li.unmet{color:#b71c1c}ol.path{padding-left:1.5em}ol.path li{margin:.25em 0}"
     "ol.path li.session{list-style:none;font-weight:bold;margin-top:.6em;margin-left:-1.2em}"
