@@ -10,7 +10,14 @@ import pytest
 
 from ipt_course.content.loader import LoadedCourse
 from ipt_course.content.models import CompetencyLevel
-from ipt_course.content.scenario import SafetyStep, Scenario, ScenarioChoice, ScenarioClient, ScenarioNode
+from ipt_course.content.scenario import (
+    SafetyStep,
+    Scenario,
+    ScenarioChoice,
+    ScenarioClient,
+    ScenarioNode,
+    ScenarioSession,
+)
 from ipt_course.grading.export import SupervisorData, roster_ids, supervisor_data, tables_of
 from ipt_course.grading.report import level_chart, supervisor_report_html
 from ipt_course.workshop import RosterEntry, write_roster
@@ -56,7 +63,9 @@ def course(tmp_path: Path) -> LoadedCourse:
         title="Asking calmly",
         client=client,
         variants={"client_name": ["Rani", "Asha"], "who": ["Madam"]},
-        sessions=[],
+        sessions=[
+            ScenarioSession.model_construct(id="session-1", title="Session 1: {client_name} comes", start="start")
+        ],
         safety_steps=[
             SafetyStep(id="asks-directly", description="Asks directly about self-harm."),
             SafetyStep(id="tells-supervisor", description="Tells the supervisor the same day."),
@@ -113,7 +122,7 @@ def test_flags_are_written_in_words(course: LoadedCourse) -> None:
     assert "“I promise I will tell nobody, ever.”" in flags
     assert "Promising secrecy" in flags and "Promises total secrecy." in flags
     assert "A promise you cannot keep." in flags
-    assert "Practice case “Asking calmly”, attempt 1" in " ".join(flags.split())
+    assert "Practice case “Asking calmly”, Session 1: Rani comes, attempt 1" in " ".join(flags.split())
     # The role-play rated level 1: the situation, her answer, the rubric's level-1 words, the trainer's comment.
     assert "A girl hints at self-harm." in flags and "“Don't worry, it will pass.”" in flags
     assert "Ask her <directly>." in flags

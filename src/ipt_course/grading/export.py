@@ -159,7 +159,7 @@ def _node_sessions(scenario: Scenario) -> dict[str, str]:
             node_id = todo.pop()
             if node_id in found or node_id not in nodes or (node_id in starts and node_id != session.start):
                 continue
-            found[node_id] = session.title
+            found[node_id] = fill_variants(scenario, session.title)
             todo.extend(c.next for c in nodes[node_id].choices)
     return found
 
