@@ -69,7 +69,7 @@ def level_chart(records: list[CompetencyRecord], order: list[str], names: dict[s
     shown = [c for c in order if c in counts]
     if not shown:
         return None
-    height = 1.2 + 0.32 * len(shown)
+    height = 1.2 + 0.22 * len(shown)  # a whole framework's competencies still fit one printed page
     figure = Figure(figsize=(8.5, height), layout="constrained")
     axes = figure.add_subplot()
     labels = [names[c] for c in shown]
@@ -156,8 +156,8 @@ def status_section(data: SupervisorData) -> str:
             f"<td>{esc(must_pass)}</td><td class='{'bad' if flags else ''}'>{flags or 'none'}</td></tr>"
         )
     return (
-        "<table class='data'><tr><th>Trainee</th><th>Status</th><th>Modules submitted</th><th>Must-pass module</th>"
-        f"<th>Flags</th></tr>{''.join(rows)}</table>"
+        "<table class='data status'><tr><th>Trainee</th><th>Status</th><th>Modules submitted</th>"
+        f"<th>Must-pass module</th><th>Flags</th></tr>{''.join(rows)}</table>"
     )
 
 
@@ -383,6 +383,7 @@ STYLE = (
     ".moment{color:#555}.choice{font-weight:bold}blockquote{border-left:4px solid #ccc;margin:.4em 0;"
     "padding:.2em .8em;white-space:pre-wrap}figure{margin:0}figcaption{font-size:.85em;color:#555}"
     "svg{max-width:100%;height:auto}a{color:inherit}"
+    "table.status th{white-space:nowrap}h2,h3,h4{break-after:avoid}figure,tr{break-inside:avoid}"
     "@media print{body{margin:0}section.trainee,h2.page{break-before:page}}"
 )
 
@@ -412,8 +413,8 @@ def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame]
         + ". A level-1 answer or choice on a safety-critical competency flags the trainee, whatever her total score."
         f"</p>{tampered}"
         f"<h2>Flags for supervisor follow-up</h2>{flags_section(data)}"
-        f"<h2 class='page'>Course status</h2>{status_section(data)}"
-        f"<h2>The group: levels per competency</h2>{cohort_section(data)}"
+        f"<h2>Course status</h2>{status_section(data)}"
+        f"<h2 class='page'>The group: levels per competency</h2>{cohort_section(data)}"
         + "".join(trainee_page(data, t) for t in data.trainees)
         + "</main></body></html>"
     )
