@@ -207,3 +207,15 @@ def test_chart_counts_whole_trainees_and_keeps_its_legend_off_the_bars(course: L
     plot = axes.get_window_extent()
     assert legend.y0 >= plot.y1 - 1, (legend, plot)
     assert [t.get_text() for t in axes.get_yticklabels()] == ["Empathy and warmth", "Assessment of harm"]
+
+
+def test_names_only_when_asked(course: LoadedCourse) -> None:
+    """With names asked for, is each trainee called by her roster name in the flags, the status and her page?"""
+    data = data_for(course)
+    named = supervisor_data(
+        course, data.submissions, {t: f"Name {t[-2:]}" for t in ROSTER}, ROSTER, data.role_play_texts
+    )
+    page = supervisor_report_html(named)
+    assert "<h2>Trainee: Name 02</h2>" in page and "<h2>Trainee: Name 09</h2>" in page
+    assert "Name 02" in visible(section(page, ">Flags for supervisor follow-up<", ">Course status<"))
+    assert "trainee-02" not in visible(page), "the id stays only in links, never in the text"
