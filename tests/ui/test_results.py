@@ -148,3 +148,30 @@ def test_must_pass_notice_before_and_after_grading(course: LoadedCourse, monkeyp
     monkeypatch.setattr(results, "trainee_feedback", lambda c, m, t: feedback_from(c, m, t, [sub], set()))
     before_release = text(must_pass_notice(course, module, "trainee-01", done, good_case(), submitted=True))
     assert "Still missing" not in before_release, "before release, nothing from the grading"
+
+
+def test_times_read_as_people_say_them() -> None:
+    """Is nbgrader's '2026-11-30 15:31:12.287855 UTC' shown as 'today at 21:01' (local), '29 Nov, …' and so on?"""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from ipt_course.ui.results import human_time, submitted_words
+
+    india = timezone(timedelta(hours=5, minutes=30))
+    now = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    stamp = "2026-11-30 15:31:12.287855 UTC"
+    assert human_time(stamp, now, india) == "today at 21:01"
+    assert submitted_words(stamp, now, UTC) == "Submitted today at 15:31"
+    assert human_time("2026-11-29 08:05:00.1 UTC", now, UTC) == "yesterday at 08:05"
+    assert human_time("2026-11-02 08:05:00 UTC", now, UTC) == "2 Nov, 08:05"
+    assert human_time("2025-11-30 15:31:12 UTC", now, UTC) == "30 Nov 2025, 15:31"
+    assert human_time("2026-11-30 23:59:00 +05:30", now, UTC) == "today at 18:29"
+    assert human_time("not a time", now, UTC) == "not a time", "anything unreadable is shown as it is"
+    for shown in (human_time(stamp, now, india), submitted_words(stamp, now, india)):
+        assert "UTC" not in shown and "." not in shown and ":12" not in shown
+
+
+def test_results_heading_has_no_machine_time(course: LoadedCourse) -> None:
+    """Does the results heading say when the work was submitted in words, not as '2026-… UTC'?"""
+    feedback, page = shown(course, {"safety"}, picks={"s2": "c"}, simulation=good_case())
+    assert feedback.timestamp not in page
+    assert "work submitted" in text(page)

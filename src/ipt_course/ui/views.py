@@ -590,27 +590,28 @@ class OrientationView(w.VBox):
         self.notes = html_box(
             f"<div class='ipt-card ipt-orientation'><h2>New here? How this course works</h2><ol>{steps}</ol></div>"
         )
-        self.close = w.Button(description="Got it, let’s start", button_style="primary")
-        self.close.add_class("ipt-big")
-        self.close.on_click(lambda _: self.hide(remember=True))
+        self.got_it = w.Button(description="Got it, let’s start", button_style="primary")
+        self.got_it.add_class("ipt-big")
+        self.got_it.on_click(lambda _: self.hide(remember=True))
         self.reopen = w.Button(description="How this works")
         self.reopen.add_class("ipt-big")
         self.reopen.add_class("ipt-help")
-        self.reopen.on_click(lambda _: self.open())
+        self.reopen.on_click(lambda _: self.show_notes())
         self.saved = SavedLabel()
         super().__init__([], layout=w.Layout(width="100%"))
         self.add_class("ipt-orientation-box")
         if seen is True:
             self.hide(remember=False)
         else:
-            self.open()
+            self.show_notes()
 
     @property
     def is_open(self) -> bool:
         return self.notes in self.children
 
-    def open(self) -> None:
-        self.children = [self.notes, self.close]
+    # Not `open`/`close`: those are ipywidgets' own methods (the comm), which a view must never shadow.
+    def show_notes(self) -> None:
+        self.children = [self.notes, self.got_it]
 
     def hide(self, remember: bool) -> None:
         self.children = [self.reopen]
