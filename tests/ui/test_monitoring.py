@@ -63,6 +63,21 @@ def test_each_label_is_saved_under_monitor_case_id(caseload: Caseload) -> None:
     assert all(log for _, _, log in store.calls)
     assert view.cards[first].selected == ["urgent-risk"]
     assert view.saved_labels[first].value.startswith("✓ Saved")
+    # The note says which label was kept, not only "Saved" (a dozen cards look alike).
+    assert "Saved: Urgent risk → act the same day at" in view.saved_labels[first].value
+    assert "Saved: Not improving → discuss with my supervisor at" in view.saved_labels[second].value
+
+
+def test_a_label_that_cannot_be_saved_says_not_saved(caseload: Caseload) -> None:
+    """If the store refuses a label, does its card say 'Not saved' instead of 'Saved'?"""
+
+    def refuse(key: str, value: Any, log: bool) -> None:
+        raise OSError("disk full")
+
+    view = CaseMonitoringView(caseload, {}, refuse)
+    case_id = caseload.cases[0].id
+    press(view, case_id, "improving")
+    assert "Not saved" in view.saved_labels[case_id].value and "✓" not in view.saved_labels[case_id].value
 
 
 def test_saved_labels_are_restored_without_saving_again(caseload: Caseload) -> None:
@@ -94,6 +109,8 @@ def test_every_case_has_a_valid_svg_chart(caseload: Caseload) -> None:
         assert ET.fromstring(svg).tag.endswith("svg")
         assert 'href="http' not in svg and "url(http" not in svg and "<image" not in svg  # no external assets
         assert svg == case_chart_svg(case, caseload)
+        # A viewBox lets the page scale the chart to its box (on a phone it was cut off at week 8).
+        assert ET.fromstring(svg).get("viewBox"), "the chart can scale"
 
 
 def test_grading_is_right_per_case_and_a_missed_urgent_case_is_level_1(caseload: Caseload) -> None:
