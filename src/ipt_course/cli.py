@@ -335,11 +335,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import subprocess
+
     from ipt_course.content.loader import load_course
     from ipt_course.grading.export import write_export
 
     project = _project(args)
-    written = write_export(load_course(project), Path(args.out), fmt=args.format, with_names=args.names)
+    try:
+        written = write_export(load_course(project), Path(args.out), fmt=args.format, with_names=args.names)
+    except (RuntimeError, subprocess.SubprocessError) as err:  # no Chromium for the PDF, or it failed
+        err_console.print(f"[red]{escape(str(err))}[/red]")
+        return 1
     for path in written:
         console.print(f"Wrote [bold]{path}[/bold]")
     return 0

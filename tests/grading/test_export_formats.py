@@ -10,6 +10,7 @@ import pytest
 
 from ipt_course.content.loader import LoadedCourse
 from ipt_course.grading.export import LEVEL_COLOURS, TABLES, supervisor_data, tables_of, write_csv, write_xlsx
+from ipt_course.paths import Project
 from tests.grading.minicourse import good_case, graded, harmful_play, mini_course
 
 
@@ -74,3 +75,17 @@ def test_csv_tables_list_every_roster_trainee(course: LoadedCourse, tmp_path: Pa
         flags = list(csv.DictReader(handle))
     assert {f["harm_name"] for f in flags} == {"Delaying a safety response", "Promising secrecy"}
     assert all(f["module"] == "Module 1: Safety" for f in flags)
+
+
+def test_pdf_without_chromium_says_what_to_install(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a Chromium, does `ipt-course export --format pdf` say what to install (no traceback), HTML kept?"""
+    from ipt_course.cli import main
+
+    monkeypatch.setenv("IPT_CHROMIUM", str(tmp_path / "no-chromium-here"))
+    assert main(["--root", str(project.root), "export", "--format", "pdf", "--out", str(tmp_path / "out")]) == 1
+    error = " ".join(capsys.readouterr().err.split())
+    assert "apt-get install chromium" in error and "IPT_CHROMIUM" in error
+    assert "Traceback" not in error
+    assert (tmp_path / "out" / "competency-report.html").is_file(), "the HTML report is still there"
