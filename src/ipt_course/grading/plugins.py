@@ -85,10 +85,14 @@ class CompetencyCsvExporter(CompetencyExporter):
 
 
 class CompetencyXlsxExporter(CompetencyExporter):
-    """The formatted workbook, one sheet per table, to `--to` (default: competency-export.xlsx)."""
+    """The formatted workbook, one sheet per table, to the file `--to` (or into that folder; default:
+    competency-export.xlsx)."""
 
     def export(self, gradebook: Any) -> None:
-        path = write_xlsx(self.tables(self.supervisor_data()), self.destination("competency-export.xlsx"))
+        path = self.destination("competency-export.xlsx")
+        if path.is_dir() or not path.suffix:  # a folder, as the other exporters take: the workbook goes in it
+            path = path / "competency-export.xlsx"
+        path = write_xlsx(self.tables(self.supervisor_data()), path)
         self.log.info("Wrote %s", path)
 
 
