@@ -89,3 +89,15 @@ def test_pdf_without_chromium_says_what_to_install(
     assert "apt-get install chromium" in error and "IPT_CHROMIUM" in error
     assert "Traceback" not in error
     assert (tmp_path / "out" / "competency-report.html").is_file(), "the HTML report is still there"
+
+
+def test_items_table_carries_the_question_and_the_choice_in_words(course: LoadedCourse) -> None:
+    """Does each item row say its module, question and chosen option in words, beside the ids?"""
+    items = tables(course)["items"].set_index(["trainee_id", "item_id"])
+    row = items.loc[("trainee-02", "s1")]
+    assert (row["module"], row["question"], row["chosen"]) == (
+        "Module 1: Safety",
+        "She says <b>she wants to die</b>. You:",
+        "Option a of s1",
+    )
+    assert items.loc[("trainee-02", "rp-safety"), "question"] == "A girl hints at self-harm."

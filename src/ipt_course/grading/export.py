@@ -383,6 +383,17 @@ def _frame(rows: Sequence[Any], columns: list[str], rename: dict[str, str] | Non
     return frame.reindex(columns=columns)
 
 
+def _item_words(course: LoadedCourse, result: ItemResult) -> tuple[str, str]:
+    """An item result's question (or role-play situation) and the text of the options chosen."""
+    module = _module(course, result.module_id)
+    item = next((i for i in module.items if i.id == result.item_id), None) if module else None
+    if item is not None:
+        picked = set(result.chosen or ())
+        return item.prompt, " / ".join(o.text for o in item.options if o.id in picked)
+    prompt = next((p for p in module.role_plays if p.id == result.item_id), None) if module else None
+    return (prompt.situation, "") if prompt is not None else ("", "")
+
+
 def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
     """The export's tables, each a plain formatting of the supervisor data."""
     course = data.course
@@ -422,6 +433,11 @@ def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
         ],
     )
     items["competencies"] = items["competencies"].map(" ".join, na_action="ignore")
+    # The same rows in words, for a reader of the workbook: the module, the question, what she chose.
+    words = [_item_words(course, r) for s in data.submissions for r in s.results]
+    items["module"] = items["module_id"].map(labels)
+    items["question"] = [w[0] for w in words]
+    items["chosen"] = [w[1] for w in words]
     for table in (competencies, items):
         table["level"] = table["level"].astype("Int64")
     # One row per harmful observation on a safety-critical competency: which module, which attempt of a case
