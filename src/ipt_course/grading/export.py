@@ -141,6 +141,9 @@ def quoted(text: str) -> str:
     return text if text[:1] in "\"“'" and text[-1:] in "\"”'" else f"“{text}”"
 
 
+# Scenario fields are read with getattr where a test's hand-made scenario (model_construct) may leave them out.
+
+
 def fill_variants(scenario: Scenario, text: str) -> str:
     """A case's text with each placeholder filled by the first of its variants (the record keeps no seed)."""
     variants = getattr(scenario, "variants", None) or {}
@@ -165,11 +168,12 @@ def _node_sessions(scenario: Scenario) -> dict[str, str]:
 
 
 def _moment(scenario: Scenario, node: ScenarioNode) -> str:
-    """A case moment as the trainee met it: who speaks, and what."""
+    """A case moment as the trainee met it: the narrator's line (what she does), then who speaks, and what."""
     text = fill_variants(scenario, node.text.strip())
     if node.speaker == "client":
-        return f"{fill_variants(scenario, scenario.client.name)} says: “{text}”"
-    return text
+        text = f"{fill_variants(scenario, scenario.client.name)} says: “{text}”"
+    narration = getattr(node, "narration", None)
+    return f"{fill_variants(scenario, narration.strip())} {text}" if narration else text
 
 
 def _split_source(source: str) -> tuple[str, str, str]:
