@@ -184,7 +184,11 @@ def test_trainee_page_shows_gate_levels_case_path_and_role_play(course: LoadedCo
     page = supervisor_report_html(data_for(course, answer="I would sit with her."))
     mine = visible(section(page, "<h2>Trainee: trainee-02</h2>", "<h2>Trainee: trainee-03</h2>"))
     one_line = " ".join(mine.split())
-    assert "✗ No potentially harmful answer on a safety question" in one_line
+    assert (
+        "✗ No potentially harmful answer on a safety question — potentially harmful answer on question 1 "
+        "(delaying a safety response)" in one_line
+    ), "the gate's ids in words"
+    assert "✗ Each role-play rated at least level 3 by a trainer — role-play rated level 1; level 3 needed" in one_line
     assert "✓ Each practice case finished, with every safety step taken" in one_line
     assert "Assessment of harm flagged 1" in one_line
     assert "case “Asking calmly”, attempt 1 (not finished; levels 1; lowest 1)" in one_line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import subprocess
 import tempfile
 from collections import defaultdict
@@ -212,6 +213,20 @@ def cohort_section(data: SupervisorData) -> str:
     )
 
 
+def in_words(data: SupervisorData, module: Module, detail: str) -> str:
+    """A gate condition's detail with the module's ids in words: 'question 4', the role-play, a case's title, a
+    kind of harm's name (the gate names ids; a supervisor reads questions)."""
+    names: dict[str, str] = {h.id: h.name.lower() for h in data.course.framework.harms}
+    names.update({i.id: f"question {n}" for n, i in enumerate(module.items, start=1)})
+    many = len(module.role_plays) > 1
+    names.update({p.id: f"{n}" if many else "" for n, p in enumerate(module.role_plays, start=1)})
+    names.update({s.id: f"“{s.title}”" for s in module.scenarios})
+    names.update({step.id: step.description.rstrip(".").lower() for s in module.scenarios for step in s.safety_steps})
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True)) + r")\b")
+    text = pattern.sub(lambda m: names[m[1]], detail) if names else detail
+    return re.sub(r"role-play\s+rated", "role-play rated", re.sub(r" {2,}", " ", text))
+
+
 def _gate_html(data: SupervisorData, trainee: str) -> str:
     parts = []
     for status in data.statuses:
@@ -222,7 +237,7 @@ def _gate_html(data: SupervisorData, trainee: str) -> str:
         items = "".join(
             f"<li class='{'met' if c.met else 'unmet'}'>{'✓' if c.met else '✗'} "
             f"{esc(GATE_CONDITIONS.get(c.name, c.name))}"
-            f"<span class='quiet'> — {esc(c.detail)}</span></li>"
+            f"<span class='quiet'> — {esc(in_words(data, module, c.detail))}</span></li>"
             for c in status.conditions
         )
         parts.append(f"<h4>{esc(module_label(module))} (must pass): {verdict}</h4><ul class='gate'>{items}</ul>")
@@ -264,7 +279,7 @@ def _levels_html(data: SupervisorData, trainee: str) -> str:
             points = f"{record.score:g} of {record.max_score:g}" if record.max_score else ""
             flag = " <span class='bad'>flagged</span>" if record.flagged else ""
             rows.append(
-                f"<tr><td>{esc(record.name)}{flag}</td><td>{level_badge(level)} "
+                f"<tr><td>{esc(record.name)}{flag}</td><td class='lvlcell'>{level_badge(level)} "
                 f"<span class='quiet lvlword'>{esc(LEVEL_WORDS[level].split(' ', 1)[1]) if level else ''}</span></td>"
                 f"<td class='num'>{record.evidence_count}</td><td class='num'>{points}</td></tr>"
             )
@@ -374,7 +389,7 @@ STYLE = (
     ".matrix{border-collapse:collapse;margin-top:.5em}.matrix td.cell{width:2.4em;height:1.6em;text-align:center;"
     "border:1px solid #eee}.matrix td.flagcell{outline:3px solid #000;outline-offset:-3px}"
     ".matrix th.who{font-size:.8em;font-weight:normal;white-space:nowrap;text-align:center;padding:0 .3em}"
-    ".matrix th.turned span{writing-mode:vertical-rl;transform:rotate(180deg)}td.num,.lvlword{white-space:nowrap}"
+    ".matrix th.turned span{writing-mode:vertical-rl;transform:rotate(180deg)}td.num,td.lvlcell{white-space:nowrap}"
     ".matrix th.name{font-weight:normal;padding-right:.8em}th.group{background:#eef;padding:.3em}"
     ".safety{color:#b71c1c;font-size:.85em;white-space:nowrap}.ok{color:#2e7d32}.bad{color:#b71c1c;font-weight:bold}"
     ".quiet{color:#666}.big{font-size:1.2em}ul.gate{list-style:none;padding-left:.5em}li.met{color:#2e7d32}"
