@@ -29,6 +29,45 @@ def course_copy(target: Path) -> Path:
     return target
 
 
+def ours_env() -> dict[str, str]:
+    """The environment our commands run in: this checkout, or the one $IPT_BENCH_SRC names (for before/after)."""
+    env = dict(ENV)
+    if os.environ.get("IPT_BENCH_SRC"):
+        env["PYTHONPATH"] = os.environ["IPT_BENCH_SRC"]
+    return env
+
+
+def ours_cli(root: Path, *args: str) -> None:
+    """Run `ipt-course --root <root> <args>` from the checkout being measured; quiet unless it fails."""
+    subprocess.run(
+        [str(BIN / "python"), "-m", "ipt_course.cli", "--root", str(root), *args],
+        check=True,
+        env=ours_env(),
+        capture_output=True,
+    )
+
+
+def built_course(target: Path, roster_size: int = 0) -> Path:
+    """A course copy, built, with a workshop roster (the demo one, or `roster_size` synthetic trainees)."""
+    root = course_copy(target)
+    ours_cli(root, "build")
+    if roster_size:
+        rows = ["trainee_id,name,pin"] + [f"t{n:02d},Trainee {n:02d},{1000 + n * 7}" for n in range(1, roster_size + 1)]
+        (root / "roster.csv").write_text("\n".join(rows) + "\n")
+        ours_cli(root, "workshop", "--roster", str(root / "roster.csv"))
+    else:
+        ours_cli(root, "workshop")
+    return root
+
+
+def roster_rows(root: Path) -> list[tuple[str, str, str]]:
+    """(trainee_id, name, pin) of the workshop roster the course copy serves."""
+    import csv
+
+    with (root / "workshop" / "roster.csv").open() as handle:
+        return [(r["trainee_id"], r["name"], r["pin"]) for r in csv.DictReader(handle)]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -63,17 +102,32 @@ def report(name: str, ours: list[float], stock: list[float], stock_name: str) ->
 
 
 @contextmanager
-def ours_and_stock(root: Path) -> Iterator[tuple[int, int]]:
-    """`ipt-course serve` and plain `voila` on the same built site, side by side; yields their ports."""
+def ours_and_stock(
+    root: Path, stock_site: Path | None = None, serve_args: tuple[str, ...] = ()
+) -> Iterator[tuple[int, int]]:
+    """`ipt-course serve` and plain `voila` (on the same built site, or on `stock_site`) side by side; their ports.
+
+    $IPT_BENCH_SRC runs our server from another checkout (the code before a change), for before/after figures.
+    """
     ours_port, stock_port = free_port(), free_port()
     ours = subprocess.Popen(
-        [str(BIN / "ipt-course"), "--root", str(root), "serve", "--port", str(ours_port)],
-        env=ENV,
+        [
+            str(BIN / "python"),
+            "-m",
+            "ipt_course.cli",
+            "--root",
+            str(root),
+            "serve",
+            "--port",
+            str(ours_port),
+            *serve_args,
+        ],
+        env=ours_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     stock = subprocess.Popen(
-        [str(BIN / "voila"), str(root / "build" / "site"), f"--port={stock_port}", "--no-browser"],
+        [str(BIN / "voila"), str(stock_site or root / "build" / "site"), f"--port={stock_port}", "--no-browser"],
         env={**ENV, "IPT_COURSE_HOME": str(root), "IPT_COURSE_CONTENT": str(root / "build" / "content")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -19,6 +19,8 @@ from ipt_course.paths import Project
 
 TEMPLATE_NAME = "ipt"
 HOME_NOTEBOOK = "home.ipynb"
+APP_NOTEBOOK = "app.ipynb"
+"""The one page trainees use: home and every module as views inside one kernel (the old pages redirect to it)."""
 MODULE_NOTEBOOK = "module.ipynb"
 # The stock Voila lab template links Font Awesome from a CDN (voila#539); a workshop has no internet.
 _CDN_MARKERS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com")
@@ -41,15 +43,18 @@ def is_current(project: Project) -> bool:
         stamp.is_file()
         and stamp.read_text().strip() == content_digest(project)
         and (project.site_dir / HOME_NOTEBOOK).is_file()
+        and (project.site_dir / APP_NOTEBOOK).is_file()
         and (project.content_snapshot / "course" / "course.yaml").is_file()
     )
 
 
 def has_good_build(project: Project) -> bool:
     """Whether a whole earlier build is there to serve (the site and the content snapshot it reads)."""
-    return (project.site_dir / HOME_NOTEBOOK).is_file() and (
-        project.content_snapshot / "course" / "course.yaml"
-    ).is_file()
+    return (
+        (project.site_dir / HOME_NOTEBOOK).is_file()
+        and (project.site_dir / APP_NOTEBOOK).is_file()
+        and (project.content_snapshot / "course" / "course.yaml").is_file()
+    )
 
 
 def check_thin_notebook(path: Path) -> None:
@@ -167,6 +172,7 @@ def _validate(course: LoadedCourse) -> None:
     if problems:
         raise ContentError(course.project.simulations_dir, "scenario checks failed:\n  " + "\n  ".join(problems))
     check_thin_notebook(course.project.course_dir / HOME_NOTEBOOK)
+    check_thin_notebook(course.project.course_dir / APP_NOTEBOOK)
     for module in course.modules:
         check_thin_notebook(module.folder / MODULE_NOTEBOOK)
 
@@ -218,6 +224,7 @@ def build(project: Project, force: bool = False, say: Callable[[str], None] = pr
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir()
     shutil.copy2(course.project.course_dir / HOME_NOTEBOOK, site / HOME_NOTEBOOK)
+    shutil.copy2(course.project.course_dir / APP_NOTEBOOK, site / APP_NOTEBOOK)
     for module in course.modules:
         target = site / "modules" / module.slug
         target.mkdir(parents=True)

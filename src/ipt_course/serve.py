@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import html
+import json
 import os
+import re
+import secrets
 import signal
 import ssl
 import time
@@ -12,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipt_course.build import HOME_NOTEBOOK, TEMPLATE_NAME
+from ipt_course.build import APP_NOTEBOOK, HOME_NOTEBOOK, TEMPLATE_NAME
+from ipt_course.identity.viewer import ENV_KERNEL_SECRET, ENV_VIEWER, VIEWER_HEADER
 from ipt_course.paths import ENV_CONTENT, ENV_HOME, Project
 
 if TYPE_CHECKING:
@@ -26,6 +32,12 @@ SWEEP_SECONDS = 10.0
 KERNELS_PER_SESSION = 3
 """One trainee's open pages: a new page beyond this shuts down her oldest one (a tab she left behind)."""
 BUSY_RETRY_SECONDS = 15
+POOL_SPARE = 2
+ENV_POOL_SIZE = "IPT_POOL_SIZE"
+"""Overrides how many preheated kernels `serve` keeps (0: a kernel per page view, as Voila does by default)."""
+"""Pooled kernels kept even when every trainee on the roster has a page: for reloads and second tablets."""
+LEGACY_MODULE = re.compile(r"modules/([^/]+)/module\.ipynb")
+"""The module pages of earlier versions: bookmarks to them open the app on that module."""
 
 
 def default_max_kernels(roster_size: int) -> int:
@@ -55,9 +67,21 @@ class Kernels:
     owned: dict[str, OwnedKernel] = field(default_factory=dict)
     starting: int = 0
     clock: Any = time.monotonic
+    pool_size: int = 0
+    """Preheated kernels to keep ready for the app (0: none, every page starts its own kernel)."""
+    roster_size: int = 0
+    claimed: int = 0
+    """Pooled kernels promised to page requests that have not taken theirs yet."""
 
     def running(self, manager: Any) -> int:
         return len(manager.list_kernel_ids()) + self.starting
+
+    def pool_target(self) -> int:
+        """How many kernels to keep preheated now: enough for every trainee who has none yet (and a spare or
+        two), never more than the configured pool, and never beyond the cap with the kernels pages hold."""
+        holders = len({owned.session for owned in self.owned.values()})
+        room = self.max_kernels - len(self.owned) - self.starting
+        return max(0, min(self.pool_size, room, max(POOL_SPARE, self.roster_size - holders)))
 
     def owns(self, kernel_id: str, session: str) -> bool:
         found = self.owned.get(kernel_id)
@@ -118,6 +142,48 @@ async def sweep(manager: Any, kernels: Kernels, identity: IdentityProvider, log:
         if not alive[owned.session]:
             ended.append(kernel_id)
     await shut_down(manager, kernels, ended, log, "its session has ended")
+    await balance_pool(manager, kernels, log)
+
+
+def pool_of(manager: Any) -> list[Any]:
+    """The app's pool: Voila's tasks that start and preheat a kernel (a done task holds its kernel id)."""
+    pools = getattr(manager, "_pools", None)
+    return list(pools.get(APP_NOTEBOOK, [])) if isinstance(pools, dict) else []
+
+
+def pooled_kernel_ids(manager: Any) -> list[str]:
+    ids = []
+    for task in pool_of(manager):
+        if task.done() and not task.cancelled() and task.exception() is None:
+            ids.append(str(task.result()["kernel_id"]))
+    return ids
+
+
+async def balance_pool(manager: Any, kernels: Kernels, log: Any) -> None:
+    """Top the pool up to its target, or shut down pooled kernels beyond it (each one holds ~70 MB)."""
+    if not kernels.pool_size or not hasattr(manager, "fill_if_needed"):
+        return
+    target = kernels.pool_target()
+    pool = pool_of(manager)
+    extra = len(pool) - max(target, kernels.claimed)
+    if extra > 0:
+        spare = pooled_kernel_ids(manager)[-extra:]
+        for kernel_id in spare:
+            log.info("Shutting down pooled kernel %s: the pool is above its target (%d)", kernel_id, target)
+            try:
+                await manager.shutdown_kernel(kernel_id, now=True)
+            except Exception:
+                log.exception("Could not shut down pooled kernel %s", kernel_id)
+    elif len(pool) < target:
+        manager.fill_if_needed(delay=0, notebook_name=APP_NOTEBOOK)
+
+
+def remember_view(store: Any, trainee_id: str, view: str) -> None:
+    """Save the app view a reload (or an old bookmark) opens, as the app itself does when she moves."""
+    from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
+
+    with contextlib.suppress(Exception):  # only where the app opens: the page still opens, on her last view
+        store.save(trainee_id, COURSE_WIDE, UI_VIEW, view, log=False)
 
 
 def busy_page(retry: int = BUSY_RETRY_SECONDS) -> str:
@@ -139,6 +205,7 @@ def voila_app_class() -> Any:
     from jupyter_server.utils import url_path_join
     from tornado.log import app_log
     from voila.app import Voila
+    from voila.request_info_handler import RequestInfoSocketHandler
     from voila.static_file_handler import TemplateStaticFileHandler
     from voila.tornado.handler import TornadoVoilaHandler as VoilaHandler
     from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
@@ -153,6 +220,9 @@ def voila_app_class() -> Any:
 
     def sign_in_url(handler: tornado.web.RequestHandler) -> str:
         return str(handler.settings.get("base_url", "/")) + identity_of(handler).sign_in_url
+
+    def app_url(handler: tornado.web.RequestHandler) -> str:
+        return str(url_path_join(str(handler.settings.get("base_url", "/")), "voila/render", APP_NOTEBOOK))
 
     class HomeRedirect(tornado.web.RequestHandler):
         """`/` opens the home page; whatever the link carried is dropped."""
@@ -200,16 +270,23 @@ def voila_app_class() -> Any:
             self.redirect(sign_in_url(self), status=303)
 
     class KernelManagerForPage:
-        """The kernel manager as one page request sees it: kernels start owned by its session, knowing its viewer."""
+        """The kernel manager as one page request sees it: its kernel is owned by its session from the start.
 
-        def __init__(self, manager: Any, kernels: Kernels, session: Session):
+        A page either takes a preheated kernel from the app's pool (claimed in `prepare`, so parallel requests
+        cannot take more than the pool holds) or starts one within the cap (reserved in the same step).
+        """
+
+        def __init__(self, manager: Any, kernels: Kernels, session: Session, pooled: bool):
             self._manager = manager
             self._kernels = kernels
             self._session = session
             self.started: str | None = None
-            # Reserved now, in the same step as the cap check, so parallel requests cannot all pass the cap.
+            self.pooled = pooled
             self.reserved = True
-            kernels.starting += 1
+            if pooled:
+                kernels.claimed += 1
+            else:
+                kernels.starting += 1
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self._manager, name)
@@ -217,13 +294,31 @@ def voila_app_class() -> Any:
         def release(self) -> None:
             if self.reserved:
                 self.reserved = False
-                self._kernels.starting -= 1
+                if self.pooled:
+                    self._kernels.claimed -= 1
+                else:
+                    self._kernels.starting -= 1
+
+        def get_pool_size(self, notebook_name: str) -> int:
+            # Only a page that claimed a pooled kernel may take one; the others start their own (within the cap).
+            return int(self._manager.get_pool_size(notebook_name)) if self.pooled else 0
+
+        async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                rendered = await self._manager.get_rendered_notebook(*args, **kwargs)
+                kernel_id = str(rendered[2])
+                self._kernels.record(kernel_id, self._session.key)  # before the page (and its kernel id) is sent
+            finally:
+                self.release()
+            self.started = kernel_id
+            return rendered
 
         async def start_kernel(self, **kwargs: Any) -> str:
             if self.started is not None:  # one kernel per page view, whatever a template does
                 return self.started
+            # The viewer reaches the kernel in the signed header variable, as for a pooled kernel; the query
+            # string is not passed on.
             env = {k: v for k, v in kwargs.pop("env", {}).items() if k != "QUERY_STRING"}
-            env.update(self._session.viewer.to_env())
             try:
                 kernel_id = str(await ensure_async(self._manager.start_kernel(env=env, **kwargs)))
                 self._kernels.record(kernel_id, self._session.key)
@@ -257,19 +352,32 @@ def voila_app_class() -> Any:
             if session is None:  # anonymous: to the sign-in page, and no kernel starts
                 self.redirect(sign_in_url(self))
                 return
+            if path != APP_NOTEBOOK and (path == HOME_NOTEBOOK or LEGACY_MODULE.fullmatch(path)):
+                # An earlier version's page (a bookmark): the app, on that view, in the tablet's one kernel.
+                found = LEGACY_MODULE.fullmatch(path)
+                view = self.settings["ipt_views"].get(found.group(1), "home") if found else "home"
+                remember_view(self.settings["ipt_store"](), session.viewer.trainee_id, view)
+                self.redirect(app_url(self))
+                return
+            # Who is viewing travels to the kernel only in our header, signed: any copy the browser sent is dropped.
+            self.request.headers.pop(VIEWER_HEADER, None)
+            self.request.headers[VIEWER_HEADER] = session.viewer.signed(self.settings["ipt_secret"])
             kernels = kernels_of(self)
             manager = self.settings["kernel_manager"]
             mine = kernels.of_session(session.key)
             if len(mine) >= KERNELS_PER_SESSION:
                 await shut_down(manager, kernels, mine[: len(mine) - KERNELS_PER_SESSION + 1], app_log, "a newer page")
-            if kernels.running(manager) >= kernels.max_kernels:
+            pool = pool_of(manager)
+            pooled = path == APP_NOTEBOOK and len(pool) > kernels.claimed
+            starting_in_pool = sum(1 for task in pool if not task.done())
+            if not pooled and kernels.running(manager) + starting_in_pool >= kernels.max_kernels:
                 self.log.warning("Kernel cap (%d) reached: answering busy", kernels.max_kernels)
                 self.set_status(503)
                 self.set_header("Retry-After", str(BUSY_RETRY_SECONDS))
                 self.set_header("Cache-Control", "no-store")
                 self.finish(busy_page())
                 return
-            self._page_manager = KernelManagerForPage(manager, kernels, session)
+            self._page_manager = KernelManagerForPage(manager, kernels, session, pooled)
             self.xsrf_token  # noqa: B018  # reading it sets the cookie
             result = super().prepare()
             if isinstance(result, Awaitable):
@@ -317,6 +425,53 @@ def voila_app_class() -> Any:
                 kernels_of(self).connected(counted, -1)
             super().on_close()
 
+    class KernelQuery(RequestInfoSocketHandler):  # type: ignore[misc]
+        """Voila's request-info socket, on the server's private port, for the kernels that know the secret.
+
+        A preheated kernel waits here until a page request takes it; then it gets the request's variables
+        (with the signed viewer) as one message. Unlike Voila's, a message is forgotten once delivered (voila#1189).
+        """
+
+        def initialize(self, secret: str) -> None:
+            self.secret = secret
+
+        def open(self, secret: str, kernel_id: str) -> None:
+            if not hmac.compare_digest(secret, self.secret):
+                self.close(code=1008)
+                return
+            RequestInfoSocketHandler._waiters[kernel_id] = self
+            waiting = RequestInfoSocketHandler._cache.pop(kernel_id, None)
+            if waiting is not None:
+                self.write_message(waiting)
+
+        def on_close(self) -> None:
+            for kernel_id, waiter in list(RequestInfoSocketHandler._waiters.items()):
+                if waiter is self:
+                    del RequestInfoSocketHandler._waiters[kernel_id]
+
+    class Status(tornado.web.RequestHandler):
+        """Kernel counts for the trainer's own laptop (tests and benchmarks read them); 404 from anywhere else."""
+
+        def get(self) -> None:
+            if self.request.remote_ip not in ("127.0.0.1", "::1"):
+                raise tornado.web.HTTPError(404)
+            kernels = kernels_of(self)
+            manager = self.settings["kernel_manager"]
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Content-Type", "application/json")
+            self.finish(
+                json.dumps(
+                    {
+                        "kernels": len(manager.list_kernel_ids()),
+                        "owned": len(kernels.owned),
+                        "pooled": len(pooled_kernel_ids(manager)),
+                        "pool": len(pool_of(manager)),
+                        "pool_target": kernels.pool_target(),
+                        "cap": kernels.max_kernels,
+                    }
+                )
+            )
+
     class TemplateFiles(TemplateStaticFileHandler):  # type: ignore[misc]
         """Voila's template static files; a malformed path is a plain 404 instead of a traceback."""
 
@@ -340,26 +495,40 @@ def voila_app_class() -> Any:
         ipt_identity: IdentityProvider
         ipt_kernels: Kernels
         ipt_ssl: ssl.SSLContext | None = None
+        ipt_secret: str = ""
+        ipt_views: dict[str, str] = {}  # noqa: RUF012  # set per app in make_app
+        ipt_store: Any = None
+        ipt_query_sockets: list[Any] = []  # noqa: RUF012
 
         def init_settings(self) -> dict[str, Any]:
             settings: dict[str, Any] = super().init_settings()
             settings["ipt_identity"] = self.ipt_identity
             settings["ipt_kernels"] = self.ipt_kernels
             settings["ipt_site"] = self.root_dir
+            settings["ipt_secret"] = self.ipt_secret
+            settings["ipt_views"] = self.ipt_views
+            settings["ipt_store"] = self.ipt_store
+            if self.ipt_kernels.pool_size:
+                keep_pool_at_target(self.kernel_manager, self.ipt_kernels)
             return settings
 
         def init_handlers(self) -> list[Any]:
-            home = url_path_join(self.server_url, "voila/render", HOME_NOTEBOOK)
+            home = url_path_join(self.server_url, "voila/render", APP_NOTEBOOK)
             ours = [
                 *self.ipt_identity.routes(self.server_url),
                 (url_path_join(self.server_url, "/?"), HomeRedirect, {"target": home}),
                 (url_path_join(self.server_url, "/logout"), SignOut),
+                (url_path_join(self.server_url, "/ipt/status"), Status),
+                # Voila's request-info socket is served only on the private port (see listen).
+                (url_path_join(self.server_url, r"/voila/query.*"), NotServed),
                 (url_path_join(self.server_url, r"/voila/tree.*"), NotServed),
                 (url_path_join(self.server_url, r"/voila/api/contents.*"), NotServed),
             ]
             stock = []
             for route in super().init_handlers():
                 pattern, handler = route[0], route[1]
+                if handler is RequestInfoSocketHandler:
+                    continue
                 if handler is VoilaHandler:
                     handler = PageHandler
                 elif handler is VoilaKernelWebsocketHandler:
@@ -382,9 +551,19 @@ def voila_app_class() -> Any:
                 self.app.listen = lambda port, address="", **kw: listen(port, address, ssl_options=self.ipt_ssl, **kw)
 
             async def check() -> None:
+                roster = getattr(self.ipt_identity, "roster", None)
+                if roster is not None:
+                    self.ipt_kernels.roster_size = len(roster())
                 await sweep(self.kernel_manager, self.ipt_kernels, self.ipt_identity, self.log)
 
             tornado.ioloop.PeriodicCallback(check, SWEEP_SECONDS * 1000).start()
+            if self.ipt_query_sockets:
+                from tornado.httpserver import HTTPServer
+
+                private = tornado.web.Application(
+                    [(r"/ipt/query/([^/]+)/([0-9a-f-]+)", KernelQuery, {"secret": self.ipt_secret})]
+                )
+                HTTPServer(private).add_sockets(self.ipt_query_sockets)
             super().listen()
 
         def stop(self) -> None:
@@ -441,8 +620,13 @@ def make_app(
     certfile: Path | None = None,
     keyfile: Path | None = None,
     identity: IdentityProvider | None = None,
+    pool_size: int | None = None,
 ) -> Any:
-    """The initialised (not yet started) Voila app for the project, with its identity provider and kernel cap."""
+    """The initialised (not yet started) Voila app for the project, with its identity provider and kernel cap.
+
+    `pool_size` preheated kernels of the app page are kept ready (default: one per trainee on the roster, within
+    the cap); 0 starts a kernel per page view instead.
+    """
     from ipt_course.identity.workshop import SESSION_HOURS
 
     os.environ[ENV_HOME] = str(project.root)
@@ -459,12 +643,41 @@ def make_app(
     _voila_template(project.jupyter_data_dir / "voila" / "templates" / TEMPLATE_NAME)
     if identity is None:
         identity = workshop_identity(project, SESSION_HOURS if session_hours is None else session_hours)
+    roster = getattr(identity, "roster", None)
+    roster_size = len(roster()) if roster else 20
     if max_kernels is None:
-        roster = getattr(identity, "roster", None)
-        max_kernels = default_max_kernels(len(roster()) if roster else 20)
+        max_kernels = default_max_kernels(roster_size)
+    if pool_size is None:
+        pool_size = int(os.environ.get(ENV_POOL_SIZE) or min(roster_size, max_kernels))
+    pool_size = max(0, min(pool_size, max_kernels))
+    # The secret the server signs each viewer with; its kernels inherit it, browsers never see it.
+    secret = secrets.token_urlsafe(32)
+    os.environ[ENV_KERNEL_SECRET] = secret
+    os.environ.pop(ENV_VIEWER, None)  # never a viewer inherited by every kernel
     app = voila_app_class()()
     app.ipt_identity = identity
-    app.ipt_kernels = Kernels(max_kernels=max_kernels)
+    app.ipt_kernels = Kernels(max_kernels=max_kernels, pool_size=pool_size, roster_size=roster_size)
+    app.ipt_secret = secret
+    app.ipt_views = served_views(project)
+    app.ipt_store = lazy_store(project)
+    preheat: list[str] = []
+    if pool_size:
+        from tornado.netutil import bind_sockets
+
+        # Preheated kernels wait for their request on a private, local-only port whose path holds the secret.
+        app.ipt_query_sockets = bind_sockets(0, "127.0.0.1")
+        query_port = app.ipt_query_sockets[0].getsockname()[1]
+        from ipt_course.ui.app import ENV_QUERY_URL
+
+        os.environ[ENV_QUERY_URL] = f"ws://127.0.0.1:{query_port}/ipt/query/{secret}"
+        preheat = [
+            "--VoilaConfiguration.preheat_kernel=True",
+            f"--VoilaConfiguration.default_pool_size={pool_size}",
+            # One pool, for the app: the old pages only redirect to it (voila#1178: many pools, few kernels).
+            f"--VoilaKernelManager.preheat_denylist={HOME_NOTEBOOK}",
+            "--VoilaKernelManager.preheat_denylist=modules/",
+            "--VoilaKernelManager.fill_delay=0.2",
+        ]
     if certfile is not None or keyfile is not None:
         if certfile is None or keyfile is None:
             raise ValueError("HTTPS needs both --certfile and --keyfile")
@@ -487,9 +700,47 @@ def make_app(
             # These lab extensions are for JupyterLab; in Voila they only fail to load and log errors.
             *(f"--VoilaConfiguration.extension_denylist={name}" for name in UNUSED_LAB_EXTENSIONS),
             "--VoilaConfiguration.file_allowlist=.*\\.(png|jpg|svg)",
+            f"--VoilaConfiguration.http_header_envs={VIEWER_HEADER}",
+            *preheat,
         ]
     )
     return app
+
+
+def keep_pool_at_target(manager: Any, kernels: Kernels) -> None:
+    """Voila refills a pool to a fixed size after each page takes a kernel; refill it to the target instead."""
+    fill = manager.fill_if_needed
+
+    def fill_if_needed(*args: Any, notebook_name: str | None = None, **kwargs: Any) -> None:
+        size = kernels.pool_target() if notebook_name == APP_NOTEBOOK else 0
+        manager.kernel_pools_config = {"default": {"pool_size": 0}, APP_NOTEBOOK: {"pool_size": size}}
+        fill(*args, notebook_name=notebook_name, **kwargs)
+
+    manager.fill_if_needed = fill_if_needed
+
+
+def served_views(project: Project) -> dict[str, str]:
+    """Module folder slug -> module id, for the old module pages' addresses."""
+    try:
+        from ipt_course.content.loader import load_course
+
+        return {m.slug: m.id for m in load_course(project.served()).modules}
+    except Exception:  # an unreadable build: old addresses open the app on its last view
+        return {}
+
+
+def lazy_store(project: Project) -> Any:
+    """The progress store, opened on first use (only an old page's address needs it in the server)."""
+    opened: list[Any] = []
+
+    def store() -> Any:
+        if not opened:
+            from ipt_course.progress.store import ProgressStore
+
+            opened.append(ProgressStore(project.progress_db))
+        return opened[0]
+
+    return store
 
 
 def serve(

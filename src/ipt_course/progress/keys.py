@@ -10,6 +10,8 @@ UI_ORIENTATION = "ui:orientation"
 """Whether the trainee has closed the first-time orientation (True), saved under COURSE_WIDE."""
 COURSE_WIDE = "_course"
 """The store's module id for answers that belong to no one module (never a module's kebab-case id)."""
+UI_VIEW = "ui:view"
+"""The app's last view ("home" or a module id), saved under COURSE_WIDE: a reload lands where she was."""
 
 
 def item_key(item_id: str) -> str:

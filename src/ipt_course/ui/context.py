@@ -15,7 +15,7 @@ from ipt_course.progress.store import ProgressStore, Trainee
 
 @dataclass
 class PageContext:
-    """Shared by the views of one page; one per kernel, as Voila starts a kernel per page view."""
+    """Shared by the views of one page: one per kernel, and one kernel per tablet (the app switches views in it)."""
 
     project: Project
     course: LoadedCourse
@@ -34,15 +34,26 @@ def _course(project: Project) -> LoadedCourse:
     return load_course(project)
 
 
+def served_project() -> Project:
+    """The project, reading the last good build's content when served by `ipt-course serve` (never the sources)."""
+    project = find_project()
+    snapshot = os.environ.get(ENV_CONTENT)
+    if snapshot:
+        project = Project(project.root, Path(snapshot))
+    return project
+
+
+def served_course() -> LoadedCourse:
+    """The course, loaded once per kernel (a preheated kernel loads it before anyone asks)."""
+    return _course(served_project())
+
+
 def page_context(viewer: Viewer | None = None) -> PageContext:
     """The page's context; the viewer is the one given, else the one the server put in this kernel's environment.
 
-    Pages never read a token or a cookie: the server resolved the viewer before it started the kernel.
+    Pages never read a token or a cookie: the server resolved the viewer and handed it to the kernel, signed.
     """
-    project = find_project()
-    snapshot = os.environ.get(ENV_CONTENT)
-    if snapshot:  # served by `ipt-course serve`: read the last good build's content, never the sources
-        project = Project(project.root, Path(snapshot))
+    project = served_project()
     course = _course(project)
     store = ProgressStore(project.progress_db)
     return PageContext(project, course, store, viewer if viewer is not None else Viewer.from_env())

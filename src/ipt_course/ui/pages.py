@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import html
 import zlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -101,24 +102,33 @@ def module_progress(module: Module, answers: dict[str, Any]) -> tuple[int, int]:
 # -- home page ------------------------------------------------------------------------------------
 
 
-def _module_list(ctx: PageContext) -> w.VBox:
+def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None = None) -> w.VBox:
+    """The greeting and a card per module; its button opens the module in the app, else a link to its page."""
     assert ctx.trainee is not None
-    cards = []
+    cards: list[w.Widget] = []
     for module in ctx.course.modules:
         answers = ctx.store.answers(ctx.trainee.id, module.id)
         done, total = module_progress(module, answers)
         submitted = ctx.store.last_submission(ctx.trainee.id, module.id)
         status = f"Submitted {html.escape(submitted[:16])}" if submitted else f"{done} of {total} steps done"
-        cards.append(
-            html_box(
-                f"<div class='ipt-card'><p class='ipt-muted'>Module {module.meta.number}</p>"
-                f"<h3>{html.escape(module.meta.title)}</h3><p>{html.escape(module.meta.summary)}</p>"
-                f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
-                f"<p>{status}</p>"
-                f"<a class='ipt-link-button' href='{html.escape(module_href(module))}'>"
-                f"{'Continue' if done else 'Start'} module {module.meta.number}</a></div>"
-            )
+        label = f"{'Continue' if done else 'Start'} module {module.meta.number}"
+        card = (
+            f"<div class='ipt-card'><p class='ipt-muted'>Module {module.meta.number}</p>"
+            f"<h3>{html.escape(module.meta.title)}</h3><p>{html.escape(module.meta.summary)}</p>"
+            f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
+            f"<p>{status}</p>"
         )
+        if open_module is None:
+            link = f"<a class='ipt-link-button' href='{html.escape(module_href(module))}'>{label}</a>"
+            cards.append(html_box(f"{card}{link}</div>"))
+            continue
+        button = w.Button(description=label, button_style="primary", layout=w.Layout(width="100%"))
+        button.add_class("ipt-big")
+        button.add_class("ipt-open-module")
+        button.on_click(lambda _, m=module: open_module(m))
+        box = w.VBox([html_box(card + "</div>"), button], layout=w.Layout(width="100%"))
+        box.add_class("ipt-module-card")
+        cards.append(box)
     greeting = html_box(
         f"<div class='ipt-header'><h1>{html.escape(ctx.course.course.title)}</h1>"
         f"<p>Welcome, <b>{html.escape(ctx.trainee.name)}</b>. Your work is saved as you go.</p></div>"
@@ -247,7 +257,12 @@ def module_page(module_id: str, viewer: Viewer | None = None) -> w.VBox:
     ctx = page_context(viewer)
     if ctx.trainee is None:
         return _please_sign_in(home_href())
-    module = ctx.course.module(module_id)
+    return module_view(ctx, ctx.course.module(module_id), home_link=True)
+
+
+def module_view(ctx: PageContext, module: Module, home_link: bool = False) -> w.VBox:
+    """A module's header and tabs for the signed-in viewer (the app adds its own navigation around it)."""
+    assert ctx.trainee is not None
     trainee = ctx.trainee
     answers = ctx.store.answers(trainee.id, module.id)
 
@@ -258,8 +273,9 @@ def module_page(module_id: str, viewer: Viewer | None = None) -> w.VBox:
             report_not_saved(trainee.id, module.id, key, err)  # the server's log; the view shows it on the page
             raise
 
+    back = f"<a href='{html.escape(home_href())}'>← All modules</a>" if home_link else ""
     header = html_box(
-        f"<div class='ipt-header'><a href='{html.escape(home_href())}'>← All modules</a>"
+        f"<div class='ipt-header'>{back}"
         f"<p class='ipt-muted'>Module {module.meta.number} · {html.escape(trainee.name)}</p>"
         f"<h1>{html.escape(module.meta.title)}</h1></div>"
     )

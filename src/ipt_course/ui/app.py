@@ -1,0 +1,145 @@
+"""The one app page: home and every module are views switched inside one kernel; the last view is remembered.
+
+The app notebook runs `preload()` (import the views, load the course) in a kernel Voila keeps warm before anyone
+asks, then `wait_for_viewer()` blocks until the server hands the kernel to a signed-in tablet, and only then
+`app_page()` asks who is viewing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from typing import Any
+
+import ipywidgets as w
+
+from ipt_course.content.loader import Module
+from ipt_course.identity import Viewer
+from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
+from ipt_course.ui.context import PageContext, page_context, served_course
+from ipt_course.ui.pages import _module_list, _page, _please_sign_in, module_view
+
+HOME = "home"
+"""The view id of the module list (module ids are kebab-case and never this)."""
+ENV_QUERY_URL = "IPT_QUERY_URL"
+"""Where a preheated kernel asks for its request (Voila's request-info socket, on the server's private port)."""
+ENV_PREHEAT = "VOILA_PREHEAT"
+ENV_KERNEL_ID = "VOILA_KERNEL_ID"
+HANDOVER_TIMEOUT = 24 * 3600.0
+"""A pooled kernel waits this long for a tablet; the server shuts unused pooled kernels down well before."""
+
+
+def preload() -> None:
+    """Everything a page needs before anyone asks for it: the package's views and the served course."""
+    import ipt_course.ui.results  # imported by the module views on first use
+    import ipt_course.ui.views  # noqa: F401
+
+    served_course()
+
+
+def wait_for_viewer() -> None:
+    """In a preheated kernel, block until the server hands it to a request, then take the request's variables.
+
+    The same protocol as `voila.utils.wait_for_request` (one JSON message on Voila's request-info socket), but
+    without importing Voila into every kernel (that costs 41 MB and seconds per kernel); the socket is the
+    server's private one, whose address holds the secret only the server and its kernels know.
+    """
+    if os.environ.get(ENV_PREHEAT, "False") == "False":
+        return  # a kernel started for its request already has the request's variables
+    from websockets.sync.client import connect
+
+    url = f"{os.environ[ENV_QUERY_URL]}/{os.environ[ENV_KERNEL_ID]}"
+    with connect(url, open_timeout=30, max_size=2**20) as socket:
+        message = socket.recv(timeout=HANDOVER_TIMEOUT)
+    for key, value in json.loads(message).items():
+        os.environ[str(key)] = str(value)
+
+
+class CourseApp(w.VBox):
+    """Navigation at the top and the bottom, and one view between them: the modules, or one module."""
+
+    def __init__(self, ctx: PageContext, view: str | None = None):
+        assert ctx.trainee is not None
+        self.ctx = ctx
+        self.trainee_id = ctx.trainee.id
+        self.top = w.HBox(layout=w.Layout(width="100%", flex_flow="row wrap", justify_content="space-between"))
+        self.bottom = w.HBox(layout=w.Layout(width="100%", flex_flow="row wrap", justify_content="space-between"))
+        for bar in (self.top, self.bottom):
+            bar.add_class("ipt-nav")
+        self.body = w.VBox(layout=w.Layout(width="100%"))
+        super().__init__([self.top, self.body, self.bottom], layout=w.Layout(width="100%"))
+        self.add_class("ipt-app")
+        self.view = ""
+        if view is None:
+            saved = ctx.store.answers(self.trainee_id, COURSE_WIDE).get(UI_VIEW, HOME)
+            view = saved if isinstance(saved, str) else HOME
+        self.show(view)
+
+    def _module(self, view: str) -> Module | None:
+        return next((m for m in self.ctx.course.modules if m.id == view), None)
+
+    def show(self, view: str) -> None:
+        """Switch to a view (home, or a module id; anything else is home) and remember it for a reload."""
+        from ipt_course.ui.views import flush_all
+
+        flush_all()  # text still waiting for its pause is saved before its view goes
+        module = self._module(view)
+        view = module.id if module is not None else HOME
+        old = self.body.children
+        self.body.children = [
+            _module_list(self.ctx, self.open_module) if module is None else module_view(self.ctx, module)
+        ]
+        for child in old:
+            close_all(child)
+        self.top.children = self._nav(module, top=True)
+        self.bottom.children = self._nav(module, top=False)
+        if view != self.view:
+            self.view = view
+            with contextlib.suppress(Exception):  # only the reload's landing place: never stop the page for it
+                self.ctx.store.save(self.trainee_id, COURSE_WIDE, UI_VIEW, view, log=False)
+
+    def open_module(self, module: Module) -> None:
+        self.show(module.id)
+
+    def _nav(self, module: Module | None, top: bool) -> list[w.Widget]:
+        """ "All modules" and "Next module" on a module view; on the home view, nothing at the top."""
+        if module is None:
+            return []
+        buttons: list[w.Widget] = []
+        home = w.Button(description="← All modules", layout=w.Layout(width="auto"))
+        home.add_class("ipt-big")
+        home.add_class("ipt-nav-home")
+        home.on_click(lambda _: self.show(HOME))
+        buttons.append(home)
+        modules = list(self.ctx.course.modules)
+        index = modules.index(module)
+        if index + 1 < len(modules):
+            following = modules[index + 1]
+            after = w.Button(
+                description=f"Next module: {following.meta.number} →",
+                tooltip=following.meta.title,
+                button_style="" if top else "primary",
+                layout=w.Layout(width="auto"),
+            )
+            after.add_class("ipt-big")
+            after.add_class("ipt-nav-next")
+            after.on_click(lambda _: self.show(following.id))
+            buttons.append(after)
+        return buttons
+
+
+def close_all(widget: Any) -> None:
+    """Close a view's widgets (their comms), children first: a switched-away view must not stay alive."""
+    for child in getattr(widget, "children", ()) or ():
+        close_all(child)
+    with contextlib.suppress(Exception):
+        widget.close()
+
+
+def app_page(viewer: Viewer | None = None, view: str | None = None) -> w.VBox:
+    """The app for the signed-in viewer, on her last view (or `view`)."""
+    ctx = page_context(viewer)
+    if ctx.trainee is None:
+        return _please_sign_in("app.ipynb")
+    return _page([CourseApp(ctx, view)])
