@@ -18,7 +18,7 @@ from rich.table import Table
 from ipt_course.content.errors import ContentError
 from ipt_course.grading.assignment import GradingSetupError
 from ipt_course.paths import Project, ProjectNotFound, find_project
-from ipt_course.progress.backup import StoreDamaged
+from ipt_course.progress.backup import StoreDamaged, StoreStats
 
 if TYPE_CHECKING:
     from ipt_course.content.loader import LoadedCourse
@@ -206,6 +206,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe(stats: StoreStats | None) -> str:
+    return "empty" if stats is None else stats.describe()
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     """List the progress store's backups, or bring one back after showing what it holds."""
     from ipt_course.progress.backup import StoreDamaged, check_store, list_backups, resolve_backup, restore_backup
@@ -223,13 +227,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if not backups:
             console.print(f"There are no backups in {db.parent / 'backups'}.")
             return 1
-        table = Table(title="Backups, newest first")
-        for column in ("Backup", "Taken", "Holds"):
-            table.add_column(column)
+        # One line per backup, never wrapped, so a file name can be copied whole from any terminal width.
+        console.print("[bold]Backups, newest first[/bold]")
         for b in backups:
             held = "[red]cannot be read[/red]" if b.stats is None else b.stats.describe()
-            table.add_row(b.path.name, f"{b.taken_at.astimezone():%Y-%m-%d %H:%M:%S}", held)
-        console.print(table)
+            console.print(f"  {b.path.name}  taken {b.taken_at.astimezone():%Y-%m-%d %H:%M:%S}: {held}", soft_wrap=True)
         console.print(f"To bring one back: [bold]ipt-course restore {backups[0].path.name}[/bold]")
         return 0
     try:
@@ -256,7 +258,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if aside is not None:
         console.print(f"The store that was there is kept as [bold]{aside}[/bold].")
     console.print(
-        f"[green]Restored[/green] {db}: {check_store(db) or 'empty'}. Start the course with `ipt-course serve`."
+        f"[green]Restored[/green] {db}: {_describe(check_store(db))}. Start the course with `ipt-course serve`."
     )
     return 0
 

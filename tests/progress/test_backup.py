@@ -127,6 +127,25 @@ def test_a_damaged_page_is_found_by_quick_check(db: Path) -> None:
     assert_names_the_way_back(str(caught.value), db)
 
 
+def test_zeros_inside_an_answer_are_found_though_quick_check_says_ok(db: Path) -> None:
+    """Zeros written over the text of saved answers pass SQLite's quick_check; does the start-up check still find
+    them, naming the answer, instead of letting one trainee's page fail later without a word?"""
+    import sqlite3
+
+    take_backup(db)
+    data = bytearray(db.read_bytes())
+    at = data.find(b"I hear you. I hear you.", len(data) // 2)
+    assert at > 0
+    data[at + 12 : at + 112] = bytes(100)  # inside the text of one answer: no structure touched
+    db.write_bytes(bytes(data))
+    with sqlite3.connect(db) as raw:
+        assert [r[0] for r in raw.execute("PRAGMA quick_check")] == ["ok"]
+    with pytest.raises(StoreDamaged) as caught:
+        check_store(db)
+    assert "unreadable" in str(caught.value) or "reading the saved answers fails" in str(caught.value)
+    assert_names_the_way_back(str(caught.value), db)
+
+
 def test_an_emptied_store_is_refused(db: Path) -> None:
     """Is a store that suddenly holds fewer answers than its newest backup refused, and not backed up over?"""
     take_backup(db)

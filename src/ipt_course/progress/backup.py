@@ -92,6 +92,24 @@ def _integrity_problems(db: sqlite3.Connection) -> list[str]:
     return [] if rows == ["ok"] else rows
 
 
+def content_problems(db: sqlite3.Connection) -> list[str]:
+    """Saved answers that cannot be read back: quick_check only checks SQLite's structure, not what a page holds.
+
+    Every answer is read and decoded, as a page would, so damage inside a data page (zeros written over it, say)
+    stops the server at start rather than failing silently on one trainee's page later.
+    """
+    problems: list[str] = []
+    try:
+        for trainee, module, key, value in db.execute("SELECT trainee_id, module_id, key, value FROM answers"):
+            try:
+                json.loads(value)
+            except (TypeError, ValueError):
+                problems.append(f"the saved answer {key!r} of {trainee!r} in module {module!r} is unreadable")
+    except sqlite3.DatabaseError as err:
+        problems.append(f"reading the saved answers fails ({err})")
+    return problems
+
+
 def list_backups(db_path: Path) -> list[Backup]:
     """The backups of a store, newest first (their stats from the record written beside each)."""
     found: list[Backup] = []
@@ -182,6 +200,9 @@ def check_store(db_path: Path) -> StoreStats | None:
             problems = schema_problems(db)
             if problems:
                 raise StoreDamaged(damaged_message(db_path, "; ".join(problems)))
+            problems = content_problems(db)
+            if problems:
+                raise StoreDamaged(damaged_message(db_path, "; ".join(problems[:3])))
             stats = _stats_of(db)
     except sqlite3.DatabaseError as err:
         raise StoreDamaged(damaged_message(db_path, f"SQLite cannot read it ({err})")) from err

@@ -667,11 +667,12 @@ class RolePlayView(w.VBox):
         room = role_play_room(value)
         if room < 0:
             self.room.value = (
-                f"<p class='ipt-error'>{-room:,} characters too many. Please shorten your answer: "
+                f"<p class='ipt-error'>{-room:,} character{'s' if room != -1 else ''} too many. "
+                "Please shorten your answer: "
                 f"it can be at most {MAX_ROLE_PLAY_CHARS:,} characters. Until then it is not saved.</p>"
             )
         else:
-            self.room.value = f"<p class='ipt-muted'>{room:,} characters left</p>"
+            self.room.value = f"<p class='ipt-muted'>{room:,} character{'s' if room != 1 else ''} left</p>"
         return room
 
     def _typed(self, change: dict[str, Any]) -> None:
