@@ -69,3 +69,18 @@ def test_serve_without_any_good_build_stops_on_broken_content(
     monkeypatch.setattr("ipt_course.serve.serve", lambda *args, **kwargs: pytest.fail("served a broken course"))
     assert main(["serve", "--port", "1"]) == 2
     assert "competency-check.yaml" in capsys.readouterr().err
+
+
+def test_build_warns_about_authoring_problems_but_still_builds(project: Project) -> None:
+    """Does a valid item that breaks an authors' rule (here: a harmful mark with no kind) build with a warning
+    that names it and points to `ipt-course check`?"""
+    path = project.root / CHECK
+    text = path.read_text(encoding="utf-8")
+    start = text.index("harmful: {") + len("harmful: {")
+    first_kind = text[text.index(": ", start) + 2 : text.index("}", start)].split(",")[0]
+    path.write_text(text.replace(first_kind, "not-a-harm", 1), encoding="utf-8")
+    said: list[str] = []
+    result = build(project, say=said.append)
+    assert result.rebuilt and has_good_build(project)
+    warning = [s for s in said if s.startswith("Warning:")]
+    assert warning and "not-a-harm" in warning[0] and "ipt-course check" in warning[0]

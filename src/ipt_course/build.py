@@ -194,6 +194,22 @@ def _swap(staged: Path, live: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _warn_authoring_problems(course: LoadedCourse, say: Callable[[str], None]) -> None:
+    """The authors' rules (cue limits, harm marks, course standard) do not stop a build, but a trainer sees them.
+
+    A valid but badly cued item is still served: stopping a workshop for it would cost more than it saves.
+    """
+    from ipt_course.content.rules import check_course
+    from ipt_course.engine.checks import longest_decision_path
+
+    problems = check_course(course, longest_decision_path)
+    if problems:
+        say(
+            f"Warning: {len(problems)} authoring problem(s) in the content (answers guessable by length or "
+            f"wording, harm marks, course standard); the first: {problems[0]}. Run `ipt-course check` for all."
+        )
+
+
 def build(project: Project, force: bool = False, say: Callable[[str], None] = print) -> BuildResult:
     """Snapshot the content, validate the snapshot, write the site and nbgrader's release, then swap them in.
 
@@ -219,6 +235,7 @@ def build(project: Project, force: bool = False, say: Callable[[str], None] = pr
         _validate(course)
     except ContentError as err:
         raise source_error(err, content, project.root) from None
+    _warn_authoring_problems(course, say)
 
     site = project.build_dir / ".site-new"
     shutil.rmtree(site, ignore_errors=True)
