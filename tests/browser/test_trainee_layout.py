@@ -1,0 +1,205 @@
+"""A module page on a phone (390×844) and a tablet (768×1024) in real headless Chromium: targets, fit, flow."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ipt_course.browser import CHROMIUM_ARGS
+from ipt_course.content.loader import load_course
+from tests.browser.test_trainee_journey import CHROMIUM, SCREENSHOTS, Server, free_port, roster, sign_in
+from tests.conftest import copy_course
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 768, "height": 1024}
+MIN_TARGET = 44
+
+# Every visible control inside the page, with its size; and every label, button or chart whose content is wider
+# than its box (cut off or scrolled), and every box that clips content (overflow auto/hidden with more inside).
+MEASURE = """() => {
+  const shown = el => el.offsetParent !== null && el.getClientRects().length > 0;
+  const name = el => (el.getAttribute('aria-label') || el.textContent || el.value || el.tagName).trim().slice(0, 40);
+  const targets = [], overflow = [];
+  for (const el of document.querySelectorAll(
+      'button, a[href], [role=tab], input:not([type=hidden]), select, textarea, .lm-TabBar-tab')) {
+    if (!shown(el)) continue;
+    const r = el.getBoundingClientRect();
+    targets.push({name: name(el), width: r.width, height: r.height});
+  }
+  for (const el of document.querySelectorAll('.lm-TabBar-tabLabel, button, .widget-html-content, svg')) {
+    if (shown(el) && el.scrollWidth > el.clientWidth + 1) {
+      overflow.push({name: name(el), scroll: el.scrollWidth, client: el.clientWidth});
+    }
+  }
+  for (const el of document.querySelectorAll('#rendered_cells *')) {
+    if (!shown(el)) continue;
+    const ox = getComputedStyle(el).overflowX;
+    if (['auto', 'hidden', 'scroll'].includes(ox) && el.scrollWidth > el.clientWidth + 1) {
+      overflow.push({name: 'clipped ' + el.className.toString().slice(0, 60), scroll: el.scrollWidth,
+                     client: el.clientWidth});
+    }
+  }
+  const doc = document.documentElement;
+  return {targets, overflow, page: [doc.scrollWidth, doc.clientWidth]};
+}"""
+
+VISIBLE_TARGET_TOP = """() => {
+  const el = [...document.querySelectorAll('.ipt-scroll-target')].find(e => e.offsetParent !== null);
+  return el ? el.getBoundingClientRect().top : null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    project = copy_course(tmp_path_factory.mktemp("layout") / "course-root")
+    srv = Server(project, free_port())
+    srv.start()
+    yield srv
+    srv.kill(signal.SIGINT)
+    srv.kill()
+
+
+def check_fit(page: Page, where: str) -> None:
+    """Every touch target at least 44×44 px; no label, button or chart wider than its box; no sideways page."""
+    found: dict[str, Any] = page.evaluate(MEASURE)
+    small = [t for t in found["targets"] if t["width"] < MIN_TARGET - 0.5 or t["height"] < MIN_TARGET - 0.5]
+    assert not small, f"{where}: touch targets under {MIN_TARGET} px: {small}"
+    assert not found["overflow"], f"{where}: content wider than its box: {found['overflow']}"
+    width, viewport = found["page"]
+    assert width <= viewport, f"{where}: the page scrolls sideways ({width} > {viewport})"
+
+
+def open_tab(page: Page, words: str) -> None:
+    page.locator(".lm-TabBar-tab", has_text=words).click()
+    page.wait_for_timeout(600)
+
+
+def open_module(page: Page, number: int) -> None:
+    """From the home page, the module's own link or button (whatever the container, it names the module)."""
+    page.locator("a:visible, button:visible", has_text=re.compile(rf"\bmodule {number}\b", re.IGNORECASE)).first.click()
+    page.wait_for_selector("text=/Lesson \\d+ of \\d+/", timeout=90_000)
+    page.wait_for_timeout(500)
+
+
+@pytest.mark.parametrize(("trainee_id", "viewport"), [("trainee-03", PHONE), ("trainee-04", TABLET)])
+def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: dict[str, int]) -> None:
+    """Do targets reach 44 px and labels fit; does Next land at the top and lead on to the case, which keeps
+    every feedback; do checks look like ticks or radios; does the caseload chart fit, on a phone and a tablet?"""
+    name, pin = roster(server.project)[trainee_id]
+    module = load_course(server.project).modules[0]
+    size = f"{viewport['width']}x{viewport['height']}"
+    shots = server.project.root / "shots"
+    shots.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport=viewport)
+        sign_in(page, server.url, name, pin)
+        open_module(page, 1)
+        page.wait_for_function("() => !['module', 'home', 'app'].includes(document.title)", timeout=10_000)
+        assert module.meta.title in page.title(), "the browser tab is named after the page, not 'module'"
+        page.screenshot(path=str(shots / f"learn-{size}.png"))
+        check_fit(page, f"Learn tab at {size}")
+
+        # Next from the bottom of a lesson lands at the top of the next one.
+        total = len(module.lessons)
+        for number in range(2, total + 1):
+            button = page.locator(".ipt-lesson-nav:visible button", has_text="Next")
+            button.scroll_into_view_if_needed()
+            before = page.evaluate(VISIBLE_TARGET_TOP)
+            button.click()
+            page.wait_for_selector(f"text=Lesson {number} of {total}", timeout=20_000)
+            page.wait_for_function(f"() => ({VISIBLE_TARGET_TOP})() !== null && ({VISIBLE_TARGET_TOP})() < 120")
+            top = page.evaluate(VISIBLE_TARGET_TOP)
+            assert before < -100, "the Next button was at the end of a long lesson"
+            assert -2 <= top < 120, f"lesson {number} starts at the top of the screen, not {top:.0f} px"
+
+        # The last lesson's Next leads on to the practice case.
+        onward = page.locator(".ipt-lesson-nav:visible button", has_text="practice case")
+        assert onward.is_enabled()
+        onward.click()
+        scenario = module.scenarios[0]
+        page.wait_for_selector(f"h2:visible:has-text('{scenario.title}')", timeout=20_000)
+        page.wait_for_function(f"() => ({VISIBLE_TARGET_TOP})() !== null && ({VISIBLE_TARGET_TOP})() < 120")
+
+        # The case: every choice keeps its feedback under it; every line names its speaker.
+        for step in range(1, 4):
+            before_count = page.locator(".ipt-line.you").count()
+            page.locator("button.ipt-option:visible").first.click()
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.ipt-line.you').length > {before_count}", timeout=20_000
+            )
+            assert page.locator(".ipt-choice-feedback:visible").count() == step, "earlier feedback stays"
+        lines = page.locator(".ipt-line:not(.session)")
+        speakers = page.locator(".ipt-line:not(.session) .ipt-who")
+        assert speakers.count() == lines.count()
+        assert "You:" in speakers.all_inner_texts() and "Narrator:" in speakers.all_inner_texts()
+        page.locator(".ipt-choice-feedback").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"case-{size}.png"))
+        check_fit(page, f"Practice case at {size}")
+
+        # The check: tick boxes for several answers, radio marks for one; the instruction once.
+        open_tab(page, "Check")
+        many = page.locator(".ipt-choose-many:visible button.ipt-option")
+        one = page.locator(".ipt-choose-one:visible button.ipt-option")
+        assert many.count() and one.count()
+        many.first.click()
+        page.wait_for_selector(".ipt-choose-many button.ipt-option.mod-active", timeout=20_000)
+        tick = page.evaluate(
+            "() => getComputedStyle(document.querySelector('.ipt-choose-many button.mod-active'), '::before').content"
+        )
+        assert "✓" in tick
+        radius = page.evaluate(
+            "() => getComputedStyle(document.querySelector('.ipt-choose-one button.ipt-option'), '::before')"
+            ".borderTopLeftRadius"
+        )
+        assert radius == "50%"
+        body = page.locator(".widget-tab-contents:visible").inner_text()
+        assert "Choose all that apply" not in body
+        many.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"check-{size}.png"))
+        check_fit(page, f"Check tab at {size}")
+
+        open_tab(page, "Role-play")
+        font = page.evaluate("() => getComputedStyle(document.querySelector('textarea')).fontFamily")
+        assert "mono" not in font.lower(), f"the role-play box is in the page's font, not {font}"
+        check_fit(page, f"Role-play tab at {size}")
+        open_tab(page, "Submit")
+        check_fit(page, f"Submit tab at {size}")
+
+        # Module 8's caseload charts scale to their box: weeks 9 and 10 are on screen.
+        page.locator("a:visible, button:visible", has_text="All modules").first.click()
+        page.wait_for_selector("text=Welcome", timeout=90_000)
+        open_module(page, 8)
+        open_tab(page, "Practice")
+        page.wait_for_selector(".ipt-case-chart svg", timeout=30_000)
+        boxes = page.evaluate(
+            "() => [...document.querySelectorAll('.ipt-case-chart')].filter(c => c.offsetParent)"
+            ".map(c => [c.clientWidth, c.querySelector('svg').getBoundingClientRect().width])"
+        )
+        assert boxes and all(svg <= box + 0.5 for box, svg in boxes), f"charts wider than their box: {boxes}"
+        card = page.locator(".ipt-card:has(.ipt-case-chart)").first
+        card.locator("button.ipt-option").nth(3).click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.ipt-saved')].some(e => e.textContent.includes('Urgent risk'))",
+            timeout=20_000,
+        )
+        card.locator(".ipt-case-chart").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"caseload-{size}.png"))
+        check_fit(page, f"Module 8 caseload at {size}")
+        browser.close()
+
+    if os.environ.get("IPT_UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        device = "phone" if viewport is PHONE else "tablet"
+        for shot in ("learn", "case", "check", "caseload"):
+            shutil.copy2(shots / f"{shot}-{size}.png", SCREENSHOTS / f"{device}-{shot}.png")
