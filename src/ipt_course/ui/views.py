@@ -442,7 +442,8 @@ class SimulationView(w.VBox):
             button.add_class("ipt-option")
             button.on_click(lambda _, cid=choice.id: self.choose(cid))
             buttons.append(button)
-        self.choices.children = buttons
+        ask = html_box("<p class='ipt-how'>What do you say or do? Tap one.</p>")
+        self.choices.children = [ask, *buttons]
         self._show_attempt()
 
     def _show_attempt(self) -> None:
