@@ -59,6 +59,18 @@ VISIBLE_TARGET_TOP = """() => {
 }"""
 
 
+# Every text the loading screen shows while the page's cells run (Voila's own would say "Executing 1 of 2").
+LOADING_WATCH = """
+window.iptLoading = [];
+new MutationObserver(() => {
+  const el = document.getElementById('loading_text');
+  if (el && window.iptLoading[window.iptLoading.length - 1] !== el.textContent) {
+    window.iptLoading.push(el.textContent);
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     project = copy_course(tmp_path_factory.mktemp("layout") / "course-root")
@@ -103,7 +115,10 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport=viewport)
+        page.add_init_script(LOADING_WATCH)
         sign_in(page, server.url, name, pin)
+        loading = page.evaluate("window.iptLoading")
+        assert loading and set(loading) == {"Opening your course…"}, f"the loading screen said {loading}"
         open_module(page, 1)
         page.wait_for_function("() => !['module', 'home', 'app'].includes(document.title)", timeout=10_000)
         assert module.meta.title in page.title(), "the browser tab is named after the page, not 'module'"
