@@ -38,14 +38,24 @@ class Opened:
     """ok, busy (the busy page), failed or hung."""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def signed_in(port: int, trainee_id: str, pin: str) -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
-    """A client signed in through our form, and its cookies (sent again on the kernel's websocket)."""
+    """A client signed in through our form (its answer not followed: the page it opens next is the one timed)."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     opener.open(f"http://127.0.0.1:{port}/login", timeout=DEADLINE).read()
     xsrf = next(c.value for c in jar if c.name == "_xsrf")
     form = urllib.parse.urlencode({"trainee": trainee_id, "pin": pin, "_xsrf": xsrf}).encode()
-    opener.open(f"http://127.0.0.1:{port}/login", data=form, timeout=DEADLINE).read()
+    no_follow = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    try:
+        no_follow.open(f"http://127.0.0.1:{port}/login", data=form, timeout=DEADLINE).read()
+    except urllib.error.HTTPError as err:
+        if err.code != 303:
+            raise
     return opener, jar
 
 

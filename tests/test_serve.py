@@ -20,14 +20,19 @@ from pathlib import Path
 import pytest
 import requests
 
+from ipt_course.identity.viewer import VIEWER_HEADER, Viewer
 from ipt_course.identity.workshop import COOKIE, TRAINEE_LIMIT
 from ipt_course.paths import Project
 from tests.conftest import copy_course
+from tests.widget_client import KernelPage
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 MAX_KERNELS = 3
+POOL = 3
+"""The demo roster has six trainees: the pool is min(roster, cap) preheated kernels of the app page."""
+APP = "/voila/render/app.ipynb"
 KERNEL_ID = re.compile(r'"kernelId": "([0-9a-f-]{36})"')
 
 
@@ -73,6 +78,28 @@ class Server:
         """The pids of the page kernels the server runs now."""
         found = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-f", "ipykernel"], capture_output=True, text=True)
         return [int(pid) for pid in found.stdout.split()]
+
+    def kernel_ids(self) -> set[str]:
+        """The ids of the kernels the server runs now (from their connection files' names)."""
+        found = subprocess.run(
+            ["pgrep", "-a", "-P", str(self.proc.pid), "-f", "ipykernel"], capture_output=True, text=True
+        )
+        return set(re.findall(r"kernel-([0-9a-f-]{36})\.json", found.stdout))
+
+    def status(self) -> dict[str, int]:
+        """The server's own kernel counts (answered to the laptop itself only)."""
+        return dict(requests.get(self.url + "/ipt/status", timeout=30).json())
+
+    def wait_pool(self, seconds: float = 240) -> dict[str, int]:
+        """Wait until the pool holds its target of preheated kernels (refilled by the sweep after pages close)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            now = self.status()
+            if now["pooled"] >= now["pool_target"] and now["pool"] == now["pooled"]:
+                return now
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the pool did not fill: {now}")
+            time.sleep(0.5)
 
     def roster(self) -> dict[str, str]:
         with self.project.roster_csv.open() as handle:
@@ -122,7 +149,7 @@ def sign_out(server: Server, client: requests.Session) -> requests.Response:
     )
 
 
-def open_page(server: Server, client: requests.Session, path: str = "/voila/render/home.ipynb") -> str:
+def open_page(server: Server, client: requests.Session, path: str = APP) -> str:
     """The kernel id of a freshly rendered page."""
     answer = client.get(server.url + path, timeout=300)
     assert answer.status_code == 200, answer.status_code
@@ -149,15 +176,105 @@ def channels_status(server: Server, kernel_id: str, cookie: str | None) -> int:
     return asyncio.run(connect())
 
 
+def test_the_pool_is_filled_at_start(server: Server) -> None:
+    """Before anyone signs in, are min(roster, cap) kernels of the app preheated, owned by no one?"""
+    now = server.wait_pool()
+    assert now["pooled"] == POOL and now["owned"] == 0 and now["kernels"] == POOL
+    assert len(server.kernels()) == POOL
+
+
 def test_anonymous_views_start_no_kernel(server: Server) -> None:
-    """Do anonymous GETs of every page end on the sign-in form, with no kernel started?"""
-    before = server.kernels()
-    for path in ("/", "/voila/render/home.ipynb", "/voila/render/modules/01-depression-ipt-my-role/module.ipynb"):
+    """Do anonymous GETs of every page end on the sign-in form, with no kernel started or taken from the pool?"""
+    before = server.wait_pool()
+    pids = server.kernels()
+    for path in ("/", APP, "/voila/render/home.ipynb", "/voila/render/modules/01-depression-ipt-my-role/module.ipynb"):
         answer = requests.get(server.url + path, timeout=60)
         assert answer.url == server.url + "/login", path
         assert "Your PIN" in answer.text and "kernelId" not in answer.text
     time.sleep(1)
-    assert server.kernels() == before == []
+    assert server.kernels() == pids and server.status() == before
+
+
+def test_a_pooled_kernel_answers_no_one(server: Server) -> None:
+    """Does a preheated kernel no page has taken yet refuse every session (it belongs to nobody until handed out)?"""
+    server.wait_pool()
+    client = sign_in(server, "trainee-06")
+    pooled = server.kernel_ids()
+    assert len(pooled) == POOL
+    for kernel_id in pooled:
+        assert client.get(f"{server.url}/api/kernels/{kernel_id}", timeout=30).status_code == 403
+        assert channels_status(server, kernel_id, client.cookies[COOKIE]) == 403
+    # Voila's own request-info socket, where a pooled kernel waits for its request, is not served to browsers.
+    assert requests.get(f"{server.url}/voila/query/{next(iter(pooled))}", timeout=30).status_code == 404
+    sign_out(server, client)
+
+
+def page_of(server: Server, client: requests.Session, path: str = APP, **headers: str) -> tuple[str, KernelPage]:
+    """Open a page as a browser does: GET it, then connect to its kernel; (kernel id, the page's kernel)."""
+    answer = client.get(server.url + path, timeout=300, headers=headers)
+    assert answer.status_code == 200, answer.status_code
+    found = KERNEL_ID.search(answer.text)
+    assert found, "the page has a kernel"
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    page = KernelPage(f"ws://127.0.0.1:{server.port}", found.group(1), cookie)
+    page.kernel_info()
+    return found.group(1), page
+
+
+def test_moving_between_views_starts_no_kernel(server: Server) -> None:
+    """Do home -> module 1 -> next module -> all modules happen in the page's one kernel, with no kernel started?"""
+    server.wait_pool()
+    client = sign_in(server, "trainee-01")
+    kernel_id, page = page_of(server, client)
+    server.wait_pool()
+    pids = server.kernels()
+    try:
+        assert "Welcome, <b>Anjali Demo</b>" in page.texts()
+        page.press("module 1")
+        assert "Module 1 · Anjali Demo" in page.texts()
+        page.press("Next module")
+        assert "Module 2 · Anjali Demo" in page.texts()
+        page.press("All modules")
+        assert "Welcome, <b>Anjali Demo</b>" in page.texts()
+        page.press("module 3")
+        time.sleep(1)
+        assert server.kernels() == pids, "no kernel started or stopped by moving between views"
+    finally:
+        page.close()
+    # A reload lands where she was (module 3), in a kernel from the pool.
+    reloaded, page = page_of(server, client)
+    try:
+        assert reloaded != kernel_id and "Module 3 · Anjali Demo" in page.texts()
+    finally:
+        page.close()
+    # An old bookmark of a module page opens the app on that module.
+    old = client.get(server.url + "/voila/render/modules/02-trauma-informed-care/module.ipynb", timeout=300)
+    assert old.url == server.url + APP and old.history and old.history[0].status_code == 302
+    found = KERNEL_ID.search(old.text)
+    assert found
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    page = KernelPage(f"ws://127.0.0.1:{server.port}", found.group(1), cookie)
+    try:
+        assert "Module 2 · Anjali Demo" in page.texts()
+    finally:
+        page.close()
+    sign_out(server, client)
+
+
+def test_the_viewer_cannot_be_forged(server: Server) -> None:
+    """Does a page show the signed-in trainee whatever viewer header the browser sends (forged JSON or a
+    token signed with another secret)?"""
+    server.wait_pool()
+    client = sign_in(server, "trainee-02")
+    chitra = Viewer("trainee-03", "trainee", "Chitra Demo")
+    for forged in (chitra.to_env()["IPT_VIEWER"], chitra.signed("a guessed secret")):
+        _, page = page_of(server, client, **{VIEWER_HEADER: forged})
+        try:
+            texts = page.texts()
+            assert "Bina Demo" in texts and "Chitra Demo" not in texts
+        finally:
+            page.close()
+    sign_out(server, client)
 
 
 def test_sign_in_page_needs_nothing_from_outside(server: Server) -> None:
@@ -197,7 +314,7 @@ def test_sign_in_checks_the_pin_and_xsrf_and_sets_a_strict_cookie(server: Server
     # Reloading home right after sign-in keeps her signed in.
     for _ in range(2):
         home = client.get(server.url + "/", timeout=300)
-        assert home.url.endswith("/voila/render/home.ipynb") and KERNEL_ID.search(home.text)
+        assert home.url.endswith(APP) and KERNEL_ID.search(home.text)
         assert token not in home.text
     sign_out(server, client)
 
@@ -229,24 +346,24 @@ def test_sign_out_ends_the_session_and_its_kernels(server: Server) -> None:
     client = sign_in(server, "trainee-04")
     kernel_id = open_page(server, client)
     token = str(client.cookies[COOKIE])
-    kernels = server.kernels()
+    assert kernel_id in server.kernel_ids()
     out = sign_out(server, client)
     assert out.status_code == 303 and out.headers["Location"] == "/login"
     assert COOKIE not in client.cookies
     stolen = requests.Session()
     stolen.cookies.set(COOKIE, token)
-    assert stolen.get(server.url + "/voila/render/home.ipynb", timeout=60).url == server.url + "/login"
+    assert stolen.get(server.url + APP, timeout=60).url == server.url + "/login"
     assert stolen.get(f"{server.url}/api/kernels/{kernel_id}", timeout=30).status_code == 403
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(server.kernels()) >= len(kernels):
+    while time.monotonic() < deadline and kernel_id in server.kernel_ids():
         time.sleep(0.3)
-    assert len(server.kernels()) == len(kernels) - 1, "the signed-out page's kernel is gone"
+    assert kernel_id not in server.kernel_ids(), "the signed-out page's kernel is gone"
 
 
 def test_a_new_pin_from_the_trainer_ends_her_session(server: Server, tmp_path: Path) -> None:
     """When the trainer re-imports the roster with a new PIN, is her open session over at once?"""
     client = sign_in(server, "trainee-05")
-    assert client.get(server.url + "/voila/render/home.ipynb", timeout=300).url.endswith("home.ipynb")
+    assert client.get(server.url + APP, timeout=300).url.endswith(APP)
     roster = server.project.roster_csv.read_text()
     new = tmp_path / "roster.csv"
     new.write_text(re.sub(r"(trainee-05,[^,]+,)\d+", r"\g<1>97531", roster))
@@ -259,7 +376,7 @@ def test_a_new_pin_from_the_trainer_ends_her_session(server: Server, tmp_path: P
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert client.get(server.url + "/voila/render/home.ipynb", timeout=60).url == server.url + "/login"
+    assert client.get(server.url + APP, timeout=60).url == server.url + "/login"
     sign_out(server, sign_in(server, "trainee-05", "97531"))
 
 
@@ -290,7 +407,7 @@ def test_beyond_the_cap_a_page_says_busy(server: Server) -> None:
     opened = []
     for trainee in ("trainee-01", "trainee-02", "trainee-03", "trainee-05"):
         client = sign_in(server, trainee, "97531" if trainee == "trainee-05" else None)
-        answer = client.get(server.url + "/voila/render/home.ipynb", timeout=300)
+        answer = client.get(server.url + APP, timeout=300)
         if answer.status_code == 503:
             busy = answer
             break
@@ -300,6 +417,21 @@ def test_beyond_the_cap_a_page_says_busy(server: Server) -> None:
     assert "The course is busy — please wait a moment" in busy.text
     assert int(busy.headers["Retry-After"]) > 0 and "http-equiv='refresh'" in busy.text
     for client in opened:  # free the room again
+        sign_out(server, client)
+
+
+def test_a_burst_beyond_the_cap_is_answered_in_time(server: Server) -> None:
+    """Do 8 tablets opening the app at once, with room for 3 kernels, each get a page or the busy page, in time?"""
+    clients = [sign_in(server, f"trainee-0{1 + n % 4}") for n in range(8)]
+
+    def open_app(client: requests.Session) -> int:
+        return client.get(server.url + APP, timeout=120).status_code  # a hang fails with a timeout
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(open_app, clients))
+    assert set(statuses) <= {200, 503} and 1 <= statuses.count(200) <= MAX_KERNELS, statuses
+    assert 503 in statuses and len(server.kernels()) <= MAX_KERNELS
+    for client in clients:
         sign_out(server, client)
 
 
@@ -428,3 +560,20 @@ def test_default_cap_is_sized_from_the_roster() -> None:
 
     assert default_max_kernels(6) == 14
     assert default_max_kernels(30) == 62
+
+
+def test_the_pool_target_keeps_within_the_cap_and_the_roster() -> None:
+    """Does the pool shrink as trainees take kernels (two spare), and never reach past the cap?"""
+    from ipt_course.serve import POOL_SPARE, Kernels
+
+    kernels = Kernels(max_kernels=10, pool_size=6, roster_size=6)
+    assert kernels.pool_target() == 6
+    for n in range(5):
+        kernels.record(f"k{n}", f"session-{n}")
+    assert kernels.pool_target() == POOL_SPARE, "five of six trainees have a page: the spares remain"
+    kernels.record("k5", "session-5")
+    kernels.record("k6", "session-6")
+    kernels.handing = 1
+    assert kernels.pool_target() == 10 - 7 - 1 == POOL_SPARE
+    kernels.record("k7", "session-7")
+    assert kernels.pool_target() == 1, "never past the cap"

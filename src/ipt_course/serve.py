@@ -72,6 +72,8 @@ class Kernels:
     roster_size: int = 0
     claimed: int = 0
     """Pooled kernels promised to page requests that have not taken theirs yet."""
+    handing: int = 0
+    """Pooled kernels being handed to a page: out of the pool, not yet recorded as owned."""
 
     def running(self, manager: Any) -> int:
         return len(manager.list_kernel_ids()) + self.starting
@@ -80,7 +82,7 @@ class Kernels:
         """How many kernels to keep preheated now: enough for every trainee who has none yet (and a spare or
         two), never more than the configured pool, and never beyond the cap with the kernels pages hold."""
         holders = len({owned.session for owned in self.owned.values()})
-        room = self.max_kernels - len(self.owned) - self.starting
+        room = self.max_kernels - len(self.owned) - self.starting - self.handing
         return max(0, min(self.pool_size, room, max(POOL_SPARE, self.roster_size - holders)))
 
     def owns(self, kernel_id: str, session: str) -> bool:
@@ -304,11 +306,14 @@ def voila_app_class() -> Any:
             return int(self._manager.get_pool_size(notebook_name)) if self.pooled else 0
 
         async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
+            # Voila refills the pool while handing a kernel out: that kernel counts against the cap meanwhile.
+            self._kernels.handing += 1
             try:
                 rendered = await self._manager.get_rendered_notebook(*args, **kwargs)
                 kernel_id = str(rendered[2])
                 self._kernels.record(kernel_id, self._session.key)  # before the page (and its kernel id) is sent
             finally:
+                self._kernels.handing -= 1
                 self.release()
             self.started = kernel_id
             return rendered

@@ -40,3 +40,18 @@ def test_the_environment_holds_no_secret() -> None:
     env = Viewer("trainee-03", "trainee", "Chitra Demo").to_env()
     assert list(env) == [ENV_VIEWER]
     assert set(__import__("json").loads(env[ENV_VIEWER])) == {"trainee_id", "role", "name", "language"}
+
+
+def test_a_signed_viewer_is_checked_against_the_servers_secret() -> None:
+    """Under serve (a secret in the kernel's env), does only a viewer signed with that secret count?"""
+    from ipt_course.identity.viewer import ENV_KERNEL_SECRET, ENV_SIGNED_VIEWER
+
+    anjali = Viewer("trainee-01", "trainee", "Anjali Demo")
+    env = {ENV_KERNEL_SECRET: "s3cret", ENV_SIGNED_VIEWER: anjali.signed("s3cret")}
+    assert Viewer.from_env(env) == anjali
+    assert Viewer.from_env({**env, ENV_SIGNED_VIEWER: anjali.signed("another")}) is None
+    mac = anjali.signed("s3cret").partition(".")[2]
+    other = Viewer("trainee-02", "trainee", "Bina Demo").signed("x").partition(".")[0]
+    assert Viewer.from_env({**env, ENV_SIGNED_VIEWER: f"{other}.{mac}"}) is None, "a payload swapped under a MAC"
+    # A plain IPT_VIEWER is not believed once the kernel knows the server's secret.
+    assert Viewer.from_env({ENV_KERNEL_SECRET: "s3cret", **anjali.to_env()}) is None

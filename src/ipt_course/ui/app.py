@@ -86,14 +86,14 @@ class CourseApp(w.VBox):
         flush_all()  # text still waiting for its pause is saved before its view goes
         module = self._module(view)
         view = module.id if module is not None else HOME
-        old = self.body.children
+        old = [*self.body.children, *self.top.children, *self.bottom.children]
         self.body.children = [
             _module_list(self.ctx, self.open_module) if module is None else module_view(self.ctx, module)
         ]
-        for child in old:
-            close_all(child)
         self.top.children = self._nav(module, top=True)
         self.bottom.children = self._nav(module, top=False)
+        for child in old:
+            close_all(child)
         if view != self.view:
             self.view = view
             with contextlib.suppress(Exception):  # only the reload's landing place: never stop the page for it

@@ -1,0 +1,140 @@
+"""Memory: 30 trainees sign in and each visits three modules; PSS per trainee; kernels after 40 page views close.
+
+Trainees are HTTP and websocket clients (the sign-in form, the page, its kernel's widgets pressed as a browser
+presses them), not 30 browsers. PSS (proportional set size, /proc/<pid>/smaps_rollup) splits pages shared between
+processes, so the sum over the server and its kernels is the memory the workshop really uses.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.widget_client import KernelPage
+
+from _common import BIN, built_course, free_port, ours_env, roster_rows, wait_for
+from bench_burst import KERNEL_ID, signed_in
+
+TRAINEES = 30
+MODULES = 3
+CLOSED_VIEWS = 40
+TARGET_MB = 80
+
+
+def pss_kb(pid: int) -> int:
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+    return int(found.group(1)) if found else 0
+
+
+def kernel_pids(server: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(server), "-f", "ipykernel"], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def status(base: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{base}/ipt/status", timeout=30) as answer:
+        return dict(json.loads(answer.read()))
+
+
+def wait_pool_full(base: str, seconds: float = 600) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        now = status(base)
+        if now["pooled"] >= now["pool_target"] and now["pool"] == now["pooled"]:
+            return time.monotonic() - start
+        time.sleep(1)
+    raise RuntimeError("the pool did not fill")
+
+
+def open_page(port: int, trainee: tuple[str, str, str]) -> tuple[KernelPage, str, http.cookiejar.CookieJar]:
+    opener, jar = signed_in(port, trainee[0], trainee[2])
+    body = opener.open(f"http://127.0.0.1:{port}/voila/render/app.ipynb", timeout=300).read().decode()
+    found = KERNEL_ID.search(body)
+    if found is None:
+        raise RuntimeError("no kernel on the page")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    page = KernelPage(f"ws://127.0.0.1:{port}", found.group(1), cookie, timeout=300)
+    page.kernel_info()
+    return page, found.group(1), jar
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = built_course(Path(tmp) / "course", roster_size=TRAINEES)
+        trainees = roster_rows(root)[:TRAINEES]
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [str(BIN / "python"), "-m", "ipt_course.cli", "--root", str(root), "serve", "--port", str(port)],
+            env=ours_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(f"{base}/voila/static/voila.js", server)
+            filled = wait_pool_full(base)
+            at_start = status(base)
+            print(f"pool filled {filled:.0f} s after the server answered: {at_start['pooled']} preheated kernels")
+
+            def visit(trainee: tuple[str, str, str]) -> KernelPage:
+                page, _, _ = open_page(port, trainee)
+                page.press("module 1")
+                for _ in range(MODULES - 1):
+                    page.press("Next module")
+                return page
+
+            with ThreadPoolExecutor(max_workers=6) as pool:
+                pages = list(pool.map(visit, trainees))
+            time.sleep(3)
+            now = status(base)
+            kernels = kernel_pids(server.pid)
+            total = sum(pss_kb(pid) for pid in kernels) + pss_kb(server.pid)
+            per = total / 1024 / TRAINEES
+            print(
+                f"{TRAINEES} trainees, each visited {MODULES} modules: {now['kernels']} kernels "
+                f"({now['owned']} trainees' + {now['pooled']} preheated); "
+                f"PSS server + kernels {total / 1024:.0f} MB = {per:.1f} MB per signed-in trainee "
+                f"(target <= {TARGET_MB}: {'met' if per <= TARGET_MB else 'NOT met'})",
+                flush=True,
+            )
+            for page in pages:
+                page.close()
+
+            # 40 more page views (reloads, tablets woken up), then every page closes without a word (no unload
+            # beacon: the worst case, a tablet switched off); the sweep must bring kernels back to the pool.
+            views = [open_page(port, trainees[n % TRAINEES])[0] for n in range(CLOSED_VIEWS)]
+            peak = status(base)["kernels"]
+            for page in views:
+                page.close()
+            closed = time.monotonic()
+            while time.monotonic() - closed < 300:
+                now = status(base)
+                if now["owned"] == 0 and now["kernels"] <= now["pool_target"]:
+                    break
+                time.sleep(1)
+            print(
+                f"{CLOSED_VIEWS} page views closed (no unload beacon), {peak} kernels at the peak: "
+                f"{now['kernels']} kernels alive {time.monotonic() - closed:.0f} s later "
+                f"(pool target {now['pool_target']}; a page is freed after its reload grace, checked every sweep)"
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=120)
+
+
+if __name__ == "__main__":
+    main()
