@@ -16,11 +16,20 @@ from ipt_course.engine import SaveError, Simulation
 from ipt_course.engine.record import simulation_record
 from ipt_course.grading.submission import SubmissionError, summarize, write_submission
 from ipt_course.identity import Viewer
-from ipt_course.progress.keys import UI_TAB, item_key, knowledge_key, role_play_key, simulation_key
+from ipt_course.progress.keys import (
+    COURSE_WIDE,
+    UI_ORIENTATION,
+    UI_TAB,
+    item_key,
+    knowledge_key,
+    role_play_key,
+    simulation_key,
+)
 from ipt_course.ui.context import PageContext, page_context
 from ipt_course.ui.views import (
     CompetencyItemView,
     LessonsView,
+    OrientationView,
     RolePlayView,
     SimulationView,
     html_box,
@@ -110,7 +119,7 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
         answers = ctx.store.answers(ctx.trainee.id, module.id)
         done, total = module_progress(module, answers)
         submitted = ctx.store.last_submission(ctx.trainee.id, module.id)
-        status = f"Submitted {html.escape(submitted[:16])}" if submitted else f"{done} of {total} steps done"
+        status = html.escape(_submitted(submitted)) if submitted else f"{done} of {total} steps done"
         label = f"{'Continue' if done else 'Start'} module {module.meta.number}"
         card = (
             f"<div class='ipt-card'><p class='ipt-muted'>Module {module.meta.number}</p>"
@@ -133,7 +142,25 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
         f"<div class='ipt-header'><h1>{html.escape(ctx.course.course.title)}</h1>"
         f"<p>Welcome, <b>{html.escape(ctx.trainee.name)}</b>. Your work is saved as you go.</p></div>"
     )
-    return _page([greeting, *cards])
+    return _page([greeting, _orientation(ctx), *cards])
+
+
+def _submitted(stamp: str) -> str:
+    """'Submitted today at 16:31', in the laptop's local time (ui/results.py, imported only when needed)."""
+    from ipt_course.ui.results import submitted_words
+
+    return submitted_words(stamp)
+
+
+def _orientation(ctx: PageContext) -> OrientationView:
+    """The first-time orientation (views.OrientationView): open until she closes it once, course-wide."""
+    assert ctx.trainee is not None
+    trainee_id = ctx.trainee.id
+
+    def save(key: str, value: Any, log: bool) -> None:
+        ctx.store.save(trainee_id, COURSE_WIDE, key, value, log=log)
+
+    return OrientationView(ctx.store.answers(trainee_id, COURSE_WIDE).get(UI_ORIENTATION), save)
 
 
 def home_page(viewer: Viewer | None = None) -> w.VBox:
@@ -177,7 +204,7 @@ class SubmitView(w.VBox):
         assert self.ctx.trainee is not None
         last = self.ctx.store.last_submission(self.ctx.trainee.id, self.module.id)
         self.status.value = (
-            f"<div class='ipt-feedback ipt-good'>Last submitted: {html.escape(last)}</div>{self._results()}"
+            f"<div class='ipt-feedback ipt-good'>{html.escape(_submitted(last))}</div>{self._results()}"
             if last
             else "<p class='ipt-muted'>Not submitted yet.</p>"
         )
