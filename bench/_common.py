@@ -87,6 +87,25 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> N
     raise RuntimeError(f"{url} did not answer in {seconds} s")
 
 
+def wait_pool(base: str, seconds: float = 600) -> None:
+    """Wait until our server's preheated pool is full (the trainer is still setting up); at once for a server
+    without one (the code before the pool, or plain Voila)."""
+    import json
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/ipt/status", timeout=30) as answer:
+                now = json.loads(answer.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return
+        if now["pooled"] >= now["pool_target"] and now["pool"] == now["pooled"]:
+            time.sleep(2)  # the last kernels' imports settle
+            return
+        time.sleep(1)
+    raise RuntimeError(f"{base}: the pool did not fill in {seconds} s")
+
+
 def timed(action: Callable[[], object], repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
@@ -135,6 +154,7 @@ def ours_and_stock(
     try:
         wait_for(f"http://127.0.0.1:{ours_port}/voila/static/voila.js", ours)
         wait_for(f"http://127.0.0.1:{stock_port}/voila/static/voila.js", stock)
+        wait_pool(f"http://127.0.0.1:{ours_port}")
         yield ours_port, stock_port
     finally:
         for proc in (ours, stock):

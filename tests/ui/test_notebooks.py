@@ -16,7 +16,20 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 WIDGET = "application/vnd.jupyter.widget-view+json"
-NOTEBOOKS = [REPO / "course" / "home.ipynb", *sorted(REPO.glob("modules/*/module.ipynb"))]
+NOTEBOOKS = [
+    REPO / "course" / "app.ipynb",
+    REPO / "course" / "home.ipynb",
+    *sorted(REPO.glob("modules/*/module.ipynb")),
+]
+
+
+def test_the_app_notebook_loads_before_it_waits_and_asks_who_only_after() -> None:
+    """Does the app notebook import and load the course before waiting for its request (preheated), and ask who
+    is viewing only after it?"""
+    nb = nbformat.read(REPO / "course" / "app.ipynb", as_version=4)
+    calls = [cell.source.strip() for cell in nb.cells if cell.cell_type == "code"]
+    assert calls.index("app.preload()") < calls.index("app.wait_for_viewer()") < calls.index("app.app_page()")
+    assert nb.metadata.kernelspec.get("language") == "python", "Voila tells a python kernel its id (preheat)"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO)))

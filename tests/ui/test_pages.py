@@ -242,3 +242,41 @@ def test_served_pages_read_the_build_not_the_sources(built_project: Project, mon
         assert "Half-edited title" not in text
     finally:
         source.write_text(original)
+
+
+def app_buttons(page: Any) -> dict[str, w.Button]:
+    return {b.description: b for b in of_type(page, w.Button)}
+
+
+def test_the_app_moves_between_views_in_one_page_and_remembers_where(signed_in: tuple[Project, str, Viewer]) -> None:
+    """Do the app's buttons switch home -> module 1 -> next module -> all modules inside one page, save text
+    still waiting for its pause, close the views left behind, and reopen on the last view?"""
+    from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
+    from ipt_course.ui.app import CourseApp, app_page
+
+    project, trainee, viewer = signed_in
+    course = load_course(project)
+    page = app_page(viewer)
+    app = of_type(page, CourseApp)[0]
+    assert "Welcome, <b>Kavita Demo</b>" in " ".join(x.value for x in of_type(page, w.HTML))
+    assert "All modules" not in " ".join(app_buttons(page)), "the home view needs no way home"
+    app_buttons(page)["Start module 1"].click()
+    texts = " ".join(x.value for x in of_type(page, w.HTML))
+    assert "Module 1 · Kavita Demo" in texts and of_type(page, w.Tab)
+    first_module_widgets = walk(app.body.children[0])
+    role_play = of_type(page, RolePlayView)[0]
+    role_play.answer.value = "I would listen first."  # not yet saved: it waits for a pause in typing
+    next_buttons = [b for b in of_type(page, w.Button) if b.description.startswith("Next module")]
+    assert len(next_buttons) == 2, "Next module at the top and at the bottom"
+    next_buttons[0].click()
+    assert "Module 2 · Kavita Demo" in " ".join(x.value for x in of_type(page, w.HTML))
+    assert saved(project, trainee)[role_play_key(role_play.prompt.id)] == "I would listen first."
+    assert all(x.comm is None for x in first_module_widgets), "the view left behind is closed"
+    assert ProgressStore(project.progress_db).answers(trainee, COURSE_WIDE)[UI_VIEW] == course.modules[1].id
+    again = app_page(viewer)  # a reload: a new page, on her last view
+    assert "Module 2 · Kavita Demo" in " ".join(x.value for x in of_type(again, w.HTML))
+    app_buttons(page)["← All modules"].click()
+    assert "Welcome, <b>Kavita Demo</b>" in " ".join(x.value for x in of_type(page, w.HTML))
+    app.show(course.modules[-1].id)
+    assert not [b for b in of_type(page, w.Button) if b.description.startswith("Next module")], "last module"
+    assert "href=" not in " ".join(x.value for x in of_type(page, w.HTML) if "ipt-header" in x.value)
