@@ -119,6 +119,13 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
         sign_in(page, server.url, name, pin)
         loading = page.evaluate("window.iptLoading")
         assert loading and set(loading) == {"Opening your course…"}, f"the loading screen said {loading}"
+        # First time: the orientation is open; once closed it stays closed, and "How this works" opens it again.
+        page.wait_for_selector("text=How this course works", timeout=30_000)
+        page.screenshot(path=str(shots / f"orientation-{size}.png"))
+        check_fit(page, f"home with the orientation at {size}")
+        page.locator("button:visible", has_text="Got it").click()
+        page.wait_for_selector("button:visible:has-text('How this works')", timeout=20_000)
+        assert not page.locator("text=How this course works").is_visible()
         open_module(page, 1)
         page.wait_for_function("() => !['module', 'home', 'app'].includes(document.title)", timeout=10_000)
         assert module.meta.title in page.title(), "the browser tab is named after the page, not 'module'"
@@ -194,6 +201,7 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
         # Module 8's caseload charts scale to their box: weeks 9 and 10 are on screen.
         page.locator("a:visible, button:visible", has_text="All modules").first.click()
         page.wait_for_selector("text=Welcome", timeout=90_000)
+        assert not page.locator("text=How this course works").is_visible(), "the orientation shows once"
         open_module(page, 8)
         open_tab(page, "Practice")
         page.wait_for_selector(".ipt-case-chart svg", timeout=30_000)
@@ -216,5 +224,5 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
     if os.environ.get("IPT_UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         device = "phone" if viewport is PHONE else "tablet"
-        for shot in ("learn", "case", "check", "caseload"):
+        for shot in ("orientation", "learn", "case", "check", "caseload"):
             shutil.copy2(shots / f"{shot}-{size}.png", SCREENSHOTS / f"{device}-{shot}.png")
