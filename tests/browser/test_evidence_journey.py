@@ -87,7 +87,7 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 390, "height": 844})
         sign_in(page, server.url, name, pin)
-        page.locator("a.ipt-link-button").first.click()
+        page.locator("button.ipt-open-module").first.click()
         page.wait_for_selector("text=Lesson 1 of", timeout=90_000)
         open_tab(page, "Practice case")
 

@@ -224,10 +224,10 @@ def test_trainee_journey(server: Server, trainee_id: str, viewport: dict[str, in
         page.reload()
         page.wait_for_selector("text=Welcome", timeout=90_000)
 
-        page.locator("a.ipt-link-button").first.click()
+        page.locator("button.ipt-open-module").first.click()  # inside the app: no new page, no new kernel
         page.wait_for_selector(f"text=Lesson 1 of {len(module.lessons)}", timeout=90_000)
-        assert "?" not in page.url, "links between pages carry nothing"
-        module_url = page.url
+        assert "?" not in page.url, "the app's address carries nothing"
+        module_url = page.url  # the app, which reopens on her last view
         page.locator("button.ipt-big", has_text="Next").click()
         page.wait_for_selector(f"text=Lesson 2 of {len(module.lessons)}")
 
@@ -300,9 +300,16 @@ def test_trainee_journey(server: Server, trainee_id: str, viewport: dict[str, in
         page.locator("button.ipt-big", has_text="Yes, submit now").click()
         page.wait_for_selector("text=Submitted. Thank you!", timeout=30_000)
 
-        # Back home: the module shows as submitted.
-        page.locator("a", has_text="All modules").click()
+        # Back home, in the same page and kernel: the module shows as submitted.
+        loads = [u for u in traffic.requests if "/voila/render/" in u or "/channels" in u]
+        page.locator("button", has_text="All modules").first.click()
         page.wait_for_selector("text=Submitted", timeout=90_000)
+        page.locator("button.ipt-open-module").nth(1).click()
+        page.wait_for_selector("text=Module 2 ·", timeout=90_000)
+        page.locator("button", has_text="All modules").last.click()
+        page.wait_for_selector("text=Submitted", timeout=90_000)
+        after = [u for u in traffic.requests if "/voila/render/" in u or "/channels" in u]
+        assert after == loads, "moving between home and modules loads no page and connects to no new kernel"
 
         # Sign out (on every page): back to the form, and the module page no longer opens.
         page.locator("form.ipt-signout button", has_text="Sign out").click()
@@ -393,11 +400,11 @@ def test_sigint_stops_the_server_even_started_in_the_background(tmp_path: Path) 
     srv.start(ignore_sigint=True)
     try:
         opener = signed_in_opener(srv, "trainee-01")
-        opener.open(srv.url + "/voila/render/home.ipynb", timeout=120).read()  # starts a kernel
+        opener.open(srv.url + "/voila/render/app.ipynb", timeout=120).read()  # takes a preheated kernel
         assert srv.proc is not None
         found = subprocess.run(["pgrep", "-P", str(srv.proc.pid), "-f", "ipykernel"], capture_output=True, text=True)
         kernel_pids = [int(pid) for pid in found.stdout.split()]
-        assert kernel_pids, "the page view started a kernel"
+        assert kernel_pids, "the page has its kernel (and the pool its own)"
         os.killpg(srv.proc.pid, signal.SIGINT)
         srv.proc.wait(timeout=60)
         assert "Stopped. Every answer is saved" in srv.log.read_text()
