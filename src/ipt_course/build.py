@@ -109,7 +109,25 @@ window.voila_process = function (index, count) {
     var button = event.target.closest && event.target.closest(".ipt-to-top");
     if (button) { pending = { from: target(), at: Date.now() }; }
   }, true);
+  // Answer buttons are ipywidgets toggle buttons, which tell nobody they are pressed: say so as radio and
+  // checkbox roles, and drop the title "null" ipywidgets gives a button without a tooltip (read out as "null").
+  function describe() {
+    var buttons = document.querySelectorAll("#rendered_cells button");
+    for (var i = 0; i < buttons.length; i++) {
+      var b = buttons[i];
+      if (b.getAttribute("title") === "null") { b.removeAttribute("title"); }
+      var group = b.classList.contains("ipt-option") && b.closest(".ipt-choose-one, .ipt-choose-many");
+      if (!group) { continue; }
+      var role = group.classList.contains("ipt-choose-many") ? "checkbox" : "radio";
+      var on = b.classList.contains("mod-active") ? "true" : "false";
+      if (b.getAttribute("role") !== role) { b.setAttribute("role", role); }
+      if (b.getAttribute("aria-checked") !== on) { b.setAttribute("aria-checked", on); }
+      var kind = role === "radio" ? "radiogroup" : "group";
+      if (group.getAttribute("role") !== kind) { group.setAttribute("role", kind); }
+    }
+  }
   function settle() {
+    describe();
     var heading = document.querySelector("#rendered_cells h1");
     if (heading && shown(heading)) {
       var words = heading.textContent.trim();

@@ -185,6 +185,10 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
             ".borderTopLeftRadius"
         )
         assert radius == "50%"
+        # Screen readers hear the same: checkbox and radio roles with their checked state, no title "null".
+        page.wait_for_selector(".ipt-choose-many button.mod-active[role=checkbox][aria-checked=true]", timeout=5_000)
+        assert page.locator(".ipt-choose-one:visible button[role=radio][aria-checked=false]").count() == one.count()
+        assert page.locator("#rendered_cells button[title=null]").count() == 0
         body = page.locator(".widget-tab-contents:visible").inner_text()
         assert "Choose all that apply" not in body
         many.first.scroll_into_view_if_needed()
