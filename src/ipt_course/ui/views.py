@@ -409,7 +409,7 @@ class SimulationView(w.VBox):
         self.restart = w.Button(description="Start this case again", layout=w.Layout(width="auto"))
         self.restart.add_class("ipt-big")
         self.restart.on_click(self._ask_restart)
-        self.confirm = w.HBox()
+        self.confirm = w.VBox(layout=w.Layout(width="100%"))  # text above the buttons: side by side was cramped
         tools = [self.show_chart, self.chart] if self.sim.phq_a_baseline is not None else []
         super().__init__(
             [
@@ -489,13 +489,13 @@ class SimulationView(w.VBox):
             b.add_class("ipt-big")
         yes.on_click(self._restart)
         no.on_click(lambda _: setattr(self.confirm, "children", []))
+        buttons = w.HBox([yes, no], layout=w.Layout(width="100%", flex_flow="row wrap"))
         self.confirm.children = [
             html_box(
-                "Start again from the beginning? Your choices so far stay in your record and your trainer will "
-                "see them too; this case restarts as a new attempt."
+                "<p class='ipt-feedback ipt-warn'>Start again from the beginning? Your choices so far stay in your "
+                "record and your trainer will see them too; this case restarts as a new attempt.</p>"
             ),
-            yes,
-            no,
+            buttons,
         ]
 
     def _restart(self, _: Any) -> None:
