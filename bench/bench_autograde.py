@@ -1,70 +1,102 @@
-"""Grading: `ipt-course grade` against plain `nbgrader autograde` on the same submissions."""
+"""Grading: `ipt-course grade` against stock `nbgrader autograde` on the same synthetic submissions, in one run.
+
+    .venv/bin/python bench/bench_autograde.py [--per-module 5]
+
+Writes `per-module` trainees of each module's synthetic cohort as real submissions (8 modules x 5 = 40 by
+default), copies the course twice, grades one copy with `ipt-course grade` and the other with stock
+`nbgrader autograde` (one run per module, as a trainer would), and prints the time per submission, the
+throughput ratio, and whether every Grade row in the two gradebooks is the same.
+"""
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BIN, ENV, course_copy, report
-
-SUBMISSIONS = 12
-MODULE = "depression-ipt-my-role"
+from _cohorts import cohort_submissions
+from _common import BIN, ENV, course_copy
 
 
-def prepare(root: Path) -> None:
+def prepare(root: Path, per_module: int) -> tuple[int, list[str]]:
+    """Build the course and write the cohorts' submissions; return how many and the modules they are for."""
     from ipt_course.build import build
     from ipt_course.content.loader import load_course
-    from ipt_course.grading.submission import item_key, write_submission
+    from ipt_course.grading.submission import write_submission
     from ipt_course.paths import Project
 
     project = Project(root)
     build(project, say=lambda _: None)
-    module = load_course(project).module(MODULE)
-    for n in range(SUBMISSIONS):
-        answers = {
-            item_key(i.id): [i.options[(n + k) % len(i.options)].id]
-            for k, i in enumerate(module.items)
-            if i.kind == "single"
-        }
-        write_submission(project, module, f"trainee-{n:02d}", answers, {})
+    count, modules = 0, []
+    for sub in cohort_submissions(load_course(project), per_module):
+        write_submission(project, sub.module, sub.trainee_id, sub.answers, sub.simulation)
+        count += 1
+        if sub.module.id not in modules:
+            modules.append(sub.module.id)
+    return count, modules
+
+
+def grade_rows(gradebook: Path) -> list[tuple[object, ...]]:
+    """Every Grade row as (trainee, module, cell, auto_score, max_score, needs_manual_grade), sorted."""
+    from nbgrader.api import Grade, Gradebook
+
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        rows = [
+            (
+                g.student.id,
+                g.assignment.name,
+                g.name,
+                g.auto_score,
+                g.max_score,
+                g.needs_manual_grade,
+            )
+            for g in gb.db.query(Grade).all()
+        ]
+    return sorted(rows, key=repr)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-module", type=int, default=5, help="trainees of each module's cohort (8 modules)")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = course_copy(Path(tmp) / "base")
-        prepare(base)
+        count, modules = prepare(base, args.per_module)
         ours_root, stock_root = Path(tmp) / "ours", Path(tmp) / "stock"
         shutil.copytree(base, ours_root)
         shutil.copytree(base, stock_root)
 
-        def ours() -> None:
-            subprocess.run(
-                [str(BIN / "ipt-course"), "--root", str(ours_root), "grade"], check=True, env=ENV, capture_output=True
-            )
+        start = time.perf_counter()
+        subprocess.run(
+            [str(BIN / "ipt-course"), "--root", str(ours_root), "grade"], check=True, env=ENV, capture_output=True
+        )
+        ours = time.perf_counter() - start
 
-        def stock() -> None:
+        start = time.perf_counter()
+        for module_id in modules:
             subprocess.run(
-                [str(BIN / "nbgrader"), "autograde", MODULE],
+                [str(BIN / "nbgrader"), "autograde", module_id],
                 check=True,
                 env=ENV,
                 cwd=stock_root / "grading",
                 capture_output=True,
             )
+        stock = time.perf_counter() - start
 
-        import time
-
-        start = time.perf_counter()
-        ours()
-        ours_t = [time.perf_counter() - start]
-        start = time.perf_counter()
-        stock()
-        stock_t = [time.perf_counter() - start]
-        report(f"autograde {SUBMISSIONS} submissions", ours_t, stock_t, "nbgrader autograde")
-        print(f"  per submission: ours {ours_t[0] / SUBMISSIONS:.2f} s, nbgrader {stock_t[0] / SUBMISSIONS:.2f} s")
+        same = grade_rows(ours_root / "grading" / "gradebook.db") == grade_rows(stock_root / "grading" / "gradebook.db")
+        print(
+            f"autograde {count} submissions ({len(modules)} modules): ours {ours:.1f} s, "
+            f"nbgrader autograde {stock:.1f} s"
+        )
+        print(
+            f"  per submission: ours {ours / count:.3f} s, nbgrader {stock / count:.3f} s; "
+            f"throughput ours/stock = {stock / ours:.1f}x (target >= 10x); every Grade row identical: {same}"
+        )
 
 
 if __name__ == "__main__":

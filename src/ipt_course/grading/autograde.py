@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from ipt_course.grading.nbgrader_api import gradebook_url, nbgrader_api
+from ipt_course.grading.nbgrader_api import nbgrader_api
 from ipt_course.paths import Project
 
 
@@ -52,48 +54,99 @@ def pending_submissions(project: Project) -> list[PendingSubmission]:
     return pending
 
 
-def _grade_in_process(
-    project: Project, subs: list[PendingSubmission], on_done: Callable[[GradeResult], None] | None
-) -> list[GradeResult]:
-    """Grade a share of the submissions in one worker process, reporting each result as it comes."""
-    args = [f"{s.module_id}/{s.trainee_id}" for s in subs]
-    by_key: dict[tuple[str, str], GradeResult] = {}
-    with subprocess.Popen(
-        [sys.executable, "-m", "ipt_course.grading.autograde", str(project.root), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as worker:
-        assert worker.stdout is not None and worker.stderr is not None
-        for line in worker.stdout:
+class _Worker:
+    """One grading process, started before the submissions are checked so its imports and kernel start meanwhile.
+
+    It is sent "<module>/<trainee>" lines on stdin and answers one JSON line per submission on stdout.
+    """
+
+    def __init__(self, project: Project) -> None:
+        # A file, not a pipe: a pipe read only at the end could fill up and stall the worker.
+        self.errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115  # closed in grade()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ipt_course.grading.autograde", str(project.root)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+            text=True,
+        )
+
+    def grade(self, subs: list[PendingSubmission], on_done: Callable[[GradeResult], None] | None) -> list[GradeResult]:
+        """Grade a share of the submissions, reporting each success as it comes (failures get one more try)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        by_key: dict[tuple[str, str], GradeResult] = {}
+        try:
+            self.process.stdin.write("".join(f"{s.module_id}/{s.trainee_id}\n" for s in subs))
+            self.process.stdin.close()
+        except OSError:  # the worker already stopped: its error output says why
+            pass
+        for line in self.process.stdout:
             if line.startswith("{"):
                 result = GradeResult(**json.loads(line))
                 by_key[(result.module_id, result.trainee_id)] = result
                 if on_done and result.success:
                     on_done(result)
-        failure = (worker.stderr.read() or "the worker stopped")[-4000:]
-    return [
-        by_key.get((s.module_id, s.trainee_id), GradeResult(s.trainee_id, s.module_id, False, failure)) for s in subs
-    ]
+        self.process.wait()
+        self.errors.seek(0)
+        failure = (self.errors.read() or "the worker stopped")[-4000:]
+        self.errors.close()
+        return [
+            by_key.get((s.module_id, s.trainee_id), GradeResult(s.trainee_id, s.module_id, False, failure))
+            for s in subs
+        ]
 
 
-def _grade_here(project: Project, subs: list[PendingSubmission]) -> Iterator[GradeResult]:
+def _shares(pending: list[PendingSubmission], workers: int) -> list[list[PendingSubmission]]:
+    """Split the submissions between workers, each trainee's in one share (so no two workers create one student),
+    the largest first to the least loaded."""
+    by_trainee: dict[str, list[PendingSubmission]] = {}
+    for sub in pending:
+        by_trainee.setdefault(sub.trainee_id, []).append(sub)
+    shares: list[list[PendingSubmission]] = [[] for _ in range(workers)]
+    for subs in sorted(by_trainee.values(), key=len, reverse=True):
+        min(shares, key=len).extend(subs)
+    return shares
+
+
+def skip_unused_format_checkers() -> None:
+    """Keep jsonschema from importing rfc3987_syntax, which builds 38 grammars on import (over a second here).
+
+    jsonschema imports it only to check the "iri" string formats. Nothing in grading checks formats: nbformat
+    validates with fastjsonschema, and nbgrader's cell metadata schema uses none. No effect once jsonschema is in.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "cannot be imported"
+
+
+def grading_api(project: Project) -> Any:
+    """nbgrader's API for this course, its autograde executing every notebook on one kept kernel.
+
+    The pipeline is nbgrader's own converter with its preprocessors in its order; three of them are swapped for
+    subclasses that each take one cost out (a kernel per notebook, a commit per cell, a schema check per cell):
+    see preprocessors.py.
+    """
+    from nbgrader.converters import Autograde
+    from traitlets.config import Config
+
+    from ipt_course.grading.preprocessors import FASTER
+
     api = nbgrader_api(project)
+    steps: dict[str, Any] = {}
+    for name in ("sanitize_preprocessors", "autograde_preprocessors"):
+        configured = api.config.Autograde.get(name)
+        stock = configured or Autograde.class_traits()[name].default()
+        steps[name] = [FASTER.get(step, step) for step in stock]
+    api.update_config(Config({"Autograde": steps}))
+    return api
+
+
+def _grade_here(project: Project, subs: list[PendingSubmission], api: Any = None) -> Iterator[GradeResult]:
+    api = api or grading_api(project)
     for sub in subs:
         outcome = api.autograde(sub.module_id, sub.trainee_id, force=True, create=True)
         ok = bool(outcome.get("success"))
         message = "" if ok else str(outcome.get("log") or outcome.get("error") or "unknown error")[-4000:]
         yield GradeResult(sub.trainee_id, sub.module_id, ok, message)
-
-
-def _prepare_gradebook(project: Project, pending: list[PendingSubmission]) -> None:
-    """Create every student first: parallel autogrades would otherwise race to create the same rows."""
-    from nbgrader.api import Gradebook
-
-    nbgrader_api(project)  # puts alembic on PATH and creates the gradebook if needed
-    with Gradebook(gradebook_url(project)) as gradebook:
-        for trainee_id in sorted({p.trainee_id for p in pending}):
-            gradebook.update_or_create_student(trainee_id)
 
 
 def autograde_pending(
@@ -102,11 +155,14 @@ def autograde_pending(
     on_done: Callable[[GradeResult], None] | None = None,
     workers: int | None = None,
 ) -> list[GradeResult]:
-    """Run stock nbgrader autograde on each pending submission, `workers` at a time (default: one per core).
+    """Autograde each pending submission with nbgrader, `workers` processes at a time (default: one per core).
 
-    nbgrader grades one notebook at a time, and most of that time is a kernel starting (nbgrader#174); separate
-    processes use every core. A submission that fails (for instance on a busy gradebook) is tried once more alone.
+    Stock autograde starts a kernel for every notebook and grades one at a time (nbgrader#174). Here each worker
+    process runs nbgrader's own Autograde converter over its share on one kept kernel (see grading_api), and the
+    workers start while the submissions are still being checked against the store. A submission that fails (for
+    instance on a busy gradebook) is tried once more alone; a corrupt one fails alone with nbgrader's message.
     """
+    skip_unused_format_checkers()
     from ipt_course.grading.integrity import check_submissions
 
     everything = pending_submissions(project)
@@ -114,8 +170,15 @@ def autograde_pending(
         on_start(len(everything))
     if not everything:
         return []
-    # Before any kernel runs: each file is checked against the store, and rewritten from it if it differs.
-    verdicts = check_submissions(project, [(p.trainee_id, p.module_id) for p in everything])
+    workers = min(len(everything), max(1, workers or os.cpu_count() or 1))
+    started = [_Worker(project) for _ in range(workers)] if workers > 1 else []
+    try:
+        # Before any kernel runs a notebook: each file is checked against the store, rewritten from it if it differs.
+        verdicts = check_submissions(project, [(p.trainee_id, p.module_id) for p in everything])
+    except BaseException:
+        for worker in started:
+            worker.process.kill()
+        raise
     results: dict[PendingSubmission, GradeResult] = {}
     pending = []
     for sub in everything:
@@ -129,26 +192,23 @@ def autograde_pending(
         )
         if on_done:
             on_done(results[sub])
-    if not pending:
-        return [results[sub] for sub in everything]
-    _prepare_gradebook(project, pending)
-    workers = min(len(pending), max(1, workers or os.cpu_count() or 1))
-    if workers == 1:
+    if not started:
         for result in _grade_here(project, pending):
             results[PendingSubmission(result.trainee_id, result.module_id)] = result
             if on_done:
                 on_done(result)
     else:
-        shares = [pending[i::workers] for i in range(workers)]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for share_results in pool.map(lambda share: _grade_in_process(project, share, on_done), shares):
+        shares = _shares(pending, len(started))
+        with ThreadPoolExecutor(max_workers=len(started)) as pool:
+            graded = pool.map(lambda pair: pair[0].grade(pair[1], on_done), zip(started, shares, strict=True))
+            for share_results in graded:
                 for result in share_results:
                     results[PendingSubmission(result.trainee_id, result.module_id)] = result
-        for sub in pending:  # a failure in a worker (e.g. a busy gradebook) gets one more try, alone
-            if not results[sub].success:
-                results[sub] = result = next(_grade_here(project, [sub]))
-                if on_done:
-                    on_done(result)
+        retry = [sub for sub in pending if not results[sub].success]
+        for result in _grade_here(project, retry) if retry else ():  # one more try each, alone
+            results[PendingSubmission(result.trainee_id, result.module_id)] = result
+            if on_done:
+                on_done(result)
     for (trainee_id, module_id), verdict in verdicts.items():
         sub = PendingSubmission(trainee_id, module_id)
         if verdict.tampered and verdict.gradable:
@@ -156,8 +216,18 @@ def autograde_pending(
     return [results[sub] for sub in everything]
 
 
-if __name__ == "__main__":  # a worker of autograde_pending: grade "<module>/<trainee>" pairs, one JSON line each
-    root, *pairs = sys.argv[1:]
-    todo = [PendingSubmission(*reversed(pair.split("/", 1))) for pair in pairs]
-    for graded in _grade_here(Project(Path(root)), todo):
+def _work(root: Path) -> None:
+    """A worker of autograde_pending: start nbgrader and a kernel, then grade each "<module>/<trainee>" line."""
+    from ipt_course.grading.preprocessors import KeptKernelExecute
+
+    project = Project(root)
+    api = grading_api(project)
+    KeptKernelExecute.warm_up(api.config)
+    todo = [PendingSubmission(*reversed(line.strip().split("/", 1))) for line in sys.stdin if line.strip()]
+    for graded in _grade_here(project, todo, api):
         print(json.dumps(asdict(graded)), flush=True)
+
+
+if __name__ == "__main__":
+    skip_unused_format_checkers()
+    _work(Path(sys.argv[1]))

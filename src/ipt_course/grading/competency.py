@@ -348,48 +348,152 @@ def autograded_notebook(project: Project, trainee_id: str, module_id: str) -> Pa
     return project.grading_dir / "autograded" / trainee_id / module_id / f"{module_id}.ipynb"
 
 
-def _from_gradebook(course: LoadedCourse, module: Module, submission: Any) -> GradedSubmission:
-    trainee = submission.student.id
-    answers, simulation = _answers_from_notebook(autograded_notebook(course.project, trainee, module.id))
-    grades = []
-    for notebook in submission.notebooks:
-        comments = {c.name: (c.comment or "") for c in notebook.comments}
-        for grade in notebook.grades:
-            grades.append(Grade(grade.name, graded_score(grade), float(grade.max_score), comments.get(grade.name, "")))
-    return grade_submission(course, module, trainee, str(submission.timestamp)[:16], grades, answers, simulation)
+def answers_from_record(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Item answers (by answer-cell id) and the simulation record of a store's submission record.
+
+    The same values the autograded notebook holds: its answer cells were written from (or checked against) this
+    record before nbgrader ran it (see integrity.py), and reading the record is a dict lookup, not a notebook parse.
+    """
+    items = record.get("items", {})
+    answers = {answer_cell_id(item_id): list(chosen) for item_id, chosen in items.items()}
+    simulation = record.get("simulation", {})
+    return answers, dict(simulation) if isinstance(simulation, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class _Submitted:
+    """One submission's rows as read in bulk from nbgrader's gradebook."""
+
+    trainee_id: str
+    timestamp: Any
+    grades: list[Grade] = field(default_factory=list)
+
+
+def _gradebook_rows(gradebook: Any, module_id: str, trainee_id: str | None) -> list[_Submitted]:
+    """A module's submissions with their grades and comments, in two queries over nbgrader's own tables.
+
+    Walking nbgrader's objects (submission → notebooks → grades, comments) costs a query per object: minutes for
+    a thousand trainees (nbgrader#799). The rows, order and values are the same: submissions by trainee (the order
+    nbgrader's `assignment_submissions` gives through its index), each notebook's grades in the order they were
+    written, each score as `graded_score` reads it, each comment as nbgrader's `Comment.comment`.
+    """
+    from nbgrader.api import Assignment, BaseCell, Comment, SubmittedAssignment, SubmittedNotebook
+    from nbgrader.api import Grade as NbGrade
+    from sqlalchemy import literal_column
+
+    def rows(*columns: Any, table: Any) -> Any:
+        query = (
+            gradebook.db.query(SubmittedAssignment.id, *columns)
+            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+            .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(table, table.notebook_id == SubmittedNotebook.id)
+            .join(BaseCell, BaseCell.id == table.cell_id)
+            .filter(Assignment.name == module_id)
+        )
+        if trainee_id is not None:
+            query = query.filter(SubmittedAssignment.student_id == trainee_id)
+        return query.order_by(
+            SubmittedAssignment.student_id,
+            literal_column("submitted_notebook.rowid"),
+            literal_column(f"{table.__tablename__}.rowid"),
+        ).all()
+
+    comments: dict[tuple[str, str], str] = {
+        (sub_id, name): comment or "" for sub_id, name, comment in rows(BaseCell.name, Comment.comment, table=Comment)
+    }
+    submitted: dict[str, _Submitted] = {}
+    query = gradebook.db.query(SubmittedAssignment.id, SubmittedAssignment.student_id, SubmittedAssignment.timestamp)
+    query = query.join(Assignment, Assignment.id == SubmittedAssignment.assignment_id).filter(
+        Assignment.name == module_id
+    )
+    if trainee_id is not None:
+        query = query.filter(SubmittedAssignment.student_id == trainee_id)
+    for sub_id, student, timestamp in query.order_by(SubmittedAssignment.student_id).all():
+        submitted[sub_id] = _Submitted(student, timestamp)
+    grade_rows = rows(
+        BaseCell.name, NbGrade.score, NbGrade.manual_score, NbGrade.needs_manual_grade, NbGrade.max_score,
+        table=NbGrade,
+    )  # fmt: skip
+    for sub_id, name, score, manual, needs_manual, max_score in grade_rows:
+        # As graded_score: a trainer's manual score counts; otherwise None while it waits for a trainer.
+        value = float(manual) if manual is not None else None if needs_manual else float(score)
+        submitted[sub_id].grades.append(Grade(name, value, float(max_score), comments.get((sub_id, name), "")))
+    return list(submitted.values())
+
+
+class _Records:
+    """The progress store's submission records, looked up by the timestamp nbgrader graded."""
+
+    def __init__(self, project: Project) -> None:
+        from ipt_course.progress.store import ProgressStore
+
+        self.store = ProgressStore(project.progress_db) if project.progress_db.is_file() else None
+
+    def find(self, trainee_id: str, module_id: str, graded_at: Any) -> Mapping[str, Any] | None:
+        """The record of the submission graded at `graded_at`, if the store kept it and it is intact."""
+        from nbgrader.utils import parse_utc
+
+        if self.store is None or graded_at is None:
+            return None
+        for kept in reversed(self.store.submission_records(trainee_id, module_id)):
+            if kept.digest_ok and isinstance(kept.record, Mapping):
+                try:
+                    at = parse_utc(kept.submitted_at).replace(tzinfo=None)
+                except (ValueError, OverflowError):
+                    continue
+                if at == graded_at.replace(tzinfo=None):
+                    return kept.record
+        return None
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+def _from_rows(course: LoadedCourse, module: Module, row: _Submitted, records: _Records) -> GradedSubmission:
+    record = records.find(row.trainee_id, module.id, row.timestamp)
+    if record is not None:
+        answers, simulation = answers_from_record(record)
+    else:  # graded before the store kept records (or a record that no longer checks out): read the notebook
+        answers, simulation = _answers_from_notebook(autograded_notebook(course.project, row.trainee_id, module.id))
+    stamp = str(row.timestamp)[:16]
+    return grade_submission(course, module, row.trainee_id, stamp, row.grades, answers, simulation)
 
 
 def read_gradebook(
     course: LoadedCourse, trainee_id: str | None = None, module_ids: Iterable[str] | None = None
 ) -> list[GradedSubmission]:
-    """Every graded submission in nbgrader's gradebook (one trainee's, or only some modules', if asked)."""
+    """Every graded submission in nbgrader's gradebook (one trainee's, or only some modules', if asked).
+
+    Grades and comments come from nbgrader's gradebook, read in bulk; the answers and case records from the
+    progress store's record of the graded submission (the autograded notebook only for submissions older than
+    records).
+    """
     if not course.project.gradebook_db.is_file():
         return []
     from nbgrader.api import Gradebook, MissingEntry  # slow to import: only when there is a gradebook
 
     wanted = set(module_ids) if module_ids is not None else None
     found: list[GradedSubmission] = []
-    with Gradebook(gradebook_url(course.project)) as gradebook:
-        for module in course.modules:
-            if wanted is not None and module.id not in wanted:
-                continue
-            try:
-                gradebook.find_assignment(module.id)
-            except MissingEntry:
-                continue
-            if trainee_id is None:
-                submissions = list(gradebook.assignment_submissions(module.id))
-            else:
+    records = _Records(course.project)
+    try:
+        with Gradebook(gradebook_url(course.project)) as gradebook:
+            for module in course.modules:
+                if wanted is not None and module.id not in wanted:
+                    continue
                 try:
-                    submissions = [gradebook.find_submission(module.id, trainee_id)]
+                    gradebook.find_assignment(module.id)
                 except MissingEntry:
                     continue
-            found.extend(_from_gradebook(course, module, s) for s in submissions)
+                for row in _gradebook_rows(gradebook, module.id, trainee_id):
+                    found.append(_from_rows(course, module, row, records))
+    finally:
+        records.close()
     return found
 
 
 def collect(course: LoadedCourse) -> tuple[list[ItemResult], list[Evidence]]:
-    """Every graded submission's results and evidence, from nbgrader's gradebook and autograded notebooks."""
+    """Every graded submission's results and evidence, from nbgrader's gradebook and the store's records."""
     submissions = read_gradebook(course)
     return [r for s in submissions for r in s.results], [e for s in submissions for e in s.evidence]
 
@@ -627,9 +731,17 @@ def course_statuses(
 ) -> list[CourseStatus]:
     """The course is complete when every module is submitted and every must-pass module is passed."""
     found = []
-    for trainee in sorted({m.trainee_id for m in modules}):
-        mine = [m for m in modules if m.trainee_id == trainee]
-        flags = tuple(e for r in records if r.trainee_id == trainee and r.flagged for e in r.flag_evidence)
+    # Grouped once: scanning every row for every trainee is a billion steps for a thousand trainees.
+    by_trainee: dict[str, list[ModuleStatus]] = defaultdict(list)
+    for status in modules:
+        by_trainee[status.trainee_id].append(status)
+    flags_of: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        if record.flagged:
+            flags_of[record.trainee_id].extend(record.flag_evidence)
+    for trainee in sorted(by_trainee):
+        mine = by_trainee[trainee]
+        flags = tuple(flags_of.get(trainee, ()))
         must_pass = all(m.passed for m in mine if m.passed is not None)
         submitted = sum(1 for m in mine if m.submitted)
         found.append(

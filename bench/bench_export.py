@@ -1,0 +1,151 @@
+"""Exports at scale: 1,000 trainees x 8 modules in nbgrader's gradebook, exported to CSV, XLSX, HTML and PDF.
+
+    .venv/bin/python bench/bench_export.py [--trainees 1000]
+
+The gradebook is filled through nbgrader's own API (its Student, SubmittedAssignment, SubmittedNotebook, Grade
+and Comment objects, on the assignments `ipt-course build` created), from the synthetic cohorts: trainee n answers
+as cohort trainee n mod 30. Each submission is also kept in the progress store and written as its autograded
+notebook, as `ipt-course grade` leaves them. Then each format is timed (targets: CSV, XLSX, HTML < 5 s; PDF < 15 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cohorts import load_cohort, records_of
+from _common import course_copy
+
+TARGETS = {"csv": 5.0, "xlsx": 5.0, "html": 5.0, "pdf": 15.0}
+
+
+def fill(root: Path, trainees: int) -> int:
+    """Build the course and fill its gradebook, store and autograded/ folder; return the submissions made."""
+    import nbformat
+    from nbgrader.api import Comment, Grade, Gradebook, Student, SubmittedAssignment, SubmittedNotebook
+    from nbgrader.utils import parse_utc
+
+    from ipt_course.build import build
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.competency import autograded_notebook
+    from ipt_course.grading.nbgrader_api import gradebook_url
+    from ipt_course.grading.submission import TIMESTAMP_FORMAT, fill_notebook, read_release, submission_record
+    from ipt_course.paths import Project
+    from ipt_course.progress.store import ProgressStore
+
+    project = Project(root)
+    build(project, say=lambda _: None)
+    course = load_course(project)
+    ids = [f"trainee-{n:04d}" for n in range(1, trainees + 1)]
+    store = ProgressStore(project.progress_db)
+    store._db.execute("PRAGMA synchronous=OFF")  # a throwaway copy: no need to wait for the disk 8,000 times
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    made = 0
+    with Gradebook(gradebook_url(project)) as gradebook:
+        students = {s.id: s for s in gradebook.students}
+        for trainee in ids:
+            if trainee not in students:
+                students[trainee] = Student(id=trainee)
+                gradebook.db.add(students[trainee])
+        gradebook.db.commit()
+        for number, module in enumerate(course.modules):
+            cohort = load_cohort(course, module)
+            names = sorted(cohort.trainees)
+            records = {name: submission_record(module, a, records_of(module, a)) for name, a in cohort.trainees.items()}
+            texts = {}
+            for name, record in records.items():
+                nb = read_release(project, module.id)
+                fill_notebook(nb, record)
+                texts[name] = nbformat.writes(nb)
+            assignment = gradebook.find_assignment(module.id)
+            (notebook,) = assignment.notebooks
+            graded_cells = [(cell, cell.name, cell.max_score) for cell in notebook.grade_cells]
+            solution_cells = [(cell, cell.name) for cell in notebook.solution_cells]
+            keys = {i.id: sorted(i.answer) for i in module.items}
+            for index, trainee in enumerate(ids):
+                name = names[index % len(names)]
+                record = records[name]
+                when = start + timedelta(days=number, seconds=index)
+                stamp = when.strftime(TIMESTAMP_FORMAT)
+                store.keep_submission_record(trainee, module.id, stamp, record)
+                path = autograded_notebook(project, trainee, module.id)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(texts[name], encoding="utf-8")
+                with gradebook.db.no_autoflush:
+                    submitted = SubmittedAssignment(
+                        assignment=assignment, student=students[trainee], timestamp=parse_utc(stamp)
+                    )
+                    sub_nb = SubmittedNotebook(assignment=submitted, notebook=notebook)
+                    rows: list[Any] = [submitted, sub_nb]
+                    for cell, cell_name, max_score in graded_cells:
+                        auto: float | None = 0.0  # nbgrader scores a blank written answer 0
+                        manual, needs_manual = None, False
+                        if cell_name in keys:
+                            chosen = sorted(record["items"].get(cell_name, []))
+                            auto = max_score if chosen == keys[cell_name] else 0.0
+                        elif record["role_plays"].get(cell_name):
+                            auto, needs_manual = None, index % 2 == 0  # half rated by a trainer already
+                            manual = None if needs_manual else max_score * (index % 4 + 1) / 4
+                        rows.append(
+                            Grade(
+                                cell=cell,
+                                notebook=sub_nb,
+                                auto_score=auto,
+                                manual_score=manual,
+                                needs_manual_grade=needs_manual,
+                            )
+                        )
+                    for cell, cell_name in solution_cells:
+                        answered = cell_name in record["role_plays"] or (
+                            cell_name.removesuffix("-answer") in record["items"]
+                        )
+                        rows.append(
+                            Comment(cell=cell, notebook=sub_nb, auto_comment=None if answered else "No response.")
+                        )
+                    gradebook.db.add_all(rows)
+                made += 1
+            gradebook.db.commit()
+    store.close()
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trainees", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = course_copy(Path(tmp) / "course")
+        started = time.perf_counter()
+        made = fill(root, args.trainees)
+        print(f"filled nbgrader's gradebook: {made} submissions in {time.perf_counter() - started:.0f} s")
+
+        import nbgrader.api  # noqa: F401  # imported once, as the export command does, before the clock starts
+
+        from ipt_course.content.loader import load_course
+        from ipt_course.grading.export import export_tables, write_export
+        from ipt_course.paths import Project
+
+        course = load_course(Project(root))
+        started = time.perf_counter()
+        tables = export_tables(course)
+        read = time.perf_counter() - started
+        sizes = ", ".join(f"{name} {len(table)} rows" for name, table in tables.items())
+        print(f"  reading and computing the records: {read:.2f} s ({sizes})")
+        figures: dict[str, Any] = {}
+        for fmt in TARGETS:
+            started = time.perf_counter()
+            write_export(course, Path(tmp) / "out" / fmt, fmt)
+            figures[fmt] = time.perf_counter() - started
+        for fmt, seconds in figures.items():
+            verdict = "ok" if seconds < TARGETS[fmt] else "OVER"
+            print(f"  export {fmt}: {seconds:.2f} s (target < {TARGETS[fmt]:.0f} s: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
