@@ -48,18 +48,19 @@ def phq_a_chart_svg(
     height_in: float = 2.6,
 ) -> str:
     """SVG of PHQ-A totals (0-27) per rating, over the band lines (minimal … severe); item 9 > 0 marked."""
+    # Type 9-11 pt: on a phone the chart is scaled down to the screen's width (CSS), and smaller type got unreadable.
     fig = Figure(figsize=(width_in, height_in), dpi=72)
     ax = fig.add_subplot()
     for low, high, name in PHQ_A_BANDS:
         ax.axhspan(low - 0.5 if low else 0, high + 0.5, color=BAND_COLOURS[name], zorder=0)
         ax.axhline(high + 0.5, color="#bbbbbb", linewidth=0.6, zorder=1)
-        ax.text(1.01, (low + high) / 2, name, transform=ax.get_yaxis_transform(), fontsize=7, va="center")
+        ax.text(1.01, (low + high) / 2, name, transform=ax.get_yaxis_transform(), fontsize=9, va="center")
     xs = list(range(len(scores)))
     totals = [s.total for s in scores]
     ax.plot(xs, totals, color="#1f4e9c", marker="o", linewidth=2, zorder=3)
     for x, score in zip(xs, scores, strict=True):
         ax.annotate(
-            str(score.total), (x, score.total), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8
+            str(score.total), (x, score.total), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=10
         )
         if score.self_harm_item > 0:
             ax.plot(
@@ -73,12 +74,12 @@ def phq_a_chart_svg(
                 zorder=4,
             )
     names = list(labels) if labels is not None else [s.session_id for s in scores]
-    ax.set_xticks(xs, names, fontsize=7, rotation=20 if len(xs) > 4 else 0)
+    ax.set_xticks(xs, names, fontsize=9, rotation=20 if len(xs) > 4 else 0)
     ax.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
     ax.set_ylim(0, 27)
     ax.set_yticks([0, 5, 10, 15, 20, 27])
-    ax.set_ylabel("PHQ-A total", fontsize=8)
-    ax.set_title(title, fontsize=9)
+    ax.set_ylabel("PHQ-A total", fontsize=9)
+    ax.set_title(title, fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return figure_svg(fig)
 

@@ -457,6 +457,9 @@ class SimulationView(w.VBox):
 
     def _render_chart(self) -> None:
         """Draw the chart only when asked: matplotlib is slow to import, and most views never open it."""
+        self.show_chart.description = (
+            "Hide her symptom chart" if self.show_chart.value else "Show her symptom chart (PHQ-A)"
+        )
         if not self.show_chart.value:
             self.chart.value = ""
             return
