@@ -74,9 +74,9 @@ def main() -> None:
                 start = time.perf_counter()
                 page.goto(f"{ours_base}/{path}")
                 page.wait_for_selector(ready, timeout=120_000)
-                page.locator("button.ipt-big", has_text="Next").first.click(timeout=120_000)
+                page.locator("button.ipt-big", has_text="Next →").first.click(timeout=120_000)
                 page.wait_for_selector("text=Lesson 2 of", timeout=120_000)
-                page.locator("button.ipt-big", has_text="Back").first.click(timeout=120_000)
+                page.locator("button.ipt-big", has_text="← Back").first.click(timeout=120_000)
                 page.wait_for_selector("text=Lesson 1 of", timeout=120_000)
                 return time.perf_counter() - start
 
@@ -127,10 +127,10 @@ def in_app_navigation(page: object, base: str) -> float | None:
         start = time.perf_counter()
         page.locator("button", has_text="module 1").first.click()
         page.wait_for_selector("text=Lesson 1 of", timeout=60_000)
-        page.locator("button.ipt-big", has_text="Next").first.click()
+        page.locator("button.ipt-big", has_text="Next →").first.click()
         page.wait_for_selector("text=Lesson 2 of", timeout=60_000)
         times.append(time.perf_counter() - start)
-        page.locator("button.ipt-big", has_text="Back").first.click()
+        page.locator("button.ipt-big", has_text="← Back").first.click()
         page.wait_for_selector("text=Lesson 1 of", timeout=60_000)
     return statistics.median(times)
 

@@ -263,6 +263,11 @@ def test_the_app_moves_between_views_in_one_page_and_remembers_where(signed_in: 
     app_buttons(page)["Start module 1"].click()
     texts = " ".join(x.value for x in of_type(page, w.HTML))
     assert "Module 1 · Kavita Demo" in texts and of_type(page, w.Tab)
+    assert not of_type(page, CompetencyItemView), "a tab is built when it is first opened"
+    tabs = of_type(page, w.Tab)[0]
+    tabs.selected_index = 2
+    assert len(of_type(page, CompetencyItemView)) == len(course.modules[0].items)
+    tabs.selected_index = 3
     first_module_widgets = walk(app.body.children[0])
     role_play = of_type(page, RolePlayView)[0]
     role_play.answer.value = "I would listen first."  # not yet saved: it waits for a pause in typing

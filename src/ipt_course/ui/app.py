@@ -88,7 +88,7 @@ class CourseApp(w.VBox):
         view = module.id if module is not None else HOME
         old = [*self.body.children, *self.top.children, *self.bottom.children]
         self.body.children = [
-            _module_list(self.ctx, self.open_module) if module is None else module_view(self.ctx, module)
+            _module_list(self.ctx, self.open_module) if module is None else module_view(self.ctx, module, lazy=True)
         ]
         self.top.children = self._nav(module, top=True)
         self.bottom.children = self._nav(module, top=False)
@@ -107,8 +107,7 @@ class CourseApp(w.VBox):
         if module is None:
             return []
         buttons: list[w.Widget] = []
-        home = w.Button(description="← All modules", layout=w.Layout(width="auto"))
-        home.add_class("ipt-big")
+        home = w.Button(description="← All modules", layout=w.Layout(width="auto", min_height="48px"))
         home.add_class("ipt-nav-home")
         home.on_click(lambda _: self.show(HOME))
         buttons.append(home)
@@ -120,9 +119,8 @@ class CourseApp(w.VBox):
                 description=f"Next module: {following.meta.number} →",
                 tooltip=following.meta.title,
                 button_style="" if top else "primary",
-                layout=w.Layout(width="auto"),
+                layout=w.Layout(width="auto", min_height="48px"),
             )
-            after.add_class("ipt-big")
             after.add_class("ipt-nav-next")
             after.on_click(lambda _: self.show(following.id))
             buttons.append(after)

@@ -287,8 +287,13 @@ def module_page(module_id: str, viewer: Viewer | None = None) -> w.VBox:
     return module_view(ctx, ctx.course.module(module_id), home_link=True)
 
 
-def module_view(ctx: PageContext, module: Module, home_link: bool = False) -> w.VBox:
-    """A module's header and tabs for the signed-in viewer (the app adds its own navigation around it)."""
+def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy: bool = False) -> w.VBox:
+    """A module's header and tabs for the signed-in viewer (the app adds its own navigation around it).
+
+    `lazy`: only the open tab is built now, each other one when it is first opened, from the store as it is
+    then. A module has some 600 widgets, two thirds of them in the competency check; each costs the kernel and
+    the browser time before the page works, and most visits use one or two tabs.
+    """
     assert ctx.trainee is not None
     trainee = ctx.trainee
     answers = ctx.store.answers(trainee.id, module.id)
@@ -313,29 +318,48 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False) -> w.
         records = simulation_records(module, answers)
         header.value += must_pass_notice(ctx.course, module, trainee.id, answers, records, submitted)
     seed = zlib.crc32(trainee.id.encode())
-    items = [
-        CompetencyItemView(n, module, item.public(), answers.get(item_key(item.id)), save)
-        for n, item in enumerate(module.items, start=1)
+
+    def now() -> dict[str, Any]:
+        return answers if not lazy else ctx.store.answers(trainee.id, module.id)
+
+    def check() -> list[w.Widget]:
+        saved = now()
+        intro = html_box(
+            "<h2>Competency check</h2><p>These questions count towards your competency record. "
+            "Your answers are saved as you choose; you will see your results after grading.</p>"
+        )
+        items = [
+            CompetencyItemView(n, module, item.public(), saved.get(item_key(item.id)), save)
+            for n, item in enumerate(module.items, start=1)
+        ]
+        return [intro, *items]
+
+    def role_plays() -> list[w.Widget]:
+        saved = now()
+        return [RolePlayView(p, saved.get(role_play_key(p.id)), save) for p in module.role_plays]
+
+    builders: list[Callable[[], list[w.Widget]]] = [
+        lambda: practice_views(module, now(), seed, save),
+        check,
+        role_plays,
+        lambda: [SubmitView(ctx, module)],
     ]
-    check_intro = html_box(
-        "<h2>Competency check</h2><p>These questions count towards your competency record. "
-        "Your answers are saved as you choose; you will see your results after grading.</p>"
-    )
+    saved_tab = answers.get(UI_TAB, 0)
+    first = saved_tab if isinstance(saved_tab, int) and 0 <= saved_tab < 5 else 0
     lessons = LessonsView(module, answers, save)
-    tabs = w.Tab(
-        children=[
-            lessons,
-            _page(practice_views(module, answers, seed, save)),
-            _page([check_intro, *items]),
-            _page([RolePlayView(p, answers.get(role_play_key(p.id)), save) for p in module.role_plays]),
-            SubmitView(ctx, module),
-        ],
-        layout=w.Layout(width="100%"),
-    )
+    later = [_page([] if lazy and first != n else build()) for n, build in enumerate(builders, start=1)]
+    tabs = w.Tab(children=[lessons, *later], layout=w.Layout(width="100%"))
+
+    def open_tab(change: dict[str, Any]) -> None:
+        index = change["new"]
+        if isinstance(index, int) and 1 <= index < 5 and not later[index - 1].children:
+            later[index - 1].children = builders[index - 1]()
+
+    if lazy:
+        tabs.observe(open_tab, names="selected_index")
     tabs.titles = ("1 Learn", "2 Practice case", "3 Check", "4 Role-play", "5 Submit")
     lessons.on_finish = lambda: setattr(tabs, "selected_index", 1)  # the last lesson leads on to the case
-    saved_tab = answers.get(UI_TAB, 0)
-    tabs.selected_index = saved_tab if isinstance(saved_tab, int) and 0 <= saved_tab < 5 else 0
+    tabs.selected_index = first
     tabs.observe(
         lambda change: save(UI_TAB, change["new"], False) if isinstance(change["new"], int) else None,
         names="selected_index",
