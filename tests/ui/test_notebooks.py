@@ -28,7 +28,7 @@ def test_the_app_notebook_loads_before_it_waits_and_asks_who_only_after() -> Non
     is viewing only after it?"""
     nb = nbformat.read(REPO / "course" / "app.ipynb", as_version=4)
     calls = [cell.source.strip() for cell in nb.cells if cell.cell_type == "code"]
-    assert calls.index("app.preload()") < calls.index("app.wait_for_viewer()") < calls.index("app.app_page()")
+    assert calls.index("app.preload()") < calls.index("app.wait_for_viewer()") < calls.index("app.app_page(later=True)")
     assert nb.metadata.kernelspec.get("language") == "python", "Voila tells a python kernel its id (preheat)"
 
 

@@ -7,9 +7,13 @@ asks, then `wait_for_viewer()` blocks until the server hands the kernel to a sig
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
+import sys
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -19,6 +23,7 @@ from ipt_course.identity import Viewer
 from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
 from ipt_course.ui.context import PageContext, page_context, served_course
 from ipt_course.ui.pages import _module_list, _page, _please_sign_in, module_view
+from ipt_course.ui.views import html_box
 
 HOME = "home"
 """The view id of the module list (module ids are kebab-case and never this)."""
@@ -59,7 +64,7 @@ def wait_for_viewer() -> None:
 class CourseApp(w.VBox):
     """Navigation at the top and the bottom, and one view between them: the modules, or one module."""
 
-    def __init__(self, ctx: PageContext, view: str | None = None):
+    def __init__(self, ctx: PageContext, view: str | None = None, later: bool = False):
         assert ctx.trainee is not None
         self.ctx = ctx
         self.trainee_id = ctx.trainee.id
@@ -74,7 +79,11 @@ class CourseApp(w.VBox):
         if view is None:
             saved = ctx.store.answers(self.trainee_id, COURSE_WIDE).get(UI_VIEW, HOME)
             view = saved if isinstance(saved, str) else HOME
-        self.show(view)
+        if later:
+            self.body.children = [html_box("<p class='ipt-muted'>Opening…</p>")]
+            show_soon(lambda: self.show(str(view)))
+        else:
+            self.show(view)
 
     def _module(self, view: str) -> Module | None:
         return next((m for m in self.ctx.course.modules if m.id == view), None)
@@ -127,6 +136,27 @@ class CourseApp(w.VBox):
         return buttons
 
 
+def show_soon(action: Callable[[], None]) -> None:
+    """Run `action` on the kernel's event loop just after the current cell, else now (no loop: tests, scripts).
+
+    The page's HTML is sent once the notebook's cells have run; building the view after them lets the browser
+    load its scripts while the kernel builds, instead of one after the other.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        action()
+        return
+
+    def run() -> None:
+        try:
+            action()
+        except Exception:  # in the server's log; the page keeps its "Opening…" and the trainee can reload
+            traceback.print_exc(file=sys.__stderr__)
+
+    loop.call_soon(run)
+
+
 def close_all(widget: Any) -> None:
     """Close a view's widgets (their comms), children first: a switched-away view must not stay alive."""
     for child in getattr(widget, "children", ()) or ():
@@ -135,9 +165,10 @@ def close_all(widget: Any) -> None:
         widget.close()
 
 
-def app_page(viewer: Viewer | None = None, view: str | None = None) -> w.VBox:
-    """The app for the signed-in viewer, on her last view (or `view`)."""
+def app_page(viewer: Viewer | None = None, view: str | None = None, later: bool = False) -> w.VBox:
+    """The app for the signed-in viewer, on her last view (or `view`); `later`: the view is built just after
+    the notebook's last cell, while the page travels to the browser."""
     ctx = page_context(viewer)
     if ctx.trainee is None:
         return _please_sign_in("app.ipynb")
-    return _page([CourseApp(ctx, view)])
+    return _page([CourseApp(ctx, view, later)])
