@@ -577,3 +577,15 @@ def test_the_pool_target_keeps_within_the_cap_and_the_roster() -> None:
     assert kernels.pool_target() == 10 - 7 - 1 == POOL_SPARE
     kernels.record("k7", "session-7")
     assert kernels.pool_target() == 1, "never past the cap"
+
+
+def test_the_pool_fits_the_laptops_memory(tmp_path: Path) -> None:
+    """Is the default pool no bigger than half the available memory holds, and unknown without /proc/meminfo?"""
+    from ipt_course.serve import KERNEL_MB, POOL_SPARE, memory_pool_limit
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text(f"MemTotal: 8000000 kB\nMemAvailable:    {KERNEL_MB * 1024 * 2 * 12} kB\n")
+    assert memory_pool_limit(meminfo) == 12
+    meminfo.write_text("MemAvailable: 1000 kB\n")
+    assert memory_pool_limit(meminfo) == POOL_SPARE
+    assert memory_pool_limit(tmp_path / "missing") is None

@@ -180,6 +180,19 @@ async def balance_pool(manager: Any, kernels: Kernels, log: Any) -> None:
         manager.fill_if_needed(delay=0, notebook_name=APP_NOTEBOOK)
 
 
+KERNEL_MB = 70
+"""What one page kernel holds (PSS, measured by bench/bench_memory.py): for sizing the pool to the laptop."""
+
+
+def memory_pool_limit(meminfo: Path = Path("/proc/meminfo")) -> int | None:
+    """How many idle kernels half of the memory now available can hold (None where that cannot be read)."""
+    try:
+        found = re.search(r"^MemAvailable:\s+(\d+) kB", meminfo.read_text(), re.M)
+    except OSError:
+        return None
+    return None if found is None else max(POOL_SPARE, int(found.group(1)) // 1024 // 2 // KERNEL_MB)
+
+
 def remember_view(store: Any, trainee_id: str, view: str) -> None:
     """Save the app view a reload (or an old bookmark) opens, as the app itself does when she moves."""
     from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
@@ -652,8 +665,11 @@ def make_app(
     roster_size = len(roster()) if roster else 20
     if max_kernels is None:
         max_kernels = default_max_kernels(roster_size)
+    if pool_size is None and os.environ.get(ENV_POOL_SIZE):
+        pool_size = int(os.environ[ENV_POOL_SIZE])
     if pool_size is None:
-        pool_size = int(os.environ.get(ENV_POOL_SIZE) or min(roster_size, max_kernels))
+        # One per trainee, filled while the trainer sets up; on a laptop short of memory, what half of it holds.
+        pool_size = min(roster_size, max_kernels, memory_pool_limit() or roster_size)
     pool_size = max(0, min(pool_size, max_kernels))
     # The secret the server signs each viewer with; its kernels inherit it, browsers never see it.
     secret = secrets.token_urlsafe(32)
@@ -768,7 +784,9 @@ def serve(
         certfile=certfile,
         keyfile=keyfile,
     )
-    app.log.info("Kernel cap: %d", app.ipt_kernels.max_kernels)
+    app.log.info(
+        "Kernel cap: %d; preheated kernels kept ready: %d", app.ipt_kernels.max_kernels, app.ipt_kernels.pool_size
+    )
 
     def stop(signum: int, frame: Any) -> None:
         # Voila only reacts to SIGINT through KeyboardInterrupt, which a process started in the background never
