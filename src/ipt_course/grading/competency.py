@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -369,56 +371,80 @@ class _Submitted:
     grades: list[Grade] = field(default_factory=list)
 
 
-def _gradebook_rows(gradebook: Any, module_id: str, trainee_id: str | None) -> list[_Submitted]:
-    """A module's submissions with their grades and comments, in two queries over nbgrader's own tables.
+def _gradebook_rows(gradebook: Any, module_ids: list[str], trainee_id: str | None) -> dict[str, list[_Submitted]]:
+    """Each module's submissions with their grades and comments, read from nbgrader's own tables in a few scans.
 
-    Walking nbgrader's objects (submission → notebooks → grades, comments) costs a query per object: minutes for
-    a thousand trainees (nbgrader#799). The rows, order and values are the same: submissions by trainee (the order
-    nbgrader's `assignment_submissions` gives through its index), each notebook's grades in the order they were
-    written, each score as `graded_score` reads it, each comment as nbgrader's `Comment.comment`.
+    Walking nbgrader's objects (submission → notebooks → grades, comments) costs a query per object, each a scan
+    of the whole grade table: minutes for a thousand trainees (nbgrader#799). The rows, order and values are the
+    same: submissions by trainee (the order nbgrader's `assignment_submissions` gives through its index), each
+    notebook's grades in the order they were written, each score as `graded_score` reads it, each comment as
+    nbgrader's `Comment.comment`.
     """
     from nbgrader.api import Assignment, BaseCell, Comment, SubmittedAssignment, SubmittedNotebook
     from nbgrader.api import Grade as NbGrade
     from sqlalchemy import literal_column
 
-    def rows(*columns: Any, table: Any) -> Any:
-        query = (
-            gradebook.db.query(SubmittedAssignment.id, *columns)
-            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
-            .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-            .join(table, table.notebook_id == SubmittedNotebook.id)
-            .join(BaseCell, BaseCell.id == table.cell_id)
-            .filter(Assignment.name == module_id)
-        )
-        if trainee_id is not None:
-            query = query.filter(SubmittedAssignment.student_id == trainee_id)
-        return query.order_by(
-            SubmittedAssignment.student_id,
-            literal_column("submitted_notebook.rowid"),
-            literal_column(f"{table.__tablename__}.rowid"),
-        ).all()
-
-    comments: dict[tuple[str, str], str] = {
-        (sub_id, name): comment or "" for sub_id, name, comment in rows(BaseCell.name, Comment.comment, table=Comment)
-    }
-    submitted: dict[str, _Submitted] = {}
-    query = gradebook.db.query(SubmittedAssignment.id, SubmittedAssignment.student_id, SubmittedAssignment.timestamp)
-    query = query.join(Assignment, Assignment.id == SubmittedAssignment.assignment_id).filter(
-        Assignment.name == module_id
-    )
+    db = gradebook.db
+    module_of = dict(db.query(Assignment.id, Assignment.name).filter(Assignment.name.in_(module_ids)).all())
+    query = db.query(
+        SubmittedAssignment.id, SubmittedAssignment.assignment_id, SubmittedAssignment.student_id,
+        SubmittedAssignment.timestamp,
+    )  # fmt: skip
     if trainee_id is not None:
         query = query.filter(SubmittedAssignment.student_id == trainee_id)
-    for sub_id, student, timestamp in query.order_by(SubmittedAssignment.student_id).all():
-        submitted[sub_id] = _Submitted(student, timestamp)
-    grade_rows = rows(
-        BaseCell.name, NbGrade.score, NbGrade.manual_score, NbGrade.needs_manual_grade, NbGrade.max_score,
-        table=NbGrade,
-    )  # fmt: skip
-    for sub_id, name, score, manual, needs_manual, max_score in grade_rows:
+    submitted: dict[str, tuple[str, _Submitted]] = {}
+    for sub_id, assignment_id, student, timestamp in query.order_by(SubmittedAssignment.student_id).all():
+        if assignment_id in module_of:
+            submitted[sub_id] = (module_of[assignment_id], _Submitted(student, timestamp))
+    notebooks = [
+        (notebook_id, sub_id)
+        for notebook_id, sub_id in db.query(SubmittedNotebook.id, SubmittedNotebook.assignment_id)
+        .order_by(literal_column("submitted_notebook.rowid"))
+        .all()
+        if sub_id in submitted
+    ]
+    wanted = {notebook_id for notebook_id, _ in notebooks}
+    names = dict(db.query(BaseCell.id, BaseCell.name).all())
+
+    def scan(*columns: Any, table: Any) -> list[Any]:
+        query = db.query(table.notebook_id, table.cell_id, *columns)
+        if trainee_id is not None:  # a few notebooks: let SQLite pick their rows
+            query = query.filter(table.notebook_id.in_(sorted(wanted)))
+        rows = query.order_by(literal_column(f"{table.__tablename__}.rowid")).all()
+        return [row for row in rows if row[0] in wanted]
+
+    comments = {
+        (nb_id, names[cell_id]): comment or "" for nb_id, cell_id, comment in scan(Comment.comment, table=Comment)
+    }
+    grades: dict[str, list[Grade]] = defaultdict(list)
+    columns = (NbGrade.score, NbGrade.manual_score, NbGrade.needs_manual_grade, NbGrade.max_score)
+    for nb_id, cell_id, score, manual, needs_manual, max_score in scan(*columns, table=NbGrade):
+        name = names[cell_id]
         # As graded_score: a trainer's manual score counts; otherwise None while it waits for a trainer.
         value = float(manual) if manual is not None else None if needs_manual else float(score)
-        submitted[sub_id].grades.append(Grade(name, value, float(max_score), comments.get((sub_id, name), "")))
-    return list(submitted.values())
+        grades[nb_id].append(Grade(name, value, float(max_score), comments.get((nb_id, name), "")))
+    for notebook_id, sub_id in notebooks:
+        submitted[sub_id][1].grades.extend(grades.get(notebook_id, []))
+    found: dict[str, list[_Submitted]] = defaultdict(list)
+    for module_id, row in submitted.values():
+        found[module_id].append(row)
+    return found
+
+
+@contextmanager
+def many_records() -> Iterator[None]:
+    """Pause Python's cycle collector while a whole workshop's records are built, then let it run once.
+
+    Each full collection walks every object alive, and it runs again and again while millions of small records
+    are made: for a thousand trainees that was three quarters of the export's time. Nothing is freed later.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Records:
@@ -431,19 +457,27 @@ class _Records:
 
     def find(self, trainee_id: str, module_id: str, graded_at: Any) -> Mapping[str, Any] | None:
         """The record of the submission graded at `graded_at`, if the store kept it and it is intact."""
-        from nbgrader.utils import parse_utc
-
         if self.store is None or graded_at is None:
             return None
+        graded_at = graded_at.replace(tzinfo=None)
+        # nbgrader keeps timestamp.txt's time as naive UTC; ours are written in UTC (TIMESTAMP_FORMAT), so the
+        # text compares directly, and anything else is parsed as nbgrader parses it.
+        written = graded_at.strftime("%Y-%m-%d %H:%M:%S.%f") + " UTC"
         for kept in reversed(self.store.submission_records(trainee_id, module_id)):
-            if kept.digest_ok and isinstance(kept.record, Mapping):
-                try:
-                    at = parse_utc(kept.submitted_at).replace(tzinfo=None)
-                except (ValueError, OverflowError):
-                    continue
-                if at == graded_at.replace(tzinfo=None):
-                    return kept.record
+            if not kept.digest_ok or not isinstance(kept.record, Mapping):
+                continue
+            if kept.submitted_at == written or self._parsed(kept.submitted_at) == graded_at:
+                return kept.record
         return None
+
+    @staticmethod
+    def _parsed(stamp: str) -> Any:
+        from nbgrader.utils import parse_utc
+
+        try:
+            return parse_utc(stamp).replace(tzinfo=None)
+        except (ValueError, OverflowError):
+            return None
 
     def close(self) -> None:
         if self.store is not None:
@@ -471,22 +505,17 @@ def read_gradebook(
     """
     if not course.project.gradebook_db.is_file():
         return []
-    from nbgrader.api import Gradebook, MissingEntry  # slow to import: only when there is a gradebook
+    from nbgrader.api import Gradebook  # slow to import: only when there is a gradebook
 
     wanted = set(module_ids) if module_ids is not None else None
+    modules = [m for m in course.modules if wanted is None or m.id in wanted]
     found: list[GradedSubmission] = []
     records = _Records(course.project)
     try:
-        with Gradebook(gradebook_url(course.project)) as gradebook:
-            for module in course.modules:
-                if wanted is not None and module.id not in wanted:
-                    continue
-                try:
-                    gradebook.find_assignment(module.id)
-                except MissingEntry:
-                    continue
-                for row in _gradebook_rows(gradebook, module.id, trainee_id):
-                    found.append(_from_rows(course, module, row, records))
+        with Gradebook(gradebook_url(course.project)) as gradebook, many_records():
+            rows = _gradebook_rows(gradebook, [m.id for m in modules], trainee_id)
+            for module in modules:
+                found.extend(_from_rows(course, module, row, records) for row in rows.get(module.id, []))
     finally:
         records.close()
     return found
