@@ -36,6 +36,12 @@ class Opened:
     seconds: float
     outcome: str
     """ok, busy (the busy page), failed or hung."""
+    signed_in: float = 0.0
+    """Seconds until the sign-in form answered (ours)."""
+    page: float = 0.0
+    """Seconds until the page's HTML was all there."""
+    why: str = ""
+    """What went wrong, for a failed or hung one."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -101,21 +107,21 @@ def burst(port: int, path: str, trainees: list[tuple[str, str, str]] | None) -> 
             opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
             if trainees:
                 opener, jar = signed_in(port, trainees[index][0], trainees[index][2])
+            signed = time.monotonic() - start
             try:
                 body = opener.open(f"http://127.0.0.1:{port}/{path}", timeout=DEADLINE).read().decode()
             except urllib.error.HTTPError as err:
-                return Opened(time.monotonic() - start, "busy" if err.code == 503 else "failed")
+                return Opened(time.monotonic() - start, "busy" if err.code == 503 else "failed", signed)
+            paged = time.monotonic() - start
             cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
             found = KERNEL_ID.search(body)
             if found is None:
-                return Opened(time.monotonic() - start, "failed")
+                return Opened(time.monotonic() - start, "failed", signed, paged, "no kernel on the page")
             kernel_answers(port, found.group(1), cookie, deadline)
-            return Opened(time.monotonic() - start, "ok")
-        except (TimeoutError, OSError) as err:
+            return Opened(time.monotonic() - start, "ok", signed, paged)
+        except Exception as err:
             hung = isinstance(err, TimeoutError) or "timed out" in str(err)
-            return Opened(time.monotonic() - start, "hung" if hung else "failed")
-        except Exception:
-            return Opened(time.monotonic() - start, "failed")
+            return Opened(time.monotonic() - start, "hung" if hung else "failed", why=f"{type(err).__name__}: {err}")
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(one, range(count)))
@@ -129,8 +135,14 @@ def p95(values: list[float]) -> float:
 def summary(results: list[Opened]) -> str:
     times = [r.seconds for r in results]
     outcomes = {k: sum(1 for r in results if r.outcome == k) for k in ("ok", "busy", "failed", "hung")}
-    return f"p50 {sorted(times)[len(times) // 2]:.1f} s, p95 {p95(times):.1f} s, last {max(times):.1f} s, " + ", ".join(
-        f"{k} {v}" for k, v in outcomes.items()
+    phases = (
+        f"p95 signed in {p95([r.signed_in for r in results]):.1f} s, page there {p95([r.page for r in results]):.1f} s"
+    )
+    whys = sorted({r.why for r in results if r.why})
+    return (
+        f"p50 {sorted(times)[len(times) // 2]:.1f} s, p95 {p95(times):.1f} s, last {max(times):.1f} s ({phases}), "
+        + ", ".join(f"{k} {v}" for k, v in outcomes.items())
+        + (f" [{'; '.join(whys)}]" if whys else "")
     )
 
 

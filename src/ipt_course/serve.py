@@ -526,6 +526,7 @@ def voila_app_class() -> Any:
             settings["ipt_secret"] = self.ipt_secret
             settings["ipt_views"] = self.ipt_views
             settings["ipt_store"] = self.ipt_store
+            light_activity_watch(self.kernel_manager)
             if self.ipt_kernels.pool_size:
                 keep_pool_at_target(self.kernel_manager, self.ipt_kernels)
             return settings
@@ -726,6 +727,38 @@ def make_app(
         ]
     )
     return app
+
+
+def light_activity_watch(manager: Any) -> None:
+    """Watch kernels' activity (for culling) without checking and parsing every message they send.
+
+    jupyter_server verifies and parses each IOPub message of every kernel to note its activity; a module view
+    is some 300 widget messages, so 30 trainees opening a module at once kept the server's one core busy for
+    seconds. Any message now simply counts as activity; only status messages (busy, idle) are parsed.
+    """
+    from jupyter_client.session import Session
+    from jupyter_server._tz import utcnow
+
+    def start_watching_activity(kernel_id: str) -> None:
+        kernel = manager._kernels[kernel_id]
+        kernel.reason = ""
+        kernel.last_activity = utcnow()
+        kernel._activity_stream = kernel.connect_iopub()
+        session = Session(config=kernel.session.config, key=kernel.session.key)
+
+        def record_activity(msg_list: list[Any]) -> None:
+            manager.last_kernel_activity = kernel.last_activity = utcnow()
+            if not any(b'"status"' in bytes(frame) for frame in msg_list[:7]):
+                return  # widget traffic and outputs: activity is all that matters
+            _, fed = session.feed_identities(msg_list)
+            msg = session.deserialize(fed)
+            if msg["header"]["msg_type"] == "status":
+                state = msg["content"].get("execution_state")
+                kernel.execution_state = "idle" if state == "starting" else state
+
+        kernel._activity_stream.on_recv(record_activity)
+
+    manager.start_watching_activity = start_watching_activity
 
 
 def keep_pool_at_target(manager: Any, kernels: Kernels) -> None:
