@@ -115,10 +115,11 @@ class SignInHandler(tornado.web.RequestHandler):
             self._form(trainee_id, "Please type your PIN.")
             return
         client = self.request.remote_ip or "unknown"
+        device = self.identity.device(self)
         loop = asyncio.get_running_loop()
         try:
             # PIN hashing takes tens of milliseconds: off the server's event loop.
-            token = await loop.run_in_executor(None, self.identity.sign_in, trainee_id, pin, client)
+            token = await loop.run_in_executor(None, self.identity.sign_in, trainee_id, pin, client, device)
         except UnknownTrainee:
             self.set_status(403)
             self._form(message="That name is not on the workshop roster. Please ask your trainer.")

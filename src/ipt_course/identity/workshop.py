@@ -26,10 +26,15 @@ if TYPE_CHECKING:
     from tornado.web import RequestHandler
 
 COOKIE = "ipt_session"
+DEVICE_COOKIE = "ipt_device"
+"""A long-lived, HttpOnly cookie naming a tablet on which a trainee has signed in before (no identity in it)."""
+DEVICE_DAYS = 60
 SESSION_HOURS = 12.0
 """A workshop day: a session ends this long after sign-in, whatever else happens."""
 TRAINEE_LIMIT = 5
 """At most this many wrong PINs for one trainee are evaluated in any TRAINEE_WINDOW, from all clients together."""
+KNOWN_DEVICE_SHARE = 3
+"""Of TRAINEE_LIMIT, the slots kept for devices on which she has signed in before: no attacker can use them up."""
 TRAINEE_WINDOW = 60.0
 CLIENT_LIMIT = 10
 """A client (IP address) with this many wrong PINs in CLIENT_WINDOW is refused before any PIN is evaluated."""
@@ -50,6 +55,12 @@ CREATE TABLE IF NOT EXISTS sign_in_attempts (
     trainee_id TEXT NOT NULL,
     client TEXT NOT NULL,
     at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS known_devices (
+    trainee_id TEXT NOT NULL,
+    device_key TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (trainee_id, device_key)
 );
 CREATE INDEX IF NOT EXISTS attempts_by_trainee ON sign_in_attempts (trainee_id, at);
 CREATE INDEX IF NOT EXISTS attempts_by_client ON sign_in_attempts (client, at);
@@ -104,6 +115,10 @@ class WorkshopIdentity:
       each further wrong answer is held back 1, 2, 4, then 8 s (`slow_down`). An attacker on one device
       can therefore keep a trainee's name paused for about a minute out of ten at most, while the trainee
       on her own tablet has a clean record there; her own slips are forgiven when she gets the PIN right.
+    * Known devices: of the five slots a minute, KNOWN_DEVICE_SHARE (3) are kept for tablets on which she has
+      signed in before (an HttpOnly device cookie, stored hashed), and the other two are shared by every other
+      device. Attackers on many addresses can use up the two, never the three: the trainee on her usual
+      tablet still gets in, and still no more than five wrong PINs are evaluated for her name in a minute.
     """
 
     sign_in_url = "login"
@@ -204,9 +219,20 @@ class WorkshopIdentity:
         )
         return int(row[0])
 
-    def _reserve(self, trainee_id: str, client: str, now: float) -> int:
+    def _known(self, db: sqlite3.Connection, trainee_id: str, device: str | None) -> bool:
+        if not device:
+            return False
+        row = db.execute(
+            "SELECT 1 FROM known_devices WHERE trainee_id = ? AND device_key = ?", (trainee_id, session_key(device))
+        ).fetchone()
+        return row is not None
+
+    def _reserve(self, trainee_id: str, client: str, now: float, device: str | None = None) -> int:
         """Count recent failures and, if the limits allow, reserve an evaluation slot; all in one transaction."""
         with self._write() as db:
+            known = self._known(db, trainee_id, device)
+            if known:  # her own tablet: its own client record and its own share of the trainee's slots
+                client = "device:" + session_key(str(device))[:32]
             db.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (now - max(CLIENT_WINDOW, TRAINEE_WINDOW),))
             by_client = db.execute(
                 "SELECT COUNT(*), MIN(at) FROM sign_in_attempts WHERE client = ? AND at > ?",
@@ -218,11 +244,13 @@ class WorkshopIdentity:
                     "Too many wrong PINs from this device. Please wait a few minutes, or ask your trainer.",
                     retry_after=max(wait, 1.0),
                 )
+            share = "client LIKE 'device:%'" if known else "client NOT LIKE 'device:%'"
             by_trainee = db.execute(
-                "SELECT COUNT(*), MIN(at) FROM sign_in_attempts WHERE trainee_id = ? AND at > ?",
+                f"SELECT COUNT(*), MIN(at) FROM sign_in_attempts WHERE trainee_id = ? AND at > ? AND {share}",
                 (trainee_id, now - TRAINEE_WINDOW),
             ).fetchone()
-            if by_trainee[0] >= TRAINEE_LIMIT:
+            limit = KNOWN_DEVICE_SHARE if known else TRAINEE_LIMIT - KNOWN_DEVICE_SHARE
+            if by_trainee[0] >= limit:
                 wait = float(by_trainee[1]) + TRAINEE_WINDOW - now
                 raise SignInRefused(
                     "Too many wrong PINs for this name. Please wait a minute, or ask your trainer.",
@@ -233,11 +261,16 @@ class WorkshopIdentity:
             )
             return int(cursor.lastrowid or 0)
 
-    def sign_in(self, trainee_id: str, pin: str, client: str = "local") -> str:
-        """Check the PIN under the guessing limits (see the class docstring); return a new session token."""
+    def sign_in(self, trainee_id: str, pin: str, client: str = "local", device: str | None = None) -> str:
+        """Check the PIN under the guessing limits (see the class docstring); return a new session token.
+
+        `device` is the tablet's device cookie, if it has one: a tablet she signed in on before keeps its own
+        share of the guessing limit. A successful sign-in records the device as hers.
+        """
         now = self.clock()
         trainee_id = trainee_id[:100]
-        slot = self._reserve(trainee_id, client, now)
+        device = device[:100] if device else None
+        slot = self._reserve(trainee_id, client, now, device)
         record = self._pin_record(trainee_id)
         if record is None:  # the slot stays: probing for names counts against the client like a wrong PIN
             raise UnknownTrainee(f"no trainee with id {trainee_id!r} on the roster")
@@ -254,6 +287,14 @@ class WorkshopIdentity:
             db.execute("DELETE FROM sign_in_attempts WHERE id = ?", (slot,))
             # Her own slips on this device are forgiven; others' attempts at her name still count.
             db.execute("DELETE FROM sign_in_attempts WHERE trainee_id = ? AND client = ?", (trainee_id, client))
+            if device:
+                db.execute(
+                    "DELETE FROM sign_in_attempts WHERE trainee_id = ? AND client = ?",
+                    (trainee_id, "device:" + session_key(device)[:32]),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO known_devices VALUES (?, ?, ?)", (trainee_id, session_key(device), now)
+                )
             db.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
                 (session_key(token), trainee_id, salt, now, now + self.session_seconds),
@@ -318,6 +359,23 @@ class WorkshopIdentity:
             secure=handler.request.protocol == "https",
             expires=self.clock() + self.session_seconds,
         )
+
+    def device(self, handler: RequestHandler) -> str:
+        """This browser's device cookie, made now if it has none (random; it names no one)."""
+        found = handler.get_cookie(DEVICE_COOKIE)
+        if found and 20 <= len(found) <= 100:
+            return found
+        made = secrets.token_urlsafe(24)
+        handler.set_cookie(
+            DEVICE_COOKIE,
+            made,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=handler.request.protocol == "https",
+            expires=self.clock() + DEVICE_DAYS * 86400,
+        )
+        return made
 
     def sign_out(self, handler: RequestHandler) -> Session | None:
         token = handler.get_cookie(COOKIE)
