@@ -98,7 +98,9 @@ window.voila_process = function (index, count) {
   window.update_loading_text(index, count, "Opening your course…");
 };
 (function () {
-  var pending = null;
+  var pending = null;  // a view change asked for by a button marked ipt-to-top, not yet landed
+  window.iptPending = false;
+  function done() { pending = null; window.iptPending = false; }
   function shown(el) { return el.offsetParent !== null && el.getClientRects().length > 0; }
   function target() {
     var all = document.querySelectorAll(".ipt-scroll-target");
@@ -107,7 +109,11 @@ window.voila_process = function (index, count) {
   }
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest(".ipt-to-top");
-    if (button) { pending = { from: target(), at: Date.now() }; }
+    if (button) {
+      pending = { from: target(), at: Date.now() };
+      window.iptPending = true;
+      setTimeout(function () { if (pending !== null && Date.now() - pending.at >= 30000) { done(); } }, 30100);
+    }
   }, true);
   // Answer buttons are ipywidgets toggle buttons, which tell nobody they are pressed: say so as radio and
   // checkbox roles, and drop the title "null" ipywidgets gives a button without a tooltip (read out as "null").
@@ -134,10 +140,10 @@ window.voila_process = function (index, count) {
       if (words && document.title !== words) { document.title = words; }
     }
     if (pending === null) { return; }
-    if (Date.now() - pending.at > 15000) { pending = null; return; }
+    if (Date.now() - pending.at > 30000) { done(); return; }
     var now = target();
     if (now === null || now === pending.from) { return; }
-    pending = null;
+    done();
     now.scrollIntoView({ block: "start" });
     var title = now.querySelector("h1, h2, h3");
     if (title) { title.focus({ preventScroll: true }); }

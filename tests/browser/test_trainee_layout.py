@@ -18,11 +18,14 @@ from tests.conftest import copy_course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, ViewportSize, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-PHONE = {"width": 390, "height": 844}
-TABLET = {"width": 768, "height": 1024}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+TABLET: ViewportSize = {"width": 768, "height": 1024}
 MIN_TARGET = 44
+KERNEL = 60_000
+"""Milliseconds to wait for the kernel to answer a tap: generous, as a shared test machine can be very busy."""
 
 # Every visible control inside the page, with its size; and every label, button or chart whose content is wider
 # than its box (cut off or scrolled), and every box that clips content (overflow auto/hidden with more inside).
@@ -71,6 +74,14 @@ new MutationObserver(() => {
 """
 
 
+# The page script has landed the view change (window.iptPending), and the newly shown content's top is on screen,
+# in its upper half (at the very top when the page below it is long enough to scroll there).
+LANDED = f"""(height) => {{
+  const top = ({VISIBLE_TARGET_TOP})();
+  return window.iptPending === false && top !== null && top >= -2 && top < height / 2;
+}}"""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     project = copy_course(tmp_path_factory.mktemp("layout") / "course-root")
@@ -92,8 +103,29 @@ def check_fit(page: Page, where: str) -> None:
 
 
 def open_tab(page: Page, words: str) -> None:
-    page.locator(".lm-TabBar-tab", has_text=words).click()
-    page.wait_for_timeout(600)
+    """Tap a tab and wait until it is the open one (on a loaded machine a first tap can come too early)."""
+    tab = page.locator(".lm-TabBar-tab", has_text=words)
+    for _ in range(3):
+        tab.click()
+        try:
+            page.wait_for_selector(f".lm-TabBar-tab.lm-mod-current:has-text('{words}')", timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    page.wait_for_timeout(300)
+
+
+def choose_first(page: Page) -> None:
+    """Tap the case's first choice and wait for the next ones: the transcript can grow a moment before the old
+    buttons go, and a tap on an old one is ignored (it is no longer on offer)."""
+    before = page.locator(".ipt-line.you").count()
+    button = page.locator("button.ipt-option:visible").first.element_handle()
+    button.click()
+    page.wait_for_function(
+        "([old, n]) => !old.isConnected && document.querySelectorAll('.ipt-line.you').length > n",
+        arg=[button, before],
+        timeout=KERNEL,
+    )
 
 
 def open_module(page: Page, number: int) -> None:
@@ -104,7 +136,7 @@ def open_module(page: Page, number: int) -> None:
 
 
 @pytest.mark.parametrize(("trainee_id", "viewport"), [("trainee-03", PHONE), ("trainee-04", TABLET)])
-def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: dict[str, int]) -> None:
+def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: ViewportSize) -> None:
     """Do targets reach 44 px and labels fit; does Next land at the top and lead on to the case, which keeps
     every feedback; do checks look like ticks or radios; does the caseload chart fit, on a phone and a tablet?"""
     name, pin = roster(server.project)[trainee_id]
@@ -124,7 +156,7 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
         page.screenshot(path=str(shots / f"orientation-{size}.png"))
         check_fit(page, f"home with the orientation at {size}")
         page.locator("button:visible", has_text="Got it").click()
-        page.wait_for_selector("button:visible:has-text('How this works')", timeout=20_000)
+        page.wait_for_selector("button:visible:has-text('How this works')", timeout=KERNEL)
         assert not page.locator("text=How this course works").is_visible()
         open_module(page, 1)
         page.wait_for_function("() => !['module', 'home', 'app'].includes(document.title)", timeout=10_000)
@@ -139,8 +171,8 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
             button.scroll_into_view_if_needed()
             before = page.evaluate(VISIBLE_TARGET_TOP)
             button.click()
-            page.wait_for_selector(f"text=Lesson {number} of {total}", timeout=20_000)
-            page.wait_for_function(f"() => ({VISIBLE_TARGET_TOP})() !== null && ({VISIBLE_TARGET_TOP})() < 120")
+            page.wait_for_selector(f"text=Lesson {number} of {total}", timeout=KERNEL)
+            page.wait_for_function(LANDED, arg=viewport["height"], timeout=KERNEL)
             top = page.evaluate(VISIBLE_TARGET_TOP)
             assert before < -100, "the Next button was at the end of a long lesson"
             assert -2 <= top < 120, f"lesson {number} starts at the top of the screen, not {top:.0f} px"
@@ -150,16 +182,12 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
         assert onward.is_enabled()
         onward.click()
         scenario = module.scenarios[0]
-        page.wait_for_selector(f"h2:visible:has-text('{scenario.title}')", timeout=20_000)
-        page.wait_for_function(f"() => ({VISIBLE_TARGET_TOP})() !== null && ({VISIBLE_TARGET_TOP})() < 120")
+        page.wait_for_selector(f"h2:visible:has-text('{scenario.title}')", timeout=KERNEL)
+        page.wait_for_function(LANDED, arg=viewport["height"], timeout=KERNEL)  # the case's start is on screen
 
         # The case: every choice keeps its feedback under it; every line names its speaker.
         for step in range(1, 4):
-            before_count = page.locator(".ipt-line.you").count()
-            page.locator("button.ipt-option:visible").first.click()
-            page.wait_for_function(
-                f"() => document.querySelectorAll('.ipt-line.you').length > {before_count}", timeout=20_000
-            )
+            choose_first(page)
             assert page.locator(".ipt-choice-feedback:visible").count() == step, "earlier feedback stays"
         lines = page.locator(".ipt-line:not(.session)")
         speakers = page.locator(".ipt-line:not(.session) .ipt-who")
@@ -171,11 +199,12 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
 
         # The check: tick boxes for several answers, radio marks for one; the instruction once.
         open_tab(page, "Check")
+        page.wait_for_selector(".ipt-choose-many:visible button.ipt-option", timeout=KERNEL)
         many = page.locator(".ipt-choose-many:visible button.ipt-option")
         one = page.locator(".ipt-choose-one:visible button.ipt-option")
         assert many.count() and one.count()
         many.first.click()
-        page.wait_for_selector(".ipt-choose-many button.ipt-option.mod-active", timeout=20_000)
+        page.wait_for_selector(".ipt-choose-many button.ipt-option.mod-active", timeout=KERNEL)
         tick = page.evaluate(
             "() => getComputedStyle(document.querySelector('.ipt-choose-many button.mod-active'), '::before').content"
         )
@@ -218,7 +247,7 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: d
         card.locator("button.ipt-option").nth(3).click()
         page.wait_for_function(
             "() => [...document.querySelectorAll('.ipt-saved')].some(e => e.textContent.includes('Urgent risk'))",
-            timeout=20_000,
+            timeout=KERNEL,
         )
         card.locator(".ipt-case-chart").scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"caseload-{size}.png"))
