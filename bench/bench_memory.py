@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.widget_client import KernelPage
 
 from _common import BIN, built_course, free_port, ours_env, roster_rows, wait_for
 from bench_burst import KERNEL_ID, signed_in
+from ipt_course.serve import RELOAD_GRACE_SECONDS, SWEEP_SECONDS
 
 TRAINEES = 30
 MODULES = 3
@@ -72,6 +74,25 @@ def open_page(port: int, trainee: tuple[str, str, str]) -> tuple[KernelPage, str
     return page, found.group(1), jar
 
 
+def back_to_pool(base: str, pages: list[KernelPage]) -> str:
+    """Close the pages without a word (no unload beacon: a tablet switched off) and time the kernels' way back
+    to the pool's size, which the sweep brings about once each page's reload grace has passed."""
+    peak = status(base)["kernels"]
+    for page in pages:
+        page.close()
+    closed = time.monotonic()
+    while time.monotonic() - closed < 300:
+        now = status(base)
+        if now["owned"] == 0 and now["kernels"] <= max(now["pool_target"], now["pool"]):
+            break
+        time.sleep(1)
+    return (
+        f"{peak} kernels at the peak, {now['kernels']} alive {time.monotonic() - closed:.0f} s after closing "
+        f"({now['owned']} of pages, pool target {now['pool_target']}; grace {RELOAD_GRACE_SECONDS:.0f} s, "
+        f"sweep every {SWEEP_SECONDS:.0f} s)"
+    )
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = built_course(Path(tmp) / "course", roster_size=TRAINEES)
@@ -111,25 +132,23 @@ def main() -> None:
                 f"(target <= {TARGET_MB}: {'met' if per <= TARGET_MB else 'NOT met'})",
                 flush=True,
             )
-            for page in pages:
-                page.close()
+            print(f"{TRAINEES} pages closed: {back_to_pool(base, pages)}", flush=True)
 
             # 40 more page views (reloads, tablets woken up), then every page closes without a word (no unload
             # beacon: the worst case, a tablet switched off); the sweep must bring kernels back to the pool.
-            views = [open_page(port, trainees[n % TRAINEES])[0] for n in range(CLOSED_VIEWS)]
-            peak = status(base)["kernels"]
-            for page in views:
-                page.close()
-            closed = time.monotonic()
-            while time.monotonic() - closed < 300:
-                now = status(base)
-                if now["owned"] == 0 and now["kernels"] <= now["pool_target"]:
-                    break
-                time.sleep(1)
+            wait_pool_full(base)
+            views = []
+            busy = 0
+            for n in range(CLOSED_VIEWS):
+                try:
+                    views.append(open_page(port, trainees[n % TRAINEES])[0])
+                except urllib.error.HTTPError as err:
+                    if err.code != 503:
+                        raise
+                    busy += 1
             print(
-                f"{CLOSED_VIEWS} page views closed (no unload beacon), {peak} kernels at the peak: "
-                f"{now['kernels']} kernels alive {time.monotonic() - closed:.0f} s later "
-                f"(pool target {now['pool_target']}; a page is freed after its reload grace, checked every sweep)"
+                f"{CLOSED_VIEWS} page views ({busy} answered busy), then closed: {back_to_pool(base, views)}",
+                flush=True,
             )
         finally:
             server.terminate()
