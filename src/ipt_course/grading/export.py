@@ -392,7 +392,9 @@ def _frame(rows: Sequence[Any], columns: list[str], rename: dict[str, str] | Non
     data = {}
     for name in shown:
         values = [getattr(row, name) for row in rows]
-        if not {type(v) for v in values} <= _PLAIN:
+        kinds = {type(v) for v in values}
+        inner = {type(x) for v in values if type(v) in (list, tuple) for x in v}
+        if not (kinds <= _PLAIN | {list, tuple} and inner <= _PLAIN):  # records inside: as asdict gives them
             values = [_as_data(v) for v in values]
         data[name] = values
     return pd.DataFrame(data).rename(columns=rename or {}).reindex(columns=columns)
@@ -461,7 +463,15 @@ def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
     )
     items["competencies"] = items["competencies"].map(" ".join, na_action="ignore")
     # The same rows in words, for a reader of the workbook: the module, the question, what she chose.
-    words = [_item_words(course, r) for s in data.submissions for r in s.results]
+    said: dict[tuple[str, str, tuple[str, ...] | None], tuple[str, str]] = {}  # a workshop repeats the same few
+
+    def words_of(result: ItemResult) -> tuple[str, str]:
+        key = (result.module_id, result.item_id, result.chosen)
+        if key not in said:
+            said[key] = _item_words(course, result)
+        return said[key]
+
+    words = [words_of(r) for s in data.submissions for r in s.results]
     items["module"] = items["module_id"].map(labels)
     items["question"] = [w[0] for w in words]
     items["chosen"] = [w[1] for w in words]
