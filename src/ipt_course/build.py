@@ -50,11 +50,9 @@ def is_current(project: Project) -> bool:
 
 def has_good_build(project: Project) -> bool:
     """Whether a whole earlier build is there to serve (the site and the content snapshot it reads)."""
-    return (
-        (project.site_dir / HOME_NOTEBOOK).is_file()
-        and (project.site_dir / APP_NOTEBOOK).is_file()
-        and (project.content_snapshot / "course" / "course.yaml").is_file()
-    )
+    return (project.site_dir / HOME_NOTEBOOK).is_file() and (
+        project.content_snapshot / "course" / "course.yaml"
+    ).is_file()
 
 
 def check_thin_notebook(path: Path) -> None:
