@@ -141,12 +141,24 @@ def grading_api(project: Project) -> Any:
 
 
 def _grade_here(project: Project, subs: list[PendingSubmission], api: Any = None) -> Iterator[GradeResult]:
+    """Grade submissions in this process, one after another on its kept kernel.
+
+    Called without `api` (one worker, or a retry), the kernel is stopped at the end; a worker process passes its
+    own API and keeps its kernel until it exits.
+    """
+    from ipt_course.grading.preprocessors import shutdown_kept_kernel
+
+    own_kernel = api is None
     api = api or grading_api(project)
-    for sub in subs:
-        outcome = api.autograde(sub.module_id, sub.trainee_id, force=True, create=True)
-        ok = bool(outcome.get("success"))
-        message = "" if ok else str(outcome.get("log") or outcome.get("error") or "unknown error")[-4000:]
-        yield GradeResult(sub.trainee_id, sub.module_id, ok, message)
+    try:
+        for sub in subs:
+            outcome = api.autograde(sub.module_id, sub.trainee_id, force=True, create=True)
+            ok = bool(outcome.get("success"))
+            message = "" if ok else str(outcome.get("log") or outcome.get("error") or "unknown error")[-4000:]
+            yield GradeResult(sub.trainee_id, sub.module_id, ok, message)
+    finally:
+        if own_kernel:
+            shutdown_kept_kernel()
 
 
 def autograde_pending(
@@ -193,7 +205,7 @@ def autograde_pending(
         if on_done:
             on_done(results[sub])
     if not started:
-        for result in _grade_here(project, pending):
+        for result in _grade_here(project, pending) if pending else ():
             results[PendingSubmission(result.trainee_id, result.module_id)] = result
             if on_done:
                 on_done(result)
