@@ -153,7 +153,13 @@ def visible_options(page: Page) -> object:
 
 
 def open_tab(page: Page, title: str) -> None:
+    """Open a module tab and wait until its content is there (the app builds a tab when it is first opened)."""
     page.locator(".lm-TabBar-tab", has_text=title).click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.widget-tab-contents > .widget-box')]"
+        ".some(p => !p.classList.contains('lm-mod-hidden') && p.querySelector('.widget-html, textarea, button'))",
+        timeout=30_000,
+    )
     page.wait_for_timeout(300)
 
 
