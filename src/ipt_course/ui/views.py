@@ -399,6 +399,7 @@ class SimulationView(w.VBox):
         self.feedback = html_box("")
         """The latest choice's feedback (also shown in the transcript under that choice); not on the page."""
         self.choices = w.VBox(layout=w.Layout(width="100%"))
+        self.ask = html_box("<p class='ipt-how'>What do you say or do? Tap one.</p>")
         self.saved = SavedLabel()
         self.chart = html_box("")
         self.show_chart = w.ToggleButton(
@@ -428,13 +429,24 @@ class SimulationView(w.VBox):
         self.render()
 
     def render(self) -> None:
+        # The new choices go out before the longer transcript, so the old buttons are gone by the time the line
+        # she chose shows (a tap on an old button is ignored: that choice is no longer on offer).
+        self._render_choices()
         self.transcript.value = transcript_html(self.sim)
         self.feedback.value = self._last_feedback()
+        self._show_attempt()
+
+    def _render_choices(self) -> None:
+        old = [child for child in self.choices.children if child is not self.ask]
+        self._offer_choices()
+        for widget in old:  # their views are gone; closing frees their comms (a case runs to a hundred buttons)
+            widget.close()
+
+    def _offer_choices(self) -> None:
         if self.sim.finished:
             ending = self.sim.ending
             text = "" if ending is None else f"<h3>{html.escape(ending.title)}</h3><p>{html.escape(ending.text)}</p>"
             self.choices.children = [html_box(f'<div class="ipt-card">{text}<p>You have finished this case.</p></div>')]
-            self._show_attempt()
             return
         buttons = []
         for choice in self.sim.choices:
@@ -442,9 +454,7 @@ class SimulationView(w.VBox):
             button.add_class("ipt-option")
             button.on_click(lambda _, cid=choice.id: self.choose(cid))
             buttons.append(button)
-        ask = html_box("<p class='ipt-how'>What do you say or do? Tap one.</p>")
-        self.choices.children = [ask, *buttons]
-        self._show_attempt()
+        self.choices.children = [self.ask, *buttons]
 
     def _show_attempt(self) -> None:
         """Say which attempt this is once there has been a restart, so the record never surprises her."""
