@@ -441,6 +441,16 @@ def test_small_routes_answer_plainly(server: Server) -> None:
     for path in ("/voila/templates/", "/voila/templates/x", "/voila/templates/ipt/static", "/voila/templates/../x"):
         assert requests.get(server.url + path, timeout=30).status_code == 404, path
     assert requests.get(server.url + "/voila/templates/lab/static/no-such.js", timeout=30).status_code == 404
+    # A page that does not exist, or a NUL byte in a path: a plain 404 in words, never a 500 or a traceback.
+    for path in (
+        "/voila/render/x.ipynb",
+        "/voila/render/",
+        "/voila/render/app.ipynb%00",
+        "/voila/templates/lab/static/%00",
+    ):
+        answer = requests.get(server.url + path, timeout=30)
+        assert answer.status_code == 404 and "This page does not exist" in answer.text, path
+    assert "Traceback" not in server.log.read_text(errors="replace")
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")

@@ -213,6 +213,22 @@ def busy_page(retry: int = BUSY_RETRY_SECONDS) -> str:
     )
 
 
+ERROR_WORDS = {
+    403: ("This page is not yours", "It belongs to another signed-in page. Go back to the course and sign in."),
+    404: ("This page does not exist", "The link may be old or mistyped."),
+}
+
+
+def error_page(status: int) -> str:
+    """A plain page for an error: what happened in words, the way back, and that no work is lost."""
+    from ipt_course.identity.web import page
+
+    title, words = ERROR_WORDS.get(
+        status, ("Something went wrong on the workshop laptop", "Your saved work is safe. Please tell your trainer.")
+    )
+    return page(title, f"<h1>{title}</h1><p>{words}</p><p><a href='/'>Go to the course</a></p>")
+
+
 def voila_app_class() -> Any:
     """A Voila application whose routes suit a workshop (built lazily: importing voila takes a second)."""
     import tornado.web
@@ -358,11 +374,19 @@ def voila_app_class() -> Any:
         def kernel_manager(self) -> Any:
             return self._page_manager or self.settings["kernel_manager"]
 
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            # Voila's error template asks for the current user, which our sign-in does not set up before an
+            # early 404, and raised inside the error page: a plain page in words instead, and no traceback.
+            self.finish(error_page(status_code))
+
         async def prepare(self) -> None:
             self.set_header("Referrer-Policy", "no-referrer")
             path = self.path_args[0] if self.path_args else ""
             root = Path(self.settings["ipt_site"]).resolve()
-            target = (root / path).resolve()
+            try:
+                target = (root / path).resolve()
+            except (ValueError, OSError):  # e.g. a NUL byte in the path
+                raise tornado.web.HTTPError(404) from None
             # A page that does not exist is a 404 for everyone, before sign-in: no kernel, no redirect.
             if not (target.is_relative_to(root) and target.suffix == ".ipynb" and target.is_file()):
                 raise tornado.web.HTTPError(404)
@@ -492,6 +516,16 @@ def voila_app_class() -> Any:
 
     class TemplateFiles(TemplateStaticFileHandler):  # type: ignore[misc]
         """Voila's template static files; a malformed path is a plain 404 instead of a traceback."""
+
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            self.finish(error_page(status_code))
+
+        def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+            try:
+                found: str | None = super().validate_absolute_path(root, absolute_path)
+            except (ValueError, OSError) as err:  # a NUL byte or another path the OS refuses
+                raise tornado.web.HTTPError(404) from err
+            return found
 
         def parse_url_path(self, path: str) -> str:
             parts = path.split("/", 2)

@@ -285,3 +285,25 @@ def test_the_app_moves_between_views_in_one_page_and_remembers_where(signed_in: 
     app.show(course.modules[-1].id)
     assert not [b for b in of_type(page, w.Button) if b.description.startswith("Next module")], "last module"
     assert "href=" not in " ".join(x.value for x in of_type(page, w.HTML) if "ipt-header" in x.value)
+
+
+def test_a_view_that_cannot_be_read_says_so_and_logs_it(
+    signed_in: tuple[Project, str, Viewer], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """If reading her saved work fails while the course is served (a store damaged mid-workshop), does the page
+    say so in words and the server's log say why, instead of a generic error and silence?"""
+    from ipt_course.ui.app import CourseApp, app_page
+
+    project, _trainee, viewer = signed_in
+    page = app_page(viewer)
+    app = of_type(page, CourseApp)[0]
+
+    def unreadable(*_: Any) -> dict[str, Any]:
+        raise RuntimeError("database disk image is malformed")
+
+    monkeypatch.setattr(app.ctx.store, "answers", unreadable)
+    app.show(load_course(project).modules[0].id)
+    shown = " ".join(x.value for x in of_type(page, w.HTML))
+    assert "This page could not be opened" in shown and "tell your trainer" in shown
+    logged = capfd.readouterr().err
+    assert "PAGE FAILED" in logged and "database disk image is malformed" in logged

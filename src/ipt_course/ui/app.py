@@ -96,9 +96,19 @@ class CourseApp(w.VBox):
         module = self._module(view)
         view = module.id if module is not None else HOME
         old = [*self.body.children, *self.top.children, *self.bottom.children]
-        self.body.children = [
-            _module_list(self.ctx, self.open_module) if module is None else module_view(self.ctx, module, lazy=True)
-        ]
+        try:
+            built: w.Widget = (
+                _module_list(self.ctx, self.open_module) if module is None else module_view(self.ctx, module, lazy=True)
+            )
+        except Exception:  # e.g. a store damaged while serving: say so on the page and in the server's log
+            print(f"PAGE FAILED for {self.trainee_id}, view {view!r}:", file=sys.__stderr__)
+            traceback.print_exc(file=sys.__stderr__)
+            built = w.HTML(
+                "<div class='ipt-feedback ipt-harm'><h2>This page could not be opened</h2><p>The workshop laptop "
+                "could not read the saved work for it. Nothing you saved before is deleted. Please tell your "
+                "trainer now: the laptop's window says what is wrong.</p></div>"
+            )
+        self.body.children = [built]
         self.top.children = self._nav(module, top=True)
         self.bottom.children = self._nav(module, top=False)
         for child in old:
