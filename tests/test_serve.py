@@ -348,7 +348,8 @@ def test_sign_out_ends_the_session_and_its_kernels(server: Server) -> None:
     token = str(client.cookies[COOKIE])
     assert kernel_id in server.kernel_ids()
     out = sign_out(server, client)
-    assert out.status_code == 303 and out.headers["Location"] == "/login"
+    assert out.status_code == 303 and out.headers["Location"] == "/login?signed-out=1"
+    assert "You are signed out" in client.get(server.url + out.headers["Location"], timeout=30).text
     assert COOKIE not in client.cookies
     stolen = requests.Session()
     stolen.cookies.set(COOKIE, token)

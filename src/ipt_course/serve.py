@@ -298,7 +298,8 @@ def voila_app_class() -> Any:
                 kernels = kernels_of(self)
                 manager = self.settings["kernel_manager"]
                 await shut_down(manager, kernels, kernels.of_session(ended.key), app_log, "signed out")
-            self.redirect(sign_in_url(self), status=303)
+            # The sign-in page then says she is signed out (the flag names no one and carries no secret).
+            self.redirect(sign_in_url(self) + "?signed-out=1", status=303)
 
     class KernelManagerForPage:
         """The kernel manager as one page request sees it: its kernel is owned by its session from the start.

@@ -320,6 +320,7 @@ def test_trainee_journey(server: Server, trainee_id: str, viewport: dict[str, in
         # Sign out (on every page): back to the form, and the module page no longer opens.
         page.locator("form.ipt-signout button", has_text="Sign out").click()
         page.wait_for_selector("text=Your PIN", timeout=30_000)
+        assert page.locator("text=You are signed out").count() == 1
         assert not [c for c in page.context.cookies() if c["name"] == COOKIE]
         page.goto(module_url)
         page.wait_for_selector("text=Your PIN", timeout=30_000)

@@ -98,7 +98,8 @@ class SignInHandler(tornado.web.RequestHandler):
         if self.identity.session(self) is not None:
             self.redirect(self.home())
             return
-        self._form()
+        signed_out = self.get_query_argument("signed-out", "") == "1"
+        self._form(message="You are signed out. Your work is saved." if signed_out else "")
 
     async def post(self) -> None:
         from ipt_course.identity.workshop import SignInRefused, UnknownTrainee
