@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +103,17 @@ def find_project(start: Path | None = None) -> Project:
         if (folder / "course" / "course.yaml").is_file():
             return Project(folder)
     raise ProjectNotFound(f"no course/course.yaml in {here} or any folder above it; set {ENV_HOME}")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file, fsync and rename: a reader or a crash never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ipt_course.paths import Project
+from ipt_course.paths import Project, write_atomically
 
 # Why a small JSON file in the workshop folder, not the progress database or nbgrader's own release_feedback:
 # a release is the trainer's decision for one workshop (a new workshop folder starts with nothing released), it
@@ -63,19 +61,5 @@ def release_feedback(project: Project, module_ids: Iterable[str], now: datetime 
     current.update({m: stamp for m in new})
     path = release_file(project)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, json.dumps({"format_version": FORMAT_VERSION, "released": current}, indent=2) + "\n")
+    write_atomically(path, json.dumps({"format_version": FORMAT_VERSION, "released": current}, indent=2) + "\n")
     return new
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a page reading it never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

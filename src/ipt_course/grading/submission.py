@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from ipt_course.grading.assignment import (
     escape_markdown,
     release_path,
 )
-from ipt_course.paths import Project
+from ipt_course.paths import Project, write_atomically
 
 # Re-exported (the `as` form): older callers import the keys from here; progress/keys.py defines them.
 from ipt_course.progress.keys import item_key as item_key
@@ -191,25 +189,11 @@ def write_submission(
 
 def write_notebook(target: Path, text: str, timestamp: str) -> None:
     """Write a submission's notebook and timestamp.txt, each atomically."""
-    _atomic_write(target, text)
-    _atomic_write(target.parent / "timestamp.txt", timestamp)
+    write_atomically(target, text)
+    write_atomically(target.parent / "timestamp.txt", timestamp)
 
 
 def _python_literal(value: Any) -> str:
     """A Python literal for plain JSON data (dicts, lists, str, numbers, bools, None)."""
     json.dumps(value)  # raises on anything that is not plain data
     return repr(value)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves a half-written submission."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
