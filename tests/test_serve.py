@@ -68,10 +68,11 @@ class Server:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # a self-made certificate
-                    requests.get(self.url + "/login", timeout=2, verify=False)
+                    requests.get(self.url + "/login", timeout=10, verify=False)
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or slow to answer on a busy machine
                 time.sleep(0.3)
+        self.stop()  # never leave a server behind a failed start
         raise RuntimeError("ipt-course serve did not come up in 300 s")
 
     def kernels(self) -> list[int]:
