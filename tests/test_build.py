@@ -84,3 +84,18 @@ def test_build_warns_about_authoring_problems_but_still_builds(project: Project)
     assert result.rebuilt and has_good_build(project)
     warning = [s for s in said if s.startswith("Warning:")]
     assert warning and "not-a-harm" in warning[0] and "ipt-course check" in warning[0]
+
+
+def test_build_refuses_a_notebook_with_logic_in_it(tmp_path: Path) -> None:
+    """Does the build's notebook check (the same rule as `ipt-course check`) refuse a cell that defines a function?"""
+    import nbformat
+
+    from ipt_course.build import check_thin_notebook
+
+    path = tmp_path / "app.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from ipt_course import ui"), nbformat.v4.new_code_cell("def f():\n    pass")]
+    nbformat.write(nb, path)
+    with pytest.raises(ContentError) as caught:
+        check_thin_notebook(path)
+    assert caught.value.field == "cells[1]" and "one import or one call" in str(caught.value)

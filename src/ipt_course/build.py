@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-import nbformat
-
 from ipt_course.content.errors import ContentError
 from ipt_course.content.loader import LoadedCourse, content_digest, load_course
 from ipt_course.engine.checks import check_scenario
@@ -56,16 +54,12 @@ def has_good_build(project: Project) -> bool:
 
 
 def check_thin_notebook(path: Path) -> None:
-    """A served notebook holds only calls into the package: no definitions, no outputs."""
-    nb = nbformat.read(path, as_version=4)
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        if cell.get("outputs"):
-            raise ContentError(path, f"cell {index} has outputs; commit notebooks without outputs")
-        for line in cell.source.splitlines():
-            if line.lstrip().startswith(("def ", "class ", "lambda", "for ", "while ", "if ")):
-                raise ContentError(path, f"cell {index} has logic ({line.strip()!r}); put it in the package")
+    """A served notebook holds only calls into the package (the rule lives in content.rules, with `check`)."""
+    from ipt_course.content.rules import thin_notebook_problems
+
+    problems = thin_notebook_problems(path)
+    if problems:
+        raise ContentError(path, problems[0].message, field=problems[0].field)
 
 
 # A Sign out button on every page, served with the page (no kernel involved). The form carries the _xsrf cookie's

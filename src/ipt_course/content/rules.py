@@ -43,6 +43,7 @@ __all__ = [
     "module_problems",
     "notebook_problems",
     "scenario_problems",
+    "thin_notebook_problems",
 ]
 
 LONGEST_LIMIT = 0.35
@@ -646,20 +647,17 @@ def graphic_problems(module: Module, synthetic_dir: Path) -> list[Problem]:
     return problems
 
 
-def notebook_problems(path: Path, module_id: str) -> list[Problem]:
-    """A module's notebook is thin: one import or call per code cell, opening its own module, with no outputs."""
+def thin_notebook_problems(path: Path) -> list[Problem]:
+    """Any served notebook is thin: one import or one call per code cell, and no outputs (a rule for every
+    notebook: the app's, the home page's and each module's)."""
     import nbformat
 
-    if not path.is_file():
-        return [Problem(path, "is missing: each module folder needs its module.ipynb (one line: ui.module_page).")]
     notebook = nbformat.read(path, as_version=4)
     problems: list[Problem] = []
-    sources: list[str] = []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
         where = f"cells[{index}]"
-        sources.append(cell.source.strip())
         if cell.get("outputs") or cell.get("execution_count") is not None:
             problems.append(
                 Problem(path, "has outputs; clear them before saving (Kernel > Restart & Clear).", None, where)
@@ -682,6 +680,17 @@ def notebook_problems(path: Path, module_id: str) -> list[Problem]:
                     where,
                 )
             )
+    return problems
+
+
+def notebook_problems(path: Path, module_id: str) -> list[Problem]:
+    """A module's notebook is thin and opens its own module."""
+    import nbformat
+
+    if not path.is_file():
+        return [Problem(path, "is missing: each module folder needs its module.ipynb (one line: ui.module_page).")]
+    problems = thin_notebook_problems(path)
+    sources = [c.source.strip() for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     if f'ui.module_page("{module_id}")' not in sources:
         problems.append(
             Problem(path, f'does not open its module: one code cell must be ui.module_page("{module_id}").')
