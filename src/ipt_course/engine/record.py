@@ -14,7 +14,7 @@ RECORD_FIELDS = ("finished", "choices", "safety", "risk")
 """What each attempt of a record holds; the latest attempt also holds its PHQ-A trajectory."""
 
 
-def _attempt(outcome: Outcome, history: list[Any]) -> dict[str, Any]:
+def _attempt(outcome: Outcome) -> dict[str, Any]:
     return {
         "attempt": outcome.attempt,
         "finished": outcome.finished,
@@ -26,18 +26,11 @@ def _attempt(outcome: Outcome, history: list[Any]) -> dict[str, Any]:
                 "level": int(result.level),
                 "harm": result.harm,
             }
-            for result in history
+            for result in outcome.choices
         ],
         "safety": {step.id: step.taken for step in outcome.safety},
         "risk": list(outcome.risk),
     }
-
-
-def _replayed_history(scenario: Scenario, seed: int, outcome: Outcome) -> list[Any]:
-    sim = Simulation(scenario, seed=seed)
-    for _, choice_id in outcome.path:
-        sim.choose(choice_id)
-    return sim.history
 
 
 def simulation_record(scenario: Scenario, saved: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -53,8 +46,8 @@ def simulation_record(scenario: Scenario, saved: Mapping[str, Any] | None) -> di
     earlier = sim.earlier_attempts()
     if not earlier and not sim.history:
         return None
-    latest = _attempt(sim.outcome(), sim.history)
+    latest = _attempt(sim.outcome())
     latest["phq_a"] = [score.to_dict() for score in sim.phq_a_history]
-    latest["attempts"] = [_attempt(o, _replayed_history(scenario, sim.seed, o)) for o in earlier]
+    latest["attempts"] = [_attempt(o) for o in earlier]
     return latest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ipt_course.content.models import CompetencyLevel
@@ -121,6 +121,8 @@ class Outcome:
     evidence: dict[str, list[CompetencyLevel]]
     safety: list[SafetyResult]
     harmful: list[ChoiceResult]
+    choices: list[ChoiceResult] = field(default_factory=list)
+    """Every choice made, with its level and harm, in order."""
     phq_a_baseline: PhqAScore | None = None
     """The client's PHQ-A before the first session, if the scenario models her symptoms."""
     phq_a: list[PhqAScore] = field(default_factory=list)
@@ -160,7 +162,7 @@ class Simulation:
             {s.start: i for i, s in enumerate(scenario.sessions)} if scenario.sessions else {}
         )
         self._weeks = [session_week(s, i) for i, s in enumerate(self._sessions)]
-        self._attempts: list[list[tuple[str, str]]] = []
+        self._earlier: list[Outcome] = []
         self._reset()
 
     # --- playing -----------------------------------------------------------------------------
@@ -168,25 +170,17 @@ class Simulation:
     def restart(self) -> None:
         """Start a new attempt from the beginning with the same seed; the play so far is kept as an attempt."""
         if self._results:
-            self._attempts.append([(r.node_id, r.choice_id) for r in self._results])
+            self._earlier.append(self.outcome())  # kept as played: never replayed again
         self._reset()
 
     @property
     def attempt(self) -> int:
         """The number of the play in progress: 1, or more after restarts that had choices in them."""
-        return len(self._attempts) + 1
+        return len(self._earlier) + 1
 
     def earlier_attempts(self) -> list[Outcome]:
-        """Each earlier play (before a restart), oldest first, replayed from its path."""
-        outcomes = []
-        for number, path in enumerate(self._attempts, start=1):
-            earlier = Simulation(self.scenario, seed=self.seed)
-            for node_id, choice_id in path:
-                if earlier.node_id != node_id:
-                    raise SaveError(f"attempt {number} does not replay at node '{node_id}'")
-                earlier.choose(choice_id)
-            outcomes.append(replace(earlier.outcome(), attempt=number))
-        return outcomes
+        """Each earlier play (before a restart), oldest first, as it ended."""
+        return list(self._earlier)
 
     def _reset(self) -> None:
         self._node = self._nodes[self.scenario.start]
@@ -341,6 +335,7 @@ class Simulation:
             evidence=evidence,
             safety=[SafetyResult(s.id, s.description, s.id in steps_taken) for s in self.scenario.safety_steps],
             harmful=[r for r in self._results if r.level == CompetencyLevel.HARMFUL],
+            choices=list(self._results),
             phq_a_baseline=self.phq_a_baseline,
             phq_a=self.phq_a_history,
             sessions_completed=self.sessions_completed,
@@ -358,7 +353,7 @@ class Simulation:
             "scenario_id": self.scenario.id,
             "seed": self.seed,
             "path": [[r.node_id, r.choice_id] for r in self._results],
-            "attempts": [[[node_id, choice_id] for node_id, choice_id in path] for path in self._attempts],
+            "attempts": [[[node_id, choice_id] for node_id, choice_id in o.path] for o in self._earlier],
         }
 
     @classmethod
