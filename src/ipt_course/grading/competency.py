@@ -83,11 +83,15 @@ class CompetencyRecord:
     max_score: float
     level: CompetencyLevel | None
     flagged: bool
-    flag_evidence: tuple[str, ...] = field(default_factory=tuple)
     flags: tuple[Evidence, ...] = field(default_factory=tuple)
     """The level-1 evidence behind the flag (empty unless flagged)."""
     harmful_evidence: tuple[Evidence, ...] = field(default_factory=tuple)
     """Every level-1 observation, flagged or not (what made the level 1)."""
+
+    @property
+    def flag_evidence(self) -> tuple[str, ...]:
+        """Where each flag's evidence is, as the supervisor's tables name it."""
+        return tuple(e.where for e in self.flags)
 
 
 @dataclass(frozen=True)
@@ -557,7 +561,6 @@ def roll_up(course: LoadedCourse, evidence: Iterable[Evidence], trainees: list[s
                     sum(e.max_score or 0.0 for e in scored),
                     competency_level(found),
                     flagged,
-                    tuple(e.where for e in harmful) if flagged else (),
                     harmful if flagged else (),
                     harmful,
                 )
