@@ -34,6 +34,16 @@ class _HasId(Protocol):
 _Listed = TypeVar("_Listed", bound=_HasId)
 
 
+def _unique_values(what: str) -> Callable[[Any, list[str]], list[str]]:
+    """A field validator for a list of ids: the same id twice is an error naming it."""
+
+    def check(cls: Any, value: list[str]) -> list[str]:
+        _require_unique(what, value)
+        return value
+
+    return check
+
+
 def _unique_ids(what: str) -> Callable[[Any, list[_Listed]], list[_Listed]]:
     """A field validator for a list of things with ids: the same id twice is an error naming the id and field."""
 
@@ -211,11 +221,7 @@ class Lesson(Strict):
 
     _slug = field_validator("id")(_check_slug)
 
-    @field_validator("sources")
-    @classmethod
-    def _sources_once(cls, value: list[str]) -> list[str]:
-        _require_unique("source", value)
-        return value
+    _sources_once = field_validator("sources")(_unique_values("source"))
 
 
 class ModuleMeta(Strict):
@@ -279,11 +285,7 @@ class KnowledgeCheck(Strict):
 
     _unique_options = field_validator("options")(_unique_ids("option"))
 
-    @field_validator("sources")
-    @classmethod
-    def _sources_once(cls, value: list[str]) -> list[str]:
-        _require_unique("source", value)
-        return value
+    _sources_once = field_validator("sources")(_unique_values("source"))
 
     @model_validator(mode="after")
     def _one_correct(self) -> KnowledgeCheck:
@@ -339,11 +341,7 @@ class CompetencyItem(Strict):
 
     _unique_options = field_validator("options")(_unique_ids("option"))
 
-    @field_validator("sources")
-    @classmethod
-    def _sources_once(cls, value: list[str]) -> list[str]:
-        _require_unique("source", value)
-        return value
+    _sources_once = field_validator("sources")(_unique_values("source"))
 
     @model_validator(mode="after")
     def _answer_is_an_option(self) -> CompetencyItem:
