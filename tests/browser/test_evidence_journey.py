@@ -20,6 +20,7 @@ from tests.browser.test_trainee_journey import (
     Server,
     free_port,
     open_tab,
+    reload_app,
     roster,
     sign_in,
     wait_saved,
@@ -155,14 +156,12 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
         assert exported[harmful_choice.competency] == "1"
 
         # Before release the trainee sees no key; after release, the same level and the rationales.
-        page.reload()
-        page.wait_for_selector(".lm-TabBar-tab", timeout=90_000)
+        reload_app(page, server)
         open_tab(page, "Submit")
         page.wait_for_selector("text=Your work has been graded")
         assert page.locator(f"text={module.items[0].rationale.split('.')[0]}").count() == 0
         ipt(server, "release-feedback", module.id)
-        page.reload()
-        page.wait_for_selector(".lm-TabBar-tab", timeout=90_000)
+        reload_app(page, server)
         open_tab(page, "Submit")
         page.wait_for_selector("text=Your competency levels", timeout=30_000)
         skill = course.framework.get(harmful_choice.competency).name

@@ -9,7 +9,7 @@ import pytest
 
 from ipt_course.browser import CHROMIUM_ARGS
 from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS
-from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, open_tab, roster
+from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, open_tab, reload_app, roster
 from tests.conftest import copy_course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -55,8 +55,7 @@ def test_text_typed_just_before_a_reload_is_kept(server: Server) -> None:
         # A tenth of a second later, with no wait for the 'Saved' note: a trainee's quickest reload. (Within the
         # first ~30 ms Voila's unload beacon can still overtake the last keystroke's message to the kernel.)
         page.wait_for_timeout(100)
-        page.reload()
-        page.wait_for_selector(".lm-TabBar-tab", timeout=90_000)
+        reload_app(page, server)
         open_tab(page, "Role-play")
         page.wait_for_selector("textarea:visible")
         assert page.locator("textarea:visible").input_value() == text
@@ -76,8 +75,7 @@ def test_too_long_text_is_refused_aloud_and_the_last_fit_is_kept(server: Server)
         box.fill("a" * (MAX_ROLE_PLAY_CHARS + 7))
         page.wait_for_selector("text=7 characters too many", timeout=20_000)
         page.wait_for_selector("text=Not saved — tell your trainer", timeout=20_000)
-        page.reload()
-        page.wait_for_selector(".lm-TabBar-tab", timeout=90_000)
+        reload_app(page, server)
         open_tab(page, "Role-play")
         page.wait_for_selector("textarea:visible")
         assert page.locator("textarea:visible").input_value() == "a" * MAX_ROLE_PLAY_CHARS

@@ -148,6 +148,34 @@ def wait_saved(page: Page) -> None:
     )
 
 
+def page_report(page: Page, server: Server) -> str:
+    """What the page and the server showed: for a failure message that says where it stopped."""
+    try:
+        text = page.locator("body").inner_text(timeout=5_000)[:1500]
+    except Exception as error:  # the page itself may be what failed
+        text = f"(page text unreadable: {error})"
+    log = server.log.read_text(errors="replace")[-4000:] if server.log.exists() else "(no serve.log)"
+    return f"page {page.url}:\n{text}\n--- serve.log (end) ---\n{log}"
+
+
+def reload_app(page: Page, server: Server, selector: str = ".lm-TabBar-tab") -> None:
+    """Reload the app page and wait for `selector`; a page that never comes back fails with what it showed.
+
+    A trainee whose page hangs reloads it; so does this, once, saying so on stderr, so a slow machine does not
+    fail the run while a page that never comes still does (with the page's text and the server's log).
+    """
+    for attempt in (1, 2):
+        page.reload()
+        try:
+            page.wait_for_selector(selector, timeout=60_000)
+            return
+        except Exception:
+            report = page_report(page, server)
+            if attempt == 2:
+                raise AssertionError(f"the app did not come back after a reload; {report}") from None
+            print(f"reload_app: no {selector} after 60 s, reloading once more; {report}", file=sys.stderr)
+
+
 def visible_options(page: Page) -> object:
     return page.locator("button.ipt-option:visible")
 
