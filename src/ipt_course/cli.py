@@ -7,7 +7,7 @@ import contextlib
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -394,6 +394,45 @@ def cmd_release_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_i18n_template(args: argparse.Namespace) -> int:
+    from ipt_course.content.i18n import select_units, source_units, write_template
+
+    project = _project(args)
+    try:
+        units = select_units(source_units(project), args.units)
+    except ValueError as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return 2
+    for language in args.lang:
+        for unit in units:
+            result = write_template(unit, language)
+            rel = result.path.relative_to(project.root) if result.path.is_relative_to(project.root) else result.path
+            if result.created:
+                console.print(f"Wrote [bold]{rel}[/bold]: {len(result.added)} string(s) to translate")
+            elif result.changed:
+                console.print(
+                    f"Updated [bold]{rel}[/bold]: {len(result.added)} new, {len(result.refreshed)} English updated, "
+                    f"{len(result.dropped)} dropped, {result.kept} kept"
+                )
+            else:
+                console.print(f"[dim]{rel} is up to date ({result.kept} string(s))[/dim]")
+            if result.stale:
+                err_console.print(
+                    f"[yellow]⚠ {rel}: the English changed under {len(result.stale)} translation(s), e.g. "
+                    f"{escape(result.stale[0])}: look at them again[/yellow]"
+                )
+    return 0
+
+
+def _i18n_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse._SubParsersAction[Any]:
+    """The subcommands of `ipt-course i18n`, made on first use (interface catalogues and content both add some)."""
+    if "i18n" not in sub.choices:
+        p = sub.add_parser("i18n", help="translations: interface catalogues and content translation files")
+        return p.add_subparsers(dest="i18n_command", required=True)
+    # argparse keeps a parser's subcommands only among its actions
+    return next(a for a in sub.choices["i18n"]._actions if isinstance(a, argparse._SubParsersAction))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ipt-course", description=__doc__)
     top.add_argument("--root", help="the course folder (default: found from the current folder)")
@@ -468,6 +507,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="export", help="folder to write to (default: export/)")
     p.add_argument("--names", action="store_true", help="include trainee names (default: pseudonymous ids only)")
     p.set_defaults(func=cmd_export)
+
+    # content translations (content/i18n.py) share the `i18n` command with the interface catalogues above
+    i18n = _i18n_commands(sub)
+    q = i18n.add_parser("template", help="write or update <unit>/i18n/<lang>.yaml (existing translations are kept)")
+    q.add_argument("--lang", action="append", required=True, help="language code, e.g. hi (repeat for several)")
+    q.add_argument("units", nargs="*", help="'course', a module (folder, id or number) or a scenario id; default: all")
+    q.set_defaults(func=cmd_i18n_template)
     return top
 
 

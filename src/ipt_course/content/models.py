@@ -19,6 +19,9 @@ HARM_SCHEMA_VERSION = 2
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
+TRANSLATE: dict[str, Any] = {"translate": True}
+"""Field marker (json_schema_extra) for text a translation file may give in another language; see content/i18n.py."""
+
 
 def _check_slug(value: str) -> str:
     if not SLUG.match(value):
@@ -86,8 +89,11 @@ class Competency(Strict):
     """One skill the course assesses, with what each EQUIP level looks like for it."""
 
     id: str = Field(description="Stable kebab-case id, e.g. 'assessment-of-harm'.")
-    name: str = Field(description="Short name in plain language.")
-    description: str = Field(description="What the skill is, in one or two plain sentences.")
+    name: str = Field(json_schema_extra=TRANSLATE, description="Short name in plain language.")
+    description: str = Field(
+        description="What the skill is, in one or two plain sentences.",
+        json_schema_extra=TRANSLATE,
+    )
     framework: Literal["ENACT", "GroupACT", "IPT", "WeACT"] = Field(
         description="Which framework the competency comes from."
     )
@@ -96,6 +102,7 @@ class Competency(Strict):
         description="A level-1 observation on a safety-critical competency flags the trainee for the supervisor.",
     )
     levels: dict[CompetencyLevel, str] = Field(
+        json_schema_extra=TRANSLATE,
         description="What levels 1 (potentially harmful) to 4 (advanced) look like for this competency."
     )
     harms: list[str] = Field(
@@ -124,8 +131,11 @@ class Harm(Strict):
     """One kind of potentially harmful practice; every option or choice marked harmful names one."""
 
     id: str = Field(description="Stable kebab-case id, e.g. 'false-promise'; options and choices name it.")
-    name: str = Field(description="Short name in plain language, e.g. 'False promise'.")
-    description: str = Field(description="What this harm looks like, in one or two plain sentences.")
+    name: str = Field(json_schema_extra=TRANSLATE, description="Short name in plain language, e.g. 'False promise'.")
+    description: str = Field(
+        description="What this harm looks like, in one or two plain sentences.",
+        json_schema_extra=TRANSLATE,
+    )
     signals: list[str] = Field(
         default_factory=list,
         description=(
@@ -201,8 +211,11 @@ class Course(Strict):
 
     schema_version: Literal[1] = Field(description="Version of this file's format.")
     id: str = Field(description="Kebab-case id of the course; also the nbgrader course id.")
-    title: str = Field(description="Title shown on the home page.")
-    subtitle: str = Field(default="", description="One line under the title on the home page.")
+    title: str = Field(json_schema_extra=TRANSLATE, description="Title shown on the home page.")
+    subtitle: str = Field(
+        default="", description="One line under the title on the home page.",
+        json_schema_extra=TRANSLATE,
+    )
     languages: list[str] = Field(description="Language codes the content is written in, e.g. ['en'].")
     modules: list[str] = Field(description="Module folder names under modules/, in teaching order.")
 
@@ -213,7 +226,7 @@ class Lesson(Strict):
     """A short lesson: a Markdown file in the module's lessons/ folder."""
 
     id: str = Field(description="Stable kebab-case id of the lesson.")
-    title: str = Field(description="Lesson title shown as its heading.")
+    title: str = Field(json_schema_extra=TRANSLATE, description="Lesson title shown as its heading.")
     file: str = Field(
         description="Markdown file, relative to the module folder, e.g. 'lessons/01-what-is-depression.md'."
     )
@@ -230,9 +243,12 @@ class ModuleMeta(Strict):
     schema_version: Literal[1] = Field(description="Version of this file's format.")
     id: str = Field(description="Stable kebab-case id; also the nbgrader assignment id.")
     number: int = Field(ge=1, description="Position in the course, shown to trainees as 'Module N'.")
-    title: str = Field(description="Title in plain language.")
-    summary: str = Field(description="One or two sentences shown on the home page.")
-    objectives: list[str] = Field(min_length=1, description="Learning objectives: what a trainee can do afterwards.")
+    title: str = Field(json_schema_extra=TRANSLATE, description="Title in plain language.")
+    summary: str = Field(json_schema_extra=TRANSLATE, description="One or two sentences shown on the home page.")
+    objectives: list[str] = Field(
+        min_length=1, description="Learning objectives: what a trainee can do afterwards.",
+        json_schema_extra=TRANSLATE,
+    )
     sources: list[Source] = Field(default_factory=list, description="Sources of the clinical facts in this module.")
     lessons: list[Lesson] = Field(min_length=1, description="Lessons, in reading order.")
     simulations: list[str] = Field(
@@ -258,7 +274,7 @@ class Option(Strict):
     """One answer option of a choice question."""
 
     id: str = Field(description="Stable id of the option within its question, e.g. 'a'.")
-    text: str = Field(description="What the trainee reads.")
+    text: str = Field(json_schema_extra=TRANSLATE, description="What the trainee reads.")
 
     _slug = field_validator("id")(_check_slug)
 
@@ -267,7 +283,10 @@ class KnowledgeOption(Option):
     """An option of a formative knowledge check: its feedback is shown as soon as it is picked."""
 
     correct: bool = Field(description="Whether this option is a right answer.")
-    feedback: str = Field(description="Why this option is right or not, shown right after it is picked.")
+    feedback: str = Field(
+        description="Why this option is right or not, shown right after it is picked.",
+        json_schema_extra=TRANSLATE,
+    )
 
 
 class KnowledgeCheck(Strict):
@@ -277,7 +296,7 @@ class KnowledgeCheck(Strict):
     after_lesson: str | None = Field(
         default=None, description="Lesson id this check follows; default: after all lessons."
     )
-    prompt: str = Field(description="The question.")
+    prompt: str = Field(json_schema_extra=TRANSLATE, description="The question.")
     options: list[KnowledgeOption] = Field(min_length=2, description="Options, each with its own feedback.")
     sources: list[str] = Field(default_factory=list, description="Ids of the module sources behind the answer.")
 
@@ -310,7 +329,7 @@ class CompetencyItem(Strict):
     kind: Literal["single", "multiple"] = Field(
         description="'single': pick one option; 'multiple': tick all that apply."
     )
-    prompt: str = Field(description="The question or situation.")
+    prompt: str = Field(json_schema_extra=TRANSLATE, description="The question or situation.")
     options: list[Option] = Field(min_length=2, description="The options, without any hint of which are right.")
     answer: list[str] = Field(min_length=1, description="Ids of the right options. Never sent to the browser.")
     competency: str = Field(description="Id of the competency this item is evidence for.")
@@ -323,7 +342,10 @@ class CompetencyItem(Strict):
             "give a list of option ids; they load with no kind, which `ipt-course check` rejects."
         ),
     )
-    rationale: str = Field(description="Why the answer is right; for trainers and for feedback after grading.")
+    rationale: str = Field(
+        description="Why the answer is right; for trainers and for feedback after grading.",
+        json_schema_extra=TRANSLATE,
+    )
     sources: list[str] = Field(default_factory=list, description="Ids of the module sources behind the answer.")
 
     _slug = field_validator("id")(_check_slug)
@@ -389,15 +411,15 @@ class RubricLevel(Strict):
     """What a response at one level looks like."""
 
     level: CompetencyLevel = Field(description="EQUIP level 1-4.")
-    description: str = Field(description="What a response at this level does.")
+    description: str = Field(json_schema_extra=TRANSLATE, description="What a response at this level does.")
 
 
 class RolePlay(Strict):
     """A role-play prompt answered in free text and graded by a trainer with a rubric."""
 
     id: str = Field(description="Stable kebab-case id; also the nbgrader cell id.")
-    situation: str = Field(description="The synthetic situation the trainee responds to.")
-    task: str = Field(description="What the trainee should write.")
+    situation: str = Field(json_schema_extra=TRANSLATE, description="The synthetic situation the trainee responds to.")
+    task: str = Field(json_schema_extra=TRANSLATE, description="What the trainee should write.")
     competencies: list[str] = Field(min_length=1, description="Ids of the competencies the rubric rates.")
     points: float = Field(default=4, gt=0, description="Maximum points, given by the trainer.")
     rubric: list[RubricLevel] = Field(min_length=4, max_length=4, description="One description per level 1-4.")

@@ -12,7 +12,14 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from ipt_course.content._yaml import read_yaml
 from ipt_course.content.errors import ContentError, from_validation_error
-from ipt_course.content.models import HARM_SCHEMA_VERSION, CompetencyLevel, Source, Strict, _check_slug
+from ipt_course.content.models import (
+    HARM_SCHEMA_VERSION,
+    TRANSLATE,
+    CompetencyLevel,
+    Source,
+    Strict,
+    _check_slug,
+)
 
 __all__ = [
     "PHQ_A_ITEMS",
@@ -74,14 +81,23 @@ class ScenarioProblemError(ValueError):
 class ScenarioClient(Strict):
     """The synthetic girl the trainee meets. Never a real child."""
 
-    name: str = Field(description="Her name; may be a placeholder such as '{client_name}' filled from variants.")
+    name: str = Field(
+        description="Her name; may be a placeholder such as '{client_name}' filled from variants.",
+        json_schema_extra=TRANSLATE,
+    )
     age: int = Field(ge=13, le=17, description="Her age in years (13-17).")
-    home: str = Field(description="The (synthetic) residential home where she lives.")
-    languages: list[str] = Field(min_length=1, description="Languages she speaks, e.g. ['Bengali', 'Hindi'].")
+    home: str = Field(json_schema_extra=TRANSLATE, description="The (synthetic) residential home where she lives.")
+    languages: list[str] = Field(
+        min_length=1, description="Languages she speaks, e.g. ['Bengali', 'Hindi'].",
+        json_schema_extra=TRANSLATE,
+    )
     problem_area: Literal["grief", "disputes", "life-changes", "loneliness"] = Field(
         description="The IPT problem area of her depression, in WHO wording."
     )
-    background: str = Field(description="A short, non-graphic background a trainer may read out.")
+    background: str = Field(
+        description="A short, non-graphic background a trainer may read out.",
+        json_schema_extra=TRANSLATE,
+    )
     phq_a: list[int] | None = Field(
         default=None,
         min_length=PHQ_A_ITEMS,
@@ -110,15 +126,24 @@ class ScenarioClient(Strict):
 class ScenarioEnding(Strict):
     """How the scenario ends on this node, with a gentle debrief."""
 
-    title: str = Field(description="Short title of the ending, e.g. 'A safe and hopeful start'.")
-    text: str = Field(description="What happened and what to learn from it, in warm, plain language.")
+    title: str = Field(
+        description="Short title of the ending, e.g. 'A safe and hopeful start'.",
+        json_schema_extra=TRANSLATE,
+    )
+    text: str = Field(
+        description="What happened and what to learn from it, in warm, plain language.",
+        json_schema_extra=TRANSLATE,
+    )
 
 
 class ScenarioChoice(Strict):
     """One thing the trainee can say or do at a decision point."""
 
     id: str = Field(description="Kebab-case id, unique within the scenario; saved in the trainee's path.")
-    text: str = Field(description="What the trainee says or does, as shown on the choice button.")
+    text: str = Field(
+        description="What the trainee says or does, as shown on the choice button.",
+        json_schema_extra=TRANSLATE,
+    )
     competency: str = Field(description="Id of the competency this choice is evidence for.")
     level: CompetencyLevel = Field(description="EQUIP level 1-4 this choice shows (1 = potentially harmful).")
     harm: str | None = Field(
@@ -128,7 +153,10 @@ class ScenarioChoice(Strict):
             "choice, and only there."
         ),
     )
-    feedback: str = Field(description="Shown right after the choice: why it helps or not, kindly and plainly.")
+    feedback: str = Field(
+        description="Shown right after the choice: why it helps or not, kindly and plainly.",
+        json_schema_extra=TRANSLATE,
+    )
     next: str = Field(description="Id of the node the scenario moves to after this choice.")
     effects: dict[Literal["rapport", "disclosure"], int] = Field(
         default_factory=dict, description="Changes to the client's state, e.g. {rapport: 1, disclosure: 1}."
@@ -160,7 +188,10 @@ class ScenarioSession(Strict):
     """One meeting with the client; a scenario with several follows her through the IPT phases."""
 
     id: str = Field(description="Kebab-case id, unique within the scenario, e.g. 'pre-group' or 'session-4'.")
-    title: str = Field(description="Title shown when the session begins, e.g. 'Session 4: a hard week'.")
+    title: str = Field(
+        description="Title shown when the session begins, e.g. 'Session 4: a hard week'.",
+        json_schema_extra=TRANSLATE,
+    )
     phase: Phase = Field(description="The IPT phase: pre-group, initial, middle or termination.")
     start: str = Field(description="Id of the node where this session begins; entering it begins the session.")
     week: int | None = Field(
@@ -181,9 +212,13 @@ class ScenarioNode(Strict):
     id: str = Field(description="Kebab-case id, unique within the scenario.")
     speaker: Literal["narrator", "client"] = Field(description="Who says the text: the narrator or the client.")
     narration: str | None = Field(
+        json_schema_extra=TRANSLATE,
         default=None, description="Optional narrator line shown before the text, e.g. what she does."
     )
-    text: str = Field(description="What is said; may use variant placeholders such as '{client_name}'.")
+    text: str = Field(
+        description="What is said; may use variant placeholders such as '{client_name}'.",
+        json_schema_extra=TRANSLATE,
+    )
     choices: list[ScenarioChoice] = Field(
         default_factory=list, description="What the trainee can do next; empty only on an ending node."
     )
@@ -215,7 +250,10 @@ class SafetyStep(Strict):
     """A must-pass safety step the scenario expects the trainee to take."""
 
     id: str = Field(description="Kebab-case id, e.g. 'asks-about-self-harm'.")
-    description: str = Field(description="What the step is, as the supervisor report shows it.")
+    description: str = Field(
+        description="What the step is, as the supervisor report shows it.",
+        json_schema_extra=TRANSLATE,
+    )
 
     _slug = field_validator("id")(_check_slug)
 
@@ -227,13 +265,14 @@ class Scenario(Strict):
         description="Version of this file's format: 2 names the kind of harm on every level-1 choice."
     )
     id: str = Field(description="Kebab-case id; the same as the scenario's folder name under simulations/.")
-    title: str = Field(description="Title shown above the simulation.")
-    summary: str = Field(description="One or two sentences on what the trainee practises.")
+    title: str = Field(json_schema_extra=TRANSLATE, description="Title shown above the simulation.")
+    summary: str = Field(json_schema_extra=TRANSLATE, description="One or two sentences on what the trainee practises.")
     synthetic: bool = Field(description="Must be true: every client and detail in the scenario is invented.")
     competencies: list[str] = Field(min_length=1, description="Ids of the competencies this scenario evidences.")
     sources: list[Source] = Field(default_factory=list, description="Sources of the clinical facts in this scenario.")
     client: ScenarioClient = Field(description="The synthetic client's profile.")
     variants: dict[str, list[str]] = Field(
+        json_schema_extra=TRANSLATE,
         default_factory=dict,
         description="Named alternatives, e.g. {client_name: [Asha, Meena]}; a seed picks one value per key.",
     )

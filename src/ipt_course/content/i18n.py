@@ -1,0 +1,408 @@
+"""Translations of course content: which text is translatable, the per-language files, templates and loading."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+
+from ipt_course.content._yaml import read_yaml
+from ipt_course.content.errors import ContentError
+from ipt_course.content.scenario import PLACEHOLDER, Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from ipt_course.content.loader import LoadedCourse, Module
+    from ipt_course.content.models import CompetencyFramework, Course
+    from ipt_course.paths import Project
+
+__all__ = [
+    "LANGUAGES",
+    "STATUSES",
+    "SourceUnit",
+    "TemplateResult",
+    "TranslationEntry",
+    "TranslationFile",
+    "course_strings",
+    "module_strings",
+    "read_translation",
+    "scenario_strings",
+    "select_units",
+    "source_hash",
+    "source_units",
+    "write_template",
+]
+
+LANGUAGES: dict[str, str] = {"en": "English", "hi": "हिन्दी", "bn": "বাংলা", "mr": "मराठी"}
+"""The languages the course can be taken in, each named in its own script (as the language picker shows them)."""
+
+TRANSLATION_LANGUAGES = ("hi", "bn", "mr")
+"""Languages with translation files (English is the source)."""
+
+STATUSES = ("untranslated", "draft", "reviewed")
+"""A translated string's status: still the English text, translated but not yet reviewed, or reviewed by a clinician."""
+
+Status = Literal["untranslated", "draft", "reviewed"]
+
+TRANSLATION_SCHEMA_VERSION = 1
+
+_LANGUAGE_FILE = re.compile(r"^[a-z]{2,3}\.yaml$")
+"""A translation file's name (course/i18n/ also holds glossary-<lang>.yaml files, which are not translations)."""
+
+
+def source_hash(text: str) -> str:
+    """The first 8 hex digits of the SHA-256 of an English text: a translation made from other text is stale."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def _has_words(text: str) -> bool:
+    """Whether there is anything to translate once placeholders are taken out ('{client_name}' alone is not)."""
+    return any(ch.isalpha() for ch in PLACEHOLDER.sub("", text))
+
+
+# --- which text is translatable, and its key ---------------------------------------------------------------------
+
+
+def _translatable(info: FieldInfo) -> bool:
+    extra = info.json_schema_extra
+    return isinstance(extra, dict) and extra.get("translate") is True
+
+
+def _segment(index: int, value: object) -> str:
+    """How a list element is named in a key: by its id when it has one, else by its 0-based position."""
+    element_id = getattr(value, "id", None) if isinstance(value, BaseModel) else None
+    return element_id if isinstance(element_id, str) else str(index)
+
+
+def _dict_segment(key: object) -> str:
+    return str(int(key)) if isinstance(key, int) else str(key)  # CompetencyLevel keys read as '1'..'4'
+
+
+def _walk(model: BaseModel, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    for name, info in type(model).model_fields.items():
+        yield from _walk_value(getattr(model, name), (*path, name), _translatable(info))
+
+
+def _walk_value(value: object, path: tuple[str, ...], translate: bool) -> Iterator[tuple[str, str]]:
+    if isinstance(value, BaseModel):
+        yield from _walk(value, path)  # nested models carry their own marks
+    elif isinstance(value, str):
+        if translate and _has_words(value):
+            yield "/".join(path), value
+    elif isinstance(value, list):
+        for index, element in enumerate(value):
+            yield from _walk_value(element, (*path, _segment(index, element)), translate)
+    elif isinstance(value, dict):
+        for key, element in value.items():
+            yield from _walk_value(element, (*path, _dict_segment(key)), translate)
+
+
+def _unique(pairs: Iterable[tuple[str, str]], unit: str) -> dict[str, str]:
+    strings: dict[str, str] = {}
+    for key, text in pairs:
+        if key in strings:  # ids are unique per list, so this means a model has an unmarked list without ids
+            raise ValueError(f"{unit}: translation key {key!r} is produced twice")
+        strings[key] = text
+    return strings
+
+
+def course_strings(course: Course, framework: CompetencyFramework) -> dict[str, str]:
+    """Every translatable text of course.yaml and competencies.yaml, by key (e.g. 'competencies/<id>/levels/1')."""
+    return _unique([*_walk(course, ()), *_walk(framework, ())], "course")
+
+
+def module_strings(module: Module) -> dict[str, str]:
+    """Every translatable text of a module folder by key: module.yaml at the root, lesson bodies as
+    'lessons/<id>/body', knowledge checks under 'checks/', competency items under 'items/', role plays under 'prompts/'.
+    """
+    pairs: list[tuple[str, str]] = []
+    bodies = {text.lesson.id: text.markdown for text in module.lessons}
+    for key, text in _walk(module.meta, ()):
+        pairs.append((key, text))
+        parts = key.split("/")
+        if len(parts) == 3 and parts[0] == "lessons" and parts[2] == "title" and parts[1] in bodies:
+            pairs.append((f"lessons/{parts[1]}/body", bodies.pop(parts[1])))
+    pairs += [(f"lessons/{lesson_id}/body", body) for lesson_id, body in bodies.items()]
+    pairs += _walk_value(module.knowledge_checks, ("checks",), False)
+    pairs += _walk_value(module.items, ("items",), False)
+    pairs += _walk_value(module.role_plays, ("prompts",), False)
+    return _unique(pairs, f"modules/{module.slug}")
+
+
+def scenario_strings(scenario: Scenario) -> dict[str, str]:
+    """Every translatable text of a scenario.yaml by key (e.g. 'nodes/<id>/choices/<id>/feedback')."""
+    return _unique(_walk(scenario, ()), f"simulations/{scenario.id}")
+
+
+@dataclass(frozen=True)
+class SourceUnit:
+    """One translatable content unit: the course, a module or a scenario, with its English text by key."""
+
+    kind: Literal["course", "module", "scenario"]
+    folder: Path
+    strings: dict[str, str]
+    module_id: str | None = None
+    number: int | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages and reports name the unit: 'course', 'modules/<folder>' or 'simulations/<id>'."""
+        if self.kind == "course":
+            return "course"
+        return f"{'modules' if self.kind == 'module' else 'simulations'}/{self.folder.name}"
+
+    @property
+    def name(self) -> str:
+        """The folder name (a module's slug, a scenario's id) or 'course'."""
+        return self.folder.name
+
+    def path(self, language: str) -> Path:
+        """The unit's translation file for a language, e.g. modules/<folder>/i18n/hi.yaml."""
+        return self.folder / "i18n" / f"{language}.yaml"
+
+
+def source_units(project: Project, course: LoadedCourse | None = None) -> list[SourceUnit]:
+    """The course, every module it lists, and every scenario folder (listed by a module or not), in that order."""
+    from ipt_course.content.loader import load_course
+
+    course = course or load_course(project)
+    units = [SourceUnit("course", project.course_dir, course_strings(course.course, course.framework))]
+    units += [
+        SourceUnit("module", m.folder, module_strings(m), module_id=m.id, number=m.meta.number) for m in course.modules
+    ]
+    scenarios = {s.id: s for m in course.modules for s in m.scenarios}
+    for path in sorted(project.simulations_dir.glob("*/scenario.yaml")):
+        scenario = scenarios.get(path.parent.name) or load_scenario(path)
+        units.append(SourceUnit("scenario", path.parent, scenario_strings(scenario)))
+    return units
+
+
+def select_units(units: list[SourceUnit], names: Iterable[str]) -> list[SourceUnit]:
+    """The units named by 'course', 'modules/<folder>', a module folder, id or number, or a scenario id.
+
+    ValueError names what matched nothing. No names: every unit.
+    """
+    wanted = [n.strip().rstrip("/") for n in names]
+    if not wanted:
+        return list(units)
+    chosen: list[SourceUnit] = []
+    unknown: list[str] = []
+    for name in wanted:
+        found = [
+            u
+            for u in units
+            if name in (u.label, u.name, u.module_id, str(u.number) if u.number is not None else None)
+            or name.removeprefix("./") == u.label
+        ]
+        if not found:
+            unknown.append(name)
+        chosen += [u for u in found if u not in chosen]
+    if unknown:
+        raise ValueError(
+            f"no content unit {', '.join(unknown)}; name 'course', a module (folder, id or number) or a scenario id"
+        )
+    return chosen
+
+
+# --- translation files ---------------------------------------------------------------------------------------------
+
+
+class TranslationEntry(BaseModel):
+    """One translated string: its text, status, who wrote or reviewed it and when, and the English it translates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(description="The text in the file's language (the English text while untranslated).")
+    status: Status = Field(description="untranslated, draft (translated, not yet reviewed) or reviewed.")
+    by: str | None = Field(default=None, description="Who wrote or reviewed the translation.")
+    at: str | None = Field(default=None, description="When (YYYY-MM-DD).")
+    source: str = Field(
+        pattern=r"^[0-9a-f]{8}$",
+        description="First 8 hex digits of the SHA-256 of the English text it translates; differs when stale.",
+    )
+    notes: str | None = Field(default=None, description="Translator's or reviewer's notes.")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _digits_as_text(cls, value: object) -> object:
+        # an all-digit hash written without quotes reads as a number
+        return f"{value:08d}" if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: object) -> object:
+        if isinstance(value, datetime):
+            return value.date().isoformat()
+        return value.isoformat() if isinstance(value, date) else value
+
+
+class TranslationFile(BaseModel):
+    """A file <unit>/i18n/<lang>.yaml: the unit's strings in one language, by key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    language: str = Field(description="Language code of the translations, e.g. 'hi'.")
+    strings: dict[str, TranslationEntry] = Field(default_factory=dict, description="The strings, by key.")
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A problem in a translation file, naming the file, the key and the field."""
+
+    path: Path
+    key: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return str(ContentError(self.path, self.message, f"{self.key}" if self.key else None, self.field))
+
+
+def read_translation(path: Path) -> tuple[TranslationFile, list[FileProblem]]:
+    """A translation file as far as it is valid, and what is wrong with the rest (entries that fail are left out).
+
+    An unreadable file (missing, not YAML, not a mapping) raises ContentError.
+    """
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ContentError(path, "a translation file must be a mapping with schema_version, language and strings")
+    problems: list[FileProblem] = []
+    extra = sorted(str(k) for k in raw if k not in ("schema_version", "language", "strings"))
+    for name in extra:
+        problems.append(FileProblem(path, None, name, "unknown field (expected schema_version, language, strings)"))
+    if raw.get("schema_version") != TRANSLATION_SCHEMA_VERSION:
+        problems.append(
+            FileProblem(
+                path, None, "schema_version", f"must be {TRANSLATION_SCHEMA_VERSION}, not {raw.get('schema_version')!r}"
+            )
+        )
+    language = raw.get("language")
+    if not isinstance(language, str):
+        problems.append(FileProblem(path, None, "language", "must name the language code, e.g. 'hi'"))
+        language = path.stem
+    strings_raw = raw.get("strings") or {}
+    if not isinstance(strings_raw, dict):
+        problems.append(FileProblem(path, None, "strings", "must be a mapping of key: {text, status, source, …}"))
+        strings_raw = {}
+    strings: dict[str, TranslationEntry] = {}
+    for key, entry in strings_raw.items():
+        try:
+            strings[str(key)] = TranslationEntry.model_validate(entry)
+        except ValidationError as err:
+            for error in err.errors():
+                where = ".".join(str(part) for part in error["loc"]) or None
+                problems.append(FileProblem(path, str(key), where, error["msg"].removeprefix("Value error, ")))
+    return TranslationFile(schema_version=1, language=language, strings=strings), problems
+
+
+class _Dumper(yaml.SafeDumper):
+    """Readable translation files: multi-line text as | blocks, every script as itself, no wrapping."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_translation(translation: TranslationFile, header: str = "") -> str:
+    """The YAML text of a translation file (None fields left out)."""
+    doc: dict[str, Any] = {
+        "schema_version": translation.schema_version,
+        "language": translation.language,
+        "strings": {key: entry.model_dump(exclude_none=True) for key, entry in translation.strings.items()},
+    }
+    body = yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, width=100_000, sort_keys=False, default_flow_style=False)
+    return header + body
+
+
+def write_translation(path: Path, translation: TranslationFile, header: str = "") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(dump_translation(translation, header), encoding="utf-8")
+    tmp.replace(path)
+
+
+@dataclass
+class TemplateResult:
+    """What `i18n template` did to one file."""
+
+    path: Path
+    created: bool = False
+    added: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)
+    """Untranslated keys whose English changed: their text and source now follow the English."""
+    kept: int = 0
+    dropped: list[str] = field(default_factory=list)
+    """Keys no longer in the English source, taken out (their old text is gone with them)."""
+    stale: list[str] = field(default_factory=list)
+    """Translated keys whose English has changed since (kept; a translator must look again)."""
+
+    @property
+    def changed(self) -> bool:
+        return self.created or bool(self.added or self.refreshed or self.dropped)
+
+
+def _header(unit: SourceUnit, language: str) -> str:
+    name = LANGUAGES.get(language, language)
+    return (
+        f"# {name} ({language}) text of {unit.label}. Made by `ipt-course i18n template --lang {language}`.\n"
+        "# For each string: write the translation in `text`, set `status: draft`, `by` and `at` (YYYY-MM-DD);\n"
+        "# keep `source` as it is (it tells when the English changed). Keep placeholders such as {client_name}\n"
+        "# exactly, and Markdown (headings, lists, **bold**) as in the English. `ipt-course check` checks this file.\n"
+    )
+
+
+def write_template(unit: SourceUnit, language: str) -> TemplateResult:
+    """Create or update the unit's translation file: every key present, new keys as untranslated English,
+    existing translations kept as they are."""
+    if language == "en" or not re.fullmatch(r"[a-z]{2,3}", language):
+        raise ValueError(f"{language!r} is not a language to translate into (e.g. hi, bn, mr)")
+    path = unit.path(language)
+    result = TemplateResult(path, created=not path.exists())
+    old: dict[str, TranslationEntry] = {}
+    if path.exists():
+        existing, problems = read_translation(path)
+        bad = [p for p in problems if p.key is not None]
+        if bad:  # rewriting would silently lose the entries that did not parse
+            raise ContentError(path, f"fix the file first: {bad[0]}")
+        old = dict(existing.strings)
+    strings: dict[str, TranslationEntry] = {}
+    for key, english in unit.strings.items():
+        digest = source_hash(english)
+        entry = old.pop(key, None)
+        if entry is None:
+            strings[key] = TranslationEntry(text=english, status="untranslated", source=digest)
+            result.added.append(key)
+        elif entry.status == "untranslated" and (entry.source != digest or entry.text != english):
+            strings[key] = entry.model_copy(update={"text": english, "source": digest})
+            result.refreshed.append(key)
+        else:
+            strings[key] = entry
+            result.kept += 1
+            if entry.status != "untranslated" and entry.source != digest:
+                result.stale.append(key)
+    result.dropped = list(old)
+    if result.changed:
+        write_translation(
+            path, TranslationFile(schema_version=1, language=language, strings=strings), _header(unit, language)
+        )
+    return result
+
+
+def translation_files(unit: SourceUnit) -> dict[str, Path]:
+    """The unit's translation files by language code (glossaries and other files left out)."""
+    folder = unit.folder / "i18n"
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and _LANGUAGE_FILE.match(p.name)}
