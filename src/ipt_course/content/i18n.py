@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -406,3 +406,230 @@ def translation_files(unit: SourceUnit) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
     return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and _LANGUAGE_FILE.match(p.name)}
+
+
+# --- content in another language ------------------------------------------------------------------------------------
+
+
+def placeholders(text: str) -> list[str]:
+    """The variant placeholders of a text, sorted (a translation must keep exactly these)."""
+    return sorted(PLACEHOLDER.findall(text))
+
+
+def usable(entry: TranslationEntry | None, english: str) -> bool:
+    """Whether a translation can be shown for this English text: translated, made from this very English (not
+    stale), not empty and with the same placeholders. Anything else shows the English instead."""
+    return (
+        entry is not None
+        and entry.status != "untranslated"
+        and entry.source == source_hash(english)
+        and bool(entry.text.strip())
+        and placeholders(entry.text) == placeholders(english)
+    )
+
+
+@dataclass(frozen=True)
+class UnitLanguage:
+    """How one unit (the course, a module, a scenario) reads in a language: which strings are shown in English."""
+
+    unit: str
+    """The unit's label: 'course', 'modules/<folder>' or 'simulations/<scenario id>'."""
+    language: str
+    total: int
+    """How many translatable strings the unit has."""
+    fallback: frozenset[str] = frozenset()
+    """Keys shown in English: untranslated, missing, stale or unusable in the file (mark them visibly)."""
+    draft: frozenset[str] = frozenset()
+    """Keys shown in a translation that no clinician has reviewed yet."""
+
+    def in_english(self, *key: str) -> bool:
+        """Whether the string at this key (given whole, 'nodes/greeting/text', or in parts) is shown in English."""
+        return self.language != "en" and "/".join(key) in self.fallback
+
+    @property
+    def has_draft(self) -> bool:
+        """Whether trainees should see the 'draft translation' note on this unit."""
+        return bool(self.draft)
+
+    @property
+    def translated(self) -> int:
+        return self.total - len(self.fallback)
+
+
+@dataclass(frozen=True)
+class TranslatedCourse:
+    """A course with its text in one language, and per unit which strings fell back to English.
+
+    Everything that decides what is right (ids, answer keys, levels, harm marks, effects, graph) is the English
+    source's own: only text fields are replaced.
+    """
+
+    course: LoadedCourse
+    language: str
+    units: dict[str, UnitLanguage]
+
+    def _unit(self, label: str) -> UnitLanguage:
+        return self.units.get(label) or UnitLanguage(label, self.language, 0)
+
+    @property
+    def course_unit(self) -> UnitLanguage:
+        """course.yaml and competencies.yaml: title, competency names and levels, harm names."""
+        return self._unit("course")
+
+    def module(self, module_id: str) -> UnitLanguage:
+        """A module's own text (lessons, checks, items, role plays), by module id."""
+        return self._unit(f"modules/{self.course.module(module_id).slug}")
+
+    def scenario(self, scenario_id: str) -> UnitLanguage:
+        """A scenario's text, by scenario id."""
+        return self._unit(f"simulations/{scenario_id}")
+
+    def module_has_draft(self, module_id: str) -> bool:
+        """Whether the module or any of its scenarios shows unreviewed translations (the 'draft translation' note)."""
+        module = self.course.module(module_id)
+        return self.module(module_id).has_draft or any(self.scenario(s.id).has_draft for s in module.scenarios)
+
+
+class _Lookup:
+    """Gives each English string its translation, or the English, and remembers which it gave."""
+
+    def __init__(self, label: str, language: str, entries: dict[str, TranslationEntry]):
+        self.label = label
+        self.language = language
+        self.entries = entries
+        self.total = 0
+        self.fallback: set[str] = set()
+        self.draft: set[str] = set()
+
+    def __call__(self, key: str, english: str) -> str:
+        self.total += 1
+        entry = self.entries.get(key)
+        if entry is None or not usable(entry, english):
+            self.fallback.add(key)
+            return english
+        if entry.status == "draft":
+            self.draft.add(key)
+        return entry.text
+
+    def result(self) -> UnitLanguage:
+        return UnitLanguage(self.label, self.language, self.total, frozenset(self.fallback), frozenset(self.draft))
+
+
+def _lookup(label: str, folder: Path, language: str) -> _Lookup:
+    path = folder / "i18n" / f"{language}.yaml"
+    entries: dict[str, TranslationEntry] = {}
+    if path.is_file():
+        try:
+            translation, _problems = read_translation(path)  # `ipt-course check` reports the problems
+        except ContentError:
+            translation = None  # a broken file shows English; check names the problem
+        if translation is not None and translation.language == language:
+            entries = dict(translation.strings)
+    return _Lookup(label, language, entries)
+
+
+def _apply(value: Any, path: tuple[str, ...], translate: bool, lookup: _Lookup) -> Any:
+    """The value with each translatable string replaced; unchanged parts are the very same objects."""
+    if isinstance(value, BaseModel):
+        return _apply_model(value, path, lookup)
+    if isinstance(value, str):
+        return lookup("/".join(path), value) if translate and _has_words(value) else value
+    if isinstance(value, list):
+        new_list = [_apply(e, (*path, _segment(i, e)), translate, lookup) for i, e in enumerate(value)]
+        return new_list if any(a is not b for a, b in zip(new_list, value, strict=True)) else value
+    if isinstance(value, dict):
+        new_dict = {k: _apply(v, (*path, _dict_segment(k)), translate, lookup) for k, v in value.items()}
+        return new_dict if any(new_dict[k] is not value[k] for k in value) else value
+    return value
+
+
+def _apply_model(model: BaseModel, path: tuple[str, ...], lookup: _Lookup) -> Any:
+    changed: dict[str, Any] = {}
+    for name, info in type(model).model_fields.items():
+        old = getattr(model, name)
+        new = _apply(old, (*path, name), _translatable(info), lookup)
+        if new is not old:
+            changed[name] = new
+    # model_copy keeps private attributes (a scenario's file path) and does not validate again: the structure is
+    # the validated English one
+    return model.model_copy(update=changed) if changed else model
+
+
+def translate_scenario(scenario: Scenario, language: str, folder: Path) -> tuple[Scenario, UnitLanguage]:
+    """The scenario with its text in the language (English where there is no usable translation)."""
+    lookup = _lookup(f"simulations/{scenario.id}", folder, language)
+    translated: Scenario = _apply_model(scenario, (), lookup)
+    return translated, lookup.result()
+
+
+def _translate_module(
+    module: Module, language: str, scenarios: dict[str, tuple[Scenario, UnitLanguage]]
+) -> tuple[Module, UnitLanguage]:
+    from ipt_course.content.loader import LessonText
+
+    lookup = _lookup(f"modules/{module.slug}", module.folder, language)
+    meta = _apply_model(module.meta, (), lookup)
+    lessons_by_id = {lesson.id: lesson for lesson in meta.lessons}
+    lessons = [
+        LessonText(lessons_by_id[t.lesson.id], lookup(f"lessons/{t.lesson.id}/body", t.markdown))
+        for t in module.lessons
+    ]
+    translated = replace(
+        module,
+        meta=meta,
+        lessons=lessons,
+        knowledge_checks=_apply(module.knowledge_checks, ("checks",), False, lookup),
+        items=_apply(module.items, ("items",), False, lookup),
+        role_plays=_apply(module.role_plays, ("prompts",), False, lookup),
+        scenarios=[scenarios[s.id][0] for s in module.scenarios],
+    )
+    return translated, lookup.result()
+
+
+def translate_course(course: LoadedCourse, language: str) -> TranslatedCourse:
+    """The course with its text in a language, each string falling back to English on its own.
+
+    English (or a language with no files) gives the same course. Cached per course object and language: the app
+    kernel calls this on every view at no cost.
+    """
+    cached = _CACHE.get((id(course), language))
+    if cached is not None and cached[0] is course:
+        return cached[1]
+    result = _translate_course(course, language)
+    if len(_CACHE) >= 16:  # a kernel holds one course in a language or two; a long test run holds more
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[(id(course), language)] = (course, result)
+    return result
+
+
+_CACHE: dict[tuple[int, str], tuple[LoadedCourse, TranslatedCourse]] = {}
+
+
+def _translate_course(course: LoadedCourse, language: str) -> TranslatedCourse:
+    if language == "en":
+        return TranslatedCourse(course, "en", {})
+    units: dict[str, UnitLanguage] = {}
+    lookup = _lookup("course", course.project.course_dir, language)
+    course_model = _apply_model(course.course, (), lookup)
+    framework = _apply_model(course.framework, (), lookup)
+    units["course"] = lookup.result()
+    scenarios: dict[str, tuple[Scenario, UnitLanguage]] = {}
+    for module in course.modules:
+        for scenario in module.scenarios:
+            if scenario.id not in scenarios:
+                folder = scenario.path.parent if scenario.path else course.project.simulations_dir / scenario.id
+                scenarios[scenario.id] = translate_scenario(scenario, language, folder)
+                units[f"simulations/{scenario.id}"] = scenarios[scenario.id][1]
+    modules = []
+    for module in course.modules:
+        translated, unit = _translate_module(module, language, scenarios)
+        modules.append(translated)
+        units[unit.unit] = unit
+    return TranslatedCourse(replace(course, course=course_model, framework=framework, modules=modules), language, units)
+
+
+def load_course_in(project: Project, language: str) -> TranslatedCourse:
+    """Load the course and give it in a language (see translate_course)."""
+    from ipt_course.content.loader import load_course
+
+    return translate_course(load_course(project), language)
