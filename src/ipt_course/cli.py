@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -162,6 +163,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ipt_course.workshop import ensure_workshop
 
     project = _project(args)
+    if args.identity == "hub":  # a JupyterHub single-user server: the hub signs in, no roster, no PINs
+        from ipt_course.hosted import HubSetupError, serve_under_hub
+        from ipt_course.identity.hub import NotUnderHub
+
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                serve_under_hub(project)
+        except (HubSetupError, NotUnderHub) as err:
+            err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+            return 2
+        return 0
     if args.certfile or args.keyfile:
         from ipt_course.serve import ssl_context
 
@@ -321,6 +333,33 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Turn new submission records in the store into nbgrader submissions (under a hub: no shared disk)."""
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.collect import collect
+    from ipt_course.progress.store import ProgressStore
+
+    project = _project(args)
+    store = ProgressStore(project.progress_db)
+    try:
+        results = collect(project, load_course(project), store)
+    finally:
+        store.close()
+    fresh = [r for r in results if r.outcome in ("new", "newer")]
+    for result in fresh:
+        console.print(f"Collected [bold]{result.trainee_id} / {result.module_id}[/bold] ({result.submitted_at})")
+    refused = [r for r in results if r.outcome == "refused"]
+    for result in refused:
+        err_console.print(f"[bold red]✗ {result.trainee_id} / {result.module_id}[/bold red]: {escape(result.reason)}")
+    unchanged = len(results) - len(fresh) - len(refused)
+    console.print(
+        f"[green]{len(fresh)} new submission(s) collected[/green] into {project.grading_dir / 'submitted'}"
+        + (f"; {unchanged} already there" if unchanged else "")
+        + (". Next: [bold]ipt-course grade[/bold]." if fresh else ".")
+    )
+    return 1 if refused else 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from ipt_course.content.loader import load_course
     from ipt_course.grading.coverage import shortfalls, write_coverage_report
@@ -469,6 +508,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--certfile", help="serve HTTPS with this certificate (PEM); needs --keyfile")
     p.add_argument("--keyfile", help="the certificate's private key (PEM)")
+    p.add_argument(
+        "--identity",
+        choices=("workshop", "hub"),
+        default=os.environ.get("IPT_IDENTITY", "workshop"),
+        help="who signs trainees in: the workshop roster and PINs (default), or JupyterHub (as the hub's "
+        "single-user server: its user, groups, port and prefix; $IPT_IDENTITY sets the default)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("restore", help="list the progress store's backups, or bring one back (shown first)")
@@ -482,6 +528,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="autograde every new submission with nbgrader")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser(
+        "collect", help="turn new submissions kept in the progress store into nbgrader submissions (hub)"
+    )
+    p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("report", help="reports for authors: `report coverage` (competencies x modules)")
     p.add_argument("which", choices=("coverage",), help="which report")

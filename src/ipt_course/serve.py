@@ -298,8 +298,10 @@ def voila_app_class() -> Any:
                 kernels = kernels_of(self)
                 manager = self.settings["kernel_manager"]
                 await shut_down(manager, kernels, kernels.of_session(ended.key), app_log, "signed out")
-            # The sign-in page then says she is signed out (the flag names no one and carries no secret).
-            self.redirect(sign_in_url(self) + "?signed-out=1", status=303)
+            # The sign-in page then says she is signed out (the flag names no one and carries no secret);
+            # a provider with its own way out (the hub's logout, which ends the hub's session too) names it.
+            signed_out = getattr(identity_of(self), "signed_out_url", None)
+            self.redirect(signed_out or sign_in_url(self) + "?signed-out=1", status=303)
 
     class KernelManagerForPage:
         """The kernel manager as one page request sees it: its kernel is owned by its session from the start.
@@ -675,11 +677,13 @@ def make_app(
     keyfile: Path | None = None,
     identity: IdentityProvider | None = None,
     pool_size: int | None = None,
+    base_url: str = "/",
 ) -> Any:
     """The initialised (not yet started) Voila app for the project, with its identity provider and kernel cap.
 
     `pool_size` preheated kernels of the app page are kept ready (default: one per trainee on the roster, within
-    the cap); 0 starts a kernel per page view instead.
+    the cap); 0 starts a kernel per page view instead. `base_url` is the path the server answers under (under
+    JupyterHub, the hub's prefix for this server: /user/<name>/).
     """
     from ipt_course.identity.workshop import SESSION_HOURS
 
@@ -744,6 +748,7 @@ def make_app(
             str(project.site_dir),
             f"--Voila.ip={host}",
             f"--Voila.port={port}",
+            f"--Voila.base_url={base_url}",
             "--Voila.port_retries=0",
             "--Voila.open_browser=False",
             f"--VoilaConfiguration.template={TEMPLATE_NAME}",
@@ -841,6 +846,8 @@ def serve(
     session_hours: float | None = None,
     certfile: Path | None = None,
     keyfile: Path | None = None,
+    identity: IdentityProvider | None = None,
+    base_url: str = "/",
 ) -> None:
     """Run Voila on the built site until Ctrl-C or SIGTERM; every kernel is shut down on the way out."""
     app = make_app(
@@ -851,6 +858,8 @@ def serve(
         session_hours=session_hours,
         certfile=certfile,
         keyfile=keyfile,
+        identity=identity,
+        base_url=base_url,
     )
     app.log.info(
         "Kernel cap: %d; preheated kernels kept ready: %d", app.ipt_kernels.max_kernels, app.ipt_kernels.pool_size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from nbformat.notebooknode import NotebookNode
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
+ENV_SUBMISSIONS = "IPT_SUBMISSIONS"
+"""`store` on a hub's single-user server: a submission is kept in the shared store only, and `ipt-course collect`
+writes the nbgrader submission where grading happens (no shared disk); unset on a laptop (the file is written too)."""
 MAX_ROLE_PLAY_CHARS = 8000
 """The longest role-play answer the page accepts (it says so as the trainee types); a submission never cuts text."""
 
@@ -181,8 +185,10 @@ def write_submission(
         if own_store:
             kept.close()
     folder = submission_dir(project, trainee_id, module.id)
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{module.id}.ipynb"
+    if os.environ.get(ENV_SUBMISSIONS) == "store":  # under a hub: `collect` writes it on the grading side
+        return target, timestamp
+    folder.mkdir(parents=True, exist_ok=True)
     write_notebook(target, nbformat.writes(nb), timestamp)
     return target, timestamp
 
