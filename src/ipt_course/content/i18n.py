@@ -263,7 +263,12 @@ class FileProblem:
     message: str
 
     def __str__(self) -> str:
-        return str(ContentError(self.path, self.message, f"{self.key}" if self.key else None, self.field))
+        where = str(self.path)
+        if self.key:
+            where += f", key '{self.key}'"
+        if self.field:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
 
 
 def read_translation(path: Path) -> tuple[TranslationFile, list[FileProblem]]:
@@ -633,3 +638,105 @@ def load_course_in(project: Project, language: str) -> TranslatedCourse:
     from ipt_course.content.loader import load_course
 
     return translate_course(load_course(project), language)
+
+
+# --- checking translation files -------------------------------------------------------------------------------------
+
+_HEADING = re.compile(r"^ {0,3}(#{1,6})\s")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+_BOLD = re.compile(r"\*\*(?=\S).+?\*\*|__(?=\S).+?__", re.DOTALL)
+_LINK = re.compile(r"\[[^\]]+\]\([^)]+\)")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def markdown_shape(text: str) -> dict[str, int]:
+    """What a translation must keep of a text's Markdown: headings by level, list items, bold spans, links."""
+    shape: dict[str, int] = {}
+    for line in text.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            name = f"level-{len(heading.group(1))} headings"
+            shape[name] = shape.get(name, 0) + 1
+        elif _LIST_ITEM.match(line):
+            shape["list items"] = shape.get("list items", 0) + 1
+    for name, pattern in (("bold spans", _BOLD), ("links", _LINK)):
+        found = len(pattern.findall(text))
+        if found:
+            shape[name] = found
+    return shape
+
+
+def _shape_difference(english: str, translated: str) -> str | None:
+    want, got = markdown_shape(english), markdown_shape(translated)
+    differ = [name for name in sorted(set(want) | set(got)) if want.get(name, 0) != got.get(name, 0)]
+    if not differ:
+        return None
+    found = ", ".join(f"{name} {got.get(name, 0)} (English {want.get(name, 0)})" for name in differ)
+    return f"keep the Markdown of the English (headings, lists, bold, links); this text has {found}"
+
+
+def entry_problems(path: Path, key: str, entry: TranslationEntry, english: str) -> list[FileProblem]:
+    """What is wrong with one translated string (an untranslated one has nothing to check)."""
+    if entry.status == "untranslated":
+        return []
+    problems: list[FileProblem] = []
+    if not entry.text.strip():
+        problems.append(FileProblem(path, key, "text", f"is empty but the status is {entry.status}"))
+        return problems
+    want, got = placeholders(english), placeholders(entry.text)
+    if want != got:
+        shown = ", ".join(f"{{{p}}}" for p in want) or "none"
+        problems.append(
+            FileProblem(
+                path,
+                key,
+                "text",
+                f"placeholders must be kept exactly as in the English ({shown}); the translation has "
+                f"{', '.join(f'{{{p}}}' for p in got) or 'none'}",
+            )
+        )
+    shape = _shape_difference(english, entry.text)
+    if shape:
+        problems.append(FileProblem(path, key, "text", shape))
+    if not entry.by:
+        problems.append(FileProblem(path, key, "by", f"say who wrote or reviewed it (status {entry.status})"))
+    if not entry.at or not _DATE.match(entry.at):
+        problems.append(FileProblem(path, key, "at", "give the date it was written or reviewed as YYYY-MM-DD"))
+    return problems
+
+
+def check_translation(unit: SourceUnit, language: str, path: Path | None = None) -> list[FileProblem]:
+    """Every problem of one translation file: format, language, unknown keys, placeholders, Markdown, status."""
+    path = path or unit.path(language)
+    try:
+        translation, problems = read_translation(path)
+    except ContentError as err:
+        return [FileProblem(path, None, err.field, err.problem)]
+    if translation.language != language:
+        problems.append(
+            FileProblem(path, None, "language", f"says {translation.language!r} but the file is for {language!r}")
+        )
+    for key, entry in translation.strings.items():
+        english = unit.strings.get(key)
+        if english is None:
+            problems.append(
+                FileProblem(
+                    path,
+                    key,
+                    None,
+                    f"no English text of {unit.label} has this key: an unknown id, or a field that is not translated",
+                )
+            )
+            continue
+        problems += entry_problems(path, key, entry, english)
+    return problems
+
+
+def translation_problems(units: Iterable[SourceUnit]) -> list[FileProblem]:
+    """The problems of every translation file beside the given units. Missing or untranslated strings are not
+    problems: `ipt-course report translations` counts them."""
+    problems: list[FileProblem] = []
+    for unit in units:
+        for language, path in translation_files(unit).items():
+            problems += check_translation(unit, language, path)
+    return problems

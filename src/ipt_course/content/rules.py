@@ -910,7 +910,19 @@ def check_course(course: LoadedCourse, longest_path: Callable[[Scenario], int] |
         problems += graphic_problems(module, course.project.synthetic_dir)
         problems += notebook_problems(module.folder / "module.ipynb", module.id)
     problems += cue_problems(course)
+    problems += translation_file_problems(course)
     return [replace(p, path=_relative(course, p.path)) for p in problems]
+
+
+def translation_file_problems(course: LoadedCourse) -> list[Problem]:
+    """Problems of the translation files (<unit>/i18n/<lang>.yaml): unknown keys, placeholders or Markdown not kept,
+    wrong language, bad status. Strings still untranslated are coverage (`report translations`), not problems."""
+    from ipt_course.content.i18n import source_units, translation_problems
+
+    return [
+        Problem(p.path, p.message, p.key, p.field, what="key")
+        for p in translation_problems(source_units(course.project, course))
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
