@@ -152,9 +152,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trainees", type=int, default=1000)
     parser.add_argument("--root", type=Path, help="time the exports of an already filled course (no filling)")
+    parser.add_argument("--keep", type=Path, help="fill a course in this new folder and keep it (for --root later)")
     args = parser.parse_args()
     if args.root:
         time_exports(args.root, args.root / "export-bench")
+        return
+    if args.keep:
+        root = course_copy(args.keep)
+        started = time.perf_counter()
+        made = fill(root, args.trainees)
+        print(f"filled nbgrader's gradebook: {made} submissions in {time.perf_counter() - started:.0f} s", flush=True)
+        subprocess.run([sys.executable, __file__, "--root", str(root)], check=True)
         return
     with tempfile.TemporaryDirectory() as tmp:
         root = course_copy(Path(tmp) / "course")

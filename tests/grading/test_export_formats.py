@@ -44,17 +44,21 @@ def test_workbook_has_frozen_header_filters_widths_and_level_colours(course: Loa
         assert sheet["A1"].font.bold, name
     sheet = workbook["competencies"]
     header = [c.value for c in sheet[1]]
-    assert sheet.column_dimensions["C"].width >= len("Assessment of harm"), "names fit their column"
+    name_column = header.index("competency_name") + 1
+    width = next(d.width for d in sheet.column_dimensions.values() if d.min <= name_column <= (d.max or d.min))
+    assert width >= len("Assessment of harm"), "names fit their column"
     level = header.index("level") + 1
-    seen = {}
-    for row in sheet.iter_rows(min_row=2):
-        cell = row[level - 1]
-        if cell.value is not None:
-            seen[int(cell.value)] = cell.fill.start_color.rgb[-6:]
-        else:
-            assert cell.fill.fill_type is None, "no colour without a level"
-    assert seen[1] == LEVEL_COLOURS[1].lstrip("#").upper(), "level 1 red, with the number still in the cell"
-    assert seen[3] == LEVEL_COLOURS[3].lstrip("#").upper()
+    levels = [row[level - 1].value for row in sheet.iter_rows(min_row=2)]
+    assert 1 in levels and 3 in levels, "the number stays in the cell, for sorting and for print"
+    # Each level is coloured by a conditional format on the level column, as Excel and LibreOffice show it.
+    column = sheet.cell(1, level).column_letter
+    colours = {}
+    for ranges, rules in sheet.conditional_formatting._cf_rules.items():
+        assert str(ranges.sqref) == f"{column}2:{column}{sheet.max_row}", "the rule covers the level column only"
+        for rule in rules:
+            assert rule.type == "cellIs" and rule.operator == "equal"
+            colours[int(rule.formula[0])] = rule.dxf.fill.bgColor.rgb[-6:]
+    assert colours == {k: v.lstrip("#").upper() for k, v in LEVEL_COLOURS.items()}, "level 1 red … level 4 green"
     flags = workbook["flags"]
     flag_header = [c.value for c in flags[1]]
     assert {"question", "chosen", "harm_name", "why", "attempt"} <= set(flag_header)
