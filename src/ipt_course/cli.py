@@ -361,6 +361,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.which == "translations":
+        return cmd_report_translations(args)
     from ipt_course.content.loader import load_course
     from ipt_course.grading.coverage import shortfalls, write_coverage_report
 
@@ -463,6 +465,57 @@ def cmd_i18n_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_i18n_export(args: argparse.Namespace) -> int:
+    from ipt_course.content.i18n import select_units, source_units
+    from ipt_course.content.i18n_sheet import export_workbook
+
+    project = _project(args)
+    try:
+        units = select_units(source_units(project), args.units)
+    except ValueError as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return 2
+    out = Path(args.out) if args.out else project.build_dir / "translations" / f"translations-{args.lang}.xlsx"
+    rows = export_workbook(units, args.lang, out)
+    console.print(f"Wrote [bold]{out}[/bold]: {rows} string(s) of {len(units)} unit(s) in {args.lang}")
+    return 0
+
+
+def cmd_i18n_import(args: argparse.Namespace) -> int:
+    from ipt_course.content.i18n import source_units
+    from ipt_course.content.i18n_sheet import import_workbook
+
+    project = _project(args)
+    result = import_workbook(source_units(project), Path(args.file), language=args.lang)
+    for path, count in result.written.items():
+        rel = path.relative_to(project.root) if path.is_relative_to(project.root) else path
+        console.print(f"Wrote {count} string(s) to [bold]{rel}[/bold]")
+    if result.unchanged:
+        console.print(f"[dim]{result.unchanged} row(s) were already in the files as they are[/dim]")
+    for refusal in result.refused:
+        err_console.print(f"[red]✗ refused[/red] {escape(str(refusal))}")
+    if result.refused:
+        err_console.print(f"[red]{len(result.refused)} row(s) refused[/red]; the other rows were taken.")
+        return 1
+    return 0
+
+
+def cmd_report_translations(args: argparse.Namespace) -> int:
+    from ipt_course.content.i18n import COVERAGE_COLUMNS, coverage, coverage_rows, format_coverage, source_units
+
+    rows = coverage(source_units(_project(args)), args.lang or None)
+    if not console.is_terminal:  # a log or a pipe: plain columns that do not wrap
+        console.print(format_coverage(rows), soft_wrap=True, markup=False, highlight=False, end="")
+        return 0
+    table = Table(title="Translations: coverage and review per language and unit")
+    for column in COVERAGE_COLUMNS:
+        table.add_column(column, justify="left" if column in ("Language", "Unit") else "right")
+    for cells in coverage_rows(rows):
+        table.add_row(*cells, style="bold" if cells[1] == "all units" else None)
+    console.print(table)
+    return 0
+
+
 def _i18n_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse._SubParsersAction[Any]:
     """The subcommands of `ipt-course i18n`, made on first use (interface catalogues and content both add some)."""
     if "i18n" not in sub.choices:
@@ -535,8 +588,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("report", help="reports for authors: `report coverage` (competencies x modules)")
-    p.add_argument("which", choices=("coverage",), help="which report")
+    p.add_argument("which", choices=("coverage", "translations"), help="which report")
     p.add_argument("--out", help="file to write (default: build/reports/coverage.html)")
+    p.add_argument("--lang", action="append", help="translations: only this language (repeatable)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -565,6 +619,16 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--lang", action="append", required=True, help="language code, e.g. hi (repeat for several)")
     q.add_argument("units", nargs="*", help="'course', a module (folder, id or number) or a scenario id; default: all")
     q.set_defaults(func=cmd_i18n_template)
+    q = i18n.add_parser("export", help="write a language's strings to a spreadsheet for reviewers")
+    q.add_argument("--lang", required=True, help="language code, e.g. bn")
+    q.add_argument("--format", choices=("xlsx",), default="xlsx", help="the spreadsheet format (xlsx)")
+    q.add_argument("--out", help="file to write (default: build/translations/translations-<lang>.xlsx)")
+    q.add_argument("units", nargs="*", help="'course', a module (folder, id or number) or a scenario id; default: all")
+    q.set_defaults(func=cmd_i18n_export)
+    q = i18n.add_parser("import", help="take a reviewed spreadsheet back: checked rows are written, the rest refused")
+    q.add_argument("file", help="the .xlsx file (`i18n export` made it)")
+    q.add_argument("--lang", help="language of the sheets (default: each sheet's name)")
+    q.set_defaults(func=cmd_i18n_import)
     return top
 
 

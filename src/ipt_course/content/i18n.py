@@ -358,7 +358,7 @@ class TemplateResult:
         return self.created or bool(self.added or self.refreshed or self.dropped)
 
 
-def _header(unit: SourceUnit, language: str) -> str:
+def template_header(unit: SourceUnit, language: str) -> str:
     name = LANGUAGES.get(language, language)
     return (
         f"# {name} ({language}) text of {unit.label}. Made by `ipt-course i18n template --lang {language}`.\n"
@@ -400,7 +400,7 @@ def write_template(unit: SourceUnit, language: str) -> TemplateResult:
     result.dropped = list(old)
     if result.changed:
         write_translation(
-            path, TranslationFile(schema_version=1, language=language, strings=strings), _header(unit, language)
+            path, TranslationFile(schema_version=1, language=language, strings=strings), template_header(unit, language)
         )
     return result
 
@@ -740,3 +740,114 @@ def translation_problems(units: Iterable[SourceUnit]) -> list[FileProblem]:
         for language, path in translation_files(unit).items():
             problems += check_translation(unit, language, path)
     return problems
+
+
+# --- coverage ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How far one unit is translated into one language, and how much of it a clinician has reviewed."""
+
+    language: str
+    unit: str
+    total: int
+    """Translatable strings in the English source."""
+    translated: int
+    """Strings shown translated (draft or reviewed, made from the current English, usable)."""
+    reviewed: int
+    """Of those, the ones a clinician has reviewed."""
+    stale: int
+    """Translations made from English that has changed since (shown in English until looked at again)."""
+    missing: int
+    """Keys not in the file at all (run `ipt-course i18n template`)."""
+
+    @property
+    def translated_share(self) -> float:
+        return self.translated / self.total if self.total else 1.0
+
+    @property
+    def reviewed_share(self) -> float:
+        return self.reviewed / self.total if self.total else 1.0
+
+
+def unit_coverage(unit: SourceUnit, language: str) -> Coverage:
+    """The coverage of one unit in one language (a missing or unreadable file counts as nothing translated)."""
+    entries: dict[str, TranslationEntry] = {}
+    path = unit.path(language)
+    if path.is_file():
+        try:
+            entries = dict(read_translation(path)[0].strings)
+        except ContentError:
+            entries = {}
+    translated = reviewed = stale = missing = 0
+    for key, english in unit.strings.items():
+        entry = entries.get(key)
+        if entry is None:
+            missing += 1
+        elif usable(entry, english):
+            translated += 1
+            reviewed += entry.status == "reviewed"
+        elif entry.status != "untranslated" and entry.source != source_hash(english):
+            stale += 1
+    return Coverage(language, unit.label, len(unit.strings), translated, reviewed, stale, missing)
+
+
+def coverage(units: Iterable[SourceUnit], languages: Iterable[str] | None = None) -> list[Coverage]:
+    """Coverage per language and unit: every language given, else every language some unit has a file for."""
+    units = list(units)
+    if languages is None:
+        found = {language for u in units for language in translation_files(u)}
+        languages = sorted(found, key=lambda code: ((*TRANSLATION_LANGUAGES, code).index(code), code))
+    return [unit_coverage(u, language) for language in languages for u in units]
+
+
+COVERAGE_COLUMNS = ("Language", "Unit", "Strings", "Translated", "Reviewed", "Stale", "Not in file")
+
+
+def coverage_rows(rows: Iterable[Coverage]) -> list[list[str]]:
+    """The report's rows as text: one per language and unit, then a total per language."""
+    table: list[list[str]] = []
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        table.append(
+            [
+                row.language,
+                row.unit,
+                str(row.total),
+                f"{row.translated_share:.0%}",
+                f"{row.reviewed_share:.0%}",
+                str(row.stale),
+                str(row.missing),
+            ]
+        )
+        total = totals.setdefault(row.language, [0, 0, 0, 0, 0])
+        for index, value in enumerate((row.total, row.translated, row.reviewed, row.stale, row.missing)):
+            total[index] += value
+    for language, (strings, translated, reviewed, stale, missing) in totals.items():
+        whole = Coverage(language, "all units", strings, translated, reviewed, stale, missing)
+        table.append(
+            [
+                language,
+                "all units",
+                str(strings),
+                f"{whole.translated_share:.0%}",
+                f"{whole.reviewed_share:.0%}",
+                str(stale),
+                str(missing),
+            ]
+        )
+    return table
+
+
+def format_coverage(rows: Iterable[Coverage]) -> str:
+    """The translations report as plain, aligned text (for a log, a pipe or an issue note)."""
+    table = [list(COVERAGE_COLUMNS), *coverage_rows(rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(COVERAGE_COLUMNS))]
+    lines = []
+    for line in table:
+        cells = [
+            cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
