@@ -9,6 +9,9 @@ import pytest
 
 from ipt_course.paths import Project
 
+# A real PostgreSQL for the tests that need one (postgres_server, postgres_url): see tests/pg.py.
+pytest_plugins = ("tests.pg",)
+
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = ("course", "modules", "simulations", "data/synthetic")
 

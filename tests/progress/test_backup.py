@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -34,8 +35,9 @@ def store_with_work(path: Path, answers: int = 200) -> None:
         store.add_trainee(trainee, trainee.title(), "4821")
         for n in range(answers // 2):
             store.save(trainee, MODULE, f"roleplay:p{n}", "I hear you. " * 20)
-    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The store's schema versions: every earlier version, built here with its own DDL, opens as the current one."""
+"""The store's schema versions: every earlier version opens as the current one, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,8 +6,17 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from ipt_course.progress.migrations import EXPECTED_COLUMNS, SCHEMA_VERSION, STEPS, columns, schema_problems
+from ipt_course.progress.database import sqlite_url
+from ipt_course.progress.migrations import (
+    EXPECTED_COLUMNS,
+    SCHEMA_VERSION,
+    STEPS,
+    columns,
+    schema_problems,
+    v1_tables,
+)
 from ipt_course.progress.store import ProgressStore, StoreDamaged
 
 # The DDL of each released version, copied here on purpose: a change to the package's DDL must not change the
@@ -60,7 +69,8 @@ def test_every_earlier_version_opens_as_the_current_one_with_its_data(tmp_path: 
     old_store(path, OLD_VERSIONS[version])
     store = ProgressStore(path)
     try:
-        assert schema_problems(store._db) == []
+        with store.engine.connect() as db:
+            assert schema_problems(db) == []
         assert store.answers("t1", "m1") == {"item:q1": ["b"]}
         assert [t.id for t in store.trainees()] == ["t1"]  # on_roster defaults to 1
         assert store.last_submission("t1", "m1") == "s"
@@ -76,10 +86,11 @@ def test_a_migrated_store_has_the_same_tables_as_a_new_one(tmp_path: Path) -> No
     old_store(old, V1)
     ProgressStore(old).close()
     new = ProgressStore(tmp_path / "new" / "progress.db")
-    with sqlite3.connect(old) as migrated:
+    migrated = sa.create_engine(sqlite_url(old))
+    with migrated.connect() as old_db, new.engine.connect() as new_db:
         for table in EXPECTED_COLUMNS:
-            assert columns(migrated, table) == columns(new._db, table), table
-    migrated.close()
+            assert columns(old_db, table) == columns(new_db, table), table
+    migrated.dispose()
     new.close()
 
 
@@ -92,14 +103,54 @@ def test_a_store_from_a_newer_version_is_refused_with_a_message(tmp_path: Path) 
     assert str(path) in str(caught.value)
 
 
-def test_schema_problems_names_a_missing_table_and_column(tmp_path: Path) -> None:
-    """Does the schema check name a dropped table and a missing column?"""
-    path = tmp_path / "progress.db"
-    ProgressStore(path).close()
-    with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE events")
-        db.execute("ALTER TABLE submission_records DROP COLUMN digest")
+def test_schema_problems_names_a_missing_table_and_column(store_url: str) -> None:
+    """Does the schema check name a dropped table and a missing column (SQLite and PostgreSQL)?"""
+    store = ProgressStore(store_url)
+    with store.engine.begin() as db:
+        db.execute(sa.text("DROP TABLE events"))
+        db.execute(sa.text("ALTER TABLE submission_records DROP COLUMN digest"))
+    with store.engine.connect() as db:
         problems = schema_problems(db)
-    db.close()
+    store.close()
     assert "table 'events' is missing" in problems
     assert "table 'submission_records' lacks column(s) digest" in problems
+
+
+@pytest.mark.parametrize("start", [1, 2])
+def test_the_migration_steps_run_on_postgresql(postgres_url: str, start: int) -> None:
+    """Does a PostgreSQL store at an earlier version (the package's version-1 tables, then the steps up to `start`)
+    open at the current version, with its data, exactly as SQLite stores do?"""
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as db:
+        v1_tables().create_all(db)
+        db.execute(sa.text("INSERT INTO meta VALUES ('schema_version', '1')"))
+        for version in range(1, start):
+            STEPS[version](db)
+            db.execute(sa.text("UPDATE meta SET value=:v WHERE key='schema_version'"), {"v": str(version + 1)})
+        db.execute(sa.text("INSERT INTO trainees (id, name, pin_salt, pin_hash) VALUES ('t1', 'Asha', '00', 'x')"))
+        db.execute(sa.text("INSERT INTO answers VALUES ('t1', 'm1', 'item:q1', '[\"b\"]', 1.0)"))
+    engine.dispose()
+    store = ProgressStore(postgres_url)
+    try:
+        with store.engine.connect() as db:
+            assert schema_problems(db) == []
+            kinds = {c["name"]: str(c["type"]) for c in sa.inspect(db).get_columns("answers")}
+        assert kinds["updated_at"] == "DOUBLE PRECISION"  # not REAL: a time to the second, not the minute
+        assert store.answers("t1", "m1") == {"item:q1": ["b"]}
+        assert [t.id for t in store.trainees()] == ["t1"]
+        store.keep_submission_record("t1", "m1", "s", {"items": {}})
+        assert [r.digest_ok for r in store.submission_records("t1", "m1")] == [True]
+    finally:
+        store.close()
+
+
+def test_a_postgresql_store_from_a_newer_version_is_refused(postgres_url: str) -> None:
+    """Does a PostgreSQL store written by a newer ipt-course raise StoreDamaged naming the database?"""
+    ProgressStore(postgres_url).close()
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as db:
+        db.execute(sa.text("UPDATE meta SET value=:v WHERE key='schema_version'"), {"v": str(SCHEMA_VERSION + 1)})
+    engine.dispose()
+    with pytest.raises(StoreDamaged, match="reads up to") as caught:
+        ProgressStore(postgres_url)
+    assert postgres_url.rsplit("/", 1)[1] in str(caught.value)

@@ -1,4 +1,8 @@
-"""Backups of the progress store (SQLite's online backup), the start-up check, and bringing a backup back."""
+"""Backups of the progress store (SQLite's online backup), the start-up check, and bringing a backup back.
+
+The start-up check works on SQLite and PostgreSQL; backups and restore are SQLite's (a PostgreSQL store is backed
+up with pg_dump, see PG_BACKUP_ADVICE).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
+
+from ipt_course.progress.database import describe, make_engine, sqlite_path, sqlite_url
 from ipt_course.progress.migrations import SchemaTooNew, migrate, schema_problems
 
 KEEP_BACKUPS = 10
@@ -67,11 +75,16 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
 
-def _stats_of(db: sqlite3.Connection) -> StoreStats:
-    def count(sql: str) -> int:
-        return int(db.execute(sql).fetchone()[0])
+def _stats_of(db: sqlite3.Connection | sa.Connection) -> StoreStats:
+    def scalar(sql: str) -> Any:
+        if isinstance(db, sa.Connection):
+            return db.execute(sa.text(sql)).scalar()
+        return db.execute(sql).fetchone()[0]
 
-    newest = db.execute("SELECT MAX(updated_at) FROM answers").fetchone()[0]
+    def count(sql: str) -> int:
+        return int(scalar(sql))
+
+    newest = scalar("SELECT MAX(updated_at) FROM answers")
     return StoreStats(
         trainees=count("SELECT COUNT(*) FROM trainees"),
         trainees_with_answers=count("SELECT COUNT(DISTINCT trainee_id) FROM answers"),
@@ -87,12 +100,15 @@ def store_stats(path: Path) -> StoreStats:
         return _stats_of(db)
 
 
-def _integrity_problems(db: sqlite3.Connection) -> list[str]:
-    rows = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
+def _integrity_problems(db: sqlite3.Connection | sa.Connection) -> list[str]:
+    if isinstance(db, sa.Connection):
+        rows = [str(row[0]) for row in db.exec_driver_sql("PRAGMA quick_check")]
+    else:
+        rows = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
     return [] if rows == ["ok"] else rows
 
 
-def content_problems(db: sqlite3.Connection) -> list[str]:
+def content_problems(db: sa.Connection) -> list[str]:
     """Saved answers that cannot be read back: quick_check only checks SQLite's structure, not what a page holds.
 
     Every answer is read and decoded, as a page would, so damage inside a data page (zeros written over it, say)
@@ -100,13 +116,13 @@ def content_problems(db: sqlite3.Connection) -> list[str]:
     """
     problems: list[str] = []
     try:
-        for trainee, module, key, value in db.execute("SELECT trainee_id, module_id, key, value FROM answers"):
+        for trainee, module, key, value in db.execute(sa.text("SELECT trainee_id, module_id, key, value FROM answers")):
             try:
                 json.loads(value)
             except (TypeError, ValueError):
                 problems.append(f"the saved answer {key!r} of {trainee!r} in module {module!r} is unreadable")
-    except sqlite3.DatabaseError as err:
-        problems.append(f"reading the saved answers fails ({err})")
+    except sa.exc.DBAPIError as err:
+        problems.append(f"reading the saved answers fails ({err.orig})")
     return problems
 
 
@@ -159,6 +175,27 @@ def damaged_message(db_path: Path, reason: str) -> str:
     return "\n".join(lines)
 
 
+PG_BACKUP_ADVICE = (
+    "Backups of a PostgreSQL progress store are PostgreSQL's own: take them with "
+    "`pg_dump --format=custom --file=progress-$(date +%F-%H%M).dump DATABASE` (say, hourly from cron, or the hosting "
+    "service's snapshots) and bring one back with `pg_restore --clean --dbname=DATABASE FILE`. "
+    "ipt-course's own backups and `ipt-course restore` are for the SQLite store of a workshop laptop."
+)
+
+
+def postgres_message(url: str, reason: str) -> str:
+    """What the trainer reads when a PostgreSQL store cannot be used: the database, why, and where to look."""
+    return "\n".join(
+        [
+            f"The progress store {describe(url)} (PostgreSQL) cannot be used: {reason}.",
+            "The course was not started, so nothing more is lost.",
+            "Check that the PostgreSQL server is running and that the database URL (--database, or $IPT_DATABASE_URL) "
+            "names the right server, database and user.",
+            PG_BACKUP_ADVICE,
+        ]
+    )
+
+
 def _backup_has_work(db_path: Path) -> Backup | None:
     """The newest backup if it holds any answer or submission (evidence that work existed)."""
     newest = newest_backup(db_path)
@@ -180,34 +217,51 @@ def refuse_if_lost(db_path: Path) -> None:
         raise StoreDamaged(damaged_message(db_path, reason + ", but the backups hold trainees' answers"))
 
 
-def check_store(db_path: Path) -> StoreStats | None:
+def check_store(target: Path | str) -> StoreStats | None:
     """The start-up check: integrity (quick_check), tables and schema version, and not suddenly emptier.
 
-    Returns what the store holds (None for a new workshop with no store yet); raises StoreDamaged with a
-    message for the trainer otherwise. Migrates an older schema first (one step per version).
+    `target` is the SQLite file or a database URL. Returns what the store holds (None for a new workshop with no
+    SQLite file yet); raises StoreDamaged with a message for the trainer otherwise. Migrates an older schema first
+    (one step per version). On PostgreSQL: reachable, migrated, tables, every answer readable (PostgreSQL checks its
+    own pages; its backups are pg_dump's, so there is no backup to compare with).
     """
-    refuse_if_lost(db_path)
-    if not db_path.exists() or db_path.stat().st_size == 0:
-        return None
+    url = sqlite_url(target) if isinstance(target, Path) else target
+    db_path = sqlite_path(url)
+    if db_path is not None:
+        refuse_if_lost(db_path)
+        if not db_path.exists() or db_path.stat().st_size == 0:
+            return None
+
+    def problem(reason: str) -> StoreDamaged:
+        return StoreDamaged(postgres_message(url, reason) if db_path is None else damaged_message(db_path, reason))
+
+    engine = make_engine(url)
     try:
-        with contextlib.closing(sqlite3.connect(db_path, isolation_level=None, timeout=30)) as db:
-            problems = _integrity_problems(db)
+        if db_path is not None:
+            with engine.connect() as db:
+                db.execution_options(ipt_write=False)
+                problems = _integrity_problems(db)
             if problems:
-                raise StoreDamaged(
-                    damaged_message(db_path, "SQLite's quick_check found damage: " + "; ".join(problems[:3]))
-                )
-            migrate(db)
+                raise problem("SQLite's quick_check found damage: " + "; ".join(problems[:3]))
+        migrate(engine)
+        with engine.connect() as db:
+            db.execution_options(ipt_write=False)
             problems = schema_problems(db)
             if problems:
-                raise StoreDamaged(damaged_message(db_path, "; ".join(problems)))
+                raise problem("; ".join(problems))
             problems = content_problems(db)
             if problems:
-                raise StoreDamaged(damaged_message(db_path, "; ".join(problems[:3])))
+                raise problem("; ".join(problems[:3]))
             stats = _stats_of(db)
-    except sqlite3.DatabaseError as err:
-        raise StoreDamaged(damaged_message(db_path, f"SQLite cannot read it ({err})")) from err
+    except sa.exc.DBAPIError as err:
+        reason = str(err.orig).strip()
+        raise problem(reason if db_path is None else f"SQLite cannot read it ({reason})") from err
     except SchemaTooNew as err:
-        raise StoreDamaged(damaged_message(db_path, str(err))) from err
+        raise problem(str(err)) from err
+    finally:
+        engine.dispose()
+    if db_path is None:
+        return stats
     newest = _backup_has_work(db_path)
     if newest is not None and newest.stats is not None and stats.answers < newest.stats.answers:
         raise StoreDamaged(
@@ -349,8 +403,10 @@ def restore_backup(db_path: Path, backup: Path) -> Path | None:
         os.replace(tmp_name, db_path)
     finally:
         Path(tmp_name).unlink(missing_ok=True)
-    with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as db:
-        db.execute("PRAGMA journal_mode=WAL")
-        migrate(db)
+    engine = make_engine(sqlite_url(db_path))  # WAL again, as the store opens it
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
     take_backup(db_path)
     return aside

@@ -1,22 +1,27 @@
-"""The progress store: the roster, and every answer saved the moment it is given (SQLite, WAL)."""
+"""The progress store: the roster, and every answer saved the moment it is given (SQLite with WAL, or PostgreSQL)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import secrets
-import sqlite3
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from ipt_course.identity.pins import hash_pin, pin_matches
+from ipt_course.paths import Project
 from ipt_course.progress.backup import StoreDamaged as StoreDamaged  # re-exported: callers catch it from here
-from ipt_course.progress.backup import damaged_message, refuse_if_lost
+from ipt_course.progress.backup import damaged_message, postgres_message, refuse_if_lost
+from ipt_course.progress.database import ENV_DATABASE_URL as ENV_DATABASE_URL  # re-exported for callers
+from ipt_course.progress.database import database_url, describe, make_engine, sqlite_path, sqlite_url
 from ipt_course.progress.migrations import SCHEMA_VERSION as SCHEMA_VERSION
 from ipt_course.progress.migrations import SchemaTooNew, migrate
 
@@ -36,44 +41,81 @@ class Trainee:
     name: str
 
 
-class ProgressStore:
-    """Everything a trainee does, keyed by trainee and module, durable across reloads and power cuts."""
+def open_store(project: Project | None = None, url: str | None = None, durable: bool = True) -> ProgressStore:
+    """The progress store every command and page opens: `url`, else $IPT_DATABASE_URL, else workshop/progress.db."""
+    return ProgressStore(database_url(project, url), durable=durable)
 
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+def store_exists(project: Project | None = None, url: str | None = None) -> bool:
+    """Whether there is a store to read: the SQLite file exists (a PostgreSQL database is always there to ask).
+
+    Readers (exports, grading) check first, so that reading never creates an empty SQLite file.
+    """
+    path = sqlite_path(database_url(project, url))
+    return path is None or path.is_file()
+
+
+class ProgressStore:
+    """Everything a trainee does, keyed by trainee and module, durable across reloads and power cuts.
+
+    `target` is a SQLite file (a Path) or a database URL (sqlite:///FILE or postgresql+psycopg://…); `open_store`
+    chooses it. One connection per store, as a kernel saves one answer at a time.
+    """
+
+    def __init__(self, target: Path | str, durable: bool = True):
+        self.url = sqlite_url(target) if isinstance(target, Path) else target
+        self.path: Path | None = sqlite_path(self.url)
+        """The SQLite file; None on PostgreSQL."""
+        self.where = describe(self.url)
         try:
-            # A missing or zero-length file would silently become a new, empty store: refuse when backups hold work.
-            refuse_if_lost(path)
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # A missing or zero-length file would silently become a new, empty store: refuse when backups hold work.
+                refuse_if_lost(self.path)
+            self._engine = make_engine(self.url, durable=durable)
             try:
-                # isolation_level=None: we open transactions ourselves, so each save is one atomic commit.
-                self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                # FULL: a committed answer survives a power cut, not only a killed process.
-                self._db.execute("PRAGMA synchronous=FULL")
-                self._db.execute("PRAGMA foreign_keys=ON")
-                migrate(self._db)
-            except sqlite3.DatabaseError as err:
-                raise StoreDamaged(damaged_message(path, f"SQLite cannot read it ({err})")) from err
-            except SchemaTooNew as err:
-                raise StoreDamaged(damaged_message(path, str(err))) from err
+                migrate(self._engine)
+            except (sa.exc.DBAPIError, SchemaTooNew) as err:
+                self._engine.dispose()
+                raise StoreDamaged(self._problem(err)) from err
         except StoreDamaged as err:
             # In a page kernel, only the process's own stderr reaches the terminal `ipt-course serve` runs in.
             print(f"[ipt-course] PROGRESS STORE DAMAGED:\n{err}", file=sys.__stderr__ or sys.stderr, flush=True)
             raise
 
+    def _problem(self, err: BaseException) -> str:
+        if self.path is None:
+            reason = str(err.orig if isinstance(err, sa.exc.DBAPIError) else err).strip()
+            return postgres_message(self.url, reason)
+        if isinstance(err, sa.exc.DBAPIError):
+            return damaged_message(self.path, f"SQLite cannot read it ({err.orig})")
+        return damaged_message(self.path, str(err))
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The store's engine (its one connection): for checks and tests that speak SQL to the store itself."""
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return str(self._engine.dialect.name)
+
     def close(self) -> None:
-        self._db.close()
+        self._engine.dispose()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _write(self) -> Iterator[sa.Connection]:
+        """One transaction that writes: committed at the end of the block, rolled back if it raises."""
+        with self._engine.begin() as db:
+            yield db
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """A read: one consistent snapshot that takes no write lock (a deferred BEGIN on SQLite)."""
+        with self._engine.connect() as db:
+            db.execution_options(ipt_write=False)
+            yield db
 
     # -- roster -------------------------------------------------------------------------
 
@@ -83,87 +125,125 @@ class ProgressStore:
         A new PIN gets a new salt, which ends her sign-in sessions (see identity.workshop); the same PIN
         again (the roster loaded at every start) keeps them.
         """
-        row = self._db.execute("SELECT pin_salt, pin_hash FROM trainees WHERE id=?", (trainee_id,)).fetchone()
+        with self._read() as db:
+            row = db.execute(
+                sa.text("SELECT pin_salt, pin_hash FROM trainees WHERE id=:id"), {"id": trainee_id}
+            ).fetchone()
+        # The PIN is hashed (a tenth of a second) outside the write, so other kernels' saves never wait for it.
         if row is not None and pin_matches(pin, row[0], row[1]):
             salt, pin_hash = str(row[0]), str(row[1])
         else:
             salt = secrets.token_hex(16)
             pin_hash = hash_pin(pin.strip(), salt)
-        with self._transaction() as db:
+        with self._write() as db:
             db.execute(
-                "INSERT INTO trainees (id, name, pin_salt, pin_hash) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, pin_salt=excluded.pin_salt, "
-                "pin_hash=excluded.pin_hash, on_roster=1",
-                (trainee_id, name, salt, pin_hash),
+                sa.text(
+                    "INSERT INTO trainees (id, name, pin_salt, pin_hash) VALUES (:id, :name, :salt, :hash) "
+                    "ON CONFLICT (id) DO UPDATE SET name=excluded.name, pin_salt=excluded.pin_salt, "
+                    "pin_hash=excluded.pin_hash, on_roster=1"
+                ),
+                {"id": trainee_id, "name": name, "salt": salt, "hash": pin_hash},
             )
         return Trainee(trainee_id, name)
 
     def keep_only(self, trainee_ids: set[str]) -> None:
         """Take everyone else off the roster: they can no longer sign in, and their saved work stays."""
-        with self._transaction() as db:
-            db.execute("UPDATE trainees SET on_roster = 0")
-            db.executemany("UPDATE trainees SET on_roster = 1 WHERE id = ?", [(t,) for t in sorted(trainee_ids)])
+        with self._write() as db:
+            db.execute(sa.text("UPDATE trainees SET on_roster = 0"))
+            if trainee_ids:
+                db.execute(
+                    sa.text("UPDATE trainees SET on_roster = 1 WHERE id = :id"),
+                    [{"id": t} for t in sorted(trainee_ids)],
+                )
 
-    def trainees(self) -> list[Trainee]:
-        """The trainees on the roster, by name."""
-        rows = self._db.execute("SELECT id, name FROM trainees WHERE on_roster = 1 ORDER BY name").fetchall()
-        return [Trainee(i, n) for i, n in rows]
+    def trainees(self, everyone: bool = False) -> list[Trainee]:
+        """The trainees on the roster (with `everyone`, also those taken off it), by name."""
+        where = "" if everyone else " WHERE on_roster = 1"
+        with self._read() as db:
+            rows = db.execute(sa.text(f"SELECT id, name FROM trainees{where} ORDER BY name, id")).fetchall()
+        return [Trainee(str(i), str(n)) for i, n in rows]
 
     def trainee(self, trainee_id: str) -> Trainee:
-        row = self._db.execute("SELECT id, name FROM trainees WHERE id=? AND on_roster = 1", (trainee_id,)).fetchone()
+        with self._read() as db:
+            row = db.execute(
+                sa.text("SELECT id, name FROM trainees WHERE id=:id AND on_roster = 1"), {"id": trainee_id}
+            ).fetchone()
         if row is None:
             raise UnknownTrainee(f"no trainee with id {trainee_id!r} on the roster")
-        return Trainee(*row)
+        return Trainee(str(row[0]), str(row[1]))
 
     # -- answers -----------------------------------------------------------------------------
 
     def save(self, trainee_id: str, module_id: str, key: str, value: Any, log: bool = True) -> None:
-        """Save one answer or state now, in one atomic commit; `log` also appends it to the event history."""
+        """Save one answer or state now, in one atomic commit; `log` also appends it to the event history.
+
+        Kernels save side by side: on SQLite they take turns (BEGIN IMMEDIATE); on PostgreSQL the upsert is one
+        atomic statement, so two saves of the same key at once leave one of them whole, never an error.
+        """
         encoded = _encode(value)
         if len(encoded.encode()) > MAX_VALUE_BYTES:
             raise ValueError(f"answer {key!r} is larger than {MAX_VALUE_BYTES // 1024} KiB")
-        now = time.time()
-        with self._transaction() as db:
+        row = {"t": trainee_id, "m": module_id, "k": key, "v": encoded, "at": time.time()}
+        with self._write() as db:
             db.execute(
-                "INSERT INTO answers VALUES (?, ?, ?, ?, ?) ON CONFLICT(trainee_id, module_id, key) "
-                "DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
-                (trainee_id, module_id, key, encoded, now),
+                sa.text(
+                    "INSERT INTO answers (trainee_id, module_id, key, value, updated_at) "
+                    "VALUES (:t, :m, :k, :v, :at) ON CONFLICT (trainee_id, module_id, key) "
+                    "DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at"
+                ),
+                row,
             )
             if log:
                 db.execute(
-                    "INSERT INTO events (trainee_id, module_id, key, value, at) VALUES (?, ?, ?, ?, ?)",
-                    (trainee_id, module_id, key, encoded, now),
+                    sa.text("INSERT INTO events (trainee_id, module_id, key, value, at) VALUES (:t, :m, :k, :v, :at)"),
+                    row,
                 )
 
     def answers(self, trainee_id: str, module_id: str) -> dict[str, Any]:
         """Every saved answer and state of a trainee in a module, by key."""
-        rows = self._db.execute(
-            "SELECT key, value FROM answers WHERE trainee_id=? AND module_id=?", (trainee_id, module_id)
-        ).fetchall()
-        return {key: json.loads(value) for key, value in rows}
+        with self._read() as db:
+            rows = db.execute(
+                sa.text("SELECT key, value FROM answers WHERE trainee_id=:t AND module_id=:m"),
+                {"t": trainee_id, "m": module_id},
+            ).fetchall()
+        return {str(key): json.loads(value) for key, value in rows}
 
     def event_count(self, trainee_id: str, module_id: str) -> int:
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM events WHERE trainee_id=? AND module_id=?", (trainee_id, module_id)
-        ).fetchone()
-        return int(row[0])
+        with self._read() as db:
+            count = db.execute(
+                sa.text("SELECT COUNT(*) FROM events WHERE trainee_id=:t AND module_id=:m"),
+                {"t": trainee_id, "m": module_id},
+            ).scalar_one()
+        return int(count)
 
     # -- submissions -------------------------------------------------------------------------
 
     def record_submission(self, trainee_id: str, module_id: str, submitted_at: str, path: Path) -> None:
-        with self._transaction() as db:
+        with self._write() as db:
             db.execute(
-                "INSERT INTO submissions (trainee_id, module_id, submitted_at, path) VALUES (?, ?, ?, ?)",
-                (trainee_id, module_id, submitted_at, str(path)),
+                sa.text(
+                    "INSERT INTO submissions (trainee_id, module_id, submitted_at, path) VALUES (:t, :m, :at, :p)"
+                ),
+                {"t": trainee_id, "m": module_id, "at": submitted_at, "p": str(path)},
             )
 
     def last_submission(self, trainee_id: str, module_id: str) -> str | None:
         """The timestamp of the trainee's latest submission of a module, if any."""
-        row = self._db.execute(
-            "SELECT submitted_at FROM submissions WHERE trainee_id=? AND module_id=? ORDER BY id DESC LIMIT 1",
-            (trainee_id, module_id),
-        ).fetchone()
+        with self._read() as db:
+            row = db.execute(
+                sa.text(
+                    "SELECT submitted_at FROM submissions WHERE trainee_id=:t AND module_id=:m "
+                    "ORDER BY id DESC LIMIT 1"
+                ),
+                {"t": trainee_id, "m": module_id},
+            ).fetchone()
         return None if row is None else str(row[0])
+
+    def submissions(self) -> list[tuple[str, str, str]]:
+        """Every submission made (trainee, module, submitted at), oldest first."""
+        with self._read() as db:
+            rows = db.execute(sa.text("SELECT trainee_id, module_id, submitted_at FROM submissions ORDER BY id"))
+            return [(str(t), str(m), str(at)) for t, m, at in rows]
 
     def keep_submission_record(self, trainee_id: str, module_id: str, submitted_at: str, record: Any) -> str:
         """Keep what a submission holds, as canonical JSON with its sha256; return the digest.
@@ -172,31 +252,67 @@ class ProgressStore:
         """
         text = canonical_json(record)
         digest = hashlib.sha256(text.encode()).hexdigest()
-        with self._transaction() as db:
+        with self._write() as db:
             db.execute(
-                "INSERT OR IGNORE INTO submission_records VALUES (?, ?, ?, ?, ?, ?)",
-                (trainee_id, module_id, submitted_at, text, digest, time.time()),
+                sa.text(
+                    "INSERT INTO submission_records (trainee_id, module_id, submitted_at, record, digest, recorded_at) "
+                    "VALUES (:t, :m, :at, :r, :d, :now) ON CONFLICT DO NOTHING"
+                ),
+                {"t": trainee_id, "m": module_id, "at": submitted_at, "r": text, "d": digest, "now": time.time()},
             )
         return digest
 
-    def submission_records(self, trainee_id: str, module_id: str) -> list[SubmissionRecord]:
-        """Every kept record of a trainee's submissions of a module, oldest first; digests checked on reading."""
-        rows = self._db.execute(
-            "SELECT submitted_at, record, digest FROM submission_records WHERE trainee_id=? AND module_id=? "
-            "ORDER BY recorded_at, submitted_at",
-            (trainee_id, module_id),
-        ).fetchall()
+    def submission_records(
+        self, trainee_id: str | None = None, module_id: str | None = None
+    ) -> list[SubmissionRecord]:
+        """Every kept record of a trainee's submissions of a module (everyone's, every module's, when not named),
+        oldest first; digests checked on reading."""
+        named = {"trainee_id": trainee_id, "module_id": module_id}
+        where = " AND ".join(f"{column}=:{column}" for column, value in named.items() if value is not None)
+        with self._read() as db:
+            rows = db.execute(
+                sa.text(
+                    "SELECT trainee_id, module_id, submitted_at, record, digest FROM submission_records"
+                    + (f" WHERE {where}" if where else "")
+                    + " ORDER BY recorded_at, submitted_at, trainee_id, module_id"
+                ),
+                {k: v for k, v in named.items() if v is not None},
+            ).fetchall()
         return [
             SubmissionRecord(
-                trainee_id,
-                module_id,
+                str(trainee),
+                str(module),
                 str(at),
                 json.loads(text),
                 str(digest),
                 hashlib.sha256(str(text).encode()).hexdigest() == digest,
             )
-            for at, text, digest in rows
+            for trainee, module, at, text, digest in rows
         ]
+
+    # -- the store's own facts ---------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        """A value of the store's meta table (schema_version, store_id, home_id), if set."""
+        with self._read() as db:
+            row = db.execute(sa.text("SELECT value FROM meta WHERE key=:k"), {"k": key}).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute(
+                sa.text("INSERT INTO meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value=:v"),
+                {"k": key, "v": value},
+            )
+
+    def store_id(self) -> str:
+        """This store's own random id, made once: a bundle names the store it came from, whatever its home is called."""
+        with self._write() as db:
+            db.execute(
+                sa.text("INSERT INTO meta (key, value) VALUES ('store_id', :v) ON CONFLICT DO NOTHING"),
+                {"v": uuid.uuid4().hex},
+            )
+            return str(db.execute(sa.text("SELECT value FROM meta WHERE key='store_id'")).scalar_one())
 
 
 def _encode(value: Any) -> str:
