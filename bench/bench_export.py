@@ -38,14 +38,13 @@ def fill(root: Path, trainees: int) -> int:
     from ipt_course.grading.nbgrader_api import gradebook_url
     from ipt_course.grading.submission import TIMESTAMP_FORMAT, fill_notebook, read_release, submission_record
     from ipt_course.paths import Project
-    from ipt_course.progress.store import ProgressStore
+    from ipt_course.progress.store import open_store
 
     project = Project(root)
     build(project, say=lambda _: None)
     course = load_course(project)
     ids = [f"trainee-{n:04d}" for n in range(1, trainees + 1)]
-    store = ProgressStore(project.progress_db)
-    store._db.execute("PRAGMA synchronous=OFF")  # a throwaway copy: no need to wait for the disk 8,000 times
+    store = open_store(project, durable=False)  # a throwaway copy: no need to wait for the disk 8,000 times
     start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     made = 0
     with Gradebook(gradebook_url(project)) as gradebook:

@@ -829,9 +829,9 @@ def lazy_store(project: Project) -> Any:
 
     def store() -> Any:
         if not opened:
-            from ipt_course.progress.store import ProgressStore
+            from ipt_course.progress.store import open_store
 
-            opened.append(ProgressStore(project.progress_db))
+            opened.append(open_store(project))
         return opened[0]
 
     return store

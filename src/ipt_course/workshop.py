@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipt_course.paths import Project
-from ipt_course.progress.store import ProgressStore
+from ipt_course.progress.store import open_store
 
 # Synthetic names only: no real person's data anywhere in the project.
 DEMO_NAMES = ("Anjali Demo", "Bina Demo", "Chitra Demo", "Deepa Demo", "Farida Demo", "Geeta Demo")
@@ -84,7 +84,7 @@ def ensure_workshop(project: Project) -> tuple[list[RosterEntry], bool]:
     if created:
         write_roster(project.roster_csv, demo_roster())
     entries = read_roster(project.roster_csv)
-    store = ProgressStore(project.progress_db)
+    store = open_store(project)
     try:
         # Always upsert, so a trainer who edits a name or PIN in roster.csv sees it at the next start.
         for entry in entries:

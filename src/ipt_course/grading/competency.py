@@ -455,9 +455,9 @@ class _Records:
     """The progress store's submission records, looked up by the timestamp nbgrader graded."""
 
     def __init__(self, project: Project) -> None:
-        from ipt_course.progress.store import ProgressStore
+        from ipt_course.progress.store import open_store, store_exists
 
-        self.store = ProgressStore(project.progress_db) if project.progress_db.is_file() else None
+        self.store = open_store(project) if store_exists(project) else None
 
     def find(self, trainee_id: str, module_id: str, graded_at: Any) -> Mapping[str, Any] | None:
         """The record of the submission graded at `graded_at`, if the store kept it and it is intact."""

@@ -27,7 +27,7 @@ from ipt_course.grading.competency import (
     roll_up,
 )
 from ipt_course.grading.integrity import add_tampered_column
-from ipt_course.progress.store import ProgressStore
+from ipt_course.progress.store import open_store, store_exists
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
 TABLES = ("trainees", "competencies", "modules", "items", "flags")
@@ -323,8 +323,8 @@ def roster_names(course: LoadedCourse) -> dict[str, str]:
     from ipt_course.workshop import read_roster
 
     names: dict[str, str] = {}
-    if course.project.progress_db.is_file():
-        store = ProgressStore(course.project.progress_db)
+    if store_exists(course.project):
+        store = open_store(course.project)
         try:
             names.update({t.id: t.name for t in store.trainees()})
         finally:
@@ -339,10 +339,10 @@ def submitted_role_plays(
 ) -> dict[tuple[str, str, str], str]:
     """The role-play answers of each graded submission, from its record in the progress store (the source of
     truth for what trainees gave)."""
-    if not course.project.progress_db.is_file():
+    if not store_exists(course.project):
         return {}
     texts: dict[tuple[str, str, str], str] = {}
-    store = ProgressStore(course.project.progress_db)
+    store = open_store(course.project)
     try:
         for sub in submissions:
             records = [r for r in store.submission_records(sub.trainee_id, sub.module_id) if r.digest_ok]

@@ -28,7 +28,7 @@ from ipt_course.grading.submission import (
     write_notebook,
 )
 from ipt_course.paths import Project
-from ipt_course.progress.store import ProgressStore, SubmissionRecord
+from ipt_course.progress.store import ProgressStore, SubmissionRecord, open_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -200,7 +200,7 @@ def check_submission(project: Project, trainee_id: str, module_id: str, store: P
 
 def check_submissions(project: Project, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Verdict]:
     """Check each (trainee, module) submission and remember the verdicts in grading/integrity.json."""
-    store = ProgressStore(project.progress_db)
+    store = open_store(project)
     try:
         found = {
             (trainee_id, module_id): verdict

@@ -25,7 +25,7 @@ from ipt_course.progress.keys import item_key as item_key
 from ipt_course.progress.keys import knowledge_key as knowledge_key
 from ipt_course.progress.keys import role_play_key as role_play_key
 from ipt_course.progress.keys import simulation_key as simulation_key
-from ipt_course.progress.store import ProgressStore
+from ipt_course.progress.store import ProgressStore, open_store
 
 if TYPE_CHECKING:
     from nbformat.notebooknode import NotebookNode
@@ -178,7 +178,7 @@ def write_submission(
     now = now or datetime.now(UTC)
     timestamp = now.strftime(TIMESTAMP_FORMAT)
     own_store = store is None
-    kept = ProgressStore(project.progress_db) if store is None else store
+    kept = open_store(project) if store is None else store
     try:
         kept.keep_submission_record(trainee_id, module.id, timestamp, record)
     finally:

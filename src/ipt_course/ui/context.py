@@ -10,7 +10,7 @@ from pathlib import Path
 from ipt_course.content.loader import LoadedCourse, load_course
 from ipt_course.identity import Viewer
 from ipt_course.paths import ENV_CONTENT, Project, find_project
-from ipt_course.progress.store import ProgressStore, Trainee
+from ipt_course.progress.store import ProgressStore, Trainee, open_store
 
 
 @dataclass
@@ -55,5 +55,5 @@ def page_context(viewer: Viewer | None = None) -> PageContext:
     """
     project = served_project()
     course = _course(project)
-    store = ProgressStore(project.progress_db)
+    store = open_store(project)
     return PageContext(project, course, store, viewer if viewer is not None else Viewer.from_env())
