@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import os
 import sys
@@ -19,9 +20,10 @@ from typing import Any
 import ipywidgets as w
 
 from ipt_course.content.loader import Module
+from ipt_course.i18n_ui import LANGUAGES, _, activate, known, page_words, save_language
 from ipt_course.identity import Viewer
 from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
-from ipt_course.ui.context import PageContext, page_context, served_course
+from ipt_course.ui.context import PageContext, context_in, page_context, served_course
 from ipt_course.ui.pages import _module_list, _page, _please_sign_in, module_view
 from ipt_course.ui.views import html_box
 
@@ -61,6 +63,36 @@ def wait_for_viewer() -> None:
         os.environ[str(key)] = str(value)
 
 
+def language_marker(language: str) -> str:
+    """A hidden element the page script reads: the page's language (html lang, the tablet's cookie) and the
+    words of the parts of the page the kernel does not draw (the Sign out button)."""
+    words = html.escape(json.dumps(page_words(language), ensure_ascii=False), quote=True)
+    return f"<span class='ipt-page-lang' data-lang='{language}' data-words='{words}' hidden></span>"
+
+
+class LanguagePicker(w.HBox):
+    """The header's small language control: each language named in its own script; a change is the app's."""
+
+    def __init__(self, language: str, on_change: Callable[[str], None]):
+        self.marker = w.HTML(language_marker(language))
+        self.choice = w.Dropdown(
+            options=[(name, code) for code, name in LANGUAGES.items()],
+            value=language,
+            description="🌐",
+            layout=w.Layout(width="auto"),
+        )
+        self.choice.style.description_width = "auto"
+        self.choice.add_class("ipt-language")
+        self.choice.observe(lambda change: on_change(str(change["new"])), names="value")
+        super().__init__(
+            [self.marker, self.choice], layout=w.Layout(width="100%", justify_content="flex-end", align_items="center")
+        )
+        self.add_class("ipt-language-bar")
+
+    def show_language(self, language: str) -> None:
+        self.marker.value = language_marker(language)
+
+
 class CourseApp(w.VBox):
     """Navigation at the top and the bottom, and one view between them: the modules, or one module."""
 
@@ -68,19 +100,21 @@ class CourseApp(w.VBox):
         assert ctx.trainee is not None
         self.ctx = ctx
         self.trainee_id = ctx.trainee.id
+        self.language = activate(ctx.language)
+        self.picker = LanguagePicker(self.language, self.change_language)
         self.top = w.HBox(layout=w.Layout(width="100%", flex_flow="row wrap", justify_content="space-between"))
         self.bottom = w.HBox(layout=w.Layout(width="100%", flex_flow="row wrap", justify_content="space-between"))
         for bar in (self.top, self.bottom):
             bar.add_class("ipt-nav")
         self.body = w.VBox(layout=w.Layout(width="100%"))
-        super().__init__([self.top, self.body, self.bottom], layout=w.Layout(width="100%"))
+        super().__init__([self.picker, self.top, self.body, self.bottom], layout=w.Layout(width="100%"))
         self.add_class("ipt-app")
         self.view = ""
         if view is None:
             saved = ctx.store.answers(self.trainee_id, COURSE_WIDE).get(UI_VIEW, HOME)
             view = saved if isinstance(saved, str) else HOME
         if later:
-            self.body.children = [html_box("<p class='ipt-muted'>Opening…</p>")]
+            self.body.children = [html_box(f"<p class='ipt-muted'>{_('Opening…')}</p>")]
             show_soon(lambda: self.show(str(view)))
         else:
             self.show(view)
@@ -88,10 +122,26 @@ class CourseApp(w.VBox):
     def _module(self, view: str) -> Module | None:
         return next((m for m in self.ctx.course.modules if m.id == view), None)
 
+    def change_language(self, language: str) -> None:
+        """Speak another language: remember it for her, and draw the same view again in it (all work is saved)."""
+        code = known(language)
+        if code is None or code == self.language:
+            return
+        with contextlib.suppress(Exception):  # only the next page's language: this one still changes
+            save_language(self.ctx.store, self.trainee_id, code)
+        from ipt_course.ui.views import flush_all
+
+        flush_all()  # typed text still waiting for its pause is saved in the words she typed it
+        self.language = activate(code)
+        self.ctx = context_in(self.ctx, code)
+        self.picker.show_language(code)
+        self.show(self.view or HOME)
+
     def show(self, view: str) -> None:
         """Switch to a view (home, or a module id; anything else is home) and remember it for a reload."""
         from ipt_course.ui.views import flush_all
 
+        activate(self.language)
         flush_all()  # text still waiting for its pause is saved before its view goes
         module = self._module(view)
         view = module.id if module is not None else HOME
@@ -104,9 +154,12 @@ class CourseApp(w.VBox):
             print(f"PAGE FAILED for {self.trainee_id}, view {view!r}:", file=sys.__stderr__)
             traceback.print_exc(file=sys.__stderr__)
             built = w.HTML(
-                "<div class='ipt-feedback ipt-harm'><h2>This page could not be opened</h2><p>The workshop laptop "
-                "could not read the saved work for it. Nothing you saved before is deleted. Please tell your "
-                "trainer now: the laptop's window says what is wrong.</p></div>"
+                f"<div class='ipt-feedback ipt-harm'><h2>{_('This page could not be opened')}</h2><p>"
+                + _(
+                    "The workshop laptop could not read the saved work for it. Nothing you saved before is "
+                    "deleted. Please tell your trainer now: the laptop's window says what is wrong."
+                )
+                + "</p></div>"
             )
         self.body.children = [built]
         self.top.children = self._nav(module, top=True)
@@ -126,7 +179,7 @@ class CourseApp(w.VBox):
         if module is None:
             return []
         buttons: list[w.Widget] = []
-        home = w.Button(description="← All modules", layout=w.Layout(width="auto", min_height="48px"))
+        home = w.Button(description=_("← All modules"), layout=w.Layout(width="auto", min_height="48px"))
         home.add_class("ipt-nav-home")
         home.on_click(lambda _: self.show(HOME))
         buttons.append(home)
@@ -135,7 +188,7 @@ class CourseApp(w.VBox):
         if index + 1 < len(modules):
             following = modules[index + 1]
             after = w.Button(
-                description=f"Next module: {following.meta.number} →",
+                description=_("Next module: {number} →").format(number=following.meta.number),
                 tooltip=following.meta.title,
                 button_style="" if top else "primary",
                 layout=w.Layout(width="auto", min_height="48px"),
@@ -179,6 +232,7 @@ def app_page(viewer: Viewer | None = None, view: str | None = None, later: bool 
     """The app for the signed-in viewer, on her last view (or `view`); `later`: the view is built just after
     the notebook's last cell, while the page travels to the browser."""
     ctx = page_context(viewer)
+    activate(ctx.language)
     if ctx.trainee is None:
         return _please_sign_in("app.ipynb")
     return _page([CourseApp(ctx, view, later)])

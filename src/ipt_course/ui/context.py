@@ -1,13 +1,14 @@
-"""What a page view needs: the project, the loaded course, the progress store and who is viewing."""
+"""What a page view needs: the project, the course in her language, the progress store and who is viewing."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ipt_course.content.loader import LoadedCourse, load_course
+from ipt_course.i18n_ui import DEFAULT_LANGUAGE, known, saved_language
 from ipt_course.identity import Viewer
 from ipt_course.paths import ENV_CONTENT, Project, find_project
 from ipt_course.progress.store import ProgressStore, Trainee, open_store
@@ -22,6 +23,12 @@ class PageContext:
     store: ProgressStore
     viewer: Viewer | None
     """Who is viewing, as the server's identity provider resolved her; None only outside `ipt-course serve`."""
+    language: str = DEFAULT_LANGUAGE
+    """The page's language: the interface's words and the course's text."""
+    fell_back: frozenset[str] = field(default_factory=frozenset)
+    """The English texts shown because their translation is missing (marked on the page as English)."""
+    drafts: frozenset[str] = field(default_factory=frozenset)
+    """Ids of the modules and scenarios whose translation is not yet reviewed (a "draft translation" note)."""
 
     @property
     def trainee(self) -> Trainee | None:
@@ -32,6 +39,39 @@ class PageContext:
 @lru_cache(maxsize=1)
 def _course(project: Project) -> LoadedCourse:
     return load_course(project)
+
+
+@dataclass(frozen=True)
+class Localised:
+    """The course in one language, and what in it is still English or still a draft."""
+
+    course: LoadedCourse
+    fell_back: frozenset[str] = frozenset()
+    drafts: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=4)
+def localised(project: Project, language: str) -> Localised:
+    """The course in a language, through the content's translation layer; English needs no translating."""
+    english = _course(project)
+    if language == DEFAULT_LANGUAGE:
+        return Localised(english)
+    return _translate(english, language)
+
+
+def _translate(english: LoadedCourse, language: str) -> Localised:
+    """The content layer's translated course (ipt_course.content.i18n); English until that layer can load one."""
+    try:
+        from ipt_course.content import i18n
+    except ImportError:
+        return Localised(english)
+    load = getattr(i18n, "translated_course", None)
+    if load is None:
+        return Localised(english)
+    result = load(english, language)
+    fell_back = frozenset(getattr(result, "fell_back_texts", ()) or ())
+    drafts = frozenset(getattr(result, "draft_units", ()) or ())
+    return Localised(getattr(result, "course", english), fell_back, drafts)
 
 
 def served_project() -> Project:
@@ -54,6 +94,27 @@ def page_context(viewer: Viewer | None = None) -> PageContext:
     Pages never read a token or a cookie: the server resolved the viewer and handed it to the kernel, signed.
     """
     project = served_project()
-    course = _course(project)
     store = open_store(project)
-    return PageContext(project, course, store, viewer if viewer is not None else Viewer.from_env())
+    viewer = viewer if viewer is not None else Viewer.from_env()
+    return context_in(PageContext(project, _course(project), store, viewer), page_language(store, viewer))
+
+
+def page_language(store: ProgressStore, viewer: Viewer | None) -> str:
+    """Her language: the one the server handed over with her (her choice, else the workshop's), else her saved one."""
+    if viewer is None:
+        return DEFAULT_LANGUAGE
+    return known(viewer.language) or saved_language(store, viewer.trainee_id) or DEFAULT_LANGUAGE
+
+
+def context_in(ctx: PageContext, language: str) -> PageContext:
+    """The same page context with the course and the words of another language."""
+    found = localised(ctx.project, known(language) or DEFAULT_LANGUAGE)
+    return PageContext(
+        ctx.project,
+        found.course,
+        ctx.store,
+        ctx.viewer,
+        known(language) or DEFAULT_LANGUAGE,
+        found.fell_back,
+        found.drafts,
+    )

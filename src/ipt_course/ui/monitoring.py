@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from ipt_course.content.caseload import Caseload, CaseRecord, MonitoringLabel
 from ipt_course.engine.symptoms import PHQ_A_BANDS
 from ipt_course.grading.monitoring import MONITORING_COMPETENCIES, grade_labels, monitor_key, monitoring_evidence
+from ipt_course.i18n_ui import N_, _, active
 from ipt_course.ui.simulation_chart import BAND_COLOURS, figure_svg
 from ipt_course.ui.views import OptionButtons, SavedLabel, Saver, html_box
 
@@ -32,23 +33,23 @@ __all__ = [
 ]
 
 LABEL_TEXT: dict[MonitoringLabel, str] = {
-    "improving": "Improving",
-    "partial-response": "Partial response",
-    "not-improving": "Not improving → discuss with my supervisor",
-    "urgent-risk": "Urgent risk → act the same day",
+    "improving": N_("Improving"),
+    "partial-response": N_("Partial response"),
+    "not-improving": N_("Not improving → discuss with my supervisor"),
+    "urgent-risk": N_("Urgent risk → act the same day"),
 }
-"""The four labels as the trainee reads them, in the order the buttons show them."""
+"""The four labels as the trainee reads them (in English; shown through _()), in the order the buttons show them."""
 
 
 @functools.lru_cache(maxsize=256)
-def _chart(caseload_id: str, seed: int, case_json: str) -> str:
+def _chart(caseload_id: str, seed: int, case_json: str, language: str) -> str:
     return _draw(CaseRecord.model_validate_json(case_json))
 
 
 def case_chart_svg(case: CaseRecord, caseload: Caseload | None = None) -> str:
     """Inline SVG of one girl's weekly PHQ-A totals over the bands; gaps for absences, red rings for item 9 > 0."""
     key = (caseload.id, caseload.seed) if caseload is not None else ("", 0)
-    return _chart(*key, case.model_dump_json())
+    return _chart(*key, case.model_dump_json(), active())
 
 
 def _draw(case: CaseRecord) -> str:
@@ -64,15 +65,15 @@ def _draw(case: CaseRecord) -> str:
             ax.plot([r.week], [r.total], marker="o", markersize=10, markerfacecolor="none",
                     markeredgecolor="#d62728", markeredgewidth=2, zorder=4)  # fmt: skip
         if not r.attended:
-            ax.text(r.week, 1, "absent", rotation=90, fontsize=6, ha="center", va="bottom", color="#777")
+            ax.text(r.week, 1, _("absent"), rotation=90, fontsize=6, ha="center", va="bottom", color="#777")
     ax.set_xlim(0.5, max(weeks) + 0.5)
     ax.set_ylim(0, 27)
     ax.set_xticks(weeks)
     ax.set_yticks([0, 5, 10, 15, 20, 27])
     # 9 pt: the chart is scaled down to fit a phone's width, and 7 pt came out at 6 px there.
     ax.tick_params(labelsize=9)
-    ax.set_xlabel("week", fontsize=9)
-    ax.set_ylabel("PHQ-A total", fontsize=9)
+    ax.set_xlabel(_("week"), fontsize=9)
+    ax.set_ylabel(_("PHQ-A total"), fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     return figure_svg(fig)
 
@@ -84,11 +85,13 @@ class CaseMonitoringView(w.VBox):
         self.caseload = caseload
         self._save = save
         intro = html_box(
-            "<h2>Checking how each girl is doing</h2>"
-            "<p>Here is an invented group of girls and their weekly PHQ-A scores. For each girl, look at her "
-            "chart and notes and choose what you would do. A red ring means she scored above 0 on item 9 "
-            "(thoughts of being better off dead or of hurting herself) that week.</p>"
-            "<p class='ipt-muted'>This is a made-up (synthetic) caseload for practice.</p>"
+            f"<h2>{_('Checking how each girl is doing')}</h2><p>"
+            + _(
+                "Here is an invented group of girls and their weekly PHQ-A scores. For each girl, look at her "
+                "chart and notes and choose what you would do. A red ring means she scored above 0 on item 9 "
+                "(thoughts of being better off dead or of hurting herself) that week."
+            )
+            + f"</p><p class='ipt-muted'>{_('This is a made-up (synthetic) caseload for practice.')}</p>"
         )
         self.cards: dict[str, OptionButtons] = {}
         self.saved_labels: dict[str, SavedLabel] = {}
@@ -99,17 +102,22 @@ class CaseMonitoringView(w.VBox):
 
     def _card(self, case: CaseRecord, saved: Any) -> w.VBox:
         rated = [r for r in case.weeks if r.total is not None]
-        notes = "".join(f"<li>Week {r.week}: {html.escape(r.note)}</li>" for r in case.weeks[-3:])
+        week = _("Week {number}: {note}")
+        notes = "".join(f"<li>{week.format(number=r.week, note=html.escape(r.note))}</li>" for r in case.weeks[-3:])
+        scores = _("latest PHQ-A {latest} (week {week}) · first {first}").format(
+            latest=rated[-1].total, week=rated[-1].week, first=rated[0].total
+        )
+        totals = ", ".join(_("absent") if r.total is None else str(r.total) for r in case.weeks)
+        label = _("Weekly PHQ-A totals of {name}: {totals}").format(name=case.name, totals=totals)
         head = html_box(
             f"<h3>{html.escape(case.name)}, {case.age}</h3>"
-            f"<p class='ipt-muted'>{html.escape(', '.join(case.languages))} · latest PHQ-A "
-            f"{rated[-1].total} (week {rated[-1].week}) · first {rated[0].total}</p>"
-            f"<div class='ipt-case-chart' role='img' aria-label='Weekly PHQ-A totals of {html.escape(case.name)}: "
-            f"{html.escape(', '.join('absent' if r.total is None else str(r.total) for r in case.weeks))}'>"
+            f"<p class='ipt-muted'>{html.escape(', '.join(case.languages))} · {html.escape(scores)}</p>"
+            f"<div class='ipt-case-chart' role='img' aria-label='{html.escape(label)}'>"
             f"{case_chart_svg(case, self.caseload)}</div><ul>{notes}</ul>"
         )
         saved_label = SavedLabel()
-        buttons = OptionButtons(list(LABEL_TEXT.items()), False, functools.partial(self._changed, case.id))
+        labels = [(key, _(words)) for key, words in LABEL_TEXT.items()]
+        buttons = OptionButtons(labels, False, functools.partial(self._changed, case.id))
         if isinstance(saved, str) and saved in LABEL_TEXT:
             buttons.select([saved])
         self.cards[case.id] = buttons
@@ -127,5 +135,5 @@ class CaseMonitoringView(w.VBox):
             note.fail()
             return
         # Name the label saved: with a dozen cards, a bare "Saved" does not say which choice was kept.
-        words = {str(key): text for key, text in LABEL_TEXT.items()}
-        note.mark("no label" if label is None else words.get(label, label))
+        words = {str(key): _(text) for key, text in LABEL_TEXT.items()}
+        note.mark(_("no label") if label is None else words.get(label, label))

@@ -15,6 +15,7 @@ from ipt_course.content.loader import Module
 from ipt_course.engine import SaveError, Simulation
 from ipt_course.engine.record import simulation_record
 from ipt_course.grading.submission import SubmissionError, summarize, write_submission
+from ipt_course.i18n_ui import N_, _, ngettext
 from ipt_course.identity import Viewer
 from ipt_course.progress.keys import (
     COURSE_WIDE,
@@ -58,8 +59,8 @@ def _please_sign_in(href: str) -> w.VBox:
     return _page(
         [
             html_box(
-                "<h1>Please sign in</h1><p>We could not tell who you are (you may have signed out).</p>"
-                f"<a class='ipt-link-button' href='{html.escape(href)}'>Go to sign in</a>"
+                f"<h1>{_('Please sign in')}</h1><p>{_('We could not tell who you are (you may have signed out).')}</p>"
+                f"<a class='ipt-link-button' href='{html.escape(href)}'>{_('Go to sign in')}</a>"
             )
         ]
     )
@@ -119,10 +120,13 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
         answers = ctx.store.answers(ctx.trainee.id, module.id)
         done, total = module_progress(module, answers)
         submitted = ctx.store.last_submission(ctx.trainee.id, module.id)
-        status = html.escape(_submitted(submitted)) if submitted else f"{done} of {total} steps done"
-        label = f"{'Continue' if done else 'Start'} module {module.meta.number}"
+        steps = ngettext("{done} of {total} step done", "{done} of {total} steps done", total)
+        status = html.escape(_submitted(submitted)) if submitted else steps.format(done=done, total=total)
+        label = (_("Continue module {number}") if done else _("Start module {number}")).format(
+            number=module.meta.number
+        )
         card = (
-            f"<div class='ipt-card'><p class='ipt-muted'>Module {module.meta.number}</p>"
+            f"<div class='ipt-card'><p class='ipt-muted'>{_('Module {number}').format(number=module.meta.number)}</p>"
             f"<h3>{html.escape(module.meta.title)}</h3><p>{html.escape(module.meta.summary)}</p>"
             f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
             f"<p>{status}</p>"
@@ -140,7 +144,9 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
         cards.append(box)
     greeting = html_box(
         f"<div class='ipt-header'><h1>{html.escape(ctx.course.course.title)}</h1>"
-        f"<p>Welcome, <b>{html.escape(ctx.trainee.name)}</b>. Your work is saved as you go.</p></div>"
+        "<p>"
+        + _("Welcome, {name}. Your work is saved as you go.").format(name=f"<b>{html.escape(ctx.trainee.name)}</b>")
+        + "</p></div>"
     )
     return _page([greeting, _orientation(ctx), *cards])
 
@@ -173,6 +179,9 @@ def home_page(viewer: Viewer | None = None) -> w.VBox:
 
 # -- module page ----------------------------------------------------------------------------------
 
+TAB_TITLES = (N_("Learn"), N_("Practice case"), N_("Check"), N_("Role-play"), N_("Submit"))
+"""A module's five tabs, in English (shown numbered, through _())."""
+
 
 class SubmitView(w.VBox):
     """Shows what will be submitted, asks for confirmation, then writes the nbgrader submission."""
@@ -181,16 +190,21 @@ class SubmitView(w.VBox):
         self.ctx = ctx
         self.module = module
         self.status = html_box("")
-        self.review = w.Button(description="Review and submit", button_style="primary", layout=w.Layout(width="100%"))
+        self.review = w.Button(
+            description=_("Review and submit"), button_style="primary", layout=w.Layout(width="100%")
+        )
         self.review.add_class("ipt-big")
         self.review.on_click(self._review)
         self.confirm = w.VBox(layout=w.Layout(width="100%"))
         super().__init__(
             [
                 html_box(
-                    "<h2>Submit your work</h2><p>When you submit, your competency check, case and role-play "
-                    "go to your trainer for grading. You can still change answers and submit again; the "
-                    "latest submission counts.</p>"
+                    f"<h2>{_('Submit your work')}</h2><p>"
+                    + _(
+                        "When you submit, your competency check, case and role-play go to your trainer for "
+                        "grading. You can still change answers and submit again; the latest submission counts."
+                    )
+                    + "</p>"
                 ),
                 self.status,
                 self.review,
@@ -206,7 +220,7 @@ class SubmitView(w.VBox):
         self.status.value = (
             f"<div class='ipt-feedback ipt-good'>{html.escape(_submitted(last))}</div>{self._results()}"
             if last
-            else "<p class='ipt-muted'>Not submitted yet.</p>"
+            else f"<p class='ipt-muted'>{_('Not submitted yet.')}</p>"
         )
 
     def _results(self) -> str:
@@ -216,35 +230,46 @@ class SubmitView(w.VBox):
         assert self.ctx.trainee is not None
         return submit_results_html(self.ctx.course, self.module, self.ctx.trainee.id)
 
-    def _review(self, _: Any) -> None:
+    def _review(self, _button: Any) -> None:
         assert self.ctx.trainee is not None
         answers = self.ctx.store.answers(self.ctx.trainee.id, self.module.id)
         summary = summarize(self.module, answers, finished_simulations(self.module, answers))
         missing = ""
         if summary.unanswered:
-            missing = (
-                f"<p class='ipt-feedback ipt-warn'>{len(summary.unanswered)} question(s) are not answered "
-                "yet. You can go back, or submit anyway.</p>"
+            count = len(summary.unanswered)
+            words = ngettext(
+                "{count} question is not answered yet. You can go back, or submit anyway.",
+                "{count} questions are not answered yet. You can go back, or submit anyway.",
+                count,
             )
-        yes = w.Button(description="Yes, submit now", button_style="success", layout=w.Layout(width="100%"))
-        no = w.Button(description="Not yet", layout=w.Layout(width="100%"))
+            missing = f"<p class='ipt-feedback ipt-warn'>{words.format(count=count)}</p>"
+        yes = w.Button(description=_("Yes, submit now"), button_style="success", layout=w.Layout(width="100%"))
+        no = w.Button(description=_("Not yet"), layout=w.Layout(width="100%"))
         for b in (yes, no):
             b.add_class("ipt-big")
         yes.on_click(self._submit)
         no.on_click(lambda _: setattr(self.confirm, "children", []))
         self.confirm.children = [
             html_box(
-                "<div class='ipt-card'><b>You are about to submit:</b><ul>"
-                f"<li>Competency check: {summary.items_answered} of {summary.items_total} questions answered</li>"
-                f"<li>Practice case: {summary.simulations_finished} of {summary.simulations_total} finished</li>"
-                f"<li>Role-play: {summary.role_plays_written} of {summary.role_plays_total} written</li>"
-                f"</ul>{missing}</div>"
+                f"<div class='ipt-card'><b>{_('You are about to submit:')}</b><ul><li>"
+                + _("Competency check: {done} of {total} questions answered").format(
+                    done=summary.items_answered, total=summary.items_total
+                )
+                + "</li><li>"
+                + _("Practice case: {done} of {total} finished").format(
+                    done=summary.simulations_finished, total=summary.simulations_total
+                )
+                + "</li><li>"
+                + _("Role-play: {done} of {total} written").format(
+                    done=summary.role_plays_written, total=summary.role_plays_total
+                )
+                + f"</li></ul>{missing}</div>"
             ),
             yes,
             no,
         ]
 
-    def _submit(self, _: Any) -> None:
+    def _submit(self, _button: Any) -> None:
         assert self.ctx.trainee is not None
         answers = self.ctx.store.answers(self.ctx.trainee.id, self.module.id)
         try:
@@ -254,16 +279,19 @@ class SubmitView(w.VBox):
         except SubmissionError as err:
             self.confirm.children = [
                 html_box(
-                    f"<p class='ipt-error'>Could not submit: {html.escape(str(err))}. "
-                    "Your answers are safe. Please tell your trainer.</p>"
+                    "<p class='ipt-error'>"
+                    + _("Could not submit: {reason}. Your answers are safe. Please tell your trainer.").format(
+                        reason=html.escape(str(err))
+                    )
+                    + "</p>"
                 )
             ]
             return
         self.ctx.store.record_submission(self.ctx.trainee.id, self.module.id, timestamp, path)
         self.confirm.children = [
             html_box(
-                "<div class='ipt-feedback ipt-good'><b>Submitted. Thank you!</b> "
-                "Your trainer will grade it and you will see feedback here.</div>"
+                f"<div class='ipt-feedback ipt-good'><b>{_('Submitted. Thank you!')}</b> "
+                f"{_('Your trainer will grade it and you will see feedback here.')}</div>"
             )
         ]
         self._show_last()
@@ -305,10 +333,11 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
             report_not_saved(trainee.id, module.id, key, err)  # the server's log; the view shows it on the page
             raise
 
-    back = f"<a href='{html.escape(home_href())}'>← All modules</a>" if home_link else ""
+    back = f"<a href='{html.escape(home_href())}'>{_('← All modules')}</a>" if home_link else ""
     header = html_box(
         f"<div class='ipt-header'>{back}"
-        f"<p class='ipt-muted'>Module {module.meta.number} · {html.escape(trainee.name)}</p>"
+        f"<p class='ipt-muted'>{_('Module {number}').format(number=module.meta.number)} · "
+        f"{html.escape(trainee.name)}</p>"
         f"<h1>{html.escape(module.meta.title)}</h1></div>"
     )
     if module.meta.must_pass:  # say it is must-pass and what is still missing (ui/results.py)
@@ -325,8 +354,12 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
     def check() -> list[w.Widget]:
         saved = now()
         intro = html_box(
-            "<h2>Competency check</h2><p>These questions count towards your competency record. "
-            "Your answers are saved as you choose; you will see your results after grading.</p>"
+            f"<h2>{_('Competency check')}</h2><p>"
+            + _(
+                "These questions count towards your competency record. Your answers are saved as you choose; "
+                "you will see your results after grading."
+            )
+            + "</p>"
         )
         items = [
             CompetencyItemView(n, module, item.public(), saved.get(item_key(item.id)), save)
@@ -357,7 +390,7 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
 
     if lazy:
         tabs.observe(open_tab, names="selected_index")
-    tabs.titles = ("1 Learn", "2 Practice case", "3 Check", "4 Role-play", "5 Submit")
+    tabs.titles = tuple(f"{n} {_(title)}" for n, title in enumerate(TAB_TITLES, start=1))
     lessons.on_finish = lambda: setattr(tabs, "selected_index", 1)  # the last lesson leads on to the case
     tabs.selected_index = first
     tabs.observe(

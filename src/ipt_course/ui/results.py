@@ -11,25 +11,37 @@ from typing import Any
 from ipt_course.content.loader import LoadedCourse, Module
 from ipt_course.grading.competency import GATE_CONDITIONS, saved_gaps
 from ipt_course.grading.feedback import TraineeFeedback, trainee_feedback
+from ipt_course.i18n_ui import N_, _, ngettext
 
 LEVEL_WORDS = {
-    1: "level 1: potentially harmful: talk with your trainer",
-    2: "level 2: no harm, but some basic skills are missing: keep practising",
-    3: "level 3: all the basic skills",
-    4: "level 4: all the basic skills and advanced ones",
+    1: N_("level 1: potentially harmful: talk with your trainer"),
+    2: N_("level 2: no harm, but some basic skills are missing: keep practising"),
+    3: N_("level 3: all the basic skills"),
+    4: N_("level 4: all the basic skills and advanced ones"),
 }
+"""Each level in words, in English (shown through _())."""
+LEVEL_SHORT = {1: N_("level 1"), 2: N_("level 2"), 3: N_("level 3"), 4: N_("level 4")}
 POINTS_AND_LEVELS = (
-    "<b>Points and levels measure different things.</b> Points count right answers. A level describes the "
-    "safest thing you did for a skill, in every answer, role-play and play of the practice case (restarts "
-    "included): one potentially harmful answer or choice makes that skill's level 1, whatever the points. "
-    "Your levels count your graded work in every module whose feedback has been released, by the same rule "
-    "as your supervisor's record."
+    N_("Points and levels measure different things."),
+    N_(
+        "Points count right answers. A level describes the safest thing you did for a skill, in every answer, "
+        "role-play and play of the practice case (restarts included): one potentially harmful answer or choice "
+        "makes that skill's level 1, whatever the points. Your levels count your graded work in every module "
+        "whose feedback has been released, by the same rule as your supervisor's record."
+    ),
 )
 WAITING_FOR_RELEASE = (
-    "<div class='ipt-feedback'><b>Your work has been graded.</b> Your trainer will release the feedback when "
-    "everyone in the group has finished this module. Then you will see here each of your answers, the right "
-    "answer and why, and your competency levels.</div>"
+    N_("Your work has been graded."),
+    N_(
+        "Your trainer will release the feedback when everyone in the group has finished this module. Then you "
+        "will see here each of your answers, the right answer and why, and your competency levels."
+    ),
 )
+
+
+def _bold_lead(words: tuple[str, str], css: str) -> str:
+    """A bold first sentence and the rest, in the page's language."""
+    return f"<{css}><b>{_e(_(words[0]))}</b> {_e(_(words[1]))}</{css.split()[0]}>"
 
 
 _STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(UTC|Z|[+-]\d{2}:?\d{2})?$")
@@ -59,16 +71,23 @@ def human_time(stamp: str, now: datetime | None = None, tz: tzinfo | None = None
     today = (now or datetime.now(UTC)).astimezone(at.tzinfo).date()
     hour = at.strftime("%H:%M")
     if at.date() == today:
-        return f"today at {hour}"
+        return _("today at {time}").format(time=hour)
     if at.date() == today - timedelta(days=1):
-        return f"yesterday at {hour}"
-    day = f"{at.day} {at.strftime('%b')}"
+        return _("yesterday at {time}").format(time=hour)
+    day = f"{at.day} {_(MONTHS[at.month - 1])}"
     return f"{day}, {hour}" if at.year == today.year else f"{day} {at.year}, {hour}"
+
+
+MONTHS = (
+    N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"),
+    N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"),
+)  # fmt: skip
+"""Month abbreviations, in English (not the C locale's: the laptop's locale is not the trainee's language)."""
 
 
 def submitted_words(stamp: str, now: datetime | None = None, tz: tzinfo | None = None) -> str:
     """'Submitted today at 16:31' / 'Submitted 30 Nov, 16:31' for the Submit tab and the home card."""
-    return f"Submitted {human_time(stamp, now, tz)}"
+    return _("Submitted {when}").format(when=human_time(stamp, now, tz))
 
 
 def _e(text: object) -> str:
@@ -81,18 +100,22 @@ def _harm_names(course: LoadedCourse) -> dict[str, str]:
 
 
 def _points(score: float | None, maximum: float) -> str:
-    return "waiting for your trainer" if score is None else f"{score:g} of {maximum:g} point{'s' * (maximum != 1)}"
+    if score is None:
+        return _("waiting for your trainer")
+    words = ngettext("{score} of {maximum} point", "{score} of {maximum} points", 1 if maximum == 1 else 2)
+    return words.format(score=f"{score:g}", maximum=f"{maximum:g}")
 
 
 def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback) -> str:
     """The released results of one module, every text HTML-escaped. Shows the key: call only after release."""
     if not feedback.released:
-        return WAITING_FOR_RELEASE
+        return _bold_lead(WAITING_FOR_RELEASE, "div class='ipt-feedback'")
     harms = _harm_names(course)
+    harmful_in = _("Potentially harmful in: {where}")
     levels = "".join(
-        f"<li>{_e(c.name)}: <b>{_e(LEVEL_WORDS.get(int(c.level), '')) if c.level else 'no evidence yet'}</b>"
+        f"<li>{_e(c.name)}: <b>{_e(_(LEVEL_WORDS[int(c.level)])) if c.level else _e(_('no evidence yet'))}</b>"
         + (
-            f"<br><span class='ipt-muted'>Potentially harmful in: {_e(', '.join(c.harmful_where))}</span>"
+            f"<br><span class='ipt-muted'>{_e(harmful_in.format(where=', '.join(c.harmful_where)))}</span>"
             if c.harmful_where
             else ""
         )
@@ -105,37 +128,46 @@ def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback
             answer = "; ".join(
                 _e(o.text)
                 + (
-                    f" <b class='ipt-error'>potentially harmful ({_e(harms.get(o.harm, o.harm))})</b>"
-                    if o.harm and o.harm != "unspecified"
-                    else " <b class='ipt-error'>potentially harmful</b>"
+                    f" <b class='ipt-error'>{_e(_('potentially harmful ({harm})').format(harm=harms[o.harm]))}</b>"
+                    if o.harm and o.harm != "unspecified" and o.harm in harms
+                    else f" <b class='ipt-error'>{_e(_('potentially harmful'))}</b>"
                     if o.harm
                     else ""
                 )
                 for o in item.chosen
             )
         else:
-            answer = "<i>not answered</i>"
+            answer = f"<i>{_e(_('not answered'))}</i>"
         harmful = any(o.harm for o in item.chosen)
-        level = f" · {_e(LEVEL_WORDS[int(item.level)].split(':')[0])}" if item.level else ""
+        level = f" · {_e(_(LEVEL_SHORT[int(item.level)]))}" if item.level else ""
         items.append(
             f"<div class='ipt-feedback {'ipt-harm' if harmful else 'ipt-good' if item.level == 3 else 'ipt-warn'}'>"
-            f"<p class='ipt-muted'>Question {item.number} · {_e(_points(item.score, item.max_score))}{level}</p>"
+            f"<p class='ipt-muted'>{_e(_('Question {number}').format(number=item.number))} · "
+            f"{_e(_points(item.score, item.max_score))}{level}</p>"
             f"<p><b>{_e(item.prompt)}</b></p>"
-            f"<p>Your answer: {answer}</p>"
-            f"<p>Right answer: {'; '.join(_e(t) for t in item.right)}</p>"
-            f"<p><i>Why:</i> {_e(item.rationale)}</p></div>"
+            f"<p>{_e(_('Your answer:'))} {answer}</p>"
+            f"<p>{_e(_('Right answer:'))} {'; '.join(_e(t) for t in item.right)}</p>"
+            f"<p><i>{_e(_('Why:'))}</i> {_e(item.rationale)}</p></div>"
         )
     plays = "".join(
-        "<li>Role-play: "
+        f"<li>{_e(_('Role-play:'))} "
         + _e(_points(p.score, p.max_score))
-        + (f" ({_e(LEVEL_WORDS[int(p.level)].split(':')[0])})" if p.level else "")
-        + (f"<br><i>Your trainer says:</i> {_e(p.comment)}" if p.comment else "")
+        + (f" ({_e(_(LEVEL_SHORT[int(p.level)]))})" if p.level else "")
+        + (f"<br><i>{_e(_('Your trainer says:'))}</i> {_e(p.comment)}" if p.comment else "")
         + "</li>"
         for p in feedback.role_plays
     )
     titles = {s.id: s.title for s in module.scenarios}
     cases = "".join(
-        f"<li>Practice case “{_e(titles.get(sid, sid))}”: {n} play{'s' * (n != 1)} graded; every play counts.</li>"
+        "<li>"
+        + _e(
+            ngettext(
+                "Practice case “{title}”: {count} play graded; every play counts.",
+                "Practice case “{title}”: {count} plays graded; every play counts.",
+                n,
+            ).format(title=titles.get(sid, sid), count=n)
+        )
+        + "</li>"
         for sid, n in feedback.case_plays.items()
     )
     gate = ""
@@ -145,18 +177,25 @@ def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback
             f"<li>{'✓' if c.met else '✗'} {_e(c.description)}" + ("" if c.met else f": {_e(c.detail)}") + "</li>"
             for c in feedback.gate
         )
+        verdict = _("This module is must-pass: passed.") if passed else _("This module is must-pass: not passed yet.")
         gate = (
-            f"<div class='ipt-feedback {'ipt-good' if passed else 'ipt-harm'}'><b>This module is must-pass: "
-            f"{'passed' if passed else 'not passed yet'}.</b><ul>{rows}</ul></div>"
+            f"<div class='ipt-feedback {'ipt-good' if passed else 'ipt-harm'}'><b>{_e(verdict)}</b>"
+            f"<ul>{rows}</ul></div>"
         )
+    heading = _("Your results (work submitted {when})").format(when=human_time(feedback.timestamp))
+    points = _("{score} of {maximum}").format(score=f"{feedback.items_score:g}", maximum=f"{feedback.items_max:g}")
+    score = _("Competency check: {points} points.").format(points=f"<b>{points}</b>")
+    closing = _(
+        "Talk with your trainer about anything that is not clear. If you submit again, your new answers are "
+        "graded next time."
+    )
     return (
-        f"<div class='ipt-card'><h3>Your results (work submitted {_e(human_time(feedback.timestamp))})</h3>{gate}"
-        f"<p>Competency check: <b>{feedback.items_score:g} of {feedback.items_max:g}</b> points.</p>"
-        f"<p class='ipt-feedback'>{POINTS_AND_LEVELS}</p>"
-        f"<h4>Your competency levels</h4><ul>{levels}</ul><ul>{plays}{cases}</ul>"
-        f"<h4>Your answers</h4>{''.join(items)}"
-        "<p class='ipt-muted'>Talk with your trainer about anything that is not clear. "
-        "If you submit again, your new answers are graded next time.</p></div>"
+        f"<div class='ipt-card'><h3>{_e(heading)}</h3>{gate}"
+        f"<p>{score}</p>"
+        f"{_bold_lead(POINTS_AND_LEVELS, 'p class=ipt-feedback')}"
+        f"<h4>{_e(_('Your competency levels'))}</h4><ul>{levels}</ul><ul>{plays}{cases}</ul>"
+        f"<h4>{_e(_('Your answers'))}</h4>{''.join(items)}"
+        f"<p class='ipt-muted'>{_e(closing)}</p></div>"
     )
 
 
@@ -164,7 +203,7 @@ def submit_results_html(course: LoadedCourse, module: Module, trainee_id: str) -
     """The Submit tab's results: not graded yet, graded and waiting for release, or the released results."""
     feedback = trainee_feedback(course, module, trainee_id)
     if feedback is None:
-        return "<p class='ipt-muted'>Your trainer has not graded it yet.</p>"
+        return f"<p class='ipt-muted'>{_e(_('Your trainer has not graded it yet.'))}</p>"
     return results_html(course, module, feedback)
 
 
@@ -189,21 +228,21 @@ def must_pass_notice(
         for name, text in GATE_CONDITIONS.items()
     )
     intro = (
-        f"<b>This module is must-pass:</b> the course is complete only when you pass it. To pass you need:"
-        f"<ul>{needs}</ul>"
+        f"<b>{_e(_('This module is must-pass:'))}</b> "
+        f"{_e(_('the course is complete only when you pass it. To pass you need:'))}<ul>{needs}</ul>"
     )
     feedback = trainee_feedback(course, module, trainee_id) if submitted else None
     if feedback is not None and feedback.released and feedback.gate:
         failed = [c for c in feedback.gate if not c.met]
         if not failed:
-            return f"<div class='ipt-feedback ipt-good'>{intro}<b>You have passed this module.</b></div>"
+            return f"<div class='ipt-feedback ipt-good'>{intro}<b>{_e(_('You have passed this module.'))}</b></div>"
         missing = "".join(f"<li>{_e(c.description)}: {_e(c.detail)}</li>" for c in failed)
         return (
-            f"<div class='ipt-feedback ipt-warn'>{intro}<b>Still missing (from your graded work):</b>"
+            f"<div class='ipt-feedback ipt-warn'>{intro}<b>{_e(_('Still missing (from your graded work):'))}</b>"
             f"<ul>{missing}</ul></div>"
         )
     gaps = saved_gaps(module, simulation, answers)
     if not gaps:
         return f"<div class='ipt-feedback'>{intro}</div>"
     missing = "".join(f"<li>{_e(g)}</li>" for g in gaps)
-    return f"<div class='ipt-feedback ipt-warn'>{intro}<b>Still missing:</b><ul>{missing}</ul></div>"
+    return f"<div class='ipt-feedback ipt-warn'>{intro}<b>{_e(_('Still missing:'))}</b><ul>{missing}</ul></div>"

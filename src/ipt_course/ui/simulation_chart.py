@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from ipt_course.engine.simulation import Simulation
 from ipt_course.engine.symptoms import PHQ_A_BANDS, PhqAScore
+from ipt_course.i18n_ui import N_, _
 
 __all__ = ["BAND_COLOURS", "figure_svg", "phq_a_chart_svg", "symptom_chart", "symptom_chart_html"]
 
@@ -23,6 +24,18 @@ BAND_COLOURS: dict[str, str] = {
     "severe": "#ffebee",
 }
 """Pale fills for the PHQ-A bands, light enough for the line to stay readable on a cheap screen."""
+BAND_WORDS: dict[str, str] = {
+    "minimal": N_("minimal"),
+    "mild": N_("mild"),
+    "moderate": N_("moderate"),
+    "moderately severe": N_("moderately severe"),
+    "severe": N_("severe"),
+}
+"""The bands' names as a page shows them (the engine's names are English ids)."""
+
+
+def band_name(band: str) -> str:
+    return _(BAND_WORDS.get(band, band))
 
 
 def figure_svg(fig: Figure) -> str:
@@ -43,18 +56,19 @@ def figure_svg(fig: Figure) -> str:
 def phq_a_chart_svg(
     scores: Sequence[PhqAScore],
     labels: Sequence[str] | None = None,
-    title: str = "Her PHQ-A total after each session",
+    title: str | None = None,
     width_in: float = 5.0,
     height_in: float = 2.6,
 ) -> str:
     """SVG of PHQ-A totals (0-27) per rating, over the band lines (minimal … severe); item 9 > 0 marked."""
+    title = _("Her PHQ-A total after each session") if title is None else title
     # Type 9-11 pt: on a phone the chart is scaled down to the screen's width (CSS), and smaller type got unreadable.
     fig = Figure(figsize=(width_in, height_in), dpi=72)
     ax = fig.add_subplot()
     for low, high, name in PHQ_A_BANDS:
         ax.axhspan(low - 0.5 if low else 0, high + 0.5, color=BAND_COLOURS[name], zorder=0)
         ax.axhline(high + 0.5, color="#bbbbbb", linewidth=0.6, zorder=1)
-        ax.text(1.01, (low + high) / 2, name, transform=ax.get_yaxis_transform(), fontsize=9, va="center")
+        ax.text(1.01, (low + high) / 2, band_name(name), transform=ax.get_yaxis_transform(), fontsize=9, va="center")
     xs = list(range(len(scores)))
     totals = [s.total for s in scores]
     ax.plot(xs, totals, color="#1f4e9c", marker="o", linewidth=2, zorder=3)
@@ -78,7 +92,7 @@ def phq_a_chart_svg(
     ax.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
     ax.set_ylim(0, 27)
     ax.set_yticks([0, 5, 10, 15, 20, 27])
-    ax.set_ylabel("PHQ-A total", fontsize=9)
+    ax.set_ylabel(_("PHQ-A total"), fontsize=9)
     ax.set_title(title, fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return figure_svg(fig)
@@ -88,20 +102,22 @@ def symptom_chart_html(sim: Simulation) -> str:
     """HTML for the trainee: the chart of baseline and each completed session, or a short note if none."""
     baseline = sim.phq_a_baseline
     if baseline is None:
-        return "<p class='ipt-muted'>This case has no symptom scores.</p>"
+        return f"<p class='ipt-muted'>{_('This case has no symptom scores.')}</p>"
     scores = [baseline, *sim.phq_a_history]
     titles = {s.id: s.title for s in sim.sessions}
-    labels = ["before"] + [sim.fill(titles.get(s.session_id, s.session_id)).split(":")[0] for s in sim.phq_a_history]
+    labels = [_("before")] + [sim.fill(titles.get(s.session_id, s.session_id)).split(":")[0] for s in sim.phq_a_history]
     svg = phq_a_chart_svg(scores, labels)
     last = scores[-1]
-    words = (
-        f"Latest PHQ-A total: <b>{last.total}</b> ({html.escape(last.band)}). "
-        "A red ring means item 9 (thoughts of self-harm) was above 0: that needs your supervisor the same day."
+    latest = _("Latest PHQ-A total: {total} ({band}).").format(
+        total=f"<b>{last.total}</b>", band=html.escape(band_name(last.band))
     )
-    alt = html.escape(", ".join(f"{label}: {s.total}" for label, s in zip(labels, scores, strict=True)))
+    ring = _("A red ring means item 9 (thoughts of self-harm) was above 0: that needs your supervisor the same day.")
+    made_up = _("This is a made-up (synthetic) girl's score.")
+    alt = ", ".join(f"{label}: {s.total}" for label, s in zip(labels, scores, strict=True))
+    label = html.escape(_("PHQ-A totals per session: {totals}").format(totals=alt), quote=True)
     return (
-        f'<div class="ipt-symptom-chart" role="img" aria-label="PHQ-A totals per session: {alt}">{svg}</div>'
-        f"<p class='ipt-muted'>{words} This is a made-up (synthetic) girl's score.</p>"
+        f'<div class="ipt-symptom-chart" role="img" aria-label="{label}">{svg}</div>'
+        f"<p class='ipt-muted'>{latest} {html.escape(ring)} {html.escape(made_up)}</p>"
     )
 
 

@@ -27,6 +27,7 @@ from ipt_course.content.models import CompetencyLevel, KnowledgeCheck, PublicIte
 from ipt_course.content.scenario import Scenario
 from ipt_course.engine import SaveError, Simulation, UnknownChoice
 from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS, valid_item_answer
+from ipt_course.i18n_ui import N_, _, ngettext
 from ipt_course.progress.keys import (
     UI_LESSON,
     UI_ORIENTATION,
@@ -40,11 +41,12 @@ from ipt_course.progress.store import MAX_VALUE_BYTES
 Saver = Callable[[str, Any, bool], None]
 
 LEVEL_WORDS = {
-    CompetencyLevel.HARMFUL: ("This could cause harm", "ipt-harm"),
-    CompetencyLevel.BASIC_MISSING: ("Safe, but something important is missing", "ipt-warn"),
-    CompetencyLevel.BASIC: ("Good practice", "ipt-good"),
-    CompetencyLevel.ADVANCED: ("Excellent practice", "ipt-good"),
+    CompetencyLevel.HARMFUL: (N_("This could cause harm"), "ipt-harm"),
+    CompetencyLevel.BASIC_MISSING: (N_("Safe, but something important is missing"), "ipt-warn"),
+    CompetencyLevel.BASIC: (N_("Good practice"), "ipt-good"),
+    CompetencyLevel.ADVANCED: (N_("Excellent practice"), "ipt-good"),
 }
+"""The feedback heading of each level, in English (shown through _())."""
 
 
 def markdown(text: str) -> str:
@@ -68,7 +70,7 @@ def feedback_html(title: str, body: str, css: str) -> str:
     return f'<div class="ipt-feedback {css}"><b>{html.escape(title)}</b><br>{html.escape(body)}</div>'
 
 
-NOT_SAVED = "Not saved — tell your trainer"
+NOT_SAVED = N_("Not saved — tell your trainer")
 
 
 class SavedLabel(w.HTML):
@@ -80,12 +82,17 @@ class SavedLabel(w.HTML):
 
     def mark(self, what: str = "") -> None:
         """Say it is saved, and what was saved when there is a choice to name (e.g. a caseload label)."""
-        saved = f"Saved: {html.escape(what)}" if what else "Saved"
-        self.value = f"✓ {saved} at {datetime.now().strftime('%H:%M')}"
+        clock = datetime.now().strftime("%H:%M")
+        saved = (
+            _("Saved: {what} at {time}").format(what=html.escape(what), time=clock)
+            if what
+            else _("Saved at {time}").format(time=clock)
+        )
+        self.value = f"✓ {saved}"
 
     def fail(self, why: str = "") -> None:
         detail = f" {html.escape(why)}" if why else ""
-        self.value = f"<span class='ipt-error'>✗ {NOT_SAVED}.{detail}</span>"
+        self.value = f"<span class='ipt-error'>✗ {_(NOT_SAVED)}.{detail}</span>"
 
 
 def report_not_saved(trainee_id: str, module_id: str, key: str, err: BaseException) -> None:
@@ -194,7 +201,7 @@ class OptionButtons(w.VBox):
         self._on_change = on_change
         self._quiet = False
         self.buttons = []
-        for _, text in options:
+        for _id, text in options:
             button = w.ToggleButton(value=False, description=text, layout=w.Layout(width="100%", height="auto"))
             button.add_class("ipt-option")
             button.observe(self._toggled, names="value")
@@ -232,7 +239,7 @@ class KnowledgeCheckView(w.VBox):
         self.feedback = html_box("")
         self.saved = SavedLabel()
         self.options = OptionButtons([(o.id, o.text) for o in check.options], False, self._picked)
-        prompt = html_box(f"<b>Check your understanding.</b> {html.escape(check.prompt)}")
+        prompt = html_box(f"<b>{_('Check your understanding.')}</b> {html.escape(check.prompt)}")
         super().__init__([prompt, self.options, self.feedback, self.saved], layout=w.Layout(width="100%"))
         self.add_class("ipt-item")
         if isinstance(saved, str) and saved in {o.id for o in check.options}:
@@ -241,7 +248,7 @@ class KnowledgeCheckView(w.VBox):
 
     def _show(self, option_id: str) -> None:
         option = next(o for o in self.check.options if o.id == option_id)
-        title = "Yes, that's right." if option.correct else "Not quite."
+        title = _("Yes, that's right.") if option.correct else _("Not quite.")
         self.feedback.value = feedback_html(title, option.feedback, "ipt-good" if option.correct else "ipt-warn")
 
     def _picked(self, selected: list[str]) -> None:
@@ -267,18 +274,18 @@ class LessonsView(w.VBox):
         answers: dict[str, Any],
         save: Saver,
         on_finish: Callable[[], None] | None = None,
-        finish_label: str = "On to the practice case →",
+        finish_label: str | None = None,
     ):
         self._save = save
         self._on_finish = on_finish
-        self.finish_label = finish_label
+        self.finish_label = finish_label if finish_label is not None else _("On to the practice case →")
         self.pages: list[w.VBox] = []
         last = module.lessons[-1].lesson.id
         for number, lesson in enumerate(module.lessons, start=1):
             checks = [c for c in module.knowledge_checks if (c.after_lesson or last) == lesson.lesson.id]
             self.pages.append(self._lesson_page(number, len(module.lessons), lesson, checks, answers, save))
-        self.back = w.Button(description="← Back", layout=w.Layout(width="48%"))
-        self.next = w.Button(description="Next →", button_style="primary", layout=w.Layout(width="48%"))
+        self.back = w.Button(description=_("← Back"), layout=w.Layout(width="48%"))
+        self.next = w.Button(description=_("Next →"), button_style="primary", layout=w.Layout(width="48%"))
         for button in (self.back, self.next):
             button.add_class("ipt-big")
             button.add_class(TO_TOP)
@@ -297,7 +304,7 @@ class LessonsView(w.VBox):
         number: int, total: int, lesson: LessonText, checks: list[KnowledgeCheck], answers: dict[str, Any], save: Saver
     ) -> w.VBox:
         heading = (
-            f"<p class='ipt-muted'>Lesson {number} of {total}</p>"
+            f"<p class='ipt-muted'>{_('Lesson {number} of {total}').format(number=number, total=total)}</p>"
             f"<h2 tabindex='-1'>{html.escape(lesson.lesson.title)}</h2>"
         )
         body = html_box(heading + markdown(lesson.markdown), "ipt-lesson", SCROLL_TARGET)
@@ -321,7 +328,7 @@ class LessonsView(w.VBox):
     def _show_buttons(self) -> None:
         self.back.disabled = self.index == 0
         leads_on = self.on_last and self._on_finish is not None
-        self.next.description = self.finish_label if leads_on else "Next →"
+        self.next.description = self.finish_label if leads_on else _("Next →")
         self.next.disabled = self.on_last and not leads_on
 
     def _forward(self) -> None:
@@ -342,10 +349,10 @@ class LessonsView(w.VBox):
 def speaker_name(sim: Simulation, speaker: str) -> str:
     """Who says a line, in words (never by colour alone): 'You', the girl's name, or 'Narrator'."""
     if speaker == "you":
-        return "You"
+        return _("You")
     if speaker == "client":
         return sim.client.name
-    return "Narrator"
+    return _("Narrator")
 
 
 def transcript_html(sim: Simulation) -> str:
@@ -366,7 +373,8 @@ def transcript_html(sim: Simulation) -> str:
             result = next(results, None)
             if result is not None:
                 title, css = LEVEL_WORDS[result.level]
-                parts.append(feedback_html(f"Feedback: {title}", result.feedback, f"{css} ipt-choice-feedback"))
+                heading = _("Feedback: {level}").format(level=_(title))
+                parts.append(feedback_html(heading, result.feedback, f"{css} ipt-choice-feedback"))
     return "".join(parts)
 
 
@@ -384,14 +392,16 @@ class SimulationView(w.VBox):
                 self.sim = Simulation.from_dict(scenario, saved.get("state", {}))
             except SaveError as err:
                 # A damaged save must not crash the page; the trainee restarts, and the trainer can see why.
-                self.notice.value = (
-                    "<p class='ipt-error'>Your saved place in this case could not be read "
-                    f"({html.escape(str(err))}). It starts again.</p>"
-                )
+                words = _("Your saved place in this case could not be read ({reason}). It starts again.")
+                self.notice.value = f"<p class='ipt-error'>{words.format(reason=html.escape(str(err)))}</p>"
         intro = html_box(
             f"<h2 tabindex='-1'>{html.escape(scenario.title)}</h2><p>{html.escape(scenario.summary)}</p>"
-            "<p class='ipt-muted'>This is a made-up (synthetic) case for practice. "
-            "Choose what you would say. You get feedback after each choice, and it stays under your choice.</p>",
+            "<p class='ipt-muted'>"
+            + _(
+                "This is a made-up (synthetic) case for practice. Choose what you would say. You get feedback "
+                "after each choice, and it stays under your choice."
+            )
+            + "</p>",
             SCROLL_TARGET,
         )
         self.attempt_note = html_box("")
@@ -399,15 +409,15 @@ class SimulationView(w.VBox):
         self.feedback = html_box("")
         """The latest choice's feedback (also shown in the transcript under that choice); not on the page."""
         self.choices = w.VBox(layout=w.Layout(width="100%"))
-        self.ask = html_box("<p class='ipt-how'>What do you say or do? Tap one.</p>")
+        self.ask = html_box(f"<p class='ipt-how'>{_('What do you say or do? Tap one.')}</p>")
         self.saved = SavedLabel()
         self.chart = html_box("")
         self.show_chart = w.ToggleButton(
-            value=False, description="Show her symptom chart (PHQ-A)", layout=w.Layout(width="auto")
+            value=False, description=_("Show her symptom chart (PHQ-A)"), layout=w.Layout(width="auto")
         )
         self.show_chart.add_class("ipt-big")
         self.show_chart.observe(lambda _: self._render_chart(), names="value")
-        self.restart = w.Button(description="Start this case again", layout=w.Layout(width="auto"))
+        self.restart = w.Button(description=_("Start this case again"), layout=w.Layout(width="auto"))
         self.restart.add_class("ipt-big")
         self.restart.on_click(self._ask_restart)
         self.confirm = w.VBox(layout=w.Layout(width="100%"))  # text above the buttons: side by side was cramped
@@ -446,7 +456,8 @@ class SimulationView(w.VBox):
         if self.sim.finished:
             ending = self.sim.ending
             text = "" if ending is None else f"<h3>{html.escape(ending.title)}</h3><p>{html.escape(ending.text)}</p>"
-            self.choices.children = [html_box(f'<div class="ipt-card">{text}<p>You have finished this case.</p></div>')]
+            done = _("You have finished this case.")
+            self.choices.children = [html_box(f'<div class="ipt-card">{text}<p>{done}</p></div>')]
             return
         buttons = []
         for choice in self.sim.choices:
@@ -459,16 +470,13 @@ class SimulationView(w.VBox):
     def _show_attempt(self) -> None:
         """Say which attempt this is once there has been a restart, so the record never surprises her."""
         attempt = self.sim.attempt
-        self.attempt_note.value = (
-            f"<p class='ipt-muted'>Attempt {attempt}. Your earlier attempts are kept in your record.</p>"
-            if attempt > 1
-            else ""
-        )
+        words = _("Attempt {number}. Your earlier attempts are kept in your record.").format(number=attempt)
+        self.attempt_note.value = f"<p class='ipt-muted'>{words}</p>" if attempt > 1 else ""
 
     def _render_chart(self) -> None:
         """Draw the chart only when asked: matplotlib is slow to import, and most views never open it."""
         self.show_chart.description = (
-            "Hide her symptom chart" if self.show_chart.value else "Show her symptom chart (PHQ-A)"
+            _("Hide her symptom chart") if self.show_chart.value else _("Show her symptom chart (PHQ-A)")
         )
         if not self.show_chart.value:
             self.chart.value = ""
@@ -483,7 +491,7 @@ class SimulationView(w.VBox):
             return ""
         latest = self.sim.history[-1]
         title, css = LEVEL_WORDS[latest.level]
-        return feedback_html(title, latest.feedback, css)
+        return feedback_html(_(title), latest.feedback, css)
 
     def choose(self, choice_id: str) -> None:
         try:
@@ -495,9 +503,9 @@ class SimulationView(w.VBox):
         self.render()
         self._render_chart()
 
-    def _ask_restart(self, _: Any) -> None:
-        yes = w.Button(description="Yes, start again", button_style="warning")
-        no = w.Button(description="No, keep my place")
+    def _ask_restart(self, _button: Any) -> None:
+        yes = w.Button(description=_("Yes, start again"), button_style="warning")
+        no = w.Button(description=_("No, keep my place"))
         for b in (yes, no):
             b.add_class("ipt-big")
         yes.on_click(self._restart)
@@ -505,13 +513,17 @@ class SimulationView(w.VBox):
         buttons = w.HBox([yes, no], layout=w.Layout(width="100%", flex_flow="row wrap"))
         self.confirm.children = [
             html_box(
-                "<p class='ipt-feedback ipt-warn'>Start again from the beginning? Your choices so far stay in your "
-                "record and your trainer will see them too; this case restarts as a new attempt.</p>"
+                "<p class='ipt-feedback ipt-warn'>"
+                + _(
+                    "Start again from the beginning? Your choices so far stay in your record and your trainer "
+                    "will see them too; this case restarts as a new attempt."
+                )
+                + "</p>"
             ),
             buttons,
         ]
 
-    def _restart(self, _: Any) -> None:
+    def _restart(self, _button: Any) -> None:
         # The play so far stays in the save as an earlier attempt: it is submitted and counts as evidence.
         self.sim.restart()
         keep(self._save, self.saved, simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
@@ -524,7 +536,7 @@ _INSTRUCTION = re.compile(
     r"|(?:tick|choose|select|pick)\s+(?:one|the\s+best)(?:\s+answer)?)\s*[.!]?\s*$",
     re.IGNORECASE,
 )
-HOW_MANY = {True: "Tick all that apply.", False: "Choose one."}
+HOW_MANY = {True: N_("Tick all that apply."), False: N_("Choose one.")}
 """The one instruction under a question: ticks for several answers, one choice for a single answer."""
 
 
@@ -539,7 +551,7 @@ def item_instruction(prompt: str, multiple: bool) -> tuple[str, str]:
         if stripped == question:
             break
         question = stripped
-    return question.strip() or prompt, HOW_MANY[multiple]
+    return question.strip() or prompt, _(HOW_MANY[multiple])
 
 
 class CompetencyItemView(w.VBox):
@@ -566,24 +578,32 @@ class CompetencyItemView(w.VBox):
 
 ORIENTATION_STEPS = (
     (
-        "Tap to answer",
-        "Tap an answer once to choose it. A round mark means choose one; a square box means tick all that "
-        "apply. Tap again to change your mind.",
+        N_("Tap to answer"),
+        N_(
+            "Tap an answer once to choose it. A round mark means choose one; a square box means tick all that "
+            "apply. Tap again to change your mind."
+        ),
     ),
     (
-        "Your work saves itself",
-        "Every answer is saved the moment you give it, and “✓ Saved” appears. If the tablet sleeps or the page "
-        "reloads, open it again: your work is still there.",
+        N_("Your work saves itself"),
+        N_(
+            "Every answer is saved the moment you give it, and “✓ Saved” appears. If the tablet sleeps or the "
+            "page reloads, open it again: your work is still there."
+        ),
     ),
     (
-        "Each module has five steps",
-        "Learn (short lessons), Practice case (a made-up girl to talk with), Check (questions that count), "
-        "Role-play (write what you would say), Submit (send it to your trainer).",
+        N_("Each module has five steps"),
+        N_(
+            "Learn (short lessons), Practice case (a made-up girl to talk with), Check (questions that count), "
+            "Role-play (write what you would say), Submit (send it to your trainer)."
+        ),
     ),
     (
-        "Where to get help",
-        "Ask your trainer at any time. The “How this works” button opens these notes again. "
-        "Press Sign out when you leave a shared tablet.",
+        N_("Where to get help"),
+        N_(
+            "Ask your trainer at any time. The “How this works” button opens these notes again. "
+            "Press Sign out when you leave a shared tablet."
+        ),
     ),
 )
 """The first-time orientation: how to tap, that work saves itself, how a module goes, where help is."""
@@ -599,15 +619,14 @@ class OrientationView(w.VBox):
     def __init__(self, seen: Any, save: Saver):
         self._save = save
         steps = "".join(
-            f"<li><b>{html.escape(title)}.</b> {html.escape(text)}</li>" for title, text in ORIENTATION_STEPS
+            f"<li><b>{html.escape(_(title))}.</b> {html.escape(_(text))}</li>" for title, text in ORIENTATION_STEPS
         )
-        self.notes = html_box(
-            f"<div class='ipt-card ipt-orientation'><h2>New here? How this course works</h2><ol>{steps}</ol></div>"
-        )
-        self.got_it = w.Button(description="Got it, let’s start", button_style="primary")
+        heading = _("New here? How this course works")
+        self.notes = html_box(f"<div class='ipt-card ipt-orientation'><h2>{heading}</h2><ol>{steps}</ol></div>")
+        self.got_it = w.Button(description=_("Got it, let’s start"), button_style="primary")
         self.got_it.add_class("ipt-big")
         self.got_it.on_click(lambda _: self.hide(remember=True))
-        self.reopen = w.Button(description="How this works")
+        self.reopen = w.Button(description=_("How this works"))
         self.reopen.add_class("ipt-big")
         self.reopen.add_class("ipt-help")
         self.reopen.on_click(lambda _: self.show_notes())
@@ -658,15 +677,15 @@ class RolePlayView(w.VBox):
         self.prompt = prompt
         self._save = save
         text = html_box(
-            f"<h2>Role-play</h2><div class='ipt-card'><p><b>The situation.</b> {html.escape(prompt.situation)}</p>"
-            f"<p><b>Your task.</b> {html.escape(prompt.task)}</p></div>"
-            "<p class='ipt-muted'>A trainer will read your answer and give you feedback.</p>"
+            f"<h2>{_('Role-play')}</h2><div class='ipt-card'><p><b>{_('The situation.')}</b> "
+            f"{html.escape(prompt.situation)}</p><p><b>{_('Your task.')}</b> {html.escape(prompt.task)}</p></div>"
+            f"<p class='ipt-muted'>{_('A trainer will read your answer and give you feedback.')}</p>"
         )
         self.saved = SavedLabel()
         self.room = html_box("")
         self.answer = w.Textarea(
             value=saved if isinstance(saved, str) else "",
-            placeholder="Write what you would say…",
+            placeholder=_("Write what you would say…"),
             continuous_update=True,  # every keystroke reaches the kernel, so a reload loses nothing typed
             layout=w.Layout(width="100%", height="220px"),
         )
@@ -680,13 +699,15 @@ class RolePlayView(w.VBox):
     def _show_room(self, value: str) -> int:
         room = role_play_room(value)
         if room < 0:
+            over = ngettext("{count} character too many.", "{count} characters too many.", -room)
+            limit = _("Please shorten your answer: it can be at most {limit} characters. Until then it is not saved.")
             self.room.value = (
-                f"<p class='ipt-error'>{-room:,} character{'s' if room != -1 else ''} too many. "
-                "Please shorten your answer: "
-                f"it can be at most {MAX_ROLE_PLAY_CHARS:,} characters. Until then it is not saved.</p>"
+                f"<p class='ipt-error'>{over.format(count=f'{-room:,}')} "
+                f"{limit.format(limit=f'{MAX_ROLE_PLAY_CHARS:,}')}</p>"
             )
         else:
-            self.room.value = f"<p class='ipt-muted'>{room:,} character{'s' if room != 1 else ''} left</p>"
+            left = ngettext("{count} character left", "{count} characters left", room)
+            self.room.value = f"<p class='ipt-muted'>{left.format(count=f'{room:,}')}</p>"
         return room
 
     def _typed(self, change: dict[str, Any]) -> None:
@@ -694,7 +715,7 @@ class RolePlayView(w.VBox):
         if self._show_room(value) < 0:
             # Refused, loudly: the text stays in the box for the trainee to shorten; the store keeps the last fit.
             self._debounced.flush()
-            self.saved.fail("Your answer is too long.")
+            self.saved.fail(_("Your answer is too long."))
             return
         self._latest = value
         self._debounced.poke()
