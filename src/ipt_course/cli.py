@@ -286,8 +286,45 @@ def cmd_workshop(args: argparse.Namespace) -> int:
             err_console.print(f"[red]✗ {escape(str(err))}[/red]\nThe workshop roster was not changed.")
             return 2
         console.print(f"Imported {count} trainee(s) from {args.roster}.")
+    if args.language:
+        from ipt_course.i18n_ui import LANGUAGES, set_workshop_language
+
+        try:
+            code = set_workshop_language(project.workshop_dir, args.language)
+        except ValueError as err:
+            err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+            return 2
+        console.print(f"The workshop's language is now {LANGUAGES[code]} ({code}); each trainee can change hers.")
     _, created = ensure_workshop(project)
     _print_roster(project, created)
+    return 0
+
+
+def cmd_i18n_ui(args: argparse.Namespace) -> int:
+    """`ipt-course i18n extract|update|compile`: the interface catalogues (src/ipt_course/locale/)."""
+    from ipt_course.i18n_catalog import TEMPLATE, CatalogueError, compile_catalogs, update, write_template
+    from ipt_course.i18n_ui import TRANSLATED, known
+
+    languages = tuple(known(code) or code for code in (args.lang or TRANSLATED))
+    unknown = [code for code in languages if code not in TRANSLATED]
+    if unknown:
+        offered = ", ".join(TRANSLATED)
+        err_console.print(f"[red]✗ language(s) {', '.join(unknown)} not offered; choose from {offered}[/red]")
+        return 2
+    if args.i18n_command == "extract":
+        catalog = write_template()
+        console.print(f"Wrote {TEMPLATE} ({sum(1 for m in catalog if m.id)} strings).")
+    elif args.i18n_command == "update":
+        for code, left in update(languages).items():
+            console.print(f"{code}: {left} string(s) still to translate")
+    else:
+        try:
+            compiled = compile_catalogs(languages)
+        except CatalogueError as err:
+            err_console.print(f"[red]✗ {escape(str(err))}[/red]\nNothing was compiled.")
+            return 2
+        for done in compiled:
+            console.print(f"{done.language}: {done.translated} of {done.total} strings translated -> {done.path}")
     return 0
 
 
@@ -577,6 +614,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("workshop", help="print the workshop roster (a demo one is made if there is none)")
     p.add_argument("--roster", help="import your own roster first: a CSV with columns trainee_id,name,pin")
+    p.add_argument(
+        "--language", help="the workshop's default language for pages: en, hi (Hindi), bn (Bengali) or mr (Marathi)"
+    )
     p.set_defaults(func=cmd_workshop)
 
     p = sub.add_parser("grade", help="autograde every new submission with nbgrader")
@@ -629,6 +669,14 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("file", help="the .xlsx file (`i18n export` made it)")
     q.add_argument("--lang", help="language of the sheets (default: each sheet's name)")
     q.set_defaults(func=cmd_i18n_import)
+    for name, words in (  # the interface's own words: gettext catalogues (ipt_course.i18n_catalog)
+        ("extract", "write the interface's strings to src/ipt_course/locale/ipt_course.pot"),
+        ("update", "add new interface strings to each language's .po (translations kept)"),
+        ("compile", "check placeholders and compile each language's .po to .mo"),
+    ):
+        q = i18n.add_parser(name, help=words)
+        q.add_argument("--lang", action="append", help="only this language (hi, bn, mr); repeatable")
+        q.set_defaults(func=cmd_i18n_ui)
     return top
 
 
