@@ -20,6 +20,7 @@ from ipt_course.content.errors import ContentError
 from ipt_course.grading.assignment import GradingSetupError
 from ipt_course.paths import Project, ProjectNotFound, find_project
 from ipt_course.progress.backup import StoreDamaged, StoreStats
+from ipt_course.progress.database import ENV_DATABASE_URL, BadDatabaseURL, check_url
 
 if TYPE_CHECKING:
     from ipt_course.content.loader import LoadedCourse
@@ -144,9 +145,10 @@ def _build_or_keep_last(project: Project) -> None:
 def _check_store(project: Project) -> bool:
     """The start-up check of the progress store; prints what is wrong and how to restore, and says whether to go on."""
     from ipt_course.progress.backup import StoreDamaged, check_store
+    from ipt_course.progress.database import database_url
 
     try:
-        stats = check_store(project.progress_db)
+        stats = check_store(database_url(project))
     except StoreDamaged as err:
         err_console.print(
             Panel(escape(str(err)), title="[bold red]THE PROGRESS STORE IS DAMAGED[/bold red]", border_style="red")
@@ -159,6 +161,7 @@ def _check_store(project: Project) -> bool:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ipt_course.progress.backup import backup_if_sound, backups_while_serving
+    from ipt_course.progress.database import database_url, sqlite_path
     from ipt_course.serve import serve
     from ipt_course.workshop import ensure_workshop
 
@@ -184,11 +187,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as err:
             err_console.print(f"[red]✗ {escape(str(err))}[/red]")
             return 2
+    db_file = sqlite_path(database_url(project))
+    if db_file is None:
+        # PIN sign-in reads its roster from the SQLite file (identity/workshop.py); a hub signs trainees in itself.
+        err_console.print(
+            "[red]✗ PIN sign-in needs the laptop's SQLite store; a PostgreSQL store is for JupyterHub, where the hub "
+            "signs trainees in.[/red]"
+        )
+        return 2
     if not _check_store(project):
         return 3
     _build_or_keep_last(project)
     _, created = ensure_workshop(project)
-    backup = backup_if_sound(project.progress_db, keep=args.keep_backups)
+    backup = backup_if_sound(db_file, keep=args.keep_backups)
     console.print(f"[dim]Backed up the progress store to {backup} (then every {args.backup_minutes:g} minutes).[/dim]")
     _print_roster(project, created)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
@@ -198,7 +209,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         console.print("Trainees on the workshop Wi-Fi open this laptop's address on the same port.")
     with (
         backups_while_serving(
-            project.progress_db,
+            db_file,
             minutes=args.backup_minutes,
             keep=args.keep_backups,
             say=lambda m: err_console.print(f"[bold red]{escape(m)}[/bold red]"),
@@ -224,10 +235,23 @@ def _describe(stats: StoreStats | None) -> str:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     """List the progress store's backups, or bring one back after showing what it holds."""
-    from ipt_course.progress.backup import StoreDamaged, check_store, list_backups, resolve_backup, restore_backup
+    from ipt_course.progress.backup import (
+        PG_BACKUP_ADVICE,
+        StoreDamaged,
+        check_store,
+        list_backups,
+        resolve_backup,
+        restore_backup,
+    )
+    from ipt_course.progress.database import database_url, describe, sqlite_path
 
     project = _project(args)
-    db = project.progress_db
+    db_file = sqlite_path(database_url(project))
+    if db_file is None:
+        where = escape(describe(database_url(project)))
+        err_console.print(f"[red]✗ {where} is a PostgreSQL store.[/red] {escape(PG_BACKUP_ADVICE)}")
+        return 2
+    db = db_file
     try:
         current = check_store(db)
         now = "no store yet" if current is None else current.describe()
@@ -565,6 +589,7 @@ def _i18n_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ipt-course", description=__doc__)
     top.add_argument("--root", help="the course folder (default: found from the current folder)")
+    _database_option(top)
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("build", help="validate the content and build the course (only if something changed)")
@@ -606,11 +631,13 @@ def parser() -> argparse.ArgumentParser:
         "single-user server: its user, groups, port and prefix; $IPT_IDENTITY sets the default)",
     )
     p.set_defaults(func=cmd_serve)
+    _database_option(p)
 
     p = sub.add_parser("restore", help="list the progress store's backups, or bring one back (shown first)")
     p.add_argument("backup", nargs="?", help="the backup's file name from the list, or `newest`")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
     p.set_defaults(func=cmd_restore)
+    _database_option(p)
 
     p = sub.add_parser("workshop", help="print the workshop roster (a demo one is made if there is none)")
     p.add_argument("--roster", help="import your own roster first: a CSV with columns trainee_id,name,pin")
@@ -618,9 +645,11 @@ def parser() -> argparse.ArgumentParser:
         "--language", help="the workshop's default language for pages: en, hi (Hindi), bn (Bengali) or mr (Marathi)"
     )
     p.set_defaults(func=cmd_workshop)
+    _database_option(p)
 
     p = sub.add_parser("grade", help="autograde every new submission with nbgrader")
     p.set_defaults(func=cmd_grade)
+    _database_option(p)
 
     p = sub.add_parser(
         "collect", help="turn new submissions kept in the progress store into nbgrader submissions (hub)"
@@ -652,6 +681,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="export", help="folder to write to (default: export/)")
     p.add_argument("--names", action="store_true", help="include trainee names (default: pseudonymous ids only)")
     p.set_defaults(func=cmd_export)
+    _database_option(p)
 
     # content translations (content/i18n.py) share the `i18n` command with the interface catalogues above
     i18n = _i18n_commands(sub)
@@ -680,11 +710,26 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _database_option(p: argparse.ArgumentParser) -> None:
+    """`--database URL` on a command (and before it): where the progress store is, for this run and its kernels."""
+    p.add_argument(
+        "--database",
+        default=argparse.SUPPRESS,  # given before or after the command: neither hides the other
+        metavar="URL",
+        help=f"the progress store: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (default: ${ENV_DATABASE_URL}, "
+        "else workshop/progress.db)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if getattr(args, "database", None):
+            check_url(args.database)
+            # Through the environment, so page kernels, graders and every open_store() see the same store.
+            os.environ[ENV_DATABASE_URL] = args.database
         return int(args.func(args))
-    except (ContentError, ProjectNotFound, GradingSetupError, StoreDamaged) as err:
+    except (ContentError, ProjectNotFound, GradingSetupError, StoreDamaged, BadDatabaseURL) as err:
         err_console.print(f"[red]✗ {escape(str(err))}[/red]")
         return 2
 
