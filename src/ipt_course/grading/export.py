@@ -27,6 +27,7 @@ from ipt_course.grading.competency import (
     roll_up,
 )
 from ipt_course.grading.integrity import add_tampered_column
+from ipt_course.grading.submission import record_language
 from ipt_course.progress.store import open_store, store_exists
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
@@ -114,6 +115,8 @@ class SupervisorData:
     names: dict[str, str] | None = None
     role_play_texts: dict[tuple[str, str, str], str] = field(default_factory=dict)
     """(trainee, module, prompt id) -> the role-play answer as submitted (from the progress store)."""
+    languages: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(trainee, module) -> the language she took the module in ('en', 'hi', 'bn', 'mr'), from the record."""
 
     def label(self, trainee_id: str) -> str:
         """How the trainee is named: her pseudonymous id, or her name when names were asked for."""
@@ -339,9 +342,18 @@ def submitted_role_plays(
 ) -> dict[tuple[str, str, str], str]:
     """The role-play answers of each graded submission, from its record in the progress store (the source of
     truth for what trainees gave)."""
+    return submitted_answers(course, submissions)[0]
+
+
+def submitted_answers(
+    course: LoadedCourse, submissions: Iterable[GradedSubmission]
+) -> tuple[dict[tuple[str, str, str], str], dict[tuple[str, str], str]]:
+    """From each graded submission's record in the progress store, in one pass: the role-play answers by
+    (trainee, module, prompt id), and the language each module was taken in by (trainee, module)."""
     if not store_exists(course.project):
-        return {}
+        return {}, {}
     texts: dict[tuple[str, str, str], str] = {}
+    languages: dict[tuple[str, str], str] = {}
     store = open_store(course.project)
     try:
         for sub in submissions:
@@ -349,9 +361,10 @@ def submitted_role_plays(
             if records and isinstance(records[-1].record, dict):
                 for prompt_id, text in (records[-1].record.get("role_plays") or {}).items():
                     texts[(sub.trainee_id, sub.module_id, str(prompt_id))] = str(text)
+                languages[(sub.trainee_id, sub.module_id)] = record_language(records[-1].record)
     finally:
         store.close()
-    return texts
+    return texts, languages
 
 
 def supervisor_data(
@@ -518,6 +531,12 @@ def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
         {"passed": "must_pass_passed"},
     )
     modules["module"] = modules["module_id"].map(labels)
+    # Which language each submitted module was taken in: ids, scores and levels are the same in every language.
+    modules.insert(
+        list(modules.columns).index("submitted") + 1,
+        "language",
+        [data.languages.get((m.trainee_id, m.module_id), "en") if m.submitted else "" for m in data.statuses],
+    )
     # Which gate condition failed, and why, in words a supervisor can act on.
     modules["failed_conditions"] = [
         "; ".join(f"{c.name}: {c.detail}" for c in status.failed) if status.passed is False else ""
@@ -565,7 +584,8 @@ def export_data(course: LoadedCourse, with_names: bool = False) -> SupervisorDat
     """The supervisor data from nbgrader's gradebook, the workshop roster and the progress store."""
     submissions = read_gradebook(course)
     names = roster_names(course) if with_names else None
-    return supervisor_data(course, submissions, names, roster_ids(course), submitted_role_plays(course, submissions))
+    texts, languages = submitted_answers(course, submissions)
+    return replace(supervisor_data(course, submissions, names, roster_ids(course), texts), languages=languages)
 
 
 def export_tables(course: LoadedCourse, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
@@ -621,7 +641,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     import xlsxwriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_urls": False}) as book:
+    with xlsxwriter.Workbook(str(path), {"constant_memory": False, "strings_to_urls": False}) as book:
         header = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
         wrapped = book.add_format({"text_wrap": True, "valign": "top"})
         level_formats = {

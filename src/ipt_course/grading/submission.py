@@ -93,11 +93,14 @@ def submission_dir(project: Project, trainee_id: str, module_id: str) -> Path:
 RECORD_FORMAT = 1
 
 
-def submission_record(module: Module, answers: dict[str, Any], simulation_records: dict[str, Any]) -> dict[str, Any]:
+def submission_record(
+    module: Module, answers: dict[str, Any], simulation_records: dict[str, Any], language: str = "en"
+) -> dict[str, Any]:
     """What a submission holds, as plain JSON data: the store keeps it (with its sha256) and grading trusts only it.
 
-    Only valid option ids per answered item, the role-play texts as written (whole: never cut), and the simulation
-    record. The value is passed through JSON once, so it is exactly what the store will give back.
+    Only valid option ids per answered item, the role-play texts as written (whole: never cut), the simulation
+    record, and the language the module was taken in (ids and levels are the same in every language). The value is
+    passed through JSON once, so it is exactly what the store will give back.
     """
     items = {}
     for item in module.items:
@@ -109,7 +112,13 @@ def submission_record(module: Module, answers: dict[str, Any], simulation_record
         text = str(answers.get(role_play_key(prompt.id), "")).strip()
         if text:
             role_plays[prompt.id] = text
-    record = {"format": RECORD_FORMAT, "items": items, "role_plays": role_plays, "simulation": simulation_records}
+    record = {
+        "format": RECORD_FORMAT,
+        "items": items,
+        "role_plays": role_plays,
+        "simulation": simulation_records,
+        "language": language,
+    }
     return dict(json.loads(json.dumps(record, sort_keys=True)))  # sorted: the store gives it back in this order
 
 
@@ -164,16 +173,18 @@ def write_submission(
     simulation_records: dict[str, Any],
     now: datetime | None = None,
     store: ProgressStore | None = None,
+    language: str = "en",
 ) -> tuple[Path, str]:
     """Keep the submission's record in the progress store, then write grading/submitted/<trainee>/<module>/.
 
     Writes <module>.ipynb and timestamp.txt; returns the notebook's path and the timestamp. The record goes first:
     a file without its record is treated as tampered when graded, a record without a file is never graded.
+    `language` is the one the trainee took the module in ('en', 'hi', 'bn', 'mr'); the record keeps it.
     """
     import nbformat  # lazily: see grading/assignment.py
 
     nb = read_release(project, module.id)
-    record = submission_record(module, answers, simulation_records)
+    record = submission_record(module, answers, simulation_records, language)
     fill_notebook(nb, record, release_path(project, module.id))
     now = now or datetime.now(UTC)
     timestamp = now.strftime(TIMESTAMP_FORMAT)
@@ -191,6 +202,12 @@ def write_submission(
     folder.mkdir(parents=True, exist_ok=True)
     write_notebook(target, nbformat.writes(nb), timestamp)
     return target, timestamp
+
+
+def record_language(record: Any) -> str:
+    """The language a submission record's module was taken in; 'en' for records kept before languages were."""
+    language = record.get("language") if isinstance(record, dict) else None
+    return language if isinstance(language, str) and language else "en"
 
 
 def write_notebook(target: Path, text: str, timestamp: str) -> None:
