@@ -635,13 +635,14 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     column, widths that fit the text (long text wraps), and each level cell coloured by a conditional format (the
     number stays in the cell, for sorting and for print).
 
-    Written row by row with XlsxWriter in constant-memory mode: a workshop of 1,000 trainees has some 140,000
-    item rows, which openpyxl (a cell object and a style per cell) took over a minute to write.
+    Written row by row with XlsxWriter, its repeated texts (a question, a choice) once in the shared-string table:
+    a workshop of 1,000 trainees has some 140,000 item rows, which openpyxl (a cell object and a style per cell)
+    took over a minute to write.
     """
     import xlsxwriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with xlsxwriter.Workbook(str(path), {"constant_memory": False, "strings_to_urls": False}) as book:
+    with xlsxwriter.Workbook(str(path), {"strings_to_urls": False}) as book:
         header = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
         wrapped = book.add_format({"text_wrap": True, "valign": "top"})
         level_formats = {
