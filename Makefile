@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8866
 
-.PHONY: serve test lint typecheck unit browser chromium bench build clean
+.PHONY: serve test lint typecheck unit browser chromium bench build clean hub
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -20,6 +20,12 @@ serve: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/ipt-course build
+
+# A local JupyterHub (configurable-http-proxy from npm, PostgreSQL from Debian's packages) serving the course to
+# two trainees, a trainer and a supervisor: see deploy/hub/ and src/ipt_course/hubdemo.py. Ctrl-C stops it all.
+HUB_PORT ?= 8000
+hub: $(STAMP)
+	$(BIN)/python -m ipt_course.hubdemo --port $(HUB_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
