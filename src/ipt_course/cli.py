@@ -80,7 +80,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"[green]✓ All content is valid[/green]: {len(course.modules)} module(s), {items} competency items, "
         f"{sum(len(m.scenarios) for m in course.modules)} scenario(s)."
     )
+    _print_translation_coverage(_project(args), course)
     return 0
+
+
+def _print_translation_coverage(project: Project, course: LoadedCourse) -> None:
+    """Untranslated strings are not problems (they show in English, marked): a line per language says how many."""
+    from ipt_course.content.i18n import coverage, coverage_summary, source_units
+
+    summary = coverage_summary(coverage(source_units(project, course)))
+    if summary:
+        console.print(f"Translations (details: `ipt-course report translations`):\n{escape(summary)}", highlight=False)
 
 
 def _all_scenarios(project: Project, course: LoadedCourse) -> list[Scenario]:

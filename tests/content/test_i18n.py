@@ -332,3 +332,17 @@ def test_glossaries_are_not_translation_files(tmp_path: Path) -> None:
     write_template(u, "hi")
     assert list(translation_files(u)) == ["hi"]
     assert check_translation(u, "hi") == []
+
+
+def test_check_fails_a_glossary_with_the_wrong_language_or_a_term_twice(tmp_path: Path) -> None:
+    """Does a glossary that names another language, or gives an English term twice, fail the check by file and term?"""
+    project = fresh(tmp_path)
+    folder = project.course_dir / "i18n"
+    folder.mkdir(exist_ok=True)
+    terms = [{"en": "sick role", "term": "बीमार की भूमिका"}, {"en": "Sick role", "term": "x"}]
+    (folder / "glossary-xx.yaml").write_text(
+        yaml.safe_dump({"schema_version": 1, "language": "hi", "terms": terms}, allow_unicode=True), encoding="utf-8"
+    )
+    found = problems_of(project)
+    assert "course/i18n/glossary-xx.yaml, field 'language': says 'hi' but the file is for 'xx'" in found
+    assert any(p.startswith("course/i18n/glossary-xx.yaml, key 'Sick role', field 'en'") for p in found), found

@@ -739,10 +739,12 @@ def translation_problems(units: Iterable[SourceUnit]) -> list[FileProblem]:
     for unit in units:
         for language, path in translation_files(unit).items():
             problems += check_translation(unit, language, path)
+        if unit.kind == "course":
+            problems += glossary_problems(unit.folder / "i18n")
     return problems
 
 
-# --- coverage ---------------------------------------------------------------------------------------------------------
+# --- coverage -----------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -851,3 +853,69 @@ def format_coverage(rows: Iterable[Coverage]) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
+
+
+# --- glossaries ---------------------------------------------------------------------------------------------------
+
+
+class GlossaryTerm(BaseModel):
+    """One English term and the word every translation into the language uses for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    en: str = Field(min_length=1, description="The English term, e.g. 'sick role'.")
+    term: str = Field(min_length=1, description="The word or phrase translations use for it.")
+    note: str = Field(default="", description="How to use it: register, a first-time gloss, words to avoid.")
+
+
+class Glossary(BaseModel):
+    """A file course/i18n/glossary-<lang>.yaml: the terms that must stay the same across a language's units."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = Field(description="Version of this file's format.")
+    language: str = Field(description="Language code, the same as in the file name.")
+    terms: list[GlossaryTerm] = Field(min_length=1, description="The terms.")
+
+
+def glossary_problems(folder: Path) -> list[FileProblem]:
+    """Problems of the glossary files in a course's i18n folder: format, language, an English term given twice."""
+    problems: list[FileProblem] = []
+    for path in sorted(folder.glob("glossary-*.yaml")):
+        language = path.stem.removeprefix("glossary-")
+        try:
+            raw = read_yaml(path)
+            glossary = Glossary.model_validate(raw)
+        except ContentError as err:
+            problems.append(FileProblem(path, None, err.field, err.problem))
+            continue
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or None
+            problems.append(FileProblem(path, None, where, first["msg"]))
+            continue
+        if glossary.language != language:
+            problems.append(
+                FileProblem(path, None, "language", f"says {glossary.language!r} but the file is for {language!r}")
+            )
+        seen: set[str] = set()
+        for term in glossary.terms:
+            if term.en.lower() in seen:
+                problems.append(FileProblem(path, term.en, "en", "this English term is given twice; give it once"))
+            seen.add(term.en.lower())
+    return problems
+
+
+def coverage_summary(rows: Iterable[Coverage]) -> str:
+    """One line per language for `ipt-course check`: the share of strings translated and reviewed, and stale ones."""
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        total = totals.setdefault(row.language, [0, 0, 0, 0])
+        for index, value in enumerate((row.total, row.translated, row.reviewed, row.stale)):
+            total[index] += value
+    return "\n".join(
+        f"{LANGUAGES.get(language, language)} ({language}): {translated / strings:.0%} translated, "
+        f"{reviewed / strings:.0%} reviewed" + (f", {stale} stale" if stale else "")
+        for language, (strings, translated, reviewed, stale) in totals.items()
+        if strings
+    )
