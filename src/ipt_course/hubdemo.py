@@ -351,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"Trainers grade with `IPT_DATABASE_URL={demo.postgres.url('ipt_course')} "
                 f"ipt-course collect` then `ipt-course grade` in {folder / 'course'}, or the formgrader at "
-                f"{demo.url}/services/{FORMGRADER_SERVICE}/formgrader (trainers). Logs: {demo.log}. Ctrl-C stops everything.",
+                f"{demo.url}/services/{FORMGRADER_SERVICE}/formgrader (trainers). Logs: {demo.log}. "
+                "Ctrl-C stops everything.",
                 flush=True,
             )
             with contextlib.suppress(KeyboardInterrupt):
