@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from ipt_course.grading.competency import (
 )
 from ipt_course.grading.integrity import add_tampered_column
 from ipt_course.grading.submission import record_language
-from ipt_course.progress.store import open_store, store_exists
+from ipt_course.progress.store import SubmissionRecord, open_store, store_exists
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
 TABLES = ("trainees", "competencies", "modules", "items", "flags")
@@ -117,6 +118,10 @@ class SupervisorData:
     """(trainee, module, prompt id) -> the role-play answer as submitted (from the progress store)."""
     languages: dict[tuple[str, str], str] = field(default_factory=dict)
     """(trainee, module) -> the language she took the module in ('en', 'hi', 'bn', 'mr'), from the record."""
+    made_from: str = "nbgrader's gradebook"
+    """Where the report's numbers come from, as the report says: the gradebook, or the homes' bundles merged."""
+    made_at: datetime | None = None
+    """When the data was made (a merge: its newest bundle's export, so merging again gives the same report)."""
 
     def label(self, trainee_id: str) -> str:
         """How the trainee is named: her pseudonymous id, or her name when names were asked for."""
@@ -352,18 +357,26 @@ def submitted_answers(
     (trainee, module, prompt id), and the language each module was taken in by (trainee, module)."""
     if not store_exists(course.project):
         return {}, {}
-    texts: dict[tuple[str, str, str], str] = {}
-    languages: dict[tuple[str, str], str] = {}
     store = open_store(course.project)
     try:
-        for sub in submissions:
-            records = [r for r in store.submission_records(sub.trainee_id, sub.module_id) if r.digest_ok]
-            if records and isinstance(records[-1].record, dict):
-                for prompt_id, text in (records[-1].record.get("role_plays") or {}).items():
-                    texts[(sub.trainee_id, sub.module_id, str(prompt_id))] = str(text)
-                languages[(sub.trainee_id, sub.module_id)] = record_language(records[-1].record)
+        return answers_in_records(submissions, store.submission_records)
     finally:
         store.close()
+
+
+def answers_in_records(
+    submissions: Iterable[GradedSubmission], records_of: Callable[[str, str], Sequence[SubmissionRecord]]
+) -> tuple[dict[tuple[str, str, str], str], dict[tuple[str, str], str]]:
+    """The role-play answers and languages of each graded submission, from its latest intact record (records_of
+    gives a trainee's records of a module, oldest first: the store's, or a merge's from bundles)."""
+    texts: dict[tuple[str, str, str], str] = {}
+    languages: dict[tuple[str, str], str] = {}
+    for sub in submissions:
+        records = [r for r in records_of(sub.trainee_id, sub.module_id) if r.digest_ok]
+        if records and isinstance(records[-1].record, dict):
+            for prompt_id, text in (records[-1].record.get("role_plays") or {}).items():
+                texts[(sub.trainee_id, sub.module_id, str(prompt_id))] = str(text)
+            languages[(sub.trainee_id, sub.module_id)] = record_language(records[-1].record)
     return texts, languages
 
 

@@ -421,7 +421,8 @@ def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame]
         "<!doctype html><html lang='en'><meta charset='utf-8'><title>Competency report</title>"
         f"<style>{STYLE}</style><body><main>"
         f"<h1>Competency report: {esc(course.course.title)}</h1>"
-        f"<p>Made {datetime.now().strftime('%d %B %Y, %H:%M')} from nbgrader's gradebook. {len(data.trainees)} "
+        f"<p>Made {(data.made_at or datetime.now()).strftime('%d %B %Y, %H:%M')} from {esc(data.made_from)}. "
+        f"{len(data.trainees)} "
         f"trainees on the roster; {submitted} have submitted work; <strong>{flagged} flagged</strong>.</p>"
         "<p class='quiet'>Levels follow WHO/UNICEF EQUIP: "
         + " ".join(f"{level_badge(n)} {esc(LEVEL_WORDS[n].split(' ', 1)[1])}" for n in (1, 2, 3, 4))
