@@ -408,10 +408,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     """Turn new submission records in the store into nbgrader submissions (under a hub: no shared disk)."""
     from ipt_course.content.loader import load_course
     from ipt_course.grading.collect import collect
-    from ipt_course.progress.store import ProgressStore
+    from ipt_course.progress.store import open_store
 
     project = _project(args)
-    store = ProgressStore(project.progress_db)
+    store = open_store(project)  # $IPT_DATABASE_URL under a hub (the shared PostgreSQL), else the project's file
     try:
         results = collect(project, load_course(project), store)
     finally:
@@ -665,6 +665,7 @@ def parser() -> argparse.ArgumentParser:
         "collect", help="turn new submissions kept in the progress store into nbgrader submissions (hub)"
     )
     p.set_defaults(func=cmd_collect)
+    _database_option(p)
 
     p = sub.add_parser("report", help="reports for authors: `report coverage` (competencies x modules)")
     p.add_argument("which", choices=("coverage", "translations"), help="which report")

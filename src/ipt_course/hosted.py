@@ -88,11 +88,11 @@ def put_on_roster(project: Project, viewer: Viewer) -> None:
     """
     import secrets
 
-    from ipt_course.progress.store import ProgressStore, UnknownTrainee
+    from ipt_course.progress.store import UnknownTrainee, open_store
 
     if viewer.role != "trainee":
         return
-    store = ProgressStore(project.progress_db)
+    store = open_store(project)  # the shared store named by $IPT_DATABASE_URL
     try:
         try:
             store.trainee(viewer.trainee_id)
