@@ -13,6 +13,7 @@ from ipt_course.content.errors import ContentError
 from ipt_course.content.loader import LoadedCourse, content_digest, load_course
 from ipt_course.engine.checks import check_scenario
 from ipt_course.grading.assignment import generate_assignment
+from ipt_course.i18n_ui import all_page_words, font_faces
 from ipt_course.paths import Project
 
 TEMPLATE_NAME = "ipt"
@@ -69,7 +70,7 @@ _SIGN_OUT = """<form class="ipt-signout" method="post" action="{{ resources.base
  style="display:flex;justify-content:flex-end;margin:0;padding:6px 12px">
 <input type="hidden" name="_xsrf" value="">
 <button type="submit" style="min-height:44px;min-width:44px;padding:0 16px;font-size:16px;border-radius:8px;
- border:1px solid #8a96a3;background:#fff;color:#1f2933;cursor:pointer">Sign out</button>
+ border:1px solid #8a96a3;background:#fff;color:#1f2933;cursor:pointer" data-ipt-word="signout">Sign out</button>
 </form>
 """
 
@@ -77,17 +78,39 @@ _SIGN_OUT = """<form class="ipt-signout" method="post" action="{{ resources.base
 # Voila's loading screen says "Running module..." then "Executing 1 of 2"; a trainee needs plain words.
 _LOADING = """<div id="loading" style="display: flex;" role="status">
 <div class="ipt-spinner" aria-hidden="true"></div>
-<p id="loading_text" class="ipt-loading-text">Opening your course…</p>
-<p class="ipt-loading-more">This takes a few seconds. Your work is saved.</p>
+<p id="loading_text" class="ipt-loading-text" data-ipt-word="opening">Opening your course…</p>
+<p class="ipt-loading-more" data-ipt-word="more">This takes a few seconds. Your work is saved.</p>
 </div>
 """
 # After Voila's helpers: keep the words while cells run; name the tab after the page's heading; and when a button
 # marked ipt-to-top (lesson Back/Next) changes the view, land at the top of the new content (.ipt-scroll-target)
 # rather than keeping the scroll position, and move focus to its heading for keyboard and screen-reader users.
+# The page's language: the tablet's cookie until the app says which language it speaks (a hidden .ipt-page-lang
+# element, redrawn when she changes language); it sets html lang, the words the kernel does not draw, and the cookie.
 _PAGE_SCRIPT = """<script>
-document.title = "Opening your course…";
+{% raw %}var IPT_WORDS = IPT_PAGE_WORDS;{% endraw %}
+window.iptLanguage = (function () {
+  var found = document.cookie.match(/(?:^|; )ipt_lang=([^;]*)/);
+  return found && IPT_WORDS[found[1]] ? found[1] : "en";
+})();
+window.iptWords = IPT_WORDS[window.iptLanguage];
+window.iptSpeak = function (language, words) {
+  if (!IPT_WORDS[language]) { language = "en"; }
+  words = words || IPT_WORDS[language];
+  window.iptLanguage = language;
+  window.iptWords = words;
+  if (document.documentElement.lang !== language) { document.documentElement.lang = language; }
+  var marked = document.querySelectorAll("[data-ipt-word]");
+  for (var i = 0; i < marked.length; i++) {
+    var said = words[marked[i].getAttribute("data-ipt-word")];
+    if (said && marked[i].textContent !== said) { marked[i].textContent = said; }
+  }
+};
+document.documentElement.lang = window.iptLanguage;
+document.addEventListener("DOMContentLoaded", function () { window.iptSpeak(window.iptLanguage); });
+document.title = window.iptWords.opening;
 window.voila_process = function (index, count) {
-  window.update_loading_text(index, count, "Opening your course…");
+  window.update_loading_text(index, count, window.iptWords.opening);
 };
 (function () {
   var pending = null;  // a view change asked for by a button marked ipt-to-top, not yet landed
@@ -124,7 +147,21 @@ window.voila_process = function (index, count) {
       if (group.getAttribute("role") !== kind) { group.setAttribute("role", kind); }
     }
   }
+  function speak() {
+    var marker = document.querySelector(".ipt-page-lang");
+    if (marker) {
+      var language = marker.getAttribute("data-lang");
+      if (language !== window.iptLanguage || document.documentElement.lang !== language) {
+        window.iptSpeak(language, JSON.parse(marker.getAttribute("data-words") || "null"));
+        document.cookie = "ipt_lang=" + language + "; path=/; max-age=31536000; SameSite=Strict";
+      }
+    }
+    // Text shown in English because its translation is missing says so to the browser (and a screen reader).
+    var english = document.querySelectorAll(".ipt-fallback:not([lang])");
+    for (var i = 0; i < english.length; i++) { english[i].setAttribute("lang", "en"); }
+  }
   function settle() {
+    speak();
     describe();
     var heading = document.querySelector("#rendered_cells h1");
     if (heading && shown(heading)) {
@@ -166,7 +203,8 @@ def _voila_template(target: Path) -> None:
     marker = "{%- block notebook_css -%}"
     if marker not in text:
         raise RuntimeError(f"{stock} has no notebook_css block; this Voila version is not supported")
-    text = text.replace(marker, marker + f"\n<style>\n{css}\n</style>", 1)
+    fonts = font_faces("{{ resources.base_url }}")  # served by the laptop (serve.py's /ipt/static/), never a CDN
+    text = text.replace(marker, marker + f"\n<style>\n{fonts}\n{css}\n</style>", 1)
     body = "{{ spinner.html() }}"
     if body not in text:
         raise RuntimeError(f"{stock} has no spinner in its body header; this Voila version is not supported")
@@ -175,7 +213,8 @@ def _voila_template(target: Path) -> None:
     helpers = "{{ voila_setup_helper_functions() }}"
     if helpers not in text:
         raise RuntimeError(f"{stock} has no loading-text helpers; this Voila version is not supported")
-    text = text.replace(helpers, helpers + "\n" + _PAGE_SCRIPT, 1)
+    words = json.dumps(all_page_words(), ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    text = text.replace(helpers, helpers + "\n" + _PAGE_SCRIPT.replace("IPT_PAGE_WORDS", words), 1)
     target.mkdir(parents=True, exist_ok=True)
     (target / "index.html.j2").write_text(text, encoding="utf-8")
     (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")

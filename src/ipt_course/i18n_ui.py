@@ -6,7 +6,7 @@ import contextlib
 import gettext
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -158,8 +158,11 @@ _RANGES = {
 
 
 def font_faces(base_url: str = "/") -> str:
-    """@font-face rules for the served fonts, from the laptop (no CDN); `base_url` is the server's base URL."""
-    base = base_url.rstrip("/") + "/ipt/static/fonts/"
+    """@font-face rules for the served fonts, from the laptop (no CDN).
+
+    `base_url` is the server's base URL ("/", "/user/x/"), or a template expression that gives it.
+    """
+    base = (base_url if base_url.endswith(("/", "}}")) else base_url + "/") + "ipt/static/fonts/"
     return "".join(
         f"@font-face{{font-family:'{family}';font-style:normal;font-display:swap;font-weight:{weight};"
         f"src:url({base}{file}) format('woff2');unicode-range:{_RANGES[family]}}}"
@@ -214,3 +217,27 @@ def save_language(store: Any, trainee_id: str, language: str) -> None:
     code = known(language)
     if code is not None:
         store.save(trainee_id, COURSE_WIDE, UI_LANGUAGE, code, log=False)
+
+
+class LanguagePreferences:
+    """Where the server finds a trainee's language: her choice in the progress store, else the workshop's default.
+
+    `store` opens the progress store when first needed (the server's lazy store); the default is read each time,
+    so a trainer who runs `ipt-course workshop --language` while serving changes it for the next sign-in.
+    """
+
+    def __init__(self, store: Callable[[], Any] | None, workshop_dir: Path | None):
+        self._store = store
+        self._workshop_dir = workshop_dir
+
+    def default(self) -> str:
+        return DEFAULT_LANGUAGE if self._workshop_dir is None else workshop_language(self._workshop_dir)
+
+    def of(self, trainee_id: str) -> str:
+        saved = None if self._store is None else saved_language(self._store(), trainee_id)
+        return saved or self.default()
+
+    def remember(self, trainee_id: str, language: str) -> None:
+        if self._store is not None:
+            with contextlib.suppress(Exception):  # she still signs in; only the choice is not kept
+                save_language(self._store(), trainee_id, language)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hmac
 import html
 import json
@@ -18,6 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ipt_course.build import APP_NOTEBOOK, HOME_NOTEBOOK, TEMPLATE_NAME
+from ipt_course.i18n_ui import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_COOKIE,
+    N_,
+    STATIC_DIR,
+    LanguagePreferences,
+    Translator,
+    known,
+)
 from ipt_course.identity.viewer import ENV_KERNEL_SECRET, ENV_VIEWER, VIEWER_HEADER
 from ipt_course.paths import ENV_CONTENT, ENV_HOME, Project
 
@@ -201,32 +211,50 @@ def remember_view(store: Any, trainee_id: str, view: str) -> None:
         store.save(trainee_id, COURSE_WIDE, UI_VIEW, view, log=False)
 
 
-def busy_page(retry: int = BUSY_RETRY_SECONDS) -> str:
+def busy_page(retry: int = BUSY_RETRY_SECONDS, language: str = DEFAULT_LANGUAGE) -> str:
     """The page shown when every kernel is in use: it says so plainly and tries again by itself."""
     from ipt_course.identity.web import page
 
+    _ = Translator(language).gettext
     return page(
-        "The course is busy",
-        f"<meta http-equiv='refresh' content='{retry}'><h1>The course is busy — please wait a moment</h1>"
-        "<p>Many pages are open on the workshop laptop right now. This page will try again by itself in a few "
-        "seconds. If it keeps saying this, close pages you are not using, or tell your trainer.</p>",
+        _("The course is busy"),
+        f"<meta http-equiv='refresh' content='{retry}'><h1>{_('The course is busy — please wait a moment')}</h1><p>"
+        + _(
+            "Many pages are open on the workshop laptop right now. This page will try again by itself in a few "
+            "seconds. If it keeps saying this, close pages you are not using, or tell your trainer."
+        )
+        + "</p>",
+        language,
     )
 
 
 ERROR_WORDS = {
-    403: ("This page is not yours", "It belongs to another signed-in page. Go back to the course and sign in."),
-    404: ("This page does not exist", "The link may be old or mistyped."),
+    403: (
+        N_("This page is not yours"),
+        N_("It belongs to another signed-in page. Go back to the course and sign in."),
+    ),
+    404: (N_("This page does not exist"), N_("The link may be old or mistyped.")),
 }
+"""What an error page says, in English (shown in the tablet's language)."""
+OTHER_ERROR = (
+    N_("Something went wrong on the workshop laptop"),
+    N_("Your saved work is safe. Please tell your trainer."),
+)
 
 
-def error_page(status: int) -> str:
+def error_page(status: int, language: str = DEFAULT_LANGUAGE) -> str:
     """A plain page for an error: what happened in words, the way back, and that no work is lost."""
     from ipt_course.identity.web import page
 
-    title, words = ERROR_WORDS.get(
-        status, ("Something went wrong on the workshop laptop", "Your saved work is safe. Please tell your trainer.")
-    )
-    return page(title, f"<h1>{title}</h1><p>{words}</p><p><a href='/'>Go to the course</a></p>")
+    _ = Translator(language).gettext
+    title, words = (_(text) for text in ERROR_WORDS.get(status, OTHER_ERROR))
+    back = _("Go to the course")
+    return page(title, f"<h1>{title}</h1><p>{words}</p><p><a href='/'>{back}</a></p>", language)
+
+
+def tablet_language(handler: Any) -> str:
+    """The language a tablet last used (its cookie), for pages shown before or outside the app."""
+    return known(handler.get_cookie(LANGUAGE_COOKIE)) or DEFAULT_LANGUAGE
 
 
 def voila_app_class() -> Any:
@@ -282,12 +310,15 @@ def voila_app_class() -> Any:
                 return
             from ipt_course.identity.web import page
 
+            language = tablet_language(self)
+            _ = Translator(language).gettext
             self.finish(
                 page(
-                    "Sign out",
-                    "<h1>Sign out</h1><p>Your work is saved. Sign out when you leave this device.</p>"
+                    _("Sign out"),
+                    f"<h1>{_('Sign out')}</h1><p>{_('Your work is saved. Sign out when you leave this device.')}</p>"
                     f"<form method='post' action='{html.escape(self.request.path)}'>{self.xsrf_form_html()}"
-                    "<button type='submit'>Sign out</button></form>",
+                    f"<button type='submit'>{_('Sign out')}</button></form>",
+                    language,
                 )
             )
 
@@ -380,7 +411,7 @@ def voila_app_class() -> Any:
         def write_error(self, status_code: int, **kwargs: Any) -> None:
             # Voila's error template asks for the current user, which our sign-in does not set up before an
             # early 404, and raised inside the error page: a plain page in words instead, and no traceback.
-            self.finish(error_page(status_code))
+            self.finish(error_page(status_code, tablet_language(self)))
 
         async def prepare(self) -> None:
             self.set_header("Referrer-Policy", "no-referrer")
@@ -406,7 +437,11 @@ def voila_app_class() -> Any:
                 return
             # Who is viewing travels to the kernel only in our header, signed: any copy the browser sent is dropped.
             self.request.headers.pop(VIEWER_HEADER, None)
-            self.request.headers[VIEWER_HEADER] = session.viewer.signed(self.settings["ipt_secret"])
+            viewer = session.viewer
+            languages: LanguagePreferences | None = self.settings.get("ipt_languages")
+            if languages is not None and viewer.language is None:  # her choice, else the workshop's default
+                viewer = dataclasses.replace(viewer, language=languages.of(viewer.trainee_id))
+            self.request.headers[VIEWER_HEADER] = viewer.signed(self.settings["ipt_secret"])
             kernels = kernels_of(self)
             manager = self.settings["kernel_manager"]
             mine = kernels.of_session(session.key)
@@ -420,7 +455,7 @@ def voila_app_class() -> Any:
                 self.set_status(503)
                 self.set_header("Retry-After", str(BUSY_RETRY_SECONDS))
                 self.set_header("Cache-Control", "no-store")
-                self.finish(busy_page())
+                self.finish(busy_page(language=tablet_language(self)))
                 return
             self._page_manager = KernelManagerForPage(manager, kernels, session, pooled)
             self.xsrf_token  # noqa: B018  # reading it sets the cookie
@@ -521,7 +556,7 @@ def voila_app_class() -> Any:
         """Voila's template static files; a malformed path is a plain 404 instead of a traceback."""
 
         def write_error(self, status_code: int, **kwargs: Any) -> None:
-            self.finish(error_page(status_code))
+            self.finish(error_page(status_code, tablet_language(self)))
 
         def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
             try:
@@ -553,6 +588,7 @@ def voila_app_class() -> Any:
         ipt_secret: str = ""
         ipt_views: dict[str, str] = {}  # noqa: RUF012  # set per app in make_app
         ipt_store: Any = None
+        ipt_languages: LanguagePreferences | None = None
         ipt_query_sockets: list[Any] = []  # noqa: RUF012
 
         def init_settings(self) -> dict[str, Any]:
@@ -563,6 +599,7 @@ def voila_app_class() -> Any:
             settings["ipt_secret"] = self.ipt_secret
             settings["ipt_views"] = self.ipt_views
             settings["ipt_store"] = self.ipt_store
+            settings["ipt_languages"] = self.ipt_languages
             light_activity_watch(self.kernel_manager)
             if self.ipt_kernels.pool_size:
                 keep_pool_at_target(self.kernel_manager, self.ipt_kernels)
@@ -575,6 +612,12 @@ def voila_app_class() -> Any:
                 (url_path_join(self.server_url, "/?"), HomeRedirect, {"target": home}),
                 (url_path_join(self.server_url, "/logout"), SignOut),
                 (url_path_join(self.server_url, "/ipt/status"), Status),
+                # The fonts for Devanagari and Bengali, from the laptop (pages and the sign-in form use them).
+                (
+                    url_path_join(self.server_url, r"/ipt/static/(.*)"),
+                    tornado.web.StaticFileHandler,
+                    {"path": str(STATIC_DIR)},
+                ),
                 # Voila's request-info socket is served only on the private port (see listen).
                 (url_path_join(self.server_url, r"/voila/query.*"), NotServed),
                 (url_path_join(self.server_url, r"/voila/tree.*"), NotServed),
@@ -663,6 +706,7 @@ def workshop_identity(project: Project, session_hours: float) -> Any:
         session_hours=session_hours,
         title=title,
         subtitle=subtitle,
+        languages=LanguagePreferences(lazy_store(project), project.workshop_dir),
     )
 
 
@@ -721,6 +765,7 @@ def make_app(
     app.ipt_secret = secret
     app.ipt_views = served_views(project)
     app.ipt_store = lazy_store(project)
+    app.ipt_languages = getattr(identity, "languages", None) or LanguagePreferences(app.ipt_store, project.workshop_dir)
     preheat: list[str] = []
     if pool_size:
         from tornado.netutil import bind_sockets

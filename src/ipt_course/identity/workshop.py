@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ipt_course.i18n_ui import N_, LanguagePreferences
 from ipt_course.identity.pins import pin_matches
 from ipt_course.identity.provider import Route, Session
 from ipt_course.identity.viewer import Viewer
@@ -131,6 +132,7 @@ class WorkshopIdentity:
         clock: Callable[[], float] = time.time,
         title: str = "Sign in",
         subtitle: str = "",
+        languages: LanguagePreferences | None = None,
     ):
         self.progress_db = progress_db
         self.sessions_db = sessions_db
@@ -138,6 +140,8 @@ class WorkshopIdentity:
         self.clock = clock
         self.title = title
         self.subtitle = subtitle
+        self.languages = languages or LanguagePreferences(None, None)
+        """Each trainee's page language (her choice, else the workshop's default)."""
         sessions_db.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._write() as db:
@@ -181,6 +185,17 @@ class WorkshopIdentity:
             if db is not None:
                 db.close()
                 setattr(self._local, name, None)
+
+    # -- languages -----------------------------------------------------------------------------------
+
+    def default_language(self) -> str:
+        return self.languages.default()
+
+    def language_of(self, trainee_id: str) -> str:
+        return self.languages.of(trainee_id)
+
+    def remember_language(self, trainee_id: str, language: str) -> None:
+        self.languages.remember(trainee_id, language)
 
     # -- the roster ------------------------------------------------------------------------------------
 
@@ -241,7 +256,7 @@ class WorkshopIdentity:
             if by_client[0] >= CLIENT_LIMIT:
                 wait = float(by_client[1]) + CLIENT_WINDOW - now
                 raise SignInRefused(
-                    "Too many wrong PINs from this device. Please wait a few minutes, or ask your trainer.",
+                    N_("Too many wrong PINs from this device. Please wait a few minutes, or ask your trainer."),
                     retry_after=max(wait, 1.0),
                 )
             share = "client LIKE 'device:%'" if known else "client NOT LIKE 'device:%'"
@@ -253,7 +268,7 @@ class WorkshopIdentity:
             if by_trainee[0] >= limit:
                 wait = float(by_trainee[1]) + TRAINEE_WINDOW - now
                 raise SignInRefused(
-                    "Too many wrong PINs for this name. Please wait a minute, or ask your trainer.",
+                    N_("Too many wrong PINs for this name. Please wait a minute, or ask your trainer."),
                     retry_after=max(wait, 1.0),
                 )
             cursor = db.execute(
@@ -278,7 +293,7 @@ class WorkshopIdentity:
         if not pin_matches(pin, salt, pin_hash):
             failures = self.client_failures(client)
             raise SignInRefused(
-                "That PIN is not right. Please try again, or ask your trainer.",
+                N_("That PIN is not right. Please try again, or ask your trainer."),
                 retry_after=slow_down(failures),
                 evaluated=True,
             )

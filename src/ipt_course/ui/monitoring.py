@@ -116,7 +116,7 @@ class CaseMonitoringView(w.VBox):
             f"{case_chart_svg(case, self.caseload)}</div><ul>{notes}</ul>"
         )
         saved_label = SavedLabel()
-        labels = [(key, _(words)) for key, words in LABEL_TEXT.items()]
+        labels = [(str(key), _(words)) for key, words in LABEL_TEXT.items()]
         buttons = OptionButtons(labels, False, functools.partial(self._changed, case.id))
         if isinstance(saved, str) and saved in LABEL_TEXT:
             buttons.select([saved])
