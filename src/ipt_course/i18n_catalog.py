@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import re
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any, cast
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_file
@@ -41,6 +44,22 @@ def source_files() -> list[Path]:
     return found
 
 
+def extract_python(
+    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: Mapping[str, Any]
+) -> Iterator[tuple[int, str, str | tuple[str, ...], list[str]]]:
+    """A Babel extraction method reading the syntax tree: it finds _() inside f-strings too (Babel's tokenizer
+    does not on Python 3.11), and only calls whose arguments are plain strings."""
+    tree = ast.parse(fileobj.read())
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in keywords):
+            continue
+        texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if not texts:
+            continue
+        messages: str | tuple[str, ...] = texts[0] if node.func.id != "ngettext" else tuple(texts[:2])
+        yield node.lineno, node.func.id, messages, []
+
+
 def extract() -> Catalog:
     """Every marked string of the pages, with where it is used (file:line), as one template catalogue."""
     catalog = Catalog(
@@ -53,7 +72,11 @@ def extract() -> Catalog:
     for path in source_files():
         relative = path.relative_to(PACKAGE.parent).as_posix()
         for line, message, comments, context in extract_from_file(
-            "python", str(path), keywords=KEYWORDS, comment_tags=("Translators:",), strip_comment_tags=True
+            cast(Any, extract_python),
+            str(path),
+            keywords=KEYWORDS,
+            comment_tags=("Translators:",),
+            strip_comment_tags=True,
         ):
             catalog.add(message, None, [(relative, line)], auto_comments=comments, context=context)
     return catalog
@@ -64,7 +87,7 @@ def write_template(path: Path = TEMPLATE) -> Catalog:
     catalog = extract()
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=120, omit_header=False, sort_output=False)
+    write_po(buffer, catalog, width=120, omit_header=False, sort_output=False, include_lineno=False)
     path.write_bytes(buffer.getvalue())
     return catalog
 
@@ -77,7 +100,15 @@ def read_catalog(language: str) -> Catalog:
     """A language's .po file (an empty catalogue if it has none yet)."""
     path = po_path(language)
     if not path.is_file():
-        return Catalog(locale=language, domain=DOMAIN, project="ipt-course", charset="utf-8")
+        return Catalog(
+            locale=language,
+            domain=DOMAIN,
+            project="ipt-course",
+            charset="utf-8",
+            header_comment=f"# The interface of ipt-course in {language}: `ipt-course i18n update` adds new strings,\n"
+            "# translators fill msgstr (keep {placeholders} exactly), `ipt-course i18n compile` checks and compiles.",
+            fuzzy=False,
+        )
     with path.open("rb") as handle:
         return read_po(handle, locale=language, domain=DOMAIN)
 
@@ -85,7 +116,8 @@ def read_catalog(language: str) -> Catalog:
 def _write_po(catalog: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=120, include_previous=True, ignore_obsolete=False)
+    # No line numbers: a code edit that moves a string must not rewrite every language's file.
+    write_po(buffer, catalog, width=120, include_previous=True, ignore_obsolete=False, include_lineno=False)
     path.write_bytes(buffer.getvalue())
 
 
@@ -100,6 +132,7 @@ def update(languages: tuple[str, ...] = TRANSLATED) -> dict[str, int]:
     for language in languages:
         catalog = read_catalog(language)
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
+        catalog.fuzzy = False  # the header: its plural forms must reach the .mo
         _write_po(catalog, po_path(language))
         left[language] = len(untranslated(catalog))
     return left
