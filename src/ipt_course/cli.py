@@ -455,8 +455,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ipt_course.grading.export import write_export
 
     project = _project(args)
+    if args.bundle:
+        from ipt_course.grading.bundle import BundleError, write_bundle
+
+        try:
+            path = write_bundle(load_course(project), Path(args.bundle), home=args.home, with_names=args.names)
+        except BundleError as err:
+            err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+            return 2
+        console.print(f"Wrote the bundle [bold]{path}[/bold]; the supervisor combines bundles with `ipt-course merge`.")
+        return 0
     try:
         written = write_export(load_course(project), Path(args.out), fmt=args.format, with_names=args.names)
+    except (RuntimeError, subprocess.SubprocessError) as err:  # no Chromium for the PDF, or it failed
+        err_console.print(f"[red]{escape(str(err))}[/red]")
+        return 1
+    for path in written:
+        console.print(f"Wrote [bold]{path}[/bold]")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Combine offline homes' bundles into one supervisor's report (each submission and attempt counted once)."""
+    import subprocess
+
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.bundle import BundleError, write_merged
+
+    course = load_course(_project(args))
+    try:
+        written = write_merged(
+            course, [Path(b) for b in args.bundles], Path(args.out), fmt=args.format, with_names=args.names
+        )
+    except BundleError as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]\nNothing was written.")
+        return 2
     except (RuntimeError, subprocess.SubprocessError) as err:  # no Chromium for the PDF, or it failed
         err_console.print(f"[red]{escape(str(err))}[/red]")
         return 1
@@ -691,8 +724,23 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="export", help="folder to write to (default: export/)")
     p.add_argument("--names", action="store_true", help="include trainee names (default: pseudonymous ids only)")
+    p.add_argument(
+        "--bundle",
+        metavar="FILE",
+        help="instead, write this laptop's bundle for a supervisor's `merge` (records, submissions, grades, attempts)",
+    )
+    p.add_argument("--home", help="with --bundle: this home's id, e.g. kolkata-2 (asked once, then kept)")
     p.set_defaults(func=cmd_export)
     _database_option(p)
+
+    p = sub.add_parser("merge", help="combine offline homes' bundles into one supervisor's report")
+    p.add_argument("bundles", nargs="+", help="bundle files from `ipt-course export --bundle` (any number, any order)")
+    p.add_argument("--out", required=True, help="folder to write the report to")
+    p.add_argument(
+        "--format", choices=("csv", "xlsx", "html", "pdf"), default="html", help="as export (default: html)"
+    )
+    p.add_argument("--names", action="store_true", help="include trainee names the bundles carry (default: ids)")
+    p.set_defaults(func=cmd_merge)
 
     # content translations (content/i18n.py) share the `i18n` command with the interface catalogues above
     i18n = _i18n_commands(sub)
