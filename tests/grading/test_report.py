@@ -223,3 +223,33 @@ def test_names_only_when_asked(course: LoadedCourse) -> None:
     assert "<h2>Trainee: Name 02</h2>" in page and "<h2>Trainee: Name 09</h2>" in page
     assert "Name 02" in visible(section(page, ">Flags for supervisor follow-up<", ">Course status<"))
     assert "trainee-02" not in visible(page), "the id stays only in links, never in the text"
+
+
+def test_a_cohort_too_big_for_one_page_gets_a_summary_and_a_page_per_trainee(
+    course: LoadedCourse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past INLINE_TRAINEES, is the report a summary (flags by trainee, status, chart) linking to one file per
+    trainee, each with her flags in words, her levels and her case paths, and a link back?"""
+    from ipt_course.grading import report
+    from ipt_course.grading.export import write_report
+
+    data = data_for(course)
+    small = write_report(data, tables_of(data), tmp_path / "small")
+    assert [p.name for p in small] == ["competency-report.html"], "a workshop: one page with everything"
+    assert small[0].read_text().count("class='trainee'") == len(data.trainees)
+
+    monkeypatch.setattr(report, "INLINE_TRAINEES", len(data.trainees) - 1)
+    written = write_report(data, tables_of(data), tmp_path / "big")
+    page = written[0].read_text()
+    own = {p.name: p.read_text() for p in written[1:]}
+    assert len(own) == len(data.trainees), "one file per trainee on the roster"
+    assert "class='trainee'" not in page and "class='matrix'" not in page, "no trainee pages or matrix inline"
+    flags = visible(section(page, ">Flags for supervisor follow-up<", ">Course status<"))
+    assert "Delaying a safety response" in flags and "Promising secrecy" in flags, "the kinds of harm, per trainee"
+    assert "“I promise I will tell nobody, ever.”" not in flags, "the words are on her page, not the summary"
+    links = set(re.findall(r"href='(trainees/[^']+)'", page))
+    assert links and all((tmp_path / "big" / link).is_file() for link in links), "every link opens a page"
+    flagged = next(text for name, text in own.items() if "trainee-02" in name)
+    assert "“I promise I will tell nobody, ever.”" in visible(flagged), "her flags in words on her own page"
+    assert "href='../competency-report.html'" in flagged
+    assert "Levels per competency" in flagged and "Practice cases" in flagged

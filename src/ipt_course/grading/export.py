@@ -688,13 +688,28 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
 
 
 def write_report(data: SupervisorData, tables: dict[str, pd.DataFrame], out: Path, pdf: bool = False) -> list[Path]:
-    """The HTML report in `out`, and its PDF printed by Chromium if asked."""
-    from ipt_course.grading.report import html_to_pdf, supervisor_report_html
+    """The HTML report in `out` (and, for a cohort too big for one page, a page per trainee in `out/trainees/`),
+    and its PDF printed by Chromium if asked."""
+    from ipt_course.grading.report import (
+        TRAINEE_FOLDER,
+        html_to_pdf,
+        is_large,
+        supervisor_report_html,
+        trainee_href,
+        trainee_report_html,
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     page = out / "competency-report.html"
     page.write_text(supervisor_report_html(data, tables), encoding="utf-8")
-    return [page, html_to_pdf(page, out / "competency-report.pdf")] if pdf else [page]
+    written = [page]
+    if is_large(data):
+        (out / TRAINEE_FOLDER).mkdir(exist_ok=True)
+        for trainee in data.trainees:
+            own = out / trainee_href(data, trainee)
+            own.write_text(trainee_report_html(data, trainee), encoding="utf-8")
+            written.append(own)
+    return [*written, html_to_pdf(page, out / "competency-report.pdf")] if pdf else written
 
 
 def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: bool = False) -> list[Path]:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,60 @@ from ipt_course.grading.export import (
 
 def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+INLINE_TRAINEES = 40
+"""Up to this many trainees (a workshop or two), every trainee's page is inside the report; a bigger cohort gets a
+summary report and one file per trainee in `trainees/` (1,000 trainees' pages in one file made a 79 MB page that
+Chromium could not print)."""
+TRAINEE_FOLDER = "trainees"
+
+
+@dataclass(frozen=True)
+class _ByTrainee:
+    """The supervisor data grouped by trainee, once per report (a page per trainee scanned everything: O(n²))."""
+
+    submissions: dict[str, list[Any]]
+    statuses: dict[str, list[Any]]
+    records: dict[str, list[CompetencyRecord]]
+    flags: dict[str, list[Flag]]
+    course_status: dict[str, Any]
+
+
+_GROUPED: dict[int, tuple[SupervisorData, _ByTrainee]] = {}
+
+
+def by_trainee(data: SupervisorData) -> _ByTrainee:
+    found = _GROUPED.get(id(data))
+    if found is not None and found[0] is data:
+        return found[1]
+
+    def group(rows: list[Any]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for row in rows:
+            out.setdefault(row.trainee_id, []).append(row)
+        return out
+
+    grouped = _ByTrainee(
+        submissions=group(data.submissions),
+        statuses=group(data.statuses),
+        records=group(data.records),
+        flags=group(data.flags),
+        course_status={s.trainee_id: s for s in data.course_statuses},
+    )
+    _GROUPED.clear()  # one report at a time: keep only the newest
+    _GROUPED[id(data)] = (data, grouped)
+    return grouped
+
+
+def is_large(data: SupervisorData) -> bool:
+    return len(data.trainees) > INLINE_TRAINEES
+
+
+def trainee_href(data: SupervisorData, trainee_id: str) -> str:
+    """Where a trainee's page is: an anchor in the report, or her own file beside it."""
+    anchor = _anchor(trainee_id)
+    return f"{TRAINEE_FOLDER}/{anchor}.html" if is_large(data) else f"#{anchor}"
 
 
 def _anchor(trainee_id: str) -> str:
@@ -108,13 +163,14 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
 # -- sections -----------------------------------------------------------------------------------------
 
 
-def _flag_card(data: SupervisorData, flag: Flag, competencies: list[str]) -> str:
+def _flag_card(data: SupervisorData, flag: Flag, competencies: list[str], href: str | None = None) -> str:
+    href = trainee_href(data, flag.trainee_id) if href is None else href
     attempt = f", attempt {flag.attempt}" if flag.attempt is not None else ""
     moment = {"simulation": "The case moment", "role-play": "The situation"}.get(flag.kind, "The question")
     chose = "She wrote" if flag.kind == "role-play" else "She chose"
     return (
         "<article class='flag'>"
-        f"<h3><a href='#{_anchor(flag.trainee_id)}'>{esc(data.label(flag.trainee_id))}</a> · {esc(flag.module)} · "
+        f"<h3><a href='{esc(href)}'>{esc(data.label(flag.trainee_id))}</a> · {esc(flag.module)} · "
         f"{esc(flag.where)}{esc(attempt)}</h3>"
         f"<dl><dt>{moment}</dt><dd>{esc(flag.question)}</dd>"
         f"<dt>{chose}</dt><dd class='chosen'>{esc(flag.chosen)}</dd>"
@@ -126,19 +182,43 @@ def _flag_card(data: SupervisorData, flag: Flag, competencies: list[str]) -> str
     )
 
 
+def _flag_events(data: SupervisorData, trainee: str | None = None) -> list[list[Flag]]:
+    """One event per answer or choice (an observation evidencing two safety competencies is one event, not two)."""
+    events: dict[tuple[str, str], list[Flag]] = {}
+    for flag in data.flags if trainee is None else by_trainee(data).flags.get(trainee, []):
+        events.setdefault((flag.trainee_id, flag.evidence), []).append(flag)
+    return list(events.values())
+
+
 def flags_section(data: SupervisorData) -> str:
     if not data.flags:
         return "<p class='ok'>No trainee is flagged.</p>"
     flagged = sorted({f.trainee_id for f in data.flags})
-    # One card per answer or choice: an observation evidencing two safety competencies is one event, not two.
-    events: dict[tuple[str, str], list[Flag]] = {}
-    for flag in data.flags:
-        events.setdefault((flag.trainee_id, flag.evidence), []).append(flag)
-    return (
+    intro = (
         f"<p class='bad'>{len(flagged)} trainee{'s' * (len(flagged) != 1)} showed potentially harmful practice on a "
         "safety-critical competency. Follow up with each, whatever her total score. A case's attempt number says in "
         "which play of the case it happened: a restart does not erase it.</p>"
-        + "".join(_flag_card(data, same[0], [f.competency_name for f in same]) for same in events.values())
+    )
+    if not is_large(data):
+        return intro + "".join(
+            _flag_card(data, same[0], [f.competency_name for f in same]) for same in _flag_events(data)
+        )
+    # A big cohort: a row per flagged trainee (what kinds of harm, in which modules); the cards are on her page.
+    rows = []
+    for trainee in flagged:
+        mine = [same[0] for same in _flag_events(data, trainee)]
+        harms = sorted({f.harm_name for f in mine})
+        modules = sorted({f.module for f in mine})
+        rows.append(
+            f"<tr><th><a href='{esc(trainee_href(data, trainee))}'>{esc(data.label(trainee))}</a></th>"
+            f"<td class='num bad'>{len(mine)}</td><td>{esc('; '.join(harms))}</td><td>{esc('; '.join(modules))}</td>"
+            "</tr>"
+        )
+    return (
+        intro + "<p class='quiet'>Each trainee's page (linked) shows every flagged answer or choice in words.</p>"
+        "<table class='data'><tr><th>Trainee</th><th>Flags</th><th>Kinds of harm</th><th>Modules</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )
 
 
@@ -151,12 +231,13 @@ def status_section(data: SupervisorData) -> str:
             if not status.modules_submitted
             else ("course complete" if status.complete else "in progress")
         )
-        flags = len({f.evidence for f in data.flags if f.trainee_id == status.trainee_id})
+        flags = len({f.evidence for f in by_trainee(data).flags.get(status.trainee_id, [])})
         must_pass = (
             "not yet" if not status.modules_submitted else ("passed" if status.must_pass_passed else "not passed")
         )
+        link = esc(trainee_href(data, status.trainee_id))
         rows.append(
-            f"<tr><th><a href='#{_anchor(status.trainee_id)}'>{esc(data.label(status.trainee_id))}</a></th>"
+            f"<tr><th><a href='{link}'>{esc(data.label(status.trainee_id))}</a></th>"
             f"<td>{esc(state)}</td><td class='num'>{status.modules_submitted} of {status.modules_total}</td>"
             f"<td>{esc(must_pass)}</td><td class='{'bad' if flags else ''}'>{flags or 'none'}</td></tr>"
         )
@@ -211,6 +292,12 @@ def cohort_section(data: SupervisorData) -> str:
         else ""
     )
     chart = level_chart_svg(data.records, [c.id for c in framework], names)
+    if is_large(data):  # a matrix 1,000 trainees wide helps nobody: the chart, and each trainee's own page
+        return (
+            f"<figure>{chart}<figcaption>How many trainees are at each level, per competency.</figcaption></figure>"
+            f"<p class='quiet'>Each trainee's levels are on her own page (linked from the course status).</p>"
+            f"{none_yet}"
+        )
     return (
         f"<figure>{chart}<figcaption>How many trainees are at each level, per competency.</figcaption></figure>"
         f"<table class='matrix'><tr><th></th>{header}</tr>{''.join(rows)}</table>{none_yet}"
@@ -233,8 +320,8 @@ def in_words(data: SupervisorData, module: Module, detail: str) -> str:
 
 def _gate_html(data: SupervisorData, trainee: str) -> str:
     parts = []
-    for status in data.statuses:
-        if status.trainee_id != trainee or status.passed is None:
+    for status in by_trainee(data).statuses.get(trainee, []):
+        if status.passed is None:
             continue
         module = data.course.module(status.module_id)
         verdict = "passed" if status.passed else "not passed"
@@ -250,9 +337,7 @@ def _gate_html(data: SupervisorData, trainee: str) -> str:
 
 def _modules_html(data: SupervisorData, trainee: str) -> str:
     rows = []
-    for status in data.statuses:
-        if status.trainee_id != trainee:
-            continue
+    for status in by_trainee(data).statuses.get(trainee, []):
         module = data.course.module(status.module_id)
         if not status.submitted:
             rows.append(
@@ -271,7 +356,7 @@ def _modules_html(data: SupervisorData, trainee: str) -> str:
 
 
 def _levels_html(data: SupervisorData, trainee: str) -> str:
-    mine = {r.competency: r for r in data.records if r.trainee_id == trainee and r.level is not None}
+    mine = {r.competency: r for r in by_trainee(data).records.get(trainee, []) if r.level is not None}
     if not mine:
         return "<p class='quiet'>No graded evidence yet.</p>"
     rows = []
@@ -295,9 +380,7 @@ def _levels_html(data: SupervisorData, trainee: str) -> str:
 
 def _cases_html(data: SupervisorData, trainee: str) -> str:
     parts = []
-    for submission in data.submissions:
-        if submission.trainee_id != trainee:
-            continue
+    for submission in by_trainee(data).submissions.get(trainee, []):
         module = data.course.module(submission.module_id)
         for play in case_path(data.course, submission):
             attempt = f", attempt {play.attempt}" if play.attempt is not None else ""
@@ -331,9 +414,7 @@ def _cases_html(data: SupervisorData, trainee: str) -> str:
 
 def _role_plays_html(data: SupervisorData, trainee: str) -> str:
     parts = []
-    for submission in data.submissions:
-        if submission.trainee_id != trainee:
-            continue
+    for submission in by_trainee(data).submissions.get(trainee, []):
         module: Module = data.course.module(submission.module_id)
         prompts = {p.id: p for p in module.role_plays}
         for result in submission.results:
@@ -359,19 +440,26 @@ def _role_plays_html(data: SupervisorData, trainee: str) -> str:
 
 def trainee_page(data: SupervisorData, trainee: str) -> str:
     """One trainee's page: status, must-pass conditions, modules, levels, case paths, role-plays."""
-    status = next(s for s in data.course_statuses if s.trainee_id == trainee)
+    status = by_trainee(data).course_status[trainee]
     head = f"<section class='trainee' id='{_anchor(trainee)}'><h2>Trainee: {esc(data.label(trainee))}</h2>"
     if not status.modules_submitted:
         return head + f"<p class='quiet big'>{NOTHING_SUBMITTED.capitalize()}.</p></section>"
-    flags = len({f.evidence for f in data.flags if f.trainee_id == trainee})
+    flags = len({f.evidence for f in by_trainee(data).flags.get(trainee, [])})
     state = "Course complete" if status.complete else "In progress"
     flag_text = (
         f" <span class='bad'>Flagged: {flags} potentially harmful answer(s) or choice(s); see the flags.</span>"
         if flags
         else ""
     )
+    cards = ""
+    if flags and is_large(data):  # the report lists her only in a row: her flags in words are here
+        cards = "<h3>Flags</h3>" + "".join(
+            _flag_card(data, same[0], [f.competency_name for f in same], href="#" + _anchor(trainee))
+            for same in _flag_events(data, trainee)
+        )
     return (
         head + f"<p>{state}: {status.modules_submitted} of {status.modules_total} modules submitted.{flag_text}</p>"
+        f"{cards}"
         f"{_gate_html(data, trainee)}<h3>Modules</h3>{_modules_html(data, trainee)}"
         f"<h3>Levels per competency</h3>{_levels_html(data, trainee)}"
         f"<h3>Practice cases: the path taken</h3>{_cases_html(data, trainee)}"
@@ -435,8 +523,22 @@ def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame]
         f"<h2>Flags for supervisor follow-up</h2>{flags_section(data)}"
         f"<h2>Course status</h2>{status_section(data)}"
         f"<h2 class='page'>The group: levels per competency</h2>{cohort_section(data)}"
-        + "".join(trainee_page(data, t) for t in data.trainees)
+        + (
+            f"<p class='quiet'>{len(data.trainees)} trainees: each one's page is a file of its own in "
+            f"<code>{TRAINEE_FOLDER}/</code>, linked from the course status above.</p>"
+            if is_large(data)
+            else "".join(trainee_page(data, t) for t in data.trainees)
+        )
         + "</main></body></html>"
+    )
+
+
+def trainee_report_html(data: SupervisorData, trainee: str) -> str:
+    """One trainee's page as a file of its own (for a cohort too big for one report), linking back to it."""
+    return (
+        f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{esc(data.label(trainee))}: competency</title>"
+        f"<style>{STYLE}</style><body><main><p><a href='../competency-report.html'>← The whole report</a></p>"
+        f"{trainee_page(data, trainee)}</main></body></html>"
     )
 
 
