@@ -615,7 +615,7 @@ def cmd_report_translations(args: argparse.Namespace) -> int:
     for column in COVERAGE_COLUMNS:
         table.add_column(column, justify="left" if column in ("Language", "Unit") else "right")
     for cells in coverage_rows(rows):
-        table.add_row(*cells, style="bold" if cells[1] == "all units" else None)
+        table.add_row(*cells, style="bold" if cells[1].startswith("all ") else None)
     console.print(table)
     return 0
 

@@ -346,3 +346,25 @@ def test_check_fails_a_glossary_with_the_wrong_language_or_a_term_twice(tmp_path
     found = problems_of(project)
     assert "course/i18n/glossary-xx.yaml, field 'language': says 'hi' but the file is for 'xx'" in found
     assert any(p.startswith("course/i18n/glossary-xx.yaml, key 'Sick role', field 'en'") for p in found), found
+
+
+def test_coverage_counts_translated_reviewed_stale_and_missing(tmp_path: Path) -> None:
+    """Does coverage count usable translations, reviewed ones, stale ones and keys not in the file, per unit?"""
+    from ipt_course.content.i18n import coverage, format_coverage
+
+    project = fresh(tmp_path)
+    case = unit(project, "question-nine")
+    path = write_template(case, "mr").path
+    translate(path, "title", "प्रश्न नऊ", status="reviewed")
+    translate(path, "summary", "सारांश")
+    translate(path, "client/home", "घर")
+    edit(path, "client/home", source="00000000")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del doc["strings"]["client/background"]
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    rows = coverage(source_units(project), ["mr"])
+    assert [r.unit for r in rows] == ["simulations/question-nine"]  # Marathi covers the units it has files for
+    (row,) = rows
+    assert (row.translated, row.reviewed, row.stale, row.missing) == (2, 1, 1, 1)
+    text = format_coverage(rows)
+    assert f"{2 / row.total:.0%}" in text and "all 1 units" in text

@@ -796,12 +796,20 @@ def unit_coverage(unit: SourceUnit, language: str) -> Coverage:
 
 
 def coverage(units: Iterable[SourceUnit], languages: Iterable[str] | None = None) -> list[Coverage]:
-    """Coverage per language and unit: every language given, else every language some unit has a file for."""
+    """Coverage per language and unit: every language given, else every language some unit has a file for.
+
+    A language covers the units that have a file for it (Marathi: the course and module 3), or every unit when none
+    has one yet.
+    """
     units = list(units)
     if languages is None:
         found = {language for u in units for language in translation_files(u)}
         languages = sorted(found, key=lambda code: ((*TRANSLATION_LANGUAGES, code).index(code), code))
-    return [unit_coverage(u, language) for language in languages for u in units]
+    rows: list[Coverage] = []
+    for language in languages:
+        planned = [u for u in units if u.path(language).is_file()] or units
+        rows += [unit_coverage(u, language) for u in planned]
+    return rows
 
 
 COVERAGE_COLUMNS = ("Language", "Unit", "Strings", "Translated", "Reviewed", "Stale", "Not in file")
@@ -811,7 +819,9 @@ def coverage_rows(rows: Iterable[Coverage]) -> list[list[str]]:
     """The report's rows as text: one per language and unit, then a total per language."""
     table: list[list[str]] = []
     totals: dict[str, list[int]] = {}
+    counts: dict[str, int] = {}
     for row in rows:
+        counts[row.language] = counts.get(row.language, 0) + 1
         table.append(
             [
                 row.language,
@@ -831,7 +841,7 @@ def coverage_rows(rows: Iterable[Coverage]) -> list[list[str]]:
         table.append(
             [
                 language,
-                "all units",
+                f"all {counts[language]} units",
                 str(strings),
                 f"{whole.translated_share:.0%}",
                 f"{whole.reviewed_share:.0%}",
