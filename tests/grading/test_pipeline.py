@@ -429,3 +429,20 @@ def test_removing_an_item_after_submissions_fails_clearly(graded: Project, capsy
     finally:
         check_file.write_text(original)
     assert main(["--root", str(graded.root), "build"]) == 0
+
+
+def test_a_laptops_bundle_merged_alone_gives_its_own_export(graded: Project, tmp_path: Path) -> None:
+    """Does the supervisor's merge of one laptop's bundle (really graded by nbgrader) show every table as the
+    laptop's own export does, only with each trainee's id prefixed by the home's, and the same twice over?"""
+    from ipt_course.grading.bundle import merge_bundles, write_bundle
+
+    course = load_course(graded)
+    bundle = write_bundle(course, tmp_path / "home.bundle", home="kolkata-2")
+    merged = merge_bundles(course, [bundle, bundle])
+    own = export_tables(course)
+    assert set(merged.tables) == set(own)
+    for name, table in own.items():
+        theirs = merged.tables[name].copy()
+        assert theirs["trainee_id"].str.startswith("kolkata-2/").all(), name
+        theirs["trainee_id"] = theirs["trainee_id"].str.removeprefix("kolkata-2/")
+        pd.testing.assert_frame_equal(theirs.reset_index(drop=True), table.reset_index(drop=True), obj=name)

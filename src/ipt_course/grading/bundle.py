@@ -310,7 +310,9 @@ def merge_bundles(course: LoadedCourse, paths: Iterable[Path], with_names: bool 
             records[rkey] = kept
     submissions = []
     tampered: dict[tuple[str, str], str] = {}
-    for (home, trainee, module_id), (_, entry, b) in sorted(graded.items()):
+    position = {m.id: n for n, m in enumerate(course.modules)}
+    # Module by module in the course's order, then by trainee: the order a laptop's own export reads its gradebook in.
+    for (home, trainee, module_id), (_, entry, b) in sorted(graded.items(), key=lambda g: (position[g[0][2]], g[0])):
         grades = [Grade(str(g["name"]), g["score"], float(g["max_score"]), str(g["comment"])) for g in entry["grades"]]
         who = _prefixed(home, trainee)
         submissions.append(
