@@ -209,6 +209,7 @@ def test_translated_course_uses_translations_and_falls_back_per_string(tmp_path:
     assert not marks.in_english("title") and not marks.in_english("items", item.id, "prompt")
     assert marks.in_english("summary") and marks.in_english(f"items/{item.id}/rationale")
     assert marks.translated == 2 and marks.draft == {"title"} and course.module_has_draft(module.id)
+    assert marks.any_in_english("items", item.id) and not marks.any_in_english("items", "no-such-item")
     assert [(i.id, i.answer, i.harmful, i.competency) for i in hindi.items] == [
         (i.id, i.answer, i.harmful, i.competency) for i in module.items
     ]

@@ -26,17 +26,31 @@ if TYPE_CHECKING:
 __all__ = [
     "LANGUAGES",
     "STATUSES",
+    "TRANSLATION_LANGUAGES",
+    "Coverage",
+    "Glossary",
     "SourceUnit",
     "TemplateResult",
+    "TranslatedCourse",
     "TranslationEntry",
     "TranslationFile",
+    "UnitLanguage",
+    "check_translation",
     "course_strings",
+    "coverage",
+    "coverage_summary",
+    "format_coverage",
+    "load_course_in",
+    "markdown_shape",
     "module_strings",
     "read_translation",
     "scenario_strings",
     "select_units",
     "source_hash",
     "source_units",
+    "translate_course",
+    "translate_scenario",
+    "translation_problems",
     "write_template",
 ]
 
@@ -450,6 +464,12 @@ class UnitLanguage:
     def in_english(self, *key: str) -> bool:
         """Whether the string at this key (given whole, 'nodes/greeting/text', or in parts) is shown in English."""
         return self.language != "en" and "/".join(key) in self.fallback
+
+    def any_in_english(self, *prefix: str) -> bool:
+        """Whether any string under a key prefix (e.g. 'nodes', node_id) is shown in English: to mark a whole node,
+        item or lesson at once."""
+        start = "/".join(prefix) + "/"
+        return self.language != "en" and any(key.startswith(start) for key in self.fallback)
 
     @property
     def has_draft(self) -> bool:
