@@ -280,6 +280,25 @@ def test_a_new_store_opened_at_once_by_many_kernels_is_migrated_once(store_url: 
         store.close()
 
 
+def test_reading_never_waits_for_a_kernel_in_the_middle_of_a_save(store: ProgressStore, store_url: str) -> None:
+    """While another kernel holds a write transaction open, does this one still read at once (the last committed
+    answers), and wait for the lock only to write?"""
+    import time
+
+    store.save(TRAINEE, MODULE, "item:x", ["a"])
+    other = ProgressStore(store_url)
+    try:
+        with other.engine.begin() as writing:  # a save in progress: the write lock is held until the block ends
+            writing.execute(sa.text("UPDATE answers SET value='[\"b\"]' WHERE key='item:x'"))
+            started = time.monotonic()
+            assert store.answers(TRAINEE, MODULE) == {"item:x": ["a"]}
+            assert store.trainees() == [Trainee(TRAINEE, NAME)]
+            assert time.monotonic() - started < 5
+        assert store.answers(TRAINEE, MODULE) == {"item:x": ["b"]}
+    finally:
+        other.close()
+
+
 def test_a_failed_save_leaves_nothing_half_written(store: ProgressStore) -> None:
     """When the event cannot be written, is the answer rolled back with it (one transaction)?"""
     store.save(TRAINEE, MODULE, "item:x", ["a"])
