@@ -28,7 +28,8 @@ def test_the_loading_screen_speaks_plainly(template: str) -> None:
 
 def test_the_page_is_named_and_lands_at_the_top(template: str) -> None:
     """Does the page script name the browser tab after the heading and know the views' scroll marks?"""
-    assert 'document.title = "Opening your course…"' in template
+    assert "document.title = window.iptWords.opening" in template, "named in the tablet's language until the heading"
+    assert '"opening": "Opening your course…"' in template
     assert "#rendered_cells h1" in template
     assert f'".{TO_TOP}"' in template and f'".{SCROLL_TARGET}"' in template
     assert "scrollIntoView" in template

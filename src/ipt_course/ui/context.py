@@ -60,18 +60,31 @@ def localised(project: Project, language: str) -> Localised:
 
 
 def _translate(english: LoadedCourse, language: str) -> Localised:
-    """The content layer's translated course (ipt_course.content.i18n); English until that layer can load one."""
-    try:
-        from ipt_course.content import i18n
-    except ImportError:
-        return Localised(english)
-    load = getattr(i18n, "translated_course", None)
-    if load is None:
-        return Localised(english)
-    result = load(english, language)
-    fell_back = frozenset(getattr(result, "fell_back_texts", ()) or ())
-    drafts = frozenset(getattr(result, "draft_units", ()) or ())
-    return Localised(getattr(result, "course", english), fell_back, drafts)
+    """The content layer's translated course (ipt_course.content.i18n): each string in the language, or in
+    English on its own when its translation is missing; which English texts show, and which modules are drafts."""
+    from ipt_course.content.i18n import course_strings, module_strings, scenario_strings, translate_course
+
+    found = translate_course(english, language)
+    fell_back: set[str] = set()
+    unit = found.course_unit
+    if unit.fallback:
+        strings = course_strings(english.course, english.framework)
+        fell_back |= {strings[key] for key in unit.fallback if key in strings}
+    scenarios = {}
+    for module in english.modules:
+        unit = found.module(module.id)
+        if unit.fallback:
+            strings = module_strings(module)
+            fell_back |= {strings[key] for key in unit.fallback if key in strings}
+        for scenario in module.scenarios:
+            scenarios[scenario.id] = scenario
+    for scenario_id, scenario in scenarios.items():
+        unit = found.scenario(scenario_id)
+        if unit.fallback:
+            strings = scenario_strings(scenario)
+            fell_back |= {strings[key] for key in unit.fallback if key in strings}
+    drafts = frozenset(m.id for m in english.modules if found.module_has_draft(m.id))
+    return Localised(found.course, frozenset(fell_back), drafts)
 
 
 def served_project() -> Project:

@@ -15,7 +15,7 @@ from ipt_course.content.loader import Module
 from ipt_course.engine import SaveError, Simulation
 from ipt_course.engine.record import simulation_record
 from ipt_course.grading.submission import SubmissionError, summarize, write_submission
-from ipt_course.i18n_ui import N_, _, ngettext
+from ipt_course.i18n_ui import N_, _, activate, ngettext
 from ipt_course.identity import Viewer
 from ipt_course.progress.keys import (
     COURSE_WIDE,
@@ -35,6 +35,8 @@ from ipt_course.ui.views import (
     SimulationView,
     html_box,
     report_not_saved,
+    show_in_english,
+    text_html,
 )
 
 
@@ -115,6 +117,7 @@ def module_progress(module: Module, answers: dict[str, Any]) -> tuple[int, int]:
 def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None = None) -> w.VBox:
     """The greeting and a card per module; its button opens the module in the app, else a link to its page."""
     assert ctx.trainee is not None
+    show_in_english(ctx.fell_back)
     cards: list[w.Widget] = []
     for module in ctx.course.modules:
         answers = ctx.store.answers(ctx.trainee.id, module.id)
@@ -127,7 +130,8 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
         )
         card = (
             f"<div class='ipt-card'><p class='ipt-muted'>{_('Module {number}').format(number=module.meta.number)}</p>"
-            f"<h3>{html.escape(module.meta.title)}</h3><p>{html.escape(module.meta.summary)}</p>"
+            f"<h3>{text_html(module.meta.title)}</h3>{draft_note(ctx, module, short=True)}"
+            f"<p>{text_html(module.meta.summary)}</p>"
             f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
             f"<p>{status}</p>"
         )
@@ -143,12 +147,27 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
         box.add_class("ipt-module-card")
         cards.append(box)
     greeting = html_box(
-        f"<div class='ipt-header'><h1>{html.escape(ctx.course.course.title)}</h1>"
+        f"<div class='ipt-header'><h1>{text_html(ctx.course.course.title)}</h1>"
         "<p>"
         + _("Welcome, {name}. Your work is saved as you go.").format(name=f"<b>{html.escape(ctx.trainee.name)}</b>")
         + "</p></div>"
     )
     return _page([greeting, _orientation(ctx), *cards])
+
+
+def draft_note(ctx: PageContext, module: Module, short: bool = False) -> str:
+    """The small note on a module whose translation no clinician who reads the language has checked yet."""
+    if module.id not in ctx.drafts:
+        return ""
+    words = (
+        _("Draft translation")
+        if short
+        else _(
+            "Draft translation: a clinician who reads this language has not checked it yet. If something reads "
+            "wrong, ask your trainer."
+        )
+    )
+    return f"<p class='ipt-draft-note'>{html.escape(words)}</p>"
 
 
 def _submitted(stamp: str) -> str:
@@ -172,6 +191,7 @@ def _orientation(ctx: PageContext) -> OrientationView:
 def home_page(viewer: Viewer | None = None) -> w.VBox:
     """The modules with the viewer's progress (the server signs her in before the page starts)."""
     ctx = page_context(viewer)
+    activate(ctx.language)
     if ctx.trainee is None:
         return _please_sign_in("home.ipynb")
     return _page([_module_list(ctx)])
@@ -310,6 +330,7 @@ def practice_views(module: Module, answers: dict[str, Any], seed: int, save: Any
 def module_page(module_id: str, viewer: Viewer | None = None) -> w.VBox:
     """A whole module: lessons, practice case, competency check, role-play and submit, as tabs."""
     ctx = page_context(viewer)
+    activate(ctx.language)
     if ctx.trainee is None:
         return _please_sign_in(home_href())
     return module_view(ctx, ctx.course.module(module_id), home_link=True)
@@ -323,6 +344,7 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
     the browser time before the page works, and most visits use one or two tabs.
     """
     assert ctx.trainee is not None
+    show_in_english(ctx.fell_back)
     trainee = ctx.trainee
     answers = ctx.store.answers(trainee.id, module.id)
 
@@ -338,7 +360,7 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
         f"<div class='ipt-header'>{back}"
         f"<p class='ipt-muted'>{_('Module {number}').format(number=module.meta.number)} · "
         f"{html.escape(trainee.name)}</p>"
-        f"<h1>{html.escape(module.meta.title)}</h1></div>"
+        f"<h1>{text_html(module.meta.title)}</h1>{draft_note(ctx, module)}</div>"
     )
     if module.meta.must_pass:  # say it is must-pass and what is still missing (ui/results.py)
         from ipt_course.ui.results import must_pass_notice

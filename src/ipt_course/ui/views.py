@@ -15,7 +15,7 @@ import re
 import sys
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,7 +27,7 @@ from ipt_course.content.models import CompetencyLevel, KnowledgeCheck, PublicIte
 from ipt_course.content.scenario import Scenario
 from ipt_course.engine import SaveError, Simulation, UnknownChoice
 from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS, valid_item_answer
-from ipt_course.i18n_ui import N_, _, ngettext
+from ipt_course.i18n_ui import LANGUAGES, N_, _, ngettext
 from ipt_course.progress.keys import (
     UI_LESSON,
     UI_ORIENTATION,
@@ -53,6 +53,40 @@ def markdown(text: str) -> str:
     return str(mistune.html(text))
 
 
+_ENGLISH: set[str] = set()
+"""Course texts this page shows in English because their translation is missing (one page's language per kernel)."""
+
+
+def show_in_english(texts: Iterable[str]) -> None:
+    """Say which course texts fall back to English on this page (the app sets it with the page's language)."""
+    _ENGLISH.clear()
+    _ENGLISH.update(texts)
+
+
+def in_english(text: str, english: Iterable[str] | None = None) -> bool:
+    """Whether a course text is shown in English on a translated page (`english`: a view's own filled copies)."""
+    return text in _ENGLISH or (english is not None and text in english)
+
+
+def english_mark(inner: str, block: bool = False) -> str:
+    """HTML shown in English on a translated page: marked lang="en" and tagged "English", so no one mistakes it."""
+    tag = "div" if block else "span"
+    name = LANGUAGES["en"]
+    return f"<{tag} class='ipt-fallback' lang='en'>{inner}</{tag}> <span class='ipt-en-tag' lang='en'>{name}</span>"
+
+
+def text_html(text: str, english: Iterable[str] | None = None) -> str:
+    """A course text as HTML: escaped, and marked when it is shown in English on a translated page."""
+    escaped = html.escape(text)
+    return english_mark(escaped) if in_english(text, english) else escaped
+
+
+def mark_button(button: w.Widget, text: str, english: Iterable[str] | None = None) -> None:
+    """A button whose words are a course text shown in English carries the mark (CSS adds the "English" tag)."""
+    if in_english(text, english):
+        button.add_class("ipt-fallback")
+
+
 SCROLL_TARGET = "ipt-scroll-target"
 """Marks what the page scrolls to (its top) after a button marked TO_TOP changes the view (the template's script)."""
 TO_TOP = "ipt-to-top"
@@ -66,8 +100,8 @@ def html_box(content: str, *classes: str) -> w.HTML:
     return box
 
 
-def feedback_html(title: str, body: str, css: str) -> str:
-    return f'<div class="ipt-feedback {css}"><b>{html.escape(title)}</b><br>{html.escape(body)}</div>'
+def feedback_html(title: str, body: str, css: str, english: Iterable[str] | None = None) -> str:
+    return f'<div class="ipt-feedback {css}"><b>{html.escape(title)}</b><br>{text_html(body, english)}</div>'
 
 
 NOT_SAVED = N_("Not saved — tell your trainer")
@@ -204,6 +238,7 @@ class OptionButtons(w.VBox):
         for _id, text in options:
             button = w.ToggleButton(value=False, description=text, layout=w.Layout(width="100%", height="auto"))
             button.add_class("ipt-option")
+            mark_button(button, text)
             button.observe(self._toggled, names="value")
             self.buttons.append(button)
         super().__init__(self.buttons, layout=w.Layout(width="100%"))
@@ -239,7 +274,7 @@ class KnowledgeCheckView(w.VBox):
         self.feedback = html_box("")
         self.saved = SavedLabel()
         self.options = OptionButtons([(o.id, o.text) for o in check.options], False, self._picked)
-        prompt = html_box(f"<b>{_('Check your understanding.')}</b> {html.escape(check.prompt)}")
+        prompt = html_box(f"<b>{_('Check your understanding.')}</b> {text_html(check.prompt)}")
         super().__init__([prompt, self.options, self.feedback, self.saved], layout=w.Layout(width="100%"))
         self.add_class("ipt-item")
         if isinstance(saved, str) and saved in {o.id for o in check.options}:
@@ -305,9 +340,11 @@ class LessonsView(w.VBox):
     ) -> w.VBox:
         heading = (
             f"<p class='ipt-muted'>{_('Lesson {number} of {total}').format(number=number, total=total)}</p>"
-            f"<h2 tabindex='-1'>{html.escape(lesson.lesson.title)}</h2>"
+            f"<h2 tabindex='-1'>{text_html(lesson.lesson.title)}</h2>"
         )
-        body = html_box(heading + markdown(lesson.markdown), "ipt-lesson", SCROLL_TARGET)
+        text = markdown(lesson.markdown)
+        text = english_mark(text, block=True) if in_english(lesson.markdown) else text
+        body = html_box(heading + text, "ipt-lesson", SCROLL_TARGET)
         views = [KnowledgeCheckView(c, answers.get(knowledge_key(c.id)), save) for c in checks]
         return w.VBox([body, *views], layout=w.Layout(width="100%"))
 
@@ -355,7 +392,12 @@ def speaker_name(sim: Simulation, speaker: str) -> str:
     return _("Narrator")
 
 
-def transcript_html(sim: Simulation) -> str:
+def filled_english(sim: Simulation) -> frozenset[str]:
+    """The page's English fallback texts as this case shows them (its placeholders filled: her name, her home)."""
+    return frozenset(sim.fill(text) for text in _ENGLISH if "{" in text)
+
+
+def transcript_html(sim: Simulation, english: Iterable[str] | None = None) -> str:
     """The whole conversation so far, each line with its speaker, and each choice's feedback kept under it.
 
     The engine adds one 'you' line per choice, in order, so the n-th 'you' line is the n-th choice of the history.
@@ -363,7 +405,7 @@ def transcript_html(sim: Simulation) -> str:
     results = iter(sim.history)
     parts = []
     for line in sim.transcript:
-        text = html.escape(line.text)
+        text = text_html(line.text, english)
         if line.speaker == "session":
             parts.append(f'<h3 class="ipt-line session">{text}</h3>')
             continue
@@ -374,7 +416,7 @@ def transcript_html(sim: Simulation) -> str:
             if result is not None:
                 title, css = LEVEL_WORDS[result.level]
                 heading = _("Feedback: {level}").format(level=_(title))
-                parts.append(feedback_html(heading, result.feedback, f"{css} ipt-choice-feedback"))
+                parts.append(feedback_html(heading, result.feedback, f"{css} ipt-choice-feedback", english))
     return "".join(parts)
 
 
@@ -386,6 +428,7 @@ class SimulationView(w.VBox):
         self._save = save
         self._seed = seed
         self.sim = Simulation(scenario, seed=seed)
+        self.english = filled_english(self.sim)
         self.notice = html_box("")
         if isinstance(saved, dict):
             try:
@@ -395,7 +438,7 @@ class SimulationView(w.VBox):
                 words = _("Your saved place in this case could not be read ({reason}). It starts again.")
                 self.notice.value = f"<p class='ipt-error'>{words.format(reason=html.escape(str(err)))}</p>"
         intro = html_box(
-            f"<h2 tabindex='-1'>{html.escape(scenario.title)}</h2><p>{html.escape(scenario.summary)}</p>"
+            f"<h2 tabindex='-1'>{text_html(scenario.title)}</h2><p>{text_html(scenario.summary)}</p>"
             "<p class='ipt-muted'>"
             + _(
                 "This is a made-up (synthetic) case for practice. Choose what you would say. You get feedback "
@@ -442,7 +485,7 @@ class SimulationView(w.VBox):
         # The new choices go out before the longer transcript, so the old buttons are gone by the time the line
         # she chose shows (a tap on an old button is ignored: that choice is no longer on offer).
         self._render_choices()
-        self.transcript.value = transcript_html(self.sim)
+        self.transcript.value = transcript_html(self.sim, self.english)
         self.feedback.value = self._last_feedback()
         self._show_attempt()
 
@@ -455,7 +498,11 @@ class SimulationView(w.VBox):
     def _offer_choices(self) -> None:
         if self.sim.finished:
             ending = self.sim.ending
-            text = "" if ending is None else f"<h3>{html.escape(ending.title)}</h3><p>{html.escape(ending.text)}</p>"
+            text = (
+                ""
+                if ending is None
+                else f"<h3>{text_html(ending.title, self.english)}</h3><p>{text_html(ending.text, self.english)}</p>"
+            )
             done = _("You have finished this case.")
             self.choices.children = [html_box(f'<div class="ipt-card">{text}<p>{done}</p></div>')]
             return
@@ -463,6 +510,7 @@ class SimulationView(w.VBox):
         for choice in self.sim.choices:
             button = w.Button(description=choice.text, layout=w.Layout(width="100%", height="auto"))
             button.add_class("ipt-option")
+            mark_button(button, choice.text, self.english)
             button.on_click(lambda _, cid=choice.id: self.choose(cid))
             buttons.append(button)
         self.choices.children = [self.ask, *buttons]
@@ -491,7 +539,7 @@ class SimulationView(w.VBox):
             return ""
         latest = self.sim.history[-1]
         title, css = LEVEL_WORDS[latest.level]
-        return feedback_html(_(title), latest.feedback, css)
+        return feedback_html(_(title), latest.feedback, css, self.english)
 
     def choose(self, choice_id: str) -> None:
         try:
@@ -561,9 +609,8 @@ class CompetencyItemView(w.VBox):
         self.item = item
         self._save = save
         question, how = item_instruction(item.prompt, item.kind == "multiple")
-        prompt = html_box(
-            f"<p class='ipt-prompt'><b>{number}.</b> {html.escape(question)}</p><p class='ipt-how'>{how}</p>"
-        )
+        shown = english_mark(html.escape(question)) if in_english(item.prompt) else html.escape(question)
+        prompt = html_box(f"<p class='ipt-prompt'><b>{number}.</b> {shown}</p><p class='ipt-how'>{how}</p>")
         self.saved = SavedLabel()
         self.options = OptionButtons([(o.id, o.text) for o in item.options], item.kind == "multiple", self._changed)
         super().__init__([prompt, self.options, self.saved], layout=w.Layout(width="100%"))
@@ -678,7 +725,7 @@ class RolePlayView(w.VBox):
         self._save = save
         text = html_box(
             f"<h2>{_('Role-play')}</h2><div class='ipt-card'><p><b>{_('The situation.')}</b> "
-            f"{html.escape(prompt.situation)}</p><p><b>{_('Your task.')}</b> {html.escape(prompt.task)}</p></div>"
+            f"{text_html(prompt.situation)}</p><p><b>{_('Your task.')}</b> {text_html(prompt.task)}</p></div>"
             f"<p class='ipt-muted'>{_('A trainer will read your answer and give you feedback.')}</p>"
         )
         self.saved = SavedLabel()
