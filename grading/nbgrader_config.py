@@ -13,3 +13,7 @@ c.ClearSolutions.text_stub = "*(Answered in the course app.)*"
 c.ExecutePreprocessor.timeout = 60
 c.Execute.timeout = 60
 c.Autograde.create_student = True
+# Trainees submit in the course app, not through nbgrader's exchange; the folder only keeps formgrader from warning
+# "exchange directory does not exist" on every page.
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)

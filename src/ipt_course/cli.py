@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -365,6 +366,7 @@ def cmd_i18n_ui(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     from ipt_course.build import build
     from ipt_course.grading.autograde import GradeResult, autograde_pending
+    from ipt_course.grading.formgrader import sync_students
 
     project = _project(args)
     build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
@@ -386,10 +388,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not results:
         console.print("No new submissions to grade.")
     else:
-        console.print(
-            f"[green]Autograded {len(results) - len(failures)} of {len(results)} submission(s).[/green] "
-            "Role-plays wait for a trainer in nbgrader's formgrader."
-        )
+        console.print(f"[green]Autograded {len(results) - len(failures)} of {len(results)} submission(s).[/green]")
+    sync_students(project)  # formgrader shows her roster name, not trainee-07
+    say_what_waits(project)
     for failure in failures:
         err_console.print(
             f"[red]✗ {failure.trainee_id} / {failure.module_id}[/red]: {escape(failure.message.strip()[-2000:])}"
@@ -402,6 +403,49 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 f"grading/tampered/{result.trainee_id}/{result.module_id}/."
             )
     return 1 if failures else 0
+
+
+def say_what_waits(project: Project) -> None:
+    """How many role-plays wait for a trainer's rating, per module, and how to rate them."""
+    from ipt_course.grading.formgrader import waiting_for_trainer
+
+    waiting = waiting_for_trainer(project)
+    if not waiting:
+        console.print("No role-play waits for a rating.")
+        return
+    total = sum(w.answers for w in waiting)
+    console.print(f"[bold]{total} role-play answer(s) wait for your rating:[/bold]")
+    for w in waiting:
+        console.print(f"  {w.module_id}: {w.answers} answer(s) from {w.trainees} trainee(s)")
+    console.print("Rate them in nbgrader's formgrader: run [bold]ipt-course formgrader[/bold] and open the address.")
+
+
+def cmd_formgrader(args: argparse.Namespace) -> int:
+    """nbgrader's formgrader, opening on manual grading, trainees by roster name; Ctrl-C stops it."""
+    from ipt_course.build import build
+    from ipt_course.grading.formgrader import (
+        MANUAL_GRADING,
+        exchange_dir,
+        formgrader_command,
+        new_password,
+        sync_students,
+    )
+
+    project = _project(args)
+    build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
+    exchange_dir(project).mkdir(parents=True, exist_ok=True)
+    sync_students(project)
+    say_what_waits(project)
+    password = new_password()
+    console.print(
+        f"Open [bold]http://{args.host}:{args.port}{MANUAL_GRADING}[/bold] and type the password "
+        f"[bold]{password}[/bold] on its sign-in page. Ctrl-C stops the formgrader."
+    )
+    command = formgrader_command(project, args.host, args.port, password)
+    try:
+        return subprocess.call(command, cwd=project.grading_dir)
+    except KeyboardInterrupt:
+        return 0
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -700,6 +744,10 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_collect)
     _database_option(p)
 
+    p = sub.add_parser("formgrader", help="rate role-plays: nbgrader's formgrader, straight into manual grading")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this laptop only)")
+    p.add_argument("--port", type=int, default=8867)
+    p.set_defaults(func=cmd_formgrader)
     p = sub.add_parser("report", help="reports for authors: `report coverage` (competencies x modules)")
     p.add_argument("which", choices=("coverage", "translations"), help="which report")
     p.add_argument("--out", help="file to write (default: build/reports/coverage.html)")
@@ -736,9 +784,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="combine offline homes' bundles into one supervisor's report")
     p.add_argument("bundles", nargs="+", help="bundle files from `ipt-course export --bundle` (any number, any order)")
     p.add_argument("--out", required=True, help="folder to write the report to")
-    p.add_argument(
-        "--format", choices=("csv", "xlsx", "html", "pdf"), default="html", help="as export (default: html)"
-    )
+    p.add_argument("--format", choices=("csv", "xlsx", "html", "pdf"), default="html", help="as export (default: html)")
     p.add_argument("--names", action="store_true", help="include trainee names the bundles carry (default: ids)")
     p.set_defaults(func=cmd_merge)
 

@@ -24,17 +24,28 @@ def nbgrader_api(project: Project) -> Any:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    # nbgrader runs the `alembic` command to check the gradebook schema; it lives beside our interpreter,
-    # which is not on PATH when `.venv/bin/ipt-course` is run without activating the venv.
-    bin_dir = os.path.dirname(sys.executable)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-
+    alembic_on_path()
     config = nbgrader_config(project)
     coursedir = CourseDirectory(config=config)
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(logging.WARNING)
     return api
+
+
+def alembic_on_path() -> None:
+    """nbgrader runs the `alembic` command to check (or stamp) the gradebook schema; it lives beside our
+    interpreter, which is not on PATH when `.venv/bin/ipt-course` is run without activating the venv."""
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def open_gradebook(project: Project) -> Any:
+    """nbgrader's Gradebook on the project's database (a context manager), with `alembic` found."""
+    from nbgrader.api import Gradebook
+
+    alembic_on_path()
+    return Gradebook(gradebook_url(project))
 
 
 def gradebook_url(project: Project) -> str:

@@ -1,0 +1,152 @@
+"""The trainer's way into grading: roster names in nbgrader, what waits for a rating, formgrader behind a password."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ipt_course.grading.formgrader import (
+    MANUAL_GRADING,
+    exchange_dir,
+    formgrader_command,
+    name_parts,
+    new_password,
+    sync_students,
+    waiting_for_trainer,
+)
+from ipt_course.grading.nbgrader_api import open_gradebook
+from ipt_course.paths import Project
+from ipt_course.workshop import RosterEntry, write_roster
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A course root with nbgrader's config, a roster of three and a gradebook where one module has a role-play."""
+    from nbgrader.api import Grade
+
+    (tmp_path / "grading").mkdir()
+    shutil.copy2(REPO / "grading" / "nbgrader_config.py", tmp_path / "grading")
+    project = Project(tmp_path)
+    project.workshop_dir.mkdir(parents=True)
+    write_roster(
+        project.roster_csv,
+        [
+            RosterEntry("trainee-01", "Asha Devi", "1111"),
+            RosterEntry("trainee-02", "Mina", "2222"),
+            RosterEntry("trainee-03", "Rupa Kumari Das", "3333"),
+        ],
+    )
+    with open_gradebook(project) as gradebook:
+        for module in ("safety-and-referral", "depression-ipt-my-role"):
+            gradebook.add_assignment(module)
+            gradebook.add_notebook("module", module)
+            gradebook.add_grade_cell("item-1", "module", module, max_score=1, cell_type="code")
+            gradebook.add_grade_cell("rp-1", "module", module, max_score=4, cell_type="markdown")
+        for trainee in ("trainee-01", "trainee-02"):
+            gradebook.update_or_create_student(trainee)
+            gradebook.add_submission("safety-and-referral", trainee)
+        gradebook.update_or_create_student("trainee-03")
+        gradebook.add_submission("depression-ipt-my-role", "trainee-03")
+        # The autograded item needs no trainer; the role-play does until she rates it.
+        for grade in gradebook.db.query(Grade).all():
+            grade.needs_manual_grade = grade.name == "rp-1"
+            grade.auto_score = 1.0 if grade.name == "item-1" else None
+        gradebook.db.commit()
+    return project
+
+
+def test_roster_names_reach_nbgrader(project: Project) -> None:
+    """Does formgrader know each trainee by her roster name (first and last), renamed when the roster changes?"""
+    assert name_parts("Rupa Kumari Das") == ("Rupa", "Kumari Das") and name_parts(" Mina ") == ("Mina", "")
+    assert sync_students(project) == 3
+    assert sync_students(project) == 0, "nothing to change the second time"
+    with open_gradebook(project) as gradebook:
+        names = {s.id: (s.first_name, s.last_name) for s in gradebook.students}
+    assert names == {
+        "trainee-01": ("Asha", "Devi"),
+        "trainee-02": ("Mina", ""),
+        "trainee-03": ("Rupa", "Kumari Das"),
+    }
+
+
+def test_what_waits_for_a_rating_is_counted_per_module(project: Project) -> None:
+    """Are the unrated role-play answers counted per module with their trainees, and gone once rated?"""
+    from nbgrader.api import Grade
+
+    waiting = {w.module_id: (w.answers, w.trainees) for w in waiting_for_trainer(project)}
+    assert waiting == {"depression-ipt-my-role": (1, 1), "safety-and-referral": (2, 2)}
+    with open_gradebook(project) as gradebook:
+        for grade in gradebook.db.query(Grade).filter(Grade.name == "rp-1").all():
+            grade.manual_score = 3.0
+            grade.needs_manual_grade = False
+        gradebook.db.commit()
+    assert waiting_for_trainer(project) == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_formgrader_opens_on_manual_grading_behind_a_typed_password(project: Project) -> None:
+    """Does `formgrader` serve nbgrader's manual grading, ask for the password on its page (never in a URL), show
+    roster names, and no 'exchange directory does not exist' warning?"""
+    sync_students(project)
+    exchange_dir(project).mkdir(exist_ok=True)
+    password, port = new_password(), free_port()
+    assert re.fullmatch(r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}", password)
+    command = formgrader_command(project, "127.0.0.1", port, password)
+    assert not any("token=" in part and "?" in part for part in command)
+    server = subprocess.Popen(command, cwd=project.grading_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                page = opener.open(base + MANUAL_GRADING, timeout=5)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        assert "/login" in page.url, "not signed in: the login page, not the gradebook"
+        xsrf = next(c.value for c in jar if c.name == "_xsrf")
+        form = urllib.parse.urlencode({"password": password, "_xsrf": xsrf}).encode()
+        grading = opener.open(
+            urllib.request.Request(base + "/login?next=" + urllib.parse.quote(MANUAL_GRADING), data=form), timeout=30
+        )
+        body = grading.read().decode()
+        assert grading.url.endswith(MANUAL_GRADING), grading.url
+        assert "Manual Grading" in body
+        assert "exchange directory" not in body.lower()
+        students = opener.open(base + "/formgrader/api/students", timeout=30).read().decode()
+        assert "Asha" in students and "Kumari Das" in students, "roster names, not only trainee ids"
+        for elsewhere in ("/lab", "/api/terminals", "/voila/"):  # nothing but the formgrader, even signed in
+            with pytest.raises(urllib.error.HTTPError):
+                opener.open(base + elsewhere, timeout=30)
+        stranger = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        try:
+            answer = stranger.open(base + "/formgrader/api/students", timeout=30)
+            assert "/login" in answer.url and "Asha" not in answer.read().decode(), "no password: the login page"
+        except urllib.error.HTTPError as refused:
+            assert refused.code in (401, 403)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode(errors="replace")
+    assert password not in output, "the password is never logged"
