@@ -233,7 +233,8 @@ class HubDemo:
         if missing:
             raise HubUnavailable("the hub demo needs " + "; ".join(missing))
         install_proxy(self.folder)
-        self.project = prepare_course(self.source, self.folder)
+        if self.project is None:  # a test may bring its own, smaller course, already built
+            self.project = prepare_course(self.source, self.folder)
         self.postgres.start()
 
     def environment(self) -> dict[str, str]:
@@ -324,9 +325,14 @@ def leftovers(folder: Path) -> list[int]:
 
 
 @contextlib.contextmanager
-def running(folder: Path, port: int, source: Project | None = None, password: str = PASSWORD) -> Iterator[HubDemo]:
-    """A demo hub for the duration of a `with` block, stopped (hub, servers, proxy, PostgreSQL) at its end."""
-    demo = HubDemo(folder, port, source or find_project(), password)
+def running(
+    folder: Path, port: int, source: Project | None = None, password: str = PASSWORD, course: Project | None = None
+) -> Iterator[HubDemo]:
+    """A demo hub for the duration of a `with` block, stopped (hub, servers, proxy, PostgreSQL) at its end.
+
+    `course` is a built course to serve instead of a copy of `source`'s (the hub test serves one module).
+    """
+    demo = HubDemo(folder, port, source or find_project(), password, project=course)
     try:
         demo.prepare()
         demo.start()
