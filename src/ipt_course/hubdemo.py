@@ -30,7 +30,9 @@ from pathlib import Path
 from ipt_course.paths import Project, find_project
 
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
-"""The proxy JupyterHub starts, from npm, pinned."""
+"""The proxy JupyterHub starts, from npm, pinned (it needs Node.js 20 or newer)."""
+PROXY_PACKAGE_OLD_NODE = "configurable-http-proxy@4.6.3"
+"""The same proxy's last release for Node.js 18 (Debian 12's own nodejs)."""
 DATABASES = ("jupyterhub", "ipt_course")
 PG_USER = "ipt"
 USERS: dict[str, str] = {"asha": "trainees", "bina": "trainees", "tara": "trainers", "sunita": "supervisors"}
@@ -170,6 +172,18 @@ class Postgres:
             )
 
 
+def node_major() -> int:
+    """The major version of the Node.js that runs the proxy (0 when there is none or it cannot say)."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        return 0
+    try:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
+        return int(version.strip().lstrip("v").split(".")[0])
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 0
+
+
 def install_proxy(folder: Path) -> Path:
     """configurable-http-proxy from npm into folder/node_modules (once); its command."""
     command = folder / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -179,14 +193,15 @@ def install_proxy(folder: Path) -> Path:
     if npm is None:
         raise HubUnavailable("npm is not installed: apt-get install npm (configurable-http-proxy comes from npm)")
     folder.mkdir(parents=True, exist_ok=True)
+    package = PROXY_PACKAGE if node_major() >= 20 else PROXY_PACKAGE_OLD_NODE
     done = subprocess.run(
-        [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--loglevel=error", PROXY_PACKAGE],
+        [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--loglevel=error", package],
         capture_output=True,
         text=True,
         timeout=600,
     )
     if done.returncode != 0 or not command.is_file():
-        raise HubUnavailable(f"npm could not install {PROXY_PACKAGE}: {done.stderr.strip()[-1500:]}")
+        raise HubUnavailable(f"npm could not install {package}: {done.stderr.strip()[-1500:]}")
     return command
 
 
