@@ -131,7 +131,7 @@ def test_switching_language_keeps_an_answer(server: Server) -> None:
             timeout=20_000,
         )
         chosen = first.inner_text()
-        page.locator(".ipt-language select").select_option("bn")
+        page.locator(".ipt-language select").select_option(label=LANGUAGES["bn"])
         page.wait_for_function("() => document.documentElement.lang === 'bn'", timeout=60_000)
         page.wait_for_function(
             "(t) => [...document.querySelectorAll('.lm-TabBar-tab')].some(e => e.textContent.includes(t))",
