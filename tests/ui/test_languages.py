@@ -342,3 +342,14 @@ def test_error_and_busy_pages_in_the_tablets_language() -> None:
     missing = error_page(404, "mr")
     assert "<html lang='mr'>" in missing and "हे पान अस्तित्वात नाही" in missing
     assert "This page does not exist" in error_page(404)
+
+
+def test_the_must_pass_conditions_are_in_the_catalogue() -> None:
+    """Are the must-pass conditions the page translates the very ones grading names (a changed one is noticed)?"""
+    from ipt_course.grading.competency import GATE_CONDITIONS
+    from ipt_course.ui.results import GATE_WORDS, _gate_words
+
+    assert GATE_WORDS == GATE_CONDITIONS, "keep ui/results.py GATE_WORDS equal to grading's GATE_CONDITIONS"
+    with speaking("bn"):
+        assert BENGALI.search(_gate_words("role-play-rated", GATE_CONDITIONS["role-play-rated"]))
+        assert _gate_words("role-play-rated", "Reworded in grading") == "Reworded in grading", "English, never stale"

@@ -20,6 +20,20 @@ LEVEL_WORDS = {
     4: N_("level 4: all the basic skills and advanced ones"),
 }
 """Each level in words, in English (shown through _())."""
+GATE_WORDS = {
+    "no-harm-on-safety-items": N_("No potentially harmful answer on a safety question"),
+    "safety-items-pass-mark": N_("At least the pass mark on the safety questions"),
+    "case-safety-steps": N_("Each practice case finished, with every safety step taken"),
+    "role-play-rated": N_("Each role-play rated at least level 3 by a trainer"),
+}
+"""The must-pass conditions (grading's GATE_CONDITIONS, the same English, a test keeps them equal) for _()."""
+
+
+def _gate_words(name: str, english: str) -> str:
+    """A must-pass condition in the page's language (grading's own English if the catalogue does not know it)."""
+    return _(GATE_WORDS[name]) if GATE_WORDS.get(name) == english else english
+
+
 LEVEL_SHORT = {1: N_("level 1"), 2: N_("level 2"), 3: N_("level 3"), 4: N_("level 4")}
 POINTS_AND_LEVELS = (
     N_("Points and levels measure different things."),
@@ -174,7 +188,9 @@ def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback
     if feedback.gate:
         passed = all(c.met for c in feedback.gate)
         rows = "".join(
-            f"<li>{'✓' if c.met else '✗'} {_e(c.description)}" + ("" if c.met else f": {_e(c.detail)}") + "</li>"
+            f"<li>{'✓' if c.met else '✗'} {_e(_gate_words(c.name, c.description))}"
+            + ("" if c.met else f": {_e(c.detail)}")
+            + "</li>"
             for c in feedback.gate
         )
         verdict = _("This module is must-pass: passed.") if passed else _("This module is must-pass: not passed yet.")
@@ -224,7 +240,7 @@ def must_pass_notice(
         return ""
     mark = f" ({module.meta.pass_mark:.0%})"
     needs = "".join(
-        f"<li>{_e(text)}{mark if name == 'safety-items-pass-mark' else ''}</li>"
+        f"<li>{_e(_gate_words(name, text))}{mark if name == 'safety-items-pass-mark' else ''}</li>"
         for name, text in GATE_CONDITIONS.items()
     )
     intro = (
@@ -236,7 +252,7 @@ def must_pass_notice(
         failed = [c for c in feedback.gate if not c.met]
         if not failed:
             return f"<div class='ipt-feedback ipt-good'>{intro}<b>{_e(_('You have passed this module.'))}</b></div>"
-        missing = "".join(f"<li>{_e(c.description)}: {_e(c.detail)}</li>" for c in failed)
+        missing = "".join(f"<li>{_e(_gate_words(c.name, c.description))}: {_e(c.detail)}</li>" for c in failed)
         return (
             f"<div class='ipt-feedback ipt-warn'>{intro}<b>{_e(_('Still missing (from your graded work):'))}</b>"
             f"<ul>{missing}</ul></div>"
