@@ -454,10 +454,23 @@ def many_records() -> Iterator[None]:
 class _Records:
     """The progress store's submission records, looked up by the timestamp nbgrader graded."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, bulk: bool = False) -> None:
         from ipt_course.progress.store import open_store, store_exists
 
         self.store = open_store(project) if store_exists(project) else None
+        self.bulk = bulk
+        """Read every record in one query on the first lookup (a whole workshop's export: one query, not 8,000)."""
+        self._all: dict[tuple[str, str], list[Any]] | None = None
+
+    def _kept(self, trainee_id: str, module_id: str) -> list[Any]:
+        assert self.store is not None
+        if not self.bulk:
+            return list(self.store.submission_records(trainee_id, module_id))
+        if self._all is None:
+            self._all = {}
+            for kept in self.store.submission_records():
+                self._all.setdefault((kept.trainee_id, kept.module_id), []).append(kept)
+        return self._all.get((trainee_id, module_id), [])
 
     def find(self, trainee_id: str, module_id: str, graded_at: Any) -> Mapping[str, Any] | None:
         """The record of the submission graded at `graded_at`, if the store kept it and it is intact."""
@@ -467,7 +480,7 @@ class _Records:
         # nbgrader keeps timestamp.txt's time as naive UTC; ours are written in UTC (TIMESTAMP_FORMAT), so the
         # text compares directly, and anything else is parsed as nbgrader parses it.
         written = graded_at.strftime("%Y-%m-%d %H:%M:%S.%f") + " UTC"
-        for kept in reversed(self.store.submission_records(trainee_id, module_id)):
+        for kept in reversed(self._kept(trainee_id, module_id)):
             if not kept.digest_ok or not isinstance(kept.record, Mapping):
                 continue
             if kept.submitted_at == written or self._parsed(kept.submitted_at) == graded_at:
@@ -514,7 +527,7 @@ def read_gradebook(
     wanted = set(module_ids) if module_ids is not None else None
     modules = [m for m in course.modules if wanted is None or m.id in wanted]
     found: list[GradedSubmission] = []
-    records = _Records(course.project)
+    records = _Records(course.project, bulk=trainee_id is None)
     try:
         with Gradebook(gradebook_url(course.project)) as gradebook, many_records():
             rows = _gradebook_rows(gradebook, [m.id for m in modules], trainee_id)
