@@ -274,7 +274,7 @@ def test_real_course_loads_with_its_modules_and_items(project: Project) -> None:
     assert len(module.items) >= 12
     assert {item.kind for item in module.items} == {"single", "multiple"}
     assert [p.id for p in module.role_plays] == [ROLE_PLAY]
-    assert [s.id for s in module.scenarios] == ["first-meeting"]
+    assert [s.id for s in module.scenarios] == ["baseline-check", "first-meeting"]  # the standard case first
     assert module.item(FIRST_ITEM).answer == ["c"]
     assert module.knowledge_check(FIRST_CHECK).after_lesson == "what-depression-looks-like"
     with pytest.raises(KeyError):

@@ -1,0 +1,186 @@
+"""Competency over time: the standard case's first play at the start of the course against its first play at the end."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ipt_course.content.loader import LoadedCourse
+from ipt_course.content.models import CompetencyLevel
+from ipt_course.grading.competency import Evidence, GradedSubmission, competency_level, simulation_evidence
+
+IMPROVED = "improved"
+SAME = "same"
+LOWER = "lower"
+NOT_YET = "not yet"
+"""No end play yet (the last module not submitted, or the case not played there)."""
+NO_BASELINE = "no baseline"
+"""An end play but no baseline play (module 1 submitted without the case, or never submitted)."""
+
+
+@dataclass(frozen=True)
+class StandardCase:
+    """A case played in more than one module: its first module gives the baseline, its last the end."""
+
+    scenario_id: str
+    title: str
+    baseline_module: str
+    end_module: str
+    competencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LevelChange:
+    """One trainee's level on one competency in the standard case's baseline play and end play."""
+
+    trainee_id: str
+    competency: str
+    competency_name: str
+    scenario_id: str
+    baseline: CompetencyLevel | None
+    end: CompetencyLevel | None
+
+    @property
+    def change(self) -> int | None:
+        """End level minus baseline level (None until both plays are there)."""
+        if self.baseline is None or self.end is None:
+            return None
+        return int(self.end) - int(self.baseline)
+
+    @property
+    def status(self) -> str:
+        """'improved', 'same', 'lower', 'not yet' (no end play) or 'no baseline'."""
+        if self.end is None:
+            return NOT_YET
+        if self.baseline is None:
+            return NO_BASELINE
+        change = int(self.end) - int(self.baseline)
+        return IMPROVED if change > 0 else LOWER if change < 0 else SAME
+
+
+def standard_cases(course: LoadedCourse) -> list[StandardCase]:
+    """The cases a course plays in two or more modules, each with its first and last module (by module number).
+
+    Listing one scenario id under `simulations:` in two modules is what makes it a repeated, standard case: each
+    module keeps its own record of it (the store and the submissions are per module), so the two plays never mix.
+    """
+    found: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    scenarios = {}
+    for module in course.modules:
+        for scenario in module.scenarios:
+            found[scenario.id].append((module.meta.number, module.id))
+            scenarios[scenario.id] = scenario
+    cases = []
+    for scenario_id, modules in found.items():
+        if len(modules) < 2:
+            continue
+        modules.sort()
+        scenario = scenarios[scenario_id]
+        cases.append(
+            StandardCase(scenario_id, scenario.title, modules[0][1], modules[-1][1], tuple(scenario.competencies))
+        )
+    return sorted(cases, key=lambda c: c.scenario_id)
+
+
+def first_play_levels(trainee_id: str, module_id: str, run: Mapping[str, Any] | None) -> dict[str, CompetencyLevel]:
+    """Per competency, the level the case's first play that reached it shows, by the one level rule. Pure.
+
+    The first play is the standard measure: later plays (restarts) have seen the feedback. A first play left
+    before a moment leaves that moment's competency to the next play that reached it, as the trainee met it then
+    for the first time.
+    """
+    if not isinstance(run, Mapping):
+        return {}
+    plays: dict[str, dict[int, list[Evidence]]] = defaultdict(lambda: defaultdict(list))
+    for ev in simulation_evidence(trainee_id, module_id, {"case": run}):
+        plays[ev.competency][ev.attempt if ev.attempt is not None else 1].append(ev)
+    levels = {}
+    for competency, by_attempt in plays.items():
+        level = competency_level(by_attempt[min(by_attempt)])
+        if level is not None:
+            levels[competency] = level
+    return levels
+
+
+def level_changes(
+    course: LoadedCourse, submissions: Iterable[GradedSubmission], trainees: Iterable[str]
+) -> list[LevelChange]:
+    """Per trainee, standard case and competency: the baseline level, the end level and the change. Pure.
+
+    Only the two standard plays are compared; the trainee's levels still come from all her evidence (roll_up).
+    """
+    cases = standard_cases(course)
+    if not cases:
+        return []
+    runs: dict[tuple[str, str], Mapping[str, Any]] = {
+        (s.trainee_id, s.module_id): s.simulation for s in submissions
+    }
+    names = {c.id: c.name for c in course.framework.competencies}
+    changes = []
+    for trainee in sorted(set(trainees)):
+        for case in cases:
+            baseline = first_play_levels(
+                trainee, case.baseline_module, runs.get((trainee, case.baseline_module), {}).get(case.scenario_id)
+            )
+            end = first_play_levels(
+                trainee, case.end_module, runs.get((trainee, case.end_module), {}).get(case.scenario_id)
+            )
+            for competency in case.competencies:
+                changes.append(
+                    LevelChange(
+                        trainee,
+                        competency,
+                        names.get(competency, competency),
+                        case.scenario_id,
+                        baseline.get(competency),
+                        end.get(competency),
+                    )
+                )
+    return changes
+
+
+@dataclass(frozen=True)
+class CohortChange:
+    """The group's change on the standard case: how many trainees improved, and on how many competencies."""
+
+    compared: int
+    """Trainees with both a baseline and an end play."""
+    improved: int
+    """Of those, trainees who improved on at least one competency."""
+    competencies_improved: int
+    """Competencies on which at least one trainee improved."""
+    lower: int
+    """Trainees who went down on at least one competency."""
+
+    def sentence(self) -> str:
+        """'3 of 5 trainees improved on 4 competencies' (or why there is nothing to compare yet)."""
+        if not self.compared:
+            return "No trainee has played the standard case both at the start and at the end yet."
+        text = (
+            f"{self.improved} of {self.compared} trainee{'s' * (self.compared != 1)} improved on "
+            f"{self.competencies_improved} competenc{'ies' if self.competencies_improved != 1 else 'y'} "
+            "between the first and the last play of the standard case"
+        )
+        if self.lower:
+            text += f"; {self.lower} went down on at least one"
+        return text + "."
+
+
+def cohort_change(changes: Iterable[LevelChange]) -> CohortChange:
+    """The cohort line from the per-trainee changes. Pure."""
+    compared: set[str] = set()
+    improved: set[str] = set()
+    lower: set[str] = set()
+    competencies: set[str] = set()
+    for change in changes:
+        if change.change is None:
+            continue
+        compared.add(change.trainee_id)
+        if change.change > 0:
+            improved.add(change.trainee_id)
+            competencies.add(change.competency)
+        elif change.change < 0:
+            lower.add(change.trainee_id)
+    return CohortChange(len(compared), len(improved), len(competencies), len(lower))
