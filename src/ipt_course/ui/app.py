@@ -41,8 +41,15 @@ def preload() -> None:
     """Everything a page needs before anyone asks for it: the package's views and the served course."""
     import ipt_course.ui.results  # imported by the module views on first use
     import ipt_course.ui.views  # noqa: F401
+    from ipt_course.i18n_ui import translations, workshop_language
+    from ipt_course.ui.context import localised, served_project
 
     served_course()
+    # Most trainees read the workshop's language: its course and words are ready before anyone signs in.
+    project = served_project()
+    language = workshop_language(project.workshop_dir)
+    localised(project, language)
+    translations(language)
 
 
 def wait_for_viewer() -> None:
