@@ -17,6 +17,11 @@ HUB_SERVE_COMMAND = ("ipt-course", "serve", "--identity", "hub")
 """The single-user command (Spawner.cmd) in the demo hub, the image and the Zero to JupyterHub config."""
 HUB_POOL_SIZE = 1
 """Preheated kernels per single-user server: one person, so one kernel ready (65-70 MB) and no more."""
+SERVER_MB = 125
+"""PSS of one single-user server process without its kernels (bench/bench_hub.py; docs/scaling.md).
+
+With her page's kernel and the one kept ready (serve.KERNEL_MB each) it sizes a trainee's pod: the Zero to
+JupyterHub values guarantee that much, and tests/deploy checks they do."""
 
 
 class HubSetupError(RuntimeError):
