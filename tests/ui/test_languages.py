@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import html
 import io
 import json
 import re
@@ -353,3 +354,21 @@ def test_the_must_pass_conditions_are_in_the_catalogue() -> None:
     with speaking("bn"):
         assert BENGALI.search(_gate_words("role-play-rated", GATE_CONDITIONS["role-play-rated"]))
         assert _gate_words("role-play-rated", "Reworded in grading") == "Reworded in grading", "English, never stale"
+
+
+def test_what_a_must_pass_module_still_needs_is_said_in_her_language(project: Project) -> None:
+    """Are grading's 'still missing' sentences recognised and translated (an unknown one shown marked English)?"""
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.competency import saved_gaps
+    from ipt_course.ui.results import gap_words
+
+    module = next(m for m in load_course(project).modules if m.meta.must_pass)
+    unfinished = {s.id: {"finished": False} for s in module.scenarios}
+    unsafe = {s.id: {"finished": True, "safety": {}} for s in module.scenarios}
+    gaps = saved_gaps(module, unfinished, {}) + saved_gaps(module, unsafe, {})
+    assert len(gaps) >= 3
+    with speaking("bn"):
+        for gap in gaps:
+            assert BENGALI.search(gap_words(gap)) and "ipt-fallback" not in gap_words(gap), gap
+        assert "ipt-fallback" in gap_words("A sentence grading has just learnt to say.")
+    assert gap_words(gaps[0]) == html.escape(gaps[0]), "in English it stays as grading wrote it"

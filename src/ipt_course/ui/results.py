@@ -11,7 +11,7 @@ from typing import Any
 from ipt_course.content.loader import LoadedCourse, Module
 from ipt_course.grading.competency import GATE_CONDITIONS, saved_gaps
 from ipt_course.grading.feedback import TraineeFeedback, trainee_feedback
-from ipt_course.i18n_ui import N_, _, ngettext
+from ipt_course.i18n_ui import DEFAULT_LANGUAGE, N_, _, active, ngettext
 
 LEVEL_WORDS = {
     1: N_("level 1: potentially harmful: talk with your trainer"),
@@ -32,6 +32,31 @@ GATE_WORDS = {
 def _gate_words(name: str, english: str) -> str:
     """A must-pass condition in the page's language (grading's own English if the catalogue does not know it)."""
     return _(GATE_WORDS[name]) if GATE_WORDS.get(name) == english else english
+
+
+_GAPS = (
+    (re.compile(r"^Finish the practice case “(?P<title>.+)”\.$"), N_("Finish the practice case “{title}”.")),
+    (
+        re.compile(r"^In the practice case “(?P<title>.+)”, not every safety step was taken: play it again\.$"),
+        N_("In the practice case “{title}”, not every safety step was taken: play it again."),
+    ),
+    (
+        re.compile(r"^Write your role-play answers? \((?P<written>\d+) of (?P<total>\d+) written\)\.$"),
+        N_("Write your role-play answers ({written} of {total} written)."),
+    ),
+)
+"""What grading's saved_gaps says (in English), recognised so the page can say it in the trainee's language."""
+
+
+def gap_words(gap: str) -> str:
+    """One of saved_gaps' sentences as HTML in the page's language; one it does not know stays English, marked."""
+    from ipt_course.ui.views import english_mark
+
+    for shape, words in _GAPS:
+        found = shape.match(gap)
+        if found is not None:
+            return _e(_(words).format(**found.groupdict()))
+    return _e(gap) if active() == DEFAULT_LANGUAGE else english_mark(_e(gap))
 
 
 LEVEL_SHORT = {1: N_("level 1"), 2: N_("level 2"), 3: N_("level 3"), 4: N_("level 4")}
@@ -260,5 +285,5 @@ def must_pass_notice(
     gaps = saved_gaps(module, simulation, answers)
     if not gaps:
         return f"<div class='ipt-feedback'>{intro}</div>"
-    missing = "".join(f"<li>{_e(g)}</li>" for g in gaps)
+    missing = "".join(f"<li>{gap_words(g)}</li>" for g in gaps)
     return f"<div class='ipt-feedback ipt-warn'>{intro}<b>{_e(_('Still missing:'))}</b><ul>{missing}</ul></div>"
