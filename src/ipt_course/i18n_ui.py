@@ -147,9 +147,14 @@ FONTS: tuple[tuple[str, str, int], ...] = (
 )
 """The vendored fonts (static/fonts/, from npm @fontsource 5.3.0, SIL OFL 1.1): Devanagari (Hindi, Marathi), Bengali."""
 FONT_STACK = (
-    'system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Devanagari","Noto Sans Bengali",sans-serif'
+    '"Noto Sans Devanagari","Noto Sans Bengali",system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif'
 )
-"""Latin first from the device, then the served fonts for the Indian scripts (unicode-range picks per character)."""
+"""The served fonts first (their unicode-range holds only their script, so Latin text falls through to the
+device's own): listed after system-ui, Chromium on a laptop without Indian fonts drew whole Bengali words
+as empty boxes. A Bengali page puts Bengali first (its danda is then Bengali's): see BENGALI_FIRST."""
+BENGALI_FIRST = FONT_STACK.replace(
+    '"Noto Sans Devanagari","Noto Sans Bengali"', '"Noto Sans Bengali","Noto Sans Devanagari"'
+)
 _RANGES = {
     "Noto Sans Devanagari": "U+0900-097F,U+1CD0-1CFF,U+200C-200D,U+20A8,U+20B9,U+25CC,U+A830-A839,U+A8E0-A8FF",
     "Noto Sans Bengali": "U+0951-0952,U+0964-0965,U+0980-09FE,U+1CD0,U+1CD2,U+1CD5-1CD6,U+1CD8,U+1CE1,U+1CEA,"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import tornado.web
 
 from ipt_course.i18n_ui import (
+    BENGALI_FIRST,
     DEFAULT_LANGUAGE,
     FONT_STACK,
     LANGUAGE_COOKIE,
@@ -47,7 +48,9 @@ button{margin-top:1.5rem;border:0;background:#1d4f91;color:#fff;font-weight:700;
 border:2px solid #8a96a3;background:#fff;color:#1d4f91;text-decoration:none;font-weight:600}
 .languages a[aria-current]{background:#1d4f91;border-color:#1d4f91;color:#fff}
 .languages a:focus{outline:3px solid #f0b429;outline-offset:2px}
-""".replace("FONTS", FONT_STACK)
+select,input,button{font-family:inherit}
+:lang(bn){font-family:BENGALI}
+""".replace("FONTS", FONT_STACK).replace("BENGALI", BENGALI_FIRST)
 
 
 def page(title: str, body: str, language: str = DEFAULT_LANGUAGE, base_url: str = "/") -> str:

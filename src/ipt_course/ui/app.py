@@ -85,7 +85,7 @@ class LanguagePicker(w.HBox):
         self.choice = w.Dropdown(
             options=[(name, code) for code, name in LANGUAGES.items()],
             value=language,
-            description="🌐",
+            description=_("Language"),
             layout=w.Layout(width="auto"),
         )
         self.choice.style.description_width = "auto"
@@ -98,6 +98,7 @@ class LanguagePicker(w.HBox):
 
     def show_language(self, language: str) -> None:
         self.marker.value = language_marker(language)
+        self.choice.description = _("Language")  # the app activated the new language before calling this
 
 
 class CourseApp(w.VBox):
