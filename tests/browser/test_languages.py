@@ -36,6 +36,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.kill()
 
 
+FAMILY = {"hi": "Noto Sans Devanagari", "mr": "Noto Sans Devanagari", "bn": "Noto Sans Bengali"}
+
+
+def fonts_in_use(page: Page, language: str) -> list[str]:
+    """The laptop's font faces for the language's script that the page has loaded and drawn with."""
+    page.evaluate("() => document.fonts.ready")
+    page.wait_for_timeout(300)
+    faces: list[str] = page.evaluate(
+        "(family) => [...document.fonts].filter(f => f.family.replace(/[\"']/g, '') === family"
+        " && f.status === 'loaded').map(f => f.weight)",
+        FAMILY[language],
+    )
+    return faces
+
+
 def sign_in_choosing(page: Page, base: str, name: str, pin: str, language: str) -> None:
     """The sign-in form: tap her language (named in its own script), then her name, her PIN and the button."""
     words = Translator(language).gettext
@@ -43,6 +58,8 @@ def sign_in_choosing(page: Page, base: str, name: str, pin: str, language: str) 
     page.wait_for_selector("form select", timeout=90_000)
     page.locator(f"a[hreflang={language}]", has_text=LANGUAGES[language]).click()
     page.wait_for_selector(f"html[lang={language}]")
+    # Regular and bold text both drawn with the laptop's font (a face never loaded meant boxes instead of words).
+    assert sorted(fonts_in_use(page, language)) == ["400", "700"], fonts_in_use(page, language)
     page.select_option("select", label=name)
     page.fill("input[type=password]", pin)
     page.locator("button", has_text=words("Sign in")).click()
@@ -87,8 +104,7 @@ def test_hindi_signs_in_and_finds_devanagari(server: Server) -> None:
         assert html_lang(page) == "hi"
         sign_out = page.locator(".ipt-signout button").inner_text().strip()
         assert sign_out == Translator("hi").gettext("Sign out"), sign_out
-        fonts = page.evaluate("() => [...document.fonts].map(f => f.family + ' ' + f.status)")
-        assert any("Noto Sans Devanagari" in f for f in fonts), fonts
+        assert sorted(fonts_in_use(page, "hi")) == ["400", "700"], "the page draws Devanagari with the laptop's font"
         # Reloading keeps her language: it is remembered for her, not only for this page.
         page.reload()
         page.wait_for_selector(".lm-TabBar-tab", timeout=90_000)
@@ -107,6 +123,7 @@ def test_bengali_signs_in_and_finds_bengali_script(server: Server) -> None:
         texts = interface_texts(page)
         assert texts and all(BENGALI.search(t) for t in texts), f"interface not in Bengali: {texts}"
         assert html_lang(page) == "bn"
+        assert sorted(fonts_in_use(page, "bn")) == ["400", "700"], "the page draws Bengali with the laptop's font"
         browser.close()
 
 
