@@ -40,7 +40,8 @@ def test_workbook_has_frozen_header_filters_widths_and_level_colours(course: Loa
         sheet = workbook[name]
         assert sheet.freeze_panes == "B2", name
         assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), name
-        assert sheet.auto_filter.ref.endswith(str(sheet.max_row)), name
+        # An empty table (the mini course has no standard case, so no change rows) filters its header and one row.
+        assert sheet.auto_filter.ref.endswith(str(max(2, sheet.max_row))), name
         assert sheet["A1"].font.bold, name
     sheet = workbook["competencies"]
     header = [c.value for c in sheet[1]]

@@ -222,6 +222,7 @@ def test_export_writes_csv_per_table(graded: Project, tmp_path: Path) -> None:
     course = load_course(graded)
     written = write_export(course, tmp_path / "out", "csv")
     assert sorted(p.name for p in written) == [
+        "change.csv",
         "competencies.csv",
         "flags.csv",
         "items.csv",
@@ -353,7 +354,7 @@ def test_supervisor_report_in_html_pdf_and_xlsx(graded: Project, tmp_path: Path)
     assert pdf.read_bytes().startswith(b"%PDF")
     (xlsx,) = write_export(course, tmp_path / "xlsx", "xlsx")
     workbook = openpyxl.load_workbook(xlsx)
-    assert workbook.sheetnames == ["trainees", "competencies", "modules", "items", "flags"]
+    assert workbook.sheetnames == ["trainees", "competencies", "change", "modules", "items", "flags"]
     assert workbook["flags"].max_row > 1
     assert workbook["flags"].freeze_panes == "B2" and workbook["flags"].auto_filter.ref
 

@@ -114,9 +114,7 @@ def level_changes(
     cases = standard_cases(course)
     if not cases:
         return []
-    runs: dict[tuple[str, str], Mapping[str, Any]] = {
-        (s.trainee_id, s.module_id): s.simulation for s in submissions
-    }
+    runs: dict[tuple[str, str], Mapping[str, Any]] = {(s.trainee_id, s.module_id): s.simulation for s in submissions}
     names = {c.id: c.name for c in course.framework.competencies}
     changes = []
     for trainee in sorted(set(trainees)):

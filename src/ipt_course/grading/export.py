@@ -13,6 +13,7 @@ import pandas as pd
 
 from ipt_course.content.loader import LoadedCourse, Module
 from ipt_course.content.scenario import Scenario, ScenarioNode
+from ipt_course.grading.change import LevelChange, level_changes
 from ipt_course.grading.competency import (
     CompetencyRecord,
     CourseStatus,
@@ -32,7 +33,7 @@ from ipt_course.grading.submission import record_language
 from ipt_course.progress.store import SubmissionRecord, open_store, store_exists
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
-TABLES = ("trainees", "competencies", "modules", "items", "flags")
+TABLES = ("trainees", "competencies", "change", "modules", "items", "flags")
 FRAMEWORK_TITLES = {
     "ENACT": "Common helping skills (ENACT)",
     "GroupACT": "Group facilitation (GroupACT)",
@@ -122,6 +123,8 @@ class SupervisorData:
     """Where the report's numbers come from, as the report says: the gradebook, or the homes' bundles merged."""
     made_at: datetime | None = None
     """When the data was made (a merge: its newest bundle's export, so merging again gives the same report)."""
+    changes: list[LevelChange] = field(default_factory=list)
+    """Per trainee and competency: the standard case's baseline level, end level and change (grading/change.py)."""
 
     def label(self, trainee_id: str) -> str:
         """How the trainee is named: her pseudonymous id, or her name when names were asked for."""
@@ -401,8 +404,9 @@ def supervisor_data(
         key=lambda f: (f.trainee_id, order.get(f.module_id, 0), f.kind, f.evidence, f.competency),
     )
     return SupervisorData(
-        course, graded, trainee_ids, records, statuses, course_statuses(course, statuses, records), flags, names, texts
-    )
+        course, graded, trainee_ids, records, statuses, course_statuses(course, statuses, records), flags, names, texts,
+        changes=level_changes(course, graded, trainee_ids),
+    )  # fmt: skip
 
 
 # -- the tables ---------------------------------------------------------------------------------------
@@ -576,7 +580,23 @@ def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
         NOTHING_SUBMITTED if not s.modules_submitted else "course complete" if s.complete else "in progress"
         for s in data.course_statuses
     ]
-    tables = {"trainees": trainees, "competencies": competencies, "modules": modules, "items": items, "flags": flags}
+    # Competency over time: the standard case's first play at the start against its first play at the end.
+    change = pd.DataFrame(
+        {
+            "trainee_id": [c.trainee_id for c in data.changes],
+            "competency": [c.competency for c in data.changes],
+            "competency_name": [c.competency_name for c in data.changes],
+            "case": [c.scenario_id for c in data.changes],
+            "baseline_level": pd.array([c.baseline for c in data.changes], dtype="Int64"),
+            "end_level": pd.array([c.end for c in data.changes], dtype="Int64"),
+            "change": pd.array([c.change for c in data.changes], dtype="Int64"),
+            "status": [c.status for c in data.changes],
+        }
+    )
+    tables = {
+        "trainees": trainees, "competencies": competencies, "change": change, "modules": modules, "items": items,
+        "flags": flags,
+    }  # fmt: skip
     if data.names is not None:
         for table in tables.values():
             table.insert(1, "trainee_name", table["trainee_id"].map(data.names))

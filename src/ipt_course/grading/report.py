@@ -17,6 +17,7 @@ import pandas as pd
 
 from ipt_course.browser import CHROMIUM_ARGS, chromium_path
 from ipt_course.content.loader import Module
+from ipt_course.grading.change import NOT_YET, cohort_change, standard_cases
 from ipt_course.grading.competency import GATE_CONDITIONS, CompetencyRecord
 from ipt_course.grading.export import (
     FRAMEWORK_TITLES,
@@ -51,6 +52,7 @@ class _ByTrainee:
     records: dict[str, list[CompetencyRecord]]
     flags: dict[str, list[Flag]]
     course_status: dict[str, Any]
+    changes: dict[str, list[Any]]
 
 
 _GROUPED: dict[int, tuple[SupervisorData, _ByTrainee]] = {}
@@ -73,6 +75,7 @@ def by_trainee(data: SupervisorData) -> _ByTrainee:
         records=group(data.records),
         flags=group(data.flags),
         course_status={s.trainee_id: s for s in data.course_statuses},
+        changes=group(data.changes),
     )
     _GROUPED.clear()  # one report at a time: keep only the newest
     _GROUPED[id(data)] = (data, grouped)
@@ -378,6 +381,35 @@ def _levels_html(data: SupervisorData, trainee: str) -> str:
     )
 
 
+def _change_html(data: SupervisorData, trainee: str) -> str:
+    """Baseline → end: her level per competency in the standard case's first play in the first and last module."""
+    mine = by_trainee(data).changes.get(trainee, [])
+    if not mine:
+        return ""
+    cases = {c.scenario_id: c for c in standard_cases(data.course)}
+    rows = []
+    for change in mine:
+        shift = f"{change.change:+d}" if change.change is not None else ""
+        state = "bad" if change.status == "lower" else "ok" if change.status == "improved" else "quiet"
+        rows.append(
+            f"<tr><td>{esc(change.competency_name)}</td><td class='lvlcell'>{level_badge(change.baseline)}</td>"
+            f"<td class='lvlcell'>{level_badge(change.end)}</td>"
+            f"<td class='{state}'>{esc(change.status)}{' ' + shift if shift and shift != '+0' else ''}</td></tr>"
+        )
+    titles = "; ".join(
+        f"“{c.title}”, first play in {module_label(data.course.module(c.baseline_module))} and in "
+        f"{module_label(data.course.module(c.end_module))}"
+        for c in cases.values()
+        if any(m.scenario_id == c.scenario_id for m in mine)
+    )
+    waiting = " The end play comes with the last module." if all(c.status == NOT_YET for c in mine) else ""
+    return (
+        f"<h3>Baseline → end</h3><p class='quiet'>The standard case: {esc(titles)}.{waiting}</p>"
+        "<table class='data levels'><tr><th>Competency</th><th>Baseline</th><th>End</th><th>Change</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
 def _cases_html(data: SupervisorData, trainee: str) -> str:
     parts = []
     for submission in by_trainee(data).submissions.get(trainee, []):
@@ -461,7 +493,7 @@ def trainee_page(data: SupervisorData, trainee: str) -> str:
         head + f"<p>{state}: {status.modules_submitted} of {status.modules_total} modules submitted.{flag_text}</p>"
         f"{cards}"
         f"{_gate_html(data, trainee)}<h3>Modules</h3>{_modules_html(data, trainee)}"
-        f"<h3>Levels per competency</h3>{_levels_html(data, trainee)}"
+        f"<h3>Levels per competency</h3>{_levels_html(data, trainee)}{_change_html(data, trainee)}"
         f"<h3>Practice cases: the path taken</h3>{_cases_html(data, trainee)}"
         f"<h3>Role-plays</h3>{_role_plays_html(data, trainee)}</section>"
     )
@@ -523,6 +555,11 @@ def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame]
         f"<h2>Flags for supervisor follow-up</h2>{flags_section(data)}"
         f"<h2>Course status</h2>{status_section(data)}"
         f"<h2 class='page'>The group: levels per competency</h2>{cohort_section(data)}"
+        + (
+            f"<p class='change'><strong>Baseline → end:</strong> {esc(cohort_change(data.changes).sentence())}</p>"
+            if data.changes
+            else ""
+        )
         + (
             f"<p class='quiet'>{len(data.trainees)} trainees: each one's page is a file of its own in "
             f"<code>{TRAINEE_FOLDER}/</code>, linked from the course status above.</p>"

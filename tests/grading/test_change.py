@@ -1,0 +1,244 @@
+"""Competency over time: the standard case's first play in module 1 against its first play in module 8."""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from ipt_course.content.loader import LoadedCourse, load_course
+from ipt_course.content.models import CompetencyLevel
+from ipt_course.content.scenario import Scenario
+from ipt_course.grading.change import (
+    IMPROVED,
+    LOWER,
+    NO_BASELINE,
+    NOT_YET,
+    SAME,
+    LevelChange,
+    cohort_change,
+    first_play_levels,
+    level_changes,
+    standard_cases,
+)
+from ipt_course.grading.competency import Grade, GradedSubmission, grade_submission, roll_up
+from ipt_course.grading.export import TABLES, supervisor_data, tables_of
+from ipt_course.grading.report import supervisor_report_html
+from ipt_course.paths import Project
+from tests.conftest import REPO
+
+CASE = "baseline-check"
+START = "depression-ipt-my-role"
+END = "ending-and-supervision"
+CORE = {
+    "empathy-warmth-genuineness",
+    "confidentiality",
+    "trauma-informed-practice",
+    "supervision-and-referral",
+    "assessment-of-harm",
+}
+
+
+@functools.cache
+def course() -> LoadedCourse:
+    return load_course(Project(REPO))
+
+
+def scenario() -> Scenario:
+    return next(s for s in course().module(START).scenarios if s.id == CASE)
+
+
+def play(levels: Mapping[str, int], default: int = 3, stop_after: int | None = None) -> dict[str, Any]:
+    """One play of the standard case: at each moment the choice whose level is the one asked for its competency
+    (or the nearest level offered), as the engine's record holds it."""
+    case = scenario()
+    node = case.node(case.start)
+    choices = []
+    while node.choices and (stop_after is None or len(choices) < stop_after):
+        wanted = levels.get(node.choices[0].competency, default)
+        choice = min(node.choices, key=lambda c: (abs(int(c.level) - wanted), -int(c.level)))
+        choices.append(
+            {
+                "node": node.id,
+                "choice": choice.id,
+                "competency": choice.competency,
+                "level": int(choice.level),
+                "harm": choice.harm,
+            }
+        )
+        node = case.node(choice.next)
+    return {"finished": not node.choices, "choices": choices, "safety": {}, "risk": []}
+
+
+def record(*plays: dict[str, Any]) -> dict[str, Any]:
+    """A case record: the latest play on top, every earlier one in `attempts`, oldest first."""
+    earlier = [{"attempt": n, **p} for n, p in enumerate(plays[:-1], start=1)]
+    return {**plays[-1], "attempt": len(plays), "attempts": earlier}
+
+
+def submitted(trainee: str, module_id: str, run: dict[str, Any] | None) -> GradedSubmission:
+    module = course().module(module_id)
+    simulation = {CASE: run} if run is not None else {}
+    grades = [Grade(module.items[0].id, 1.0, 1.0)]  # a graded answer, so the module counts as submitted
+    return grade_submission(course(), module, trainee, "2026-11-30 10:00", grades, {}, simulation)
+
+
+def by_competency(changes: list[LevelChange], trainee: str) -> dict[str, LevelChange]:
+    return {c.competency: c for c in changes if c.trainee_id == trainee}
+
+
+def assert_change(found: LevelChange, baseline: int | None, end: int | None, status: str) -> None:
+    """The comparison a supervisor reads: both levels, their difference and the word for it."""
+    assert (found.baseline, found.end, found.status) == (baseline, end, status), found
+    assert found.change == (None if baseline is None or end is None else end - baseline)
+
+
+# -- which case is the standard one ---------------------------------------------------------------------
+
+
+def test_the_standard_case_runs_from_module_1_to_module_8() -> None:
+    """Is baseline-check the one case played in two modules, first in module 1 and last in module 8, and does it
+    evidence the five core competencies?"""
+    (case,) = standard_cases(course())
+    assert (case.scenario_id, case.baseline_module, case.end_module) == (CASE, START, END)
+    assert set(case.competencies) == CORE
+    assert course().module(START).meta.simulations[0] == CASE
+    assert course().module(END).meta.simulations[-1] == CASE
+
+
+def test_every_play_meets_every_core_competency() -> None:
+    """Does any way through the case (all best, all worst) give a level on each of the five competencies?"""
+    for level in (1, 4):
+        assert set(first_play_levels("t", START, record(play({}, default=level)))) == CORE
+
+
+# -- baseline against end ---------------------------------------------------------------------------------
+
+
+def test_baseline_and_end_levels_and_the_change() -> None:
+    """From graded submissions of modules 1 and 8, are the baseline level, the end level and the change right?"""
+    baseline = play({"assessment-of-harm": 1, "confidentiality": 2}, default=3)
+    end = play({"assessment-of-harm": 4, "confidentiality": 2, "trauma-informed-practice": 2}, default=4)
+    graded = [submitted("t1", START, record(baseline)), submitted("t1", END, record(end))]
+    changes = by_competency(level_changes(course(), graded, ["t1"]), "t1")
+    assert set(changes) == CORE
+    assert_change(changes["assessment-of-harm"], 1, 4, IMPROVED)
+    assert_change(changes["confidentiality"], 2, 2, SAME)
+    assert_change(changes["trauma-informed-practice"], 3, 2, LOWER)
+    assert_change(changes["empathy-warmth-genuineness"], 3, 4, IMPROVED)
+
+
+def test_only_the_first_play_in_each_module_counts() -> None:
+    """After a harmful first play and a perfect restart in module 1, is the baseline still the first play's level,
+    and is the end the first play in module 8 even when a later play there was worse?"""
+    graded = [
+        submitted("t1", START, record(play({}, default=1), play({}, default=4))),
+        submitted("t1", END, record(play({}, default=3), play({}, default=1))),
+    ]
+    for change in level_changes(course(), graded, ["t1"]):
+        assert_change(change, 1, 3, IMPROVED)
+
+
+def test_a_first_play_left_early_takes_the_rest_from_the_next_play() -> None:
+    """Left after two moments and restarted, does the baseline take those two from the first play and the rest
+    from the restart (where she met them first)?"""
+    first = play({}, default=1, stop_after=2)
+    graded = [submitted("t1", START, record(first, play({}, default=4)))]
+    changes = by_competency(level_changes(course(), graded, ["t1"]), "t1")
+    assert changes["empathy-warmth-genuineness"].baseline == 1  # the first moment, in the first play
+    assert changes["confidentiality"].baseline == 1
+    assert changes["assessment-of-harm"].baseline == 4
+
+
+def test_a_missing_end_play_is_not_yet() -> None:
+    """With module 1 submitted and module 8 not (or submitted without the case), is every change 'not yet'?"""
+    graded = [submitted("t1", START, record(play({}))), submitted("t2", START, record(play({})))]
+    graded.append(submitted("t2", END, None))
+    changes = level_changes(course(), graded, ["t1", "t2", "t3"])
+    assert {c.trainee_id for c in changes} == {"t1", "t2", "t3"}  # everyone on the roster has rows
+    for change in changes:
+        assert change.status == NOT_YET
+        assert change.change is None
+    assert all(c.baseline is None for c in changes if c.trainee_id == "t3")
+
+
+def test_an_end_play_without_a_baseline_says_so() -> None:
+    """Played only in module 8, is the change 'no baseline' rather than an improvement?"""
+    changes = level_changes(course(), [submitted("t1", END, record(play({}, default=4)))], ["t1"])
+    assert {c.status for c in changes} == {NO_BASELINE}
+
+
+def test_a_planted_wrong_comparison_fails() -> None:
+    """Would a comparison with baseline and end swapped, or one that read the latest play, be caught?"""
+    graded = [
+        submitted("t1", START, record(play({}, default=2), play({}, default=4))),
+        submitted("t1", END, record(play({}, default=3))),
+    ]
+    right = by_competency(level_changes(course(), graded, ["t1"]), "t1")["confidentiality"]
+    assert_change(right, 2, 3, IMPROVED)
+    swapped = LevelChange(right.trainee_id, right.competency, right.competency_name, CASE, right.end, right.baseline)
+    with pytest.raises(AssertionError):
+        assert_change(swapped, 2, 3, IMPROVED)
+    latest = LevelChange(right.trainee_id, right.competency, right.competency_name, CASE, CompetencyLevel(4), right.end)
+    with pytest.raises(AssertionError):
+        assert_change(latest, 2, 3, IMPROVED)
+
+
+def test_levels_still_count_every_play() -> None:
+    """Does the change view leave the competency levels alone: a harmful baseline play still makes the level 1,
+    whatever the end play shows?"""
+    graded = [
+        submitted("t1", START, record(play({"assessment-of-harm": 1}, default=4))),
+        submitted("t1", END, record(play({}, default=4))),
+    ]
+    records = {r.competency: r for r in roll_up(course(), [e for s in graded for e in s.evidence], ["t1"])}
+    assert records["assessment-of-harm"].level == CompetencyLevel.HARMFUL
+    assert by_competency(level_changes(course(), graded, ["t1"]), "t1")["assessment-of-harm"].status == IMPROVED
+
+
+# -- the cohort line, the export and the report -------------------------------------------------------
+
+
+def test_the_cohort_line_counts_trainees_and_competencies() -> None:
+    """Does the cohort line say how many of the trainees with both plays improved, on how many competencies?"""
+    graded = [
+        submitted("t1", START, record(play({}, default=2))),
+        submitted("t1", END, record(play({"confidentiality": 4, "assessment-of-harm": 3}, default=2))),
+        submitted("t2", START, record(play({}, default=3))),
+        submitted("t2", END, record(play({"confidentiality": 2}, default=3))),
+        submitted("t3", START, record(play({}))),
+    ]
+    line = cohort_change(level_changes(course(), graded, ["t1", "t2", "t3"]))
+    assert (line.compared, line.improved, line.competencies_improved, line.lower) == (2, 1, 2, 1)
+    assert line.sentence().startswith("1 of 2 trainees improved on 2 competencies")
+    assert cohort_change([]).compared == 0
+
+
+def test_export_and_report_show_baseline_to_end() -> None:
+    """Has the export a 'change' table (baseline, end, change, status per trainee and competency), and does the
+    report show 'Baseline → end' on her page and the cohort line?"""
+    graded = [
+        submitted("trainee-01", START, record(play({}, default=2))),
+        submitted("trainee-01", END, record(play({}, default=4))),
+        submitted("trainee-02", START, record(play({}))),
+    ]
+    data = supervisor_data(course(), graded, trainees=["trainee-01", "trainee-02"])
+    tables = tables_of(data)
+    assert "change" in TABLES
+    change = tables["change"]
+    assert list(change.columns) == [
+        "trainee_id", "competency", "competency_name", "case", "baseline_level", "end_level", "change", "status",
+    ]  # fmt: skip
+    assert len(change) == 2 * len(CORE)
+    mine = change[change["trainee_id"] == "trainee-01"]
+    assert set(mine["status"]) == {IMPROVED}
+    assert set(mine["change"]) == {2}
+    assert set(change[change["trainee_id"] == "trainee-02"]["status"]) == {NOT_YET}
+    page = html.unescape(re.sub(r"<[^>]+>", " ", supervisor_report_html(data, tables)))
+    assert page.count("Baseline → end") == 3  # the cohort line and each trainee's page
+    assert "1 of 1 trainee improved on 5 competencies" in " ".join(page.split())
+    assert "not yet" in page
