@@ -1,0 +1,214 @@
+"""Certificates of completion: who gets one (and why not), codes that verify, revocation, and the printed PDF."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import stat
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ipt_course.browser import chromium_path
+from ipt_course.content.loader import LoadedCourse
+from ipt_course.grading.certificate import (
+    FORGED,
+    REVOKED,
+    UNKNOWN,
+    VALID,
+    Facts,
+    eligibility,
+    issue,
+    load_register,
+    make_code,
+    normalise_code,
+    register_path,
+    revoke,
+    secret_path,
+    verify,
+    workshop_secret,
+    write_certificate,
+)
+from ipt_course.grading.competency import GradedSubmission
+from ipt_course.grading.export import SupervisorData, roster_ids, roster_names, supervisor_data
+from ipt_course.workshop import RosterEntry, write_roster
+from tests.grading.minicourse import good_case, graded, harmful_play, mini_course
+
+VERSION = "0.1.0+test"
+HINDI = "सुनीता देवी"
+BENGALI = "রুমা দাস"
+NAMES = {
+    "trainee-01": "Asha Kumari",
+    "trainee-02": "Meena Rao",
+    "trainee-03": "Lata Singh",
+    "trainee-04": HINDI,
+    "trainee-05": BENGALI,
+    "trainee-06": "Kavya Das",
+}
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> LoadedCourse:
+    course = mini_course(tmp_path / "home-a")
+    write_roster(course.project.roster_csv, [RosterEntry(t, n, "1234") for t, n in NAMES.items()])
+    return course
+
+
+def complete(course: LoadedCourse, trainee: str, **safety: object) -> list[GradedSubmission]:
+    """Both modules submitted; the must-pass module passed unless `safety` changes its submission."""
+    options = {"simulation": good_case(), **safety}
+    return [graded(course, "safety", trainee, **options), graded(course, "basics", trainee)]  # type: ignore[arg-type]
+
+
+def cohort(course: LoadedCourse) -> SupervisorData:
+    """01, 04, 05 complete and clean; 02 chose a harmful option on a safety question (flagged, gate failed);
+    03 has not submitted 'basics'; 06 finished everything but a replayed case holds a harmful choice (flagged)."""
+    subs = (
+        complete(course, "trainee-01")
+        + complete(course, "trainee-02", picks={"s1": "a"})
+        + [graded(course, "safety", "trainee-03", simulation=good_case())]
+        + complete(course, "trainee-04")
+        + complete(course, "trainee-05")
+        + complete(course, "trainee-06", simulation=good_case([harmful_play(1)]))
+    )
+    return supervisor_data(course, subs, roster_names(course), roster_ids(course))
+
+
+def test_complete_and_clean_trainees_are_eligible_others_get_the_reason(course: LoadedCourse) -> None:
+    """Is a certificate given only for a complete course with no flag, and does a refusal say what is missing?"""
+    data = cohort(course)
+    verdicts = {t: eligibility(data, t, VERSION) for t in data.trainees}
+    assert {t for t, v in verdicts.items() if v.eligible} == {"trainee-01", "trainee-04", "trainee-05"}
+    # The competency model's own verdict is the one read: eligible exactly when complete and not flagged.
+    for status in data.course_statuses:
+        assert verdicts[status.trainee_id].eligible == (status.complete and not status.flagged)
+
+    flagged = " ".join(verdicts["trainee-02"].reasons)
+    assert "must-pass Module 1: Safety not passed" in flagged
+    assert "no potentially harmful answer on a safety question" in flagged and "question 1" in flagged
+    assert "open safety flag" in flagged and "Delaying a safety response" in flagged
+    assert "not submitted yet: Module 2: Basics" in " ".join(verdicts["trainee-03"].reasons)
+    replayed = " ".join(verdicts["trainee-06"].reasons)
+    assert "open safety flag" in replayed and "attempt 1" in replayed and "Promising secrecy" in replayed
+    assert verdicts["trainee-06"].facts is None
+
+    facts = verdicts["trainee-01"].facts
+    assert facts == Facts("trainee-01", "mini", VERSION, "2026-11-30")
+    assert verdicts["trainee-01"].name == "Asha Kumari"
+    assert verdicts["trainee-01"].modules == ("Module 1: Safety", "Module 2: Basics")
+
+
+def test_a_trainee_without_a_roster_name_or_unknown_gets_none(course: LoadedCourse) -> None:
+    """Is a complete trainee missing from the roster refused (no name to print), and an unknown id too?"""
+    subs = complete(course, "trainee-01") + complete(course, "trainee-77")
+    data = supervisor_data(course, subs, roster_names(course), roster_ids(course))
+    stranger = eligibility(data, "trainee-77", VERSION)
+    assert not stranger.eligible and "no name on the workshop roster" in stranger.reasons[0]
+    nobody = eligibility(data, "trainee-99", VERSION)
+    assert not nobody.eligible and "not on the workshop roster" in nobody.reasons[0]
+    with pytest.raises(ValueError, match="may not have a certificate"):
+        issue(course, stranger)
+
+
+def test_the_code_verifies_and_is_stable(course: LoadedCourse) -> None:
+    """Does an issued code verify with its facts, typed loosely, and is it the same each time she prints it?"""
+    found = eligibility(cohort(course), "trainee-01", VERSION)
+    entry = issue(course, found)
+    assert entry.code == make_code(workshop_secret(course.project), entry.facts)
+    assert normalise_code(entry.code) == entry.code and len(entry.code) == 19  # XXXX-XXXX-XXXX-XXXX
+    again = issue(course, found)
+    assert again.code == entry.code and len(load_register(course.project).issued) == 1
+
+    typed = entry.code.replace("-", " ").lower().replace("0", "o").replace("1", "l")
+    result = verify(course.project, typed, name="  asha   KUMARI ")
+    assert result.status == VALID and result.name_matches is True
+    assert result.entry is not None and result.entry.facts.trainee_id == "trainee-01"
+    assert result.entry.facts.completed_on == "2026-11-30" and result.entry.name == "Asha Kumari"
+    assert verify(course.project, entry.code, name="Meena Rao").name_matches is False
+
+
+def test_the_secret_is_private_and_never_replaced(course: LoadedCourse) -> None:
+    """Is the workshop's key made once, readable by its owner only, and a damaged key refused, not remade?"""
+    key = workshop_secret(course.project)
+    path = secret_path(course.project)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert workshop_secret(course.project) == key and len(key) == 32
+    path.write_bytes(b"short")
+    with pytest.raises(RuntimeError, match="damaged"):
+        workshop_secret(course.project)
+
+
+def test_a_tampered_fact_fails(course: LoadedCourse) -> None:
+    """If someone edits the register (a later date, another trainee), does the code stop verifying?"""
+    entry = issue(course, eligibility(cohort(course), "trainee-01", VERSION))
+    assert verify(course.project, entry.code).status == VALID
+    for fact, value in (("completed_on", "2026-12-25"), ("trainee_id", "trainee-02"), ("course_version", "9")):
+        data = json.loads(register_path(course.project).read_text(encoding="utf-8"))
+        original = data["certificates"][0]["facts"][fact]
+        data["certificates"][0]["facts"][fact] = value
+        register_path(course.project).write_text(json.dumps(data), encoding="utf-8")
+        assert verify(course.project, entry.code).status == FORGED, fact
+        data["certificates"][0]["facts"][fact] = original
+        register_path(course.project).write_text(json.dumps(data), encoding="utf-8")
+    assert verify(course.project, entry.code).status == VALID
+    assert make_code(b"k" * 32, entry.facts) != make_code(b"k" * 32, replace(entry.facts, completed_on="2026-12-01"))
+
+
+def test_another_workshops_secret_fails(course: LoadedCourse, tmp_path: Path) -> None:
+    """Is a register entry copied to another workshop (its own secret) reported invalid there?"""
+    entry = issue(course, eligibility(cohort(course), "trainee-01", VERSION))
+    other = mini_course(tmp_path / "home-b")
+    assert verify(other.project, entry.code).status == UNKNOWN
+    workshop_secret(other.project)  # home B has issued certificates of its own
+    other.project.workshop_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(register_path(course.project), register_path(other.project))
+    assert verify(other.project, entry.code).status == FORGED
+    assert make_code(workshop_secret(other.project), entry.facts) != entry.code
+
+
+def test_unknown_and_revoked_codes(course: LoadedCourse) -> None:
+    """Does a code never issued read 'unknown', and a revoked one 'revoked' with its reason and facts?"""
+    entry = issue(course, eligibility(cohort(course), "trainee-01", VERSION))
+    assert verify(course.project, "AAAA-BBBB-CCCC-DDDD").status == UNKNOWN
+    assert verify(course.project, "not a code").status == UNKNOWN
+    revoke(course.project, entry.code.lower(), "issued before a role-play was re-rated")
+    result = verify(course.project, entry.code)
+    assert result.status == REVOKED and "re-rated" in result.detail
+    assert result.entry is not None and result.entry.facts.trainee_id == "trainee-01"
+    with pytest.raises(KeyError):
+        revoke(course.project, "AAAA-BBBB-CCCC-DDDD", "typo")
+    # Issued again after the revocation: a new code (issue 2); the revoked one stays revoked.
+    fresh = issue(course, eligibility(cohort(course), "trainee-01", VERSION))
+    assert fresh.code != entry.code and fresh.facts.issue == 2
+    assert verify(course.project, fresh.code).status == VALID
+    assert verify(course.project, entry.code).status == REVOKED
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(chromium_path() is None or shutil.which("pdftotext") is None, reason="needs Chromium, poppler")
+def test_the_pdf_holds_the_name_and_code_in_any_script(course: LoadedCourse, tmp_path: Path) -> None:
+    """Is each certificate one printed page whose text holds her name (Latin, Devanagari, Bengali) and the code,
+    drawn with the vendored Indian fonts rather than empty boxes?"""
+    data = cohort(course)
+    for trainee, name in (("trainee-01", "Asha Kumari"), ("trainee-04", HINDI), ("trainee-05", BENGALI)):
+        entry = issue(course, eligibility(data, trainee, VERSION))
+        page, pdf = write_certificate(entry, tmp_path / "out")
+        assert pdf.is_file() and pdf.stat().st_size > 1000
+        assert name in page.read_text(encoding="utf-8")
+        text = pdf_text(pdf)
+        assert name in " ".join(text.split()), (name, text)
+        assert entry.code in text and "Helping" not in text  # the mini course's own title, not another's
+        assert "Mini" in text and "Module 2: Basics" in text and "30 November 2026" in text
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^Pages:\s+1$", info, re.M), info
+        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+        if name == HINDI:
+            assert "NotoSansDevanagari" in fonts, fonts
+        if name == BENGALI:
+            assert "NotoSansBengali" in fonts, fonts
