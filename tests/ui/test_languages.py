@@ -372,3 +372,18 @@ def test_what_a_must_pass_module_still_needs_is_said_in_her_language(project: Pr
             assert BENGALI.search(gap_words(gap)) and "ipt-fallback" not in gap_words(gap), gap
         assert "ipt-fallback" in gap_words("A sentence grading has just learnt to say.")
     assert gap_words(gaps[0]) == html.escape(gaps[0]), "in English it stays as grading wrote it"
+
+
+def test_the_caseload_exercise_in_marathi() -> None:
+    """Are the caseload's labels in Marathi, and its generated English notes marked as English?"""
+    from ipt_course.synth import generate_caseload
+    from ipt_course.ui.monitoring import CaseMonitoringView
+
+    caseload = generate_caseload(seed=21, caseload_id="caseload-test")
+    with speaking("mr"):
+        view = CaseMonitoringView(caseload, {}, lambda key, value, log: None)
+        labels = [b.description for b in walk(view) if isinstance(b, w.ToggleButton)]
+        assert labels and all(DEVANAGARI.search(label) for label in labels)
+        assert "class='ipt-fallback' lang='en'" in page_text(view)
+    english = CaseMonitoringView(caseload, {}, lambda key, value, log: None)
+    assert "ipt-fallback" not in page_text(english)

@@ -18,9 +18,9 @@ from matplotlib.figure import Figure
 from ipt_course.content.caseload import Caseload, CaseRecord, MonitoringLabel
 from ipt_course.engine.symptoms import PHQ_A_BANDS
 from ipt_course.grading.monitoring import MONITORING_COMPETENCIES, grade_labels, monitor_key, monitoring_evidence
-from ipt_course.i18n_ui import N_, _, active
+from ipt_course.i18n_ui import DEFAULT_LANGUAGE, N_, _, active
 from ipt_course.ui.simulation_chart import BAND_COLOURS, figure_svg
-from ipt_course.ui.views import OptionButtons, SavedLabel, Saver, html_box
+from ipt_course.ui.views import OptionButtons, SavedLabel, Saver, english_mark, html_box
 
 __all__ = [
     "LABEL_TEXT",
@@ -103,7 +103,11 @@ class CaseMonitoringView(w.VBox):
     def _card(self, case: CaseRecord, saved: Any) -> w.VBox:
         rated = [r for r in case.weeks if r.total is not None]
         week = _("Week {number}: {note}")
-        notes = "".join(f"<li>{week.format(number=r.week, note=html.escape(r.note))}</li>" for r in case.weeks[-3:])
+        # The caseload's notes are generated synthetic data in English, outside the translated content: marked so.
+        mark = english_mark if active() != DEFAULT_LANGUAGE else str
+        notes = "".join(
+            f"<li>{week.format(number=r.week, note=mark(html.escape(r.note)))}</li>" for r in case.weeks[-3:]
+        )
         scores = _("latest PHQ-A {latest} (week {week}) · first {first}").format(
             latest=rated[-1].total, week=rated[-1].week, first=rated[0].total
         )
