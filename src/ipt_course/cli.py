@@ -583,6 +583,117 @@ def cmd_release_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_certificate(args: argparse.Namespace) -> int:
+    """Certificates of completion: one trainee's, every eligible trainee's (--all), or revoke one (--revoke)."""
+    import subprocess
+
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.certificate import (
+        CertificateError,
+        course_version,
+        eligibility,
+        issue,
+        revoke,
+        supervisor_data_for,
+        write_certificate,
+    )
+
+    project = _project(args)
+    try:
+        if args.revoke:
+            if args.trainee or args.all:
+                err_console.print("[red]✗ --revoke takes a code only, not a trainee or --all.[/red]")
+                return 2
+            entry = revoke(project, args.revoke, args.reason or "")
+            console.print(
+                f"Revoked [bold]{entry.code}[/bold] ({escape(entry.name)}, {entry.facts.trainee_id}): "
+                f"{escape(entry.revoke_reason or '')}. `ipt-course verify` now reports it as revoked."
+            )
+            return 0
+        if bool(args.trainee) == bool(args.all):
+            err_console.print("[red]✗ Name one trainee id, or use --all (or --revoke CODE --reason ...).[/red]")
+            return 2
+        course = load_course(project)
+        out = Path(args.out) if args.out else project.workshop_dir / "certificates"
+        version = course_version(course)
+        data = supervisor_data_for(course, None if args.all else args.trainee)
+        if not args.all:
+            found = eligibility(data, args.trainee, version)
+            if not found.eligible:
+                who = f"{found.name} ({found.trainee_id})" if found.name else found.trainee_id
+                err_console.print(f"[red]✗ No certificate for {escape(who)} yet:[/red]")
+                for reason in found.reasons:
+                    err_console.print(f"  • {escape(reason)}")
+                return 1
+            entry = issue(course, found)
+            for path in write_certificate(entry, out):
+                console.print(f"Wrote [bold]{path}[/bold]")
+            console.print(f"Verification code for {escape(entry.name)}: [bold]{entry.code}[/bold]")
+            return 0
+        verdicts = [eligibility(data, trainee, version) for trainee in data.trainees]
+        eligible = [v for v in verdicts if v.eligible]
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("Printing certificates", total=len(eligible))
+            for found in eligible:
+                write_certificate(issue(course, found), out)
+                progress.advance(task)
+        console.print(f"[green]{len(eligible)} certificate(s)[/green] in [bold]{out}[/bold].")
+        waiting = [v for v in verdicts if not v.eligible]
+        if waiting:
+            console.print(f"Not yet eligible ({len(waiting)}):")
+            for found in waiting:
+                console.print(f"  {escape(found.name or found.trainee_id)}: {escape('; '.join(found.reasons))}")
+        return 0
+    except CertificateError as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return 2
+    except (KeyError, ValueError) as err:
+        err_console.print(f"[red]✗ {escape(str(err.args[0] if err.args else err))}[/red]")
+        return 2
+    except (RuntimeError, subprocess.SubprocessError) as err:  # no Chromium for the PDF, or it failed
+        err_console.print(f"[red]{escape(str(err))}[/red]")
+        return 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Is a certificate's code one this workshop issued: valid, unknown, revoked (or invalid), and what it certifies."""
+    from ipt_course.grading.certificate import FORGED, REVOKED, VALID, CertificateError, verify
+
+    try:
+        result = verify(_project(args), args.code, args.name)
+    except CertificateError as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return 2
+    colour = {VALID: "green", REVOKED: "yellow", FORGED: "red"}.get(result.status, "red")
+    detail = f" — {escape(result.detail)}" if result.detail else ""
+    console.print(f"[bold]{escape(result.code)}[/bold]: [bold {colour}]{result.status.upper()}[/bold {colour}]{detail}")
+    entry = result.entry
+    if entry is not None:
+        if result.status == FORGED:
+            console.print("[red]What the register claims (not signed by this workshop; do not rely on it):[/red]")
+        facts = entry.facts
+        for label, value in (
+            ("Name", entry.name),
+            ("Trainee id", facts.trainee_id),
+            ("Course", f"{entry.course_title} ({facts.course_id}, version {facts.course_version})"),
+            ("Completed on", facts.completed_on),
+            ("Modules", "; ".join(entry.modules)),
+            ("Issued", f"{entry.issued_at} (certificate {facts.issue} for this trainee)"),
+        ):
+            console.print(f"  {label}: {escape(value)}")
+    if result.name_matches is False and entry is not None:
+        err_console.print(
+            f"[red]✗ The name given ({escape(args.name)}) is not the name this code was issued to "
+            f"({escape(entry.name)}).[/red]"
+        )
+        return 1
+    if result.name_matches:
+        console.print("  The name given matches.")
+    return 0 if result.status == VALID else 1
+
+
 def cmd_i18n_template(args: argparse.Namespace) -> int:
     from ipt_course.content.i18n import select_units, source_units, write_template
 
@@ -787,6 +898,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "xlsx", "html", "pdf"), default="html", help="as export (default: html)")
     p.add_argument("--names", action="store_true", help="include trainee names the bundles carry (default: ids)")
     p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("certificate", help="print certificates of completion (PDF), or revoke one")
+    p.add_argument("trainee", nargs="?", help="the trainee id (refused, with the reason, if she is not eligible)")
+    p.add_argument("--all", action="store_true", help="every eligible trainee on the roster")
+    p.add_argument("--out", help="folder to write to (default: workshop/certificates/)")
+    p.add_argument("--revoke", metavar="CODE", help="revoke the certificate with this verification code")
+    p.add_argument("--reason", help="with --revoke: why (kept in the register, shown by verify)")
+    p.set_defaults(func=cmd_certificate)
+    _database_option(p)
+
+    p = sub.add_parser("verify", help="check a certificate's verification code: valid, unknown or revoked")
+    p.add_argument("code", help="the code printed on the certificate, e.g. K7Q2-9XMD-… (case and dashes do not matter)")
+    p.add_argument("--name", help="also check it was issued to this name")
+    p.set_defaults(func=cmd_verify)
 
     # content translations (content/i18n.py) share the `i18n` command with the interface catalogues above
     i18n = _i18n_commands(sub)

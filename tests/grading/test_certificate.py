@@ -212,3 +212,87 @@ def test_the_pdf_holds_the_name_and_code_in_any_script(course: LoadedCourse, tmp
             assert "NotoSansDevanagari" in fonts, fonts
         if name == BENGALI:
             assert "NotoSansBengali" in fonts, fonts
+
+
+# -- the commands ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(course: LoadedCourse, monkeypatch: pytest.MonkeyPatch) -> LoadedCourse:
+    """The commands run on the cohort above (no nbgrader gradebook here); PDFs printed by a stand-in."""
+    import ipt_course.content.loader
+    import ipt_course.grading.certificate
+    import ipt_course.grading.report
+
+    def fake_pdf(page: Path, pdf: Path) -> Path:
+        pdf.write_bytes(b"%PDF-1.4 stand-in")
+        return pdf
+
+    monkeypatch.setattr(ipt_course.content.loader, "load_course", lambda project: course)
+    monkeypatch.setattr(ipt_course.grading.certificate, "supervisor_data_for", lambda c, t=None: cohort(course))
+    monkeypatch.setattr(ipt_course.grading.report, "html_to_pdf", fake_pdf)
+    return course
+
+
+def run(course: LoadedCourse, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from ipt_course.cli import main
+
+    code = main(["--root", str(course.project.root), *argv])
+    captured = capsys.readouterr()
+    return code, " ".join((captured.out + captured.err).split())
+
+
+def test_certificate_command_refuses_with_the_reason(cli: LoadedCourse, capsys: pytest.CaptureFixture[str]) -> None:
+    """Does `ipt-course certificate` for a flagged trainee refuse, naming the failed gate and the flag?"""
+    code, said = run(cli, capsys, "certificate", "trainee-02")
+    assert code == 1 and "No certificate for Meena Rao (trainee-02)" in said
+    assert "Module 1: Safety not passed" in said and "open safety flag" in said
+    folder = cli.project.workshop_dir / "certificates"
+    assert not folder.exists() or not any(folder.iterdir()), "nothing printed"
+    assert not load_register(cli.project).issued, "nothing registered"
+    assert run(cli, capsys, "certificate")[0] == 2, "neither a trainee nor --all"
+
+
+def test_certificate_verify_and_revoke_commands(
+    cli: LoadedCourse, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Does the command print her certificate and code, verify report it valid with its facts, and revoked after
+    `--revoke`; is the workshop's secret never printed?"""
+    out = tmp_path / "certs"
+    code, said = run(cli, capsys, "certificate", "trainee-01", "--out", str(out))
+    assert code == 0 and (out / "certificate-trainee-01.pdf").is_file()
+    issued = re.search(r"Verification code for Asha Kumari: (\S+)", said)
+    assert issued is not None
+    number = issued[1]
+    secret = workshop_secret(cli.project)
+
+    code, said = run(cli, capsys, "verify", number.lower(), "--name", "Asha Kumari")
+    assert code == 0 and "VALID" in said and "trainee-01" in said and "Completed on: 2026-11-30" in said
+    assert "Module 2: Basics" in said and "The name given matches" in said
+    code, said = run(cli, capsys, "verify", number, "--name", "Meena Rao")
+    assert code == 1 and "not the name this code was issued to (Asha Kumari)" in said
+    code, said = run(cli, capsys, "verify", "AAAA-BBBB-CCCC-DDDD")
+    assert code == 1 and "UNKNOWN" in said
+
+    assert run(cli, capsys, "certificate", "--revoke", number)[0] == 2, "a revocation needs a reason"
+    code, said = run(cli, capsys, "certificate", "--revoke", number, "--reason", "name misspelt")
+    assert code == 0 and "Revoked" in said
+    code, said = run(cli, capsys, "verify", number)
+    assert code == 1 and "REVOKED" in said and "name misspelt" in said and "Asha Kumari" in said
+    assert secret.hex() not in said and secret.hex().upper() not in said
+
+
+def test_certificate_all_prints_every_eligible_trainee(
+    cli: LoadedCourse, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Does `certificate --all` print one for each eligible trainee and list the others with their reasons?"""
+    out = tmp_path / "all"
+    code, said = run(cli, capsys, "certificate", "--all", "--out", str(out))
+    assert code == 0
+    assert sorted(p.name for p in out.glob("*.pdf")) == [
+        "certificate-trainee-01.pdf", "certificate-trainee-04.pdf", "certificate-trainee-05.pdf",
+    ]  # fmt: skip
+    assert "3 certificate(s)" in said and "Not yet eligible (3)" in said
+    assert "Lata Singh: not submitted yet: Module 2: Basics" in said
+    assert HINDI in (out / "certificate-trainee-04.html").read_text(encoding="utf-8")
+    assert len(load_register(cli.project).issued) == 3
