@@ -118,7 +118,18 @@ def test_compile_refuses_a_broken_catalogue(tmp_path: Path, monkeypatch: pytest.
 
 # English words a page shows, left outside the catalogue: any string literal in ui/ with words in it, except
 # docstrings, the arguments of _()/N_()/ngettext(), and technical values (CSS classes, layout, keys, log lines).
-_TECHNICAL_CALLS = {"Layout", "add_class", "observe", "print", "compile", "error", "exception", "startswith", "get"}
+_TECHNICAL_CALLS = {
+    "Layout",
+    "add_class",
+    "observe",
+    "print",
+    "compile",
+    "error",
+    "exception",
+    "startswith",
+    "get",
+    "filterwarnings",
+}
 _TECHNICAL_KEYWORDS = {"layout", "button_style", "names", "format", "textcoords", "color", "ha", "va", "marker"}
 
 
@@ -132,7 +143,7 @@ def english_literals(source: str) -> list[tuple[int, str]]:
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
             if name in {"_", "N_", "ngettext", "gettext"} | _TECHNICAL_CALLS:
-                skip.update(id(n) for a in node.args for n in ast.walk(a))
+                skip.update(id(n) for a in [*node.args, *node.keywords] for n in ast.walk(a))
             for keyword in node.keywords:
                 if keyword.arg in _TECHNICAL_KEYWORDS:
                     skip.update(id(n) for n in ast.walk(keyword.value))

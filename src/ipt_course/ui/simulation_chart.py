@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import warnings
 from collections.abc import Sequence
 
 import ipywidgets as w
@@ -42,7 +43,13 @@ def figure_svg(fig: Figure) -> str:
     """A matplotlib figure as inline SVG text: no XML prolog, no date, fixed ids, text kept as text."""
     buffer = io.StringIO()
     # a fixed hash salt and no date make the same chart the same bytes; fonttype 'none' keeps text small
-    with matplotlib.rc_context({"svg.hashsalt": "ipt-course", "svg.fonttype": "none"}):
+    with (
+        matplotlib.rc_context({"svg.hashsalt": "ipt-course", "svg.fonttype": "none"}),
+        warnings.catch_warnings(),
+    ):
+        # Labels in Devanagari or Bengali: matplotlib's own font has no such glyphs, but the text stays text and
+        # the page draws it with the laptop's fonts (ipt.css), so its warning would only leak onto the page.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
         fig.savefig(
             buffer,
             format="svg",
