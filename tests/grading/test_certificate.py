@@ -20,6 +20,7 @@ from ipt_course.grading.certificate import (
     UNKNOWN,
     VALID,
     Facts,
+    certificate_pdf,
     eligibility,
     issue,
     load_register,
@@ -107,6 +108,8 @@ def test_a_trainee_without_a_roster_name_or_unknown_gets_none(course: LoadedCour
     data = supervisor_data(course, subs, roster_names(course), roster_ids(course))
     stranger = eligibility(data, "trainee-77", VERSION)
     assert not stranger.eligible and "no name on the workshop roster" in stranger.reasons[0]
+    idle = eligibility(data, "trainee-02", VERSION)
+    assert idle.reasons == ("nothing submitted yet (2 modules to do)",), idle.reasons
     nobody = eligibility(data, "trainee-99", VERSION)
     assert not nobody.eligible and "not on the workshop roster" in nobody.reasons[0]
     with pytest.raises(ValueError, match="may not have a certificate"):
@@ -296,3 +299,7 @@ def test_certificate_all_prints_every_eligible_trainee(
     assert "Lata Singh: not submitted yet: Module 2: Basics" in said
     assert HINDI in (out / "certificate-trainee-04.html").read_text(encoding="utf-8")
     assert len(load_register(cli.project).issued) == 3
+    # The home page's download: only for a trainee who was issued one (printed on demand if not yet printed).
+    assert certificate_pdf(cli.project, "trainee-02", "mini") is None
+    pdf = certificate_pdf(cli.project, "trainee-04", "mini")
+    assert pdf is not None and pdf.is_file() and pdf.parent == cli.project.workshop_dir / "certificates"

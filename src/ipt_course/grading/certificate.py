@@ -159,7 +159,9 @@ def eligibility(data: SupervisorData, trainee_id: str, version: str) -> Eligibil
     mine = [m for m in data.statuses if m.trainee_id == trainee_id]
     by_id = {m.id: m for m in course.modules}
     missing = [module_label(by_id[m.module_id]) for m in mine if not m.submitted]
-    if missing:
+    if missing and len(missing) == len(mine):
+        reasons.append(f"nothing submitted yet ({len(missing)} modules to do)")
+    elif missing:
         reasons.append(f"not submitted yet: {'; '.join(missing)}")
     for m in mine:
         if m.submitted and m.passed is False:
@@ -383,8 +385,8 @@ CERTIFICATE_STYLE = (
     ".modules{columns:2;column-gap:10mm;text-align:left;font-size:9.5pt;margin:4mm auto 0;max-width:230mm;"
     "padding:0;list-style:none}"
     ".modules li{margin:0 0 1mm;break-inside:avoid}"
-    ".foot{display:flex;justify-content:space-between;align-items:flex-end;font-size:9.5pt;text-align:left}"
-    ".sign{width:60mm;border-top:1px solid #555;padding-top:1mm;text-align:center}"
+    ".signs{display:flex;justify-content:space-between;font-size:9.5pt;margin:0 10mm 5mm}"
+    ".sign{width:70mm;border-top:1px solid #555;padding-top:1mm;text-align:center}"
     ".code{font-family:'DejaVu Sans Mono',Consolas,monospace;font-size:15pt;font-weight:bold;letter-spacing:.08em}"
     ".verify{text-align:center}.small{font-size:8.5pt;color:#444}"
 )
@@ -411,12 +413,11 @@ def certificate_html(entry: Issued) -> str:
         f"<p class='lead'>on {e(_long_date(facts.completed_on))}, having finished every module, passed every "
         "must-pass safety module and shown no potentially harmful practice on a safety skill.</p>"
         f"<ul class='modules'>{modules}</ul></div>"
-        "<div class='foot'><div class='sign'>Trainer</div>"
+        "<div class='foot'><div class='signs'><div class='sign'>Trainer</div><div class='sign'>Supervisor</div></div>"
         f"<div class='verify'><div class='small'>Verification code</div><div class='code'>{e(entry.code)}</div>"
-        "<div class='small'>A supervisor checks it with <b>ipt-course verify CODE</b> on the workshop laptop."
-        f"<br>Trainee {e(facts.trainee_id)} · course {e(facts.course_id)} {e(facts.course_version)} · issued "
-        f"{e(entry.issued_at[:10])}</div></div>"
-        "<div class='sign'>Supervisor</div></div>"
+        "<div class='small'>A supervisor checks it with <b>ipt-course verify CODE</b> on the workshop laptop.</div>"
+        f"<div class='small'>Trainee {e(facts.trainee_id)} · course {e(facts.course_id)} {e(facts.course_version)}"
+        f" · issued {e(entry.issued_at[:10])}</div></div></div>"
         "</main></body></html>"
     )
 
@@ -435,6 +436,18 @@ def write_certificate(entry: Issued, out: Path, pdf: bool = True) -> list[Path]:
 def issued_for(project: Project, trainee_id: str, course_id: str) -> Issued | None:
     """Her standing certificate, if one was issued (cheap: reads the register only; for the home page)."""
     return load_register(project).current(trainee_id, course_id)
+
+
+def certificate_pdf(project: Project, trainee_id: str, course_id: str) -> Path | None:
+    """Her standing certificate's PDF (printed now if the trainer's `certificate --all` has not), else None.
+
+    For the home page's "Download your certificate": it shows only once a certificate was issued to her.
+    """
+    entry = issued_for(project, trainee_id, course_id)
+    if entry is None:
+        return None
+    pdf = project.workshop_dir / "certificates" / f"certificate-{trainee_id}.pdf"
+    return pdf if pdf.is_file() else write_certificate(entry, pdf.parent)[-1]
 
 
 def eligible_all(data: SupervisorData, version: str) -> Iterable[Eligibility]:
