@@ -354,8 +354,8 @@ def _fonts_dir() -> Path:
 def font_faces_local() -> str:
     """@font-face rules for the vendored Devanagari and Bengali fonts, inside the page (Chromium prints offline).
 
-    As data URIs, not file URIs: a font is fetched in CORS mode, and a file:// page may not fetch another file://
-    (Chromium then silently drew a Hindi name as boxes in a fallback font while its text still read right).
+    As data URIs rather than file URIs, so the HTML page stands alone (copied, mailed, opened on another laptop
+    it still draws the name); each face is limited to its script by the same unicode-range the app serves.
     """
     from ipt_course.i18n_ui import _RANGES, FONTS
 
