@@ -694,6 +694,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if result.status == VALID else 1
 
 
+def cmd_note(args: argparse.Namespace) -> int:
+    """Keep a short note for a trainee (with the date); her home page shows the latest, the report lists them all."""
+    from ipt_course.progress.notes import add_note
+    from ipt_course.progress.store import UnknownTrainee, open_store
+
+    store = open_store(_project(args))
+    try:
+        note = add_note(store, args.trainee, args.message)
+    except (UnknownTrainee, ValueError) as err:
+        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return 1
+    finally:
+        store.close()
+    console.print(f"[green]✓[/green] Note kept for {escape(args.trainee)} ({note.at}); she sees it on her home page.")
+    return 0
+
+
 def cmd_i18n_template(args: argparse.Namespace) -> int:
     from ipt_course.content.i18n import select_units, source_units, write_template
 
@@ -912,6 +929,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the code printed on the certificate, e.g. K7Q2-9XMD-… (case and dashes do not matter)")
     p.add_argument("--name", help="also check it was issued to this name")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("note", help="leave a trainee a short note she sees on her home page")
+    p.add_argument("trainee", help="the trainee id")
+    p.add_argument("message", help="the note, in quotes (up to 500 characters)")
+    p.set_defaults(func=cmd_note)
+    _database_option(p)
 
     # content translations (content/i18n.py) share the `i18n` command with the interface catalogues above
     i18n = _i18n_commands(sub)

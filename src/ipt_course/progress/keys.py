@@ -12,6 +12,8 @@ COURSE_WIDE = "_course"
 """The store's module id for answers that belong to no one module (never a module's kebab-case id)."""
 UI_VIEW = "ui:view"
 """The app's last view ("home" or a module id), saved under COURSE_WIDE: a reload lands where she was."""
+TRAINER_NOTES = "note:trainer"
+"""Her trainer's notes to her (a list of {"at", "text"}, oldest first), saved under COURSE_WIDE by `ipt-course note`."""
 
 
 def item_key(item_id: str) -> str:

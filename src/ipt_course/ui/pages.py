@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import html
+import sys
+import traceback
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -133,7 +135,7 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
             f"<h3>{text_html(module.meta.title)}</h3>{draft_note(ctx, module, short=True)}"
             f"<p>{text_html(module.meta.summary)}</p>"
             f"<progress max='{total}' value='{done}' style='width:100%;height:14px'></progress>"
-            f"<p>{status}</p>"
+            f"<p>{status}</p>{_card_results(ctx, module) if submitted else ''}"
         )
         if open_module is None:
             link = f"<a class='ipt-link-button' href='{html.escape(module_href(module))}'>{label}</a>"
@@ -152,7 +154,38 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
         + _("Welcome, {name}. Your work is saved as you go.").format(name=f"<b>{html.escape(ctx.trainee.name)}</b>")
         + "</p></div>"
     )
-    return _page([greeting, _orientation(ctx), *cards])
+    from ipt_course.ui.certificate import certificate_box
+
+    return _page([greeting, *_trainer_note(ctx), *certificate_box(ctx), _orientation(ctx), *cards])
+
+
+def _card_results(ctx: PageContext, module: Module) -> str:
+    """A submitted module's result in words on its home card (ui/results.py: nothing of the key before release)."""
+    from ipt_course.ui.results import card_results_html
+
+    assert ctx.trainee is not None
+    try:
+        return card_results_html(ctx.course, module, ctx.trainee.id)
+    except Exception:  # the gradebook unreadable: the card still opens the module
+        traceback.print_exc(file=sys.__stderr__)
+        return ""
+
+
+def _trainer_note(ctx: PageContext) -> list[w.Widget]:
+    """Her trainer's latest note ("A note from your trainer"), with its day, if there is one."""
+    from ipt_course.progress.notes import latest_note
+    from ipt_course.ui.results import human_time
+
+    assert ctx.trainee is not None
+    note = latest_note(ctx.store, ctx.trainee.id)
+    if note is None:
+        return []
+    return [
+        html_box(
+            f"<div class='ipt-card ipt-trainer-note'><h2>{html.escape(_('A note from your trainer'))}</h2>"
+            f"<p>{html.escape(note.text)}</p><p class='ipt-muted'>{html.escape(human_time(note.at))}</p></div>"
+        )
+    ]
 
 
 def draft_note(ctx: PageContext, module: Module, short: bool = False) -> str:
@@ -195,6 +228,20 @@ def home_page(viewer: Viewer | None = None) -> w.VBox:
     if ctx.trainee is None:
         return _please_sign_in("home.ipynb")
     return _page([_module_list(ctx)])
+
+
+def _check_results(ctx: PageContext, module: Module) -> dict[str, str]:
+    """Each item's released result for the Check tab (ui/results.py, the Submit tab's rule); {} before release."""
+    from ipt_course.ui.results import check_results
+
+    assert ctx.trainee is not None
+    if ctx.store.last_submission(ctx.trainee.id, module.id) is None:
+        return {}
+    try:
+        return check_results(ctx.course, module, ctx.trainee.id)
+    except Exception:  # the gradebook unreadable: the questions still work
+        traceback.print_exc(file=sys.__stderr__)
+        return {}
 
 
 # -- module page ----------------------------------------------------------------------------------
@@ -283,11 +330,55 @@ class SubmitView(w.VBox):
                 + _("Role-play: {done} of {total} written").format(
                     done=summary.role_plays_written, total=summary.role_plays_total
                 )
-                + f"</li></ul>{missing}</div>"
+                + f"</li></ul>{self._pieces(answers)}{missing}</div>"
             ),
             yes,
             no,
         ]
+
+    def _pieces(self, answers: dict[str, Any]) -> str:
+        """Each piece she is sending: every question answered or not, every case finished or not, every role-play
+        written or empty (the same rules as the submission: grading.submission)."""
+        from ipt_course.grading.submission import valid_item_answer
+
+        def row(done: bool, what: str, yes: str, no: str) -> str:
+            mark, css, state = ("✓", "ipt-done", yes) if done else ("✗", "ipt-missing", no)
+            return f"<li class='{css}'><span aria-hidden='true'>{mark}</span> {what}: <b>{html.escape(state)}</b></li>"
+
+        def short(text: str, size: int = 70) -> str:
+            plain = " ".join(text.split())
+            return html.escape(plain if len(plain) <= size else plain[: size - 1].rstrip() + "…")
+
+        finished = finished_simulations(self.module, answers)
+        questions = "".join(
+            row(
+                valid_item_answer(self.module, item.id, answers.get(item_key(item.id))) is not None,
+                _("Question {number}").format(number=n) + f" <span class='ipt-muted'>{short(item.prompt)}</span>",
+                _("answered"),
+                _("not answered"),
+            )
+            for n, item in enumerate(self.module.items, start=1)
+        )
+        cases = "".join(
+            row(s.id in finished, html.escape(s.title), _("finished"), _("not finished")) for s in self.module.scenarios
+        )
+        plays = "".join(
+            row(
+                bool(str(answers.get(role_play_key(p.id), "")).strip()),
+                _("Role-play {number}").format(number=n) + f" <span class='ipt-muted'>{short(p.situation)}</span>",
+                _("written"),
+                _("empty"),
+            )
+            for n, p in enumerate(self.module.role_plays, start=1)
+        )
+        parts = [
+            (N_("Competency check"), questions),
+            (N_("Practice case"), cases),
+            (N_("Role-play"), plays),
+        ]
+        return "".join(
+            f"<h4>{html.escape(_(title))}</h4><ul class='ipt-review-list'>{rows}</ul>" for title, rows in parts if rows
+        )
 
     def _submit(self, _button: Any) -> None:
         assert self.ctx.trainee is not None
@@ -383,10 +474,12 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
             )
             + "</p>"
         )
-        items = [
-            CompetencyItemView(n, module, item.public(), saved.get(item_key(item.id)), save)
-            for n, item in enumerate(module.items, start=1)
-        ]
+        results = _check_results(ctx, module)  # empty until the trainer releases the module
+        items: list[w.Widget] = []
+        for n, item in enumerate(module.items, start=1):
+            items.append(CompetencyItemView(n, module, item.public(), saved.get(item_key(item.id)), save))
+            if item.id in results:
+                items.append(html_box(results[item.id], "ipt-item-result"))
         return [intro, *items]
 
     def role_plays() -> list[w.Widget]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ipt_course.content.loader import LoadedCourse, Module
 from ipt_course.grading.competency import GATE_CONDITIONS, saved_gaps
-from ipt_course.grading.feedback import TraineeFeedback, trainee_feedback
+from ipt_course.grading.feedback import ItemFeedback, TraineeFeedback, trainee_feedback
 from ipt_course.i18n_ui import DEFAULT_LANGUAGE, N_, _, active, ngettext
 
 LEVEL_WORDS = {
@@ -145,6 +145,38 @@ def _points(score: float | None, maximum: float) -> str:
     return words.format(score=f"{score:g}", maximum=f"{maximum:g}")
 
 
+def item_result_html(item: ItemFeedback, harms: Mapping[str, str]) -> str:
+    """One released item: her answer (harm named), points and level, the right answer and why.
+
+    The one rule for an item's result: the Submit tab's results and the Check tab show it from here.
+    """
+    if item.chosen:
+        answer = "; ".join(
+            _e(o.text)
+            + (
+                f" <b class='ipt-error'>{_e(_('potentially harmful ({harm})').format(harm=harms[o.harm]))}</b>"
+                if o.harm and o.harm != "unspecified" and o.harm in harms
+                else f" <b class='ipt-error'>{_e(_('potentially harmful'))}</b>"
+                if o.harm
+                else ""
+            )
+            for o in item.chosen
+        )
+    else:
+        answer = f"<i>{_e(_('not answered'))}</i>"
+    harmful = any(o.harm for o in item.chosen)
+    level = f" · {_e(_(LEVEL_SHORT[int(item.level)]))}" if item.level else ""
+    return (
+        f"<div class='ipt-feedback {'ipt-harm' if harmful else 'ipt-good' if item.level == 3 else 'ipt-warn'}'>"
+        f"<p class='ipt-muted'>{_e(_('Question {number}').format(number=item.number))} · "
+        f"{_e(_points(item.score, item.max_score))}{level}</p>"
+        f"<p><b>{_e(item.prompt)}</b></p>"
+        f"<p>{_e(_('Your answer:'))} {answer}</p>"
+        f"<p>{_e(_('Right answer:'))} {'; '.join(_e(t) for t in item.right)}</p>"
+        f"<p><i>{_e(_('Why:'))}</i> {_e(item.rationale)}</p></div>"
+    )
+
+
 def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback) -> str:
     """The released results of one module, every text HTML-escaped. Shows the key: call only after release."""
     if not feedback.released:
@@ -161,33 +193,7 @@ def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback
         + "</li>"
         for c in feedback.competencies
     )
-    items = []
-    for item in feedback.items:
-        if item.chosen:
-            answer = "; ".join(
-                _e(o.text)
-                + (
-                    f" <b class='ipt-error'>{_e(_('potentially harmful ({harm})').format(harm=harms[o.harm]))}</b>"
-                    if o.harm and o.harm != "unspecified" and o.harm in harms
-                    else f" <b class='ipt-error'>{_e(_('potentially harmful'))}</b>"
-                    if o.harm
-                    else ""
-                )
-                for o in item.chosen
-            )
-        else:
-            answer = f"<i>{_e(_('not answered'))}</i>"
-        harmful = any(o.harm for o in item.chosen)
-        level = f" · {_e(_(LEVEL_SHORT[int(item.level)]))}" if item.level else ""
-        items.append(
-            f"<div class='ipt-feedback {'ipt-harm' if harmful else 'ipt-good' if item.level == 3 else 'ipt-warn'}'>"
-            f"<p class='ipt-muted'>{_e(_('Question {number}').format(number=item.number))} · "
-            f"{_e(_points(item.score, item.max_score))}{level}</p>"
-            f"<p><b>{_e(item.prompt)}</b></p>"
-            f"<p>{_e(_('Your answer:'))} {answer}</p>"
-            f"<p>{_e(_('Right answer:'))} {'; '.join(_e(t) for t in item.right)}</p>"
-            f"<p><i>{_e(_('Why:'))}</i> {_e(item.rationale)}</p></div>"
-        )
+    items = [item_result_html(item, harms) for item in feedback.items]
     plays = "".join(
         f"<li>{_e(_('Role-play:'))} "
         + _e(_points(p.score, p.max_score))
@@ -287,3 +293,48 @@ def must_pass_notice(
         return f"<div class='ipt-feedback'>{intro}</div>"
     missing = "".join(f"<li>{gap_words(g)}</li>" for g in gaps)
     return f"<div class='ipt-feedback ipt-warn'>{intro}<b>{_e(_('Still missing:'))}</b><ul>{missing}</ul></div>"
+
+
+def released_feedback(course: LoadedCourse, module: Module, trainee_id: str) -> TraineeFeedback | None:
+    """Her feedback on a module only once the trainer has released it (then it may show the key), else None."""
+    feedback = trainee_feedback(course, module, trainee_id)
+    return feedback if feedback is not None and feedback.released else None
+
+
+def card_results_html(course: LoadedCourse, module: Module, trainee_id: str) -> str:
+    """The home card's result in words: graded and waiting, or (after release) her levels and the must-pass verdict.
+
+    Nothing of the key before release: only that it was graded.
+    """
+    feedback = trainee_feedback(course, module, trainee_id)
+    if feedback is None:
+        return ""
+    if not feedback.released:
+        return f"<p class='ipt-muted'>{_e(_('Graded: your trainer will release the feedback.'))}</p>"
+    levels = "".join(
+        f"<li>{_e(c.name)}: <b>{_e(_(LEVEL_WORDS[int(c.level)])) if c.level else _e(_('no evidence yet'))}</b></li>"
+        for c in feedback.competencies
+    )
+    gate = ""
+    if feedback.gate:
+        failed = [c for c in feedback.gate if not c.met]
+        if not failed:
+            gate = f"<p><b>{_e(_('You have passed this module.'))}</b></p>"
+        else:
+            missing = "".join(f"<li>{_e(_gate_words(c.name, c.description))}: {_e(c.detail)}</li>" for c in failed)
+            gate = f"<p><b>{_e(_('Still missing (from your graded work):'))}</b></p><ul>{missing}</ul>"
+    css = "ipt-harm" if any(c.level == 1 for c in feedback.competencies) else "ipt-good"
+    return (
+        f"<div class='ipt-feedback {css} ipt-card-results'><b>{_e(_('Your feedback is ready.'))}</b>"
+        f"<ul>{levels}</ul>{gate}"
+        f"<p class='ipt-muted'>{_e(_('Open the module: the Check tab shows each answer and why.'))}</p></div>"
+    )
+
+
+def check_results(course: LoadedCourse, module: Module, trainee_id: str) -> dict[str, str]:
+    """Each item's released result for the Check tab (item id -> HTML); empty before release (nothing of the key)."""
+    feedback = released_feedback(course, module, trainee_id)
+    if feedback is None:
+        return {}
+    harms = _harm_names(course)
+    return {item.item_id: item_result_html(item, harms) for item in feedback.items}
