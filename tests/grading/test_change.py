@@ -20,10 +20,12 @@ from ipt_course.grading.change import (
     NOT_YET,
     SAME,
     LevelChange,
+    change_words,
     cohort_change,
     first_play_levels,
     level_changes,
     standard_cases,
+    trainee_changes,
 )
 from ipt_course.grading.competency import Grade, GradedSubmission, grade_submission, roll_up
 from ipt_course.grading.export import TABLES, supervisor_data, tables_of
@@ -242,3 +244,21 @@ def test_export_and_report_show_baseline_to_end() -> None:
     assert page.count("Baseline → end") == 3  # the cohort line and each trainee's page
     assert "1 of 1 trainee improved on 5 competencies" in " ".join(page.split())
     assert "not yet" in page
+
+
+def test_the_trainee_sees_her_change_only_once_both_modules_are_released() -> None:
+    """Does the trainee's own view hold nothing until modules 1 and 8 are both released, then the same rows as the
+    supervisor's table, in plain words?"""
+    graded = [
+        submitted("t1", START, record(play({}, default=2))),
+        submitted("t1", END, record(play({}, default=4))),
+        submitted("t2", START, record(play({}, default=1))),
+    ]
+    assert trainee_changes(course(), "t1", graded, {START}) == []
+    mine = trainee_changes(course(), "t1", graded, {START, END})
+    assert mine == [c for c in level_changes(course(), graded, ["t1", "t2"]) if c.trainee_id == "t1"]
+    words = {change_words(c) for c in mine}
+    assert "Empathy and warmth: level 2 at the start, level 4 at the end." in words
+    other = [change_words(c) for c in trainee_changes(course(), "t2", graded, {START, END})]
+    assert len(other) == len(CORE)
+    assert all(w.endswith(": level 1 at the start, not played yet at the end.") for w in other), other

@@ -182,3 +182,23 @@ def cohort_change(changes: Iterable[LevelChange]) -> CohortChange:
         elif change.change < 0:
             lower.add(change.trainee_id)
     return CohortChange(len(compared), len(improved), len(competencies), len(lower))
+
+
+def trainee_changes(
+    course: LoadedCourse, trainee_id: str, submissions: Iterable[GradedSubmission], released_modules: Iterable[str]
+) -> list[LevelChange]:
+    """What a trainee may see of her own change: only once both the baseline and the end module are released. Pure.
+
+    The same rows as the supervisor's 'change' table (level_changes), so the two never disagree.
+    """
+    release = set(released_modules)
+    cases = {c.scenario_id for c in standard_cases(course) if {c.baseline_module, c.end_module} <= release}
+    mine = [s for s in submissions if s.trainee_id == trainee_id and s.module_id in release]
+    return [c for c in level_changes(course, mine, [trainee_id]) if c.scenario_id in cases]
+
+
+def change_words(change: LevelChange) -> str:
+    """One row in plain words for the trainee: 'Empathy and warmth: level 2 at the start, level 4 at the end.'"""
+    start = f"level {int(change.baseline)}" if change.baseline is not None else "not played"
+    end = f"level {int(change.end)}" if change.end is not None else "not played yet"
+    return f"{change.competency_name}: {start} at the start, {end} at the end."
