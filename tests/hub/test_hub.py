@@ -144,6 +144,14 @@ def trainee_journey(hub: HubDemo, user: str, other: str, choice: int) -> Journey
             answer = page.goto(f"{hub.url}/user/{other}/")
             status = None if answer is None else answer.status
             text = page.locator("body").inner_text()
+
+            # Sign out (a shared tablet) ends the hub's session too: her own server now asks for the hub's login.
+            page.goto(f"{hub.url}/user/{user}/")  # the app reopens where she was (home or the module)
+            page.wait_for_selector(".lm-TabBar-tab, button.ipt-open-module", timeout=120_000)
+            page.locator("button", has_text="Sign out").first.click()
+            page.wait_for_url("**/hub/login**", timeout=60_000)
+            page.goto(f"{hub.url}/user/{user}/")
+            page.wait_for_url("**/hub/login**", timeout=60_000)
             return Journey(user, welcome, status, text, time.monotonic() - started)
         finally:
             browser.close()
