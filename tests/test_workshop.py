@@ -12,7 +12,7 @@ import pytest
 from ipt_course.identity.workshop import SignInRefused, UnknownTrainee, WorkshopIdentity
 from ipt_course.paths import Project
 from ipt_course.progress.store import ProgressStore
-from ipt_course.workshop import DEMO_NAMES, RosterEntry, ensure_workshop, read_roster
+from ipt_course.workshop import DEMO_NAMES, DEMO_SUPERVISOR, RosterEntry, ensure_workshop, read_roster, trainee_ids
 
 FILES = Path(__file__).parent / "files"
 
@@ -35,9 +35,10 @@ def test_fresh_project_gets_a_demo_roster_that_signs_in(project: Project) -> Non
     entries, created = ensure_workshop(project)
     assert created is True
     assert project.roster_csv.is_file()
-    assert len(entries) == 6
-    assert [e.name for e in entries] == list(DEMO_NAMES)
-    assert len({e.trainee_id for e in entries}) == 6
+    trainees = [e for e in entries if e.role == "trainee"]
+    assert [e.name for e in trainees] == list(DEMO_NAMES)
+    assert [(e.trainee_id, e.name, e.role) for e in entries if e not in trainees] == [(*DEMO_SUPERVISOR, "supervisor")]
+    assert len({e.trainee_id for e in entries}) == 7
     assert all(re.fullmatch(r"\d{4}", e.pin) for e in entries)
     assert read_roster(project.roster_csv) == entries
     page = project.roster_csv.with_suffix(".html").read_text(encoding="utf-8")
@@ -145,3 +146,24 @@ def test_import_roster_replaces_it_only_when_the_file_is_good(project: Project, 
             identity.sign_in("trainee-01", "0000")
     finally:
         identity.close()
+
+
+def test_roster_role_column_is_optional_and_checked(tmp_path: Path) -> None:
+    """Does an old roster (no role column) read as all trainees, a role column give trainers and supervisors, and
+    an unknown role fail naming the file and line?"""
+    old = tmp_path / "old.csv"
+    old.write_text("trainee_id,name,pin\ntrainee-01,Asha Demo,1234\n", encoding="utf-8")
+    assert read_roster(old) == [RosterEntry("trainee-01", "Asha Demo", "1234", "trainee")]
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "trainee_id,name,pin,role\ntrainee-01,Asha Demo,1234,\ntara,Tara Demo,2345,Trainer\n"
+        "sunita,Sunita Demo,3456,supervisor\n",
+        encoding="utf-8",
+    )
+    entries = read_roster(new)
+    assert [e.role for e in entries] == ["trainee", "trainer", "supervisor"]
+    assert trainee_ids(entries) == ["trainee-01"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("trainee_id,name,pin,role\ntrainee-01,Asha Demo,1234,boss\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.csv, line 2: role 'boss'"):
+        read_roster(bad)

@@ -13,6 +13,10 @@ from ipt_course.progress.store import open_store
 
 # Synthetic names only: no real person's data anywhere in the project.
 DEMO_NAMES = ("Anjali Demo", "Bina Demo", "Chitra Demo", "Deepa Demo", "Farida Demo", "Geeta Demo")
+DEMO_SUPERVISOR = ("supervisor-01", "Sunita Supervisor Demo")
+"""The demo workshop's supervisor (id, name): she signs in like a trainee and sees the live supervisor page."""
+ROSTER_ROLES = ("trainee", "trainer", "supervisor")
+"""The roster's optional `role` column (identity.Viewer's roles); an old roster without it is all trainees."""
 
 
 @dataclass(frozen=True)
@@ -20,10 +24,12 @@ class RosterEntry:
     trainee_id: str
     name: str
     pin: str
+    role: str = "trainee"
+    """trainee (the default), trainer or supervisor: what the person sees after signing in."""
 
 
 def read_roster(path: Path) -> list[RosterEntry]:
-    """Read a roster CSV with columns trainee_id, name, pin; errors name the file and line."""
+    """Read a roster CSV with columns trainee_id, name, pin and an optional role; errors name the file and line."""
     entries: list[RosterEntry] = []
     # utf-8-sig: a roster saved from Excel as "CSV UTF-8" starts with a byte-order mark.
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -39,21 +45,29 @@ def read_roster(path: Path) -> list[RosterEntry]:
                 raise ValueError(f"{path}, line {line}: needs a trainee_id, a name and a PIN of 4+ digits")
             if trainee_id in seen:
                 raise ValueError(f"{path}, line {line}: trainee_id {trainee_id!r} is already used above")
+            role = (row.get("role") or "").strip().lower() or "trainee"
+            if role not in ROSTER_ROLES:
+                raise ValueError(
+                    f"{path}, line {line}: role {role!r} is not one of {', '.join(ROSTER_ROLES)} (empty means trainee)"
+                )
             seen.add(trainee_id)
-            entries.append(RosterEntry(trainee_id, name, pin))
+            entries.append(RosterEntry(trainee_id, name, pin, role))
     return entries
 
 
 def write_roster(path: Path, entries: list[RosterEntry]) -> None:
-    """Write the roster as CSV and as a printable HTML page beside it."""
+    """Write the roster as CSV and as a printable HTML page beside it (a role column only when someone is not a
+    trainee, so an all-trainee roster stays in the old three columns)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    roles = any(e.role != "trainee" for e in entries)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["trainee_id", "name", "pin"])
+        writer.writerow(["trainee_id", "name", "pin", *(["role"] if roles else [])])
         for e in entries:
-            writer.writerow([e.trainee_id, e.name, e.pin])
+            writer.writerow([e.trainee_id, e.name, e.pin, *([e.role] if roles else [])])
     rows = "".join(
-        f"<tr><td>{html.escape(e.name)}</td><td>{html.escape(e.trainee_id)}</td><td class=pin>{e.pin}</td></tr>"
+        f"<tr><td>{html.escape(e.name)}{_role_note(e)}</td><td>{html.escape(e.trainee_id)}</td>"
+        f"<td class=pin>{e.pin}</td></tr>"
         for e in entries
     )
     path.with_suffix(".html").write_text(
@@ -67,12 +81,24 @@ def write_roster(path: Path, entries: list[RosterEntry]) -> None:
     )
 
 
-def demo_roster(count: int = len(DEMO_NAMES)) -> list[RosterEntry]:
-    """Synthetic trainees with fresh random 4-digit PINs."""
-    return [
+def _role_note(entry: RosterEntry) -> str:
+    return "" if entry.role == "trainee" else f" ({entry.role})"
+
+
+def demo_roster(count: int = len(DEMO_NAMES), supervisor: bool = False) -> list[RosterEntry]:
+    """Synthetic trainees with fresh random 4-digit PINs (and, with `supervisor`, the demo supervisor last)."""
+    trainees = [
         RosterEntry(f"trainee-{n:02d}", DEMO_NAMES[(n - 1) % len(DEMO_NAMES)], f"{secrets.randbelow(10_000):04d}")
         for n in range(1, count + 1)
     ]
+    if supervisor:
+        trainees.append(RosterEntry(*DEMO_SUPERVISOR, f"{secrets.randbelow(10_000):04d}", "supervisor"))
+    return trainees
+
+
+def trainee_ids(entries: list[RosterEntry]) -> list[str]:
+    """The roster's trainees (not its trainers or supervisors): who the report, grading and certificates count."""
+    return [e.trainee_id for e in entries if e.role == "trainee"]
 
 
 def ensure_workshop(project: Project) -> tuple[list[RosterEntry], bool]:
@@ -82,7 +108,7 @@ def ensure_workshop(project: Project) -> tuple[list[RosterEntry], bool]:
     """
     created = not project.roster_csv.is_file()
     if created:
-        write_roster(project.roster_csv, demo_roster())
+        write_roster(project.roster_csv, demo_roster(supervisor=True))
     entries = read_roster(project.roster_csv)
     store = open_store(project)
     try:

@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ipt_course.i18n_ui import N_, LanguagePreferences
 from ipt_course.identity.pins import pin_matches
 from ipt_course.identity.provider import Route, Session
-from ipt_course.identity.viewer import Viewer
+from ipt_course.identity.viewer import ROLES, Role, Viewer
 
 if TYPE_CHECKING:
     from tornado.web import RequestHandler
@@ -133,8 +133,12 @@ class WorkshopIdentity:
         title: str = "Sign in",
         subtitle: str = "",
         languages: LanguagePreferences | None = None,
+        roster_csv: Path | None = None,
     ):
         self.progress_db = progress_db
+        self.roster_csv = roster_csv if roster_csv is not None else progress_db.with_name("roster.csv")
+        """The trainer's roster file, whose optional `role` column says who is a trainer or supervisor."""
+        self._roles: tuple[float, dict[str, Role]] = (-1.0, {})
         self.sessions_db = sessions_db
         self.session_seconds = session_hours * 3600
         self.clock = clock
@@ -208,6 +212,26 @@ class WorkshopIdentity:
             return [RosterEntry(str(i), str(n)) for i, n in rows.fetchall()]
         except sqlite3.OperationalError:  # no trainees table yet
             return []
+
+    def role_of(self, trainee_id: str) -> Role:
+        """Her role from the roster file's `role` column (read again when the file changes); trainee otherwise.
+
+        Only the trainer's file names roles: nothing a browser sends does. A roster that cannot be read makes
+        everyone a trainee (the least a page shows).
+        """
+        from ipt_course.workshop import read_roster
+
+        try:
+            stamp = self.roster_csv.stat().st_mtime
+        except OSError:
+            return "trainee"
+        if stamp != self._roles[0]:
+            try:
+                roles = {e.trainee_id: cast(Role, e.role) for e in read_roster(self.roster_csv) if e.role in ROLES}
+            except (OSError, ValueError):
+                roles = {}
+            self._roles = (stamp, roles)
+        return self._roles[1].get(trainee_id, "trainee")
 
     def _pin_record(self, trainee_id: str) -> tuple[str, str, str] | None:
         """(name, pin_salt, pin_hash) of a trainee on the roster."""
@@ -333,7 +357,7 @@ class WorkshopIdentity:
             with self._write() as db:
                 db.execute("DELETE FROM sessions WHERE key = ?", (key,))
             return None
-        return Session(key, Viewer(trainee_id=trainee_id, role="trainee", name=record[0]))
+        return Session(key, Viewer(trainee_id=trainee_id, role=self.role_of(trainee_id), name=record[0]))
 
     def session_for_token(self, token: str | None) -> Session | None:
         """The live session a token belongs to, or None."""

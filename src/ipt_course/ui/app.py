@@ -243,4 +243,8 @@ def app_page(viewer: Viewer | None = None, view: str | None = None, later: bool 
     activate(ctx.language)
     if ctx.trainee is None:
         return _please_sign_in("app.ipynb")
+    if ctx.viewer is not None and ctx.viewer.role == "supervisor":  # her role came signed from the server
+        from ipt_course.ui.supervisor import SupervisorView
+
+        return _page([w.HTML(language_marker(ctx.language)), SupervisorView(ctx)])  # the page script's words
     return _page([CourseApp(ctx, view, later)])

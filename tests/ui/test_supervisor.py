@@ -1,0 +1,131 @@
+"""The supervisor's live page: the report's own sections, for the supervisor role only, never for a trainee."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ipywidgets as w
+import pytest
+
+from ipt_course.content.loader import LoadedCourse
+from ipt_course.grading import certificate, report
+from ipt_course.grading.export import SupervisorData
+from ipt_course.identity import Viewer
+from ipt_course.paths import Project
+from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
+from ipt_course.progress.store import ProgressStore
+from ipt_course.ui.app import app_page
+from ipt_course.ui.context import page_context
+from ipt_course.ui.supervisor import NotASupervisor, SupervisorView, scoped_style, supervisor_html
+from tests.grading.minicourse import mini_course
+from tests.grading.test_certificate import NAMES, cohort
+from tests.ui.test_pages import of_type
+
+SUNITA = Viewer("supervisor-01", "supervisor", "Sunita Supervisor Demo")
+KAVITA = Viewer("trainee-07", "trainee", "Kavita Demo")
+TARA = Viewer("trainer-01", "trainer", "Tara Demo")
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> LoadedCourse:
+    """The graders' two-module course with six trainees on its roster (tests/grading/minicourse.py)."""
+    from ipt_course.workshop import RosterEntry, write_roster
+
+    found = mini_course(tmp_path / "home-a")
+    write_roster(found.project.roster_csv, [RosterEntry(t, n, "1234") for t, n in NAMES.items()])
+    return found
+
+
+@pytest.fixture
+def live(project: Project, course: LoadedCourse, monkeypatch: pytest.MonkeyPatch) -> SupervisorData:
+    """The app's project with three people on its roster, and the mini course's graded cohort as its data."""
+    store = ProgressStore(project.progress_db)
+    for who in (SUNITA, KAVITA, TARA):
+        store.add_trainee(who.trainee_id, who.name, "2468")
+    store.close()
+    data = cohort(course)
+    monkeypatch.setattr(certificate, "supervisor_data_for", lambda *_a, **_k: data)
+    return data
+
+
+def shown(page: w.Widget) -> str:
+    return " ".join(x.value for x in of_type(page, w.HTML))
+
+
+def test_supervisor_sees_the_reports_sections(live: SupervisorData) -> None:
+    """Does a supervisor's app show the report's flags, status, group and a page per trainee, drawn by report.py?"""
+    page = shown(app_page(SUNITA))
+    assert "Supervisor: the group now" in page and "Refresh" in [
+        b.description for b in of_type(app_page(SUNITA), w.Button)
+    ]
+    assert report.flags_section(live) in page, "the same flags, in words, as the exported report"
+    assert report.cohort_section(live) in page
+    for trainee in live.trainees:
+        assert report.trainee_page(live, trainee) in page
+    assert "Welcome," not in page and not of_type(app_page(SUNITA), w.Tab), "not the trainee home, no module"
+    assert f".{'ipt-supervisor'} table.data" in page, "the report's style, confined to the report"
+    assert not [b for b in of_type(app_page(SUNITA), w.Button) if b.description != "Refresh"], "read-only"
+
+
+def test_a_trainee_never_gets_the_supervisor_view_or_data(
+    live: SupervisorData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Does a trainee's (or a trainer's) app show her own home, and refuse the supervisor view and its data?"""
+    asked: list[object] = []
+    monkeypatch.setattr(certificate, "supervisor_data_for", lambda *a, **_k: asked.append(a) or live)
+    for viewer in (KAVITA, TARA):
+        store = ProgressStore(page_context(viewer).project.progress_db)
+        store.save(viewer.trainee_id, COURSE_WIDE, UI_VIEW, "supervisor", log=False)  # a forged last view
+        store.close()
+        page = shown(app_page(viewer))
+        assert "Welcome," in page
+        assert "Flags for supervisor follow-up" not in page and "Supervisor" not in page
+        assert not any(name in page for name in NAMES.values())
+        ctx = page_context(viewer)
+        with pytest.raises(NotASupervisor):
+            SupervisorView(ctx)
+        with pytest.raises(NotASupervisor):
+            supervisor_html(ctx)
+    assert asked == [], "no trainee's page ever read the group's data"
+
+
+def test_scoped_style_touches_only_the_report() -> None:
+    """Is every rule of the report's style confined to the supervisor's box (no rule for the whole page)?"""
+    style = scoped_style("body{margin:1em}h1,h2{color:red}@media print{body{margin:0}}a{color:inherit}")
+    assert (
+        style
+        == ".ipt-supervisor{margin:1em}.ipt-supervisor h1,.ipt-supervisor h2{color:red}.ipt-supervisor a{color:inherit}"
+    )
+    rules = scoped_style(report.STYLE).split("}")
+    assert all(r.startswith(".ipt-supervisor") for r in rules if r)
+
+
+def test_roster_role_reaches_the_viewer(tmp_path: Path) -> None:
+    """Does a signed-in person get the role the roster file gives her (trainee by default, and after an edit)?"""
+    from ipt_course.identity.workshop import WorkshopIdentity
+    from ipt_course.workshop import RosterEntry, ensure_workshop, write_roster
+
+    proj = Project(tmp_path)
+    write_roster(
+        proj.roster_csv,
+        [RosterEntry("trainee-01", "Asha Demo", "1234"), RosterEntry("sunita", "Sunita Demo", "2345", "supervisor")],
+    )
+    ensure_workshop(proj)
+    identity = WorkshopIdentity(proj.progress_db, proj.workshop_dir / "sessions.db")
+    try:
+        roles = {}
+        for who, pin in (("trainee-01", "1234"), ("sunita", "2345")):
+            session = identity.session_for_token(identity.sign_in(who, pin))
+            assert session is not None
+            roles[who] = session.viewer.role
+        assert roles == {"trainee-01": "trainee", "sunita": "supervisor"}
+        write_roster(
+            proj.roster_csv,
+            [RosterEntry("trainee-01", "Asha Demo", "1234"), RosterEntry("sunita", "Sunita Demo", "2345")],
+        )
+        import os
+
+        os.utime(proj.roster_csv, (1, 1))  # a new stamp, whatever the file system's resolution
+        assert identity.role_of("sunita") == "trainee"
+    finally:
+        identity.close()
