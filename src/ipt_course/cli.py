@@ -510,13 +510,27 @@ def cmd_export(args: argparse.Namespace) -> int:
         console.print(f"Wrote the bundle [bold]{path}[/bold]; the supervisor combines bundles with `ipt-course merge`.")
         return 0
     try:
-        written = write_export(load_course(project), Path(args.out), fmt=args.format, with_names=args.names)
+        written = write_export(
+            load_course(project), Path(args.out), fmt=args.format, with_names=args.names, language=args.lang
+        )
     except (RuntimeError, subprocess.SubprocessError) as err:  # no Chromium for the PDF, or it failed
         err_console.print(f"[red]{escape(str(err))}[/red]")
         return 1
     for path in written:
         console.print(f"Wrote [bold]{path}[/bold]")
     return 0
+
+
+def _report_language_option(p: argparse.ArgumentParser) -> None:
+    """--lang for the supervisor's report (html, pdf); the CSV and XLSX tables are the same whatever it is."""
+    from ipt_course.i18n_ui import DEFAULT_LANGUAGE, LANGUAGES
+
+    p.add_argument(
+        "--lang",
+        choices=tuple(LANGUAGES),
+        default=DEFAULT_LANGUAGE,
+        help="the report's language (html/pdf): en, hi, bn or mr; the tables keep ids and English columns",
+    )
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -529,7 +543,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     course = load_course(_project(args))
     try:
         written = write_merged(
-            course, [Path(b) for b in args.bundles], Path(args.out), fmt=args.format, with_names=args.names
+            course,
+            [Path(b) for b in args.bundles],
+            Path(args.out),
+            fmt=args.format,
+            with_names=args.names,
+            language=args.lang,
         )
     except BundleError as err:
         err_console.print(f"[red]✗ {escape(str(err))}[/red]\nNothing was written.")
@@ -900,6 +919,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="export", help="folder to write to (default: export/)")
     p.add_argument("--names", action="store_true", help="include trainee names (default: pseudonymous ids only)")
+    _report_language_option(p)
     p.add_argument(
         "--bundle",
         metavar="FILE",
@@ -914,6 +934,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write the report to")
     p.add_argument("--format", choices=("csv", "xlsx", "html", "pdf"), default="html", help="as export (default: html)")
     p.add_argument("--names", action="store_true", help="include trainee names the bundles carry (default: ids)")
+    _report_language_option(p)
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("certificate", help="print certificates of completion (PDF), or revoke one")

@@ -25,6 +25,9 @@ SOURCES: tuple[str, ...] = (
     "identity/workshop.py",
     "serve.py",
     "i18n_ui.py",
+    "grading/report.py",
+    "grading/export.py",
+    "grading/competency.py",
 )
 """Where the pages' words live, relative to the package: every string a page shows goes through _() there."""
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}

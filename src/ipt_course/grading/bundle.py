@@ -364,15 +364,21 @@ def _homes_table(bundles: Sequence[Bundle], graded: Mapping[tuple[str, str, str]
 
 
 def write_merged(
-    course: LoadedCourse, paths: Iterable[Path], out: Path, fmt: str = "html", with_names: bool = False
+    course: LoadedCourse,
+    paths: Iterable[Path],
+    out: Path,
+    fmt: str = "html",
+    with_names: bool = False,
+    language: str = "en",
 ) -> list[Path]:
-    """Merge bundles and write the report to `out`: CSV files (with homes.csv), one XLSX, or the HTML (and PDF)."""
+    """Merge bundles and write the report to `out`: CSV files (with homes.csv), one XLSX, or the HTML (and PDF)
+    with its words in `language` (the tables are the same whatever it is)."""
     with many_records():
         merged = merge_bundles(course, paths, with_names)
     if fmt == "csv":
         return write_csv({**merged.tables, "homes": merged.homes}, out)
     if fmt in ("html", "pdf"):
-        return write_report(merged.data, merged.tables, out, pdf=fmt == "pdf")
+        return write_report(merged.data, merged.tables, out, pdf=fmt == "pdf", language=language)
     if fmt == "xlsx":
         return [write_xlsx({**merged.tables, "homes": merged.homes}, out / "competency-export.xlsx")]
     raise ValueError(f"unknown format {fmt!r}; choose one of csv, xlsx, html, pdf")

@@ -15,6 +15,7 @@ from ipt_course.content.loader import LoadedCourse, Module
 from ipt_course.content.models import CompetencyItem, CompetencyLevel
 from ipt_course.grading.assignment import SIMULATION_CELL, answer_cell_id
 from ipt_course.grading.nbgrader_api import gradebook_url
+from ipt_course.i18n_ui import N_
 from ipt_course.paths import Project
 from ipt_course.progress.keys import role_play_key
 
@@ -595,11 +596,12 @@ class GateCondition:
 
 
 GATE_CONDITIONS = {
-    "no-harm-on-safety-items": "No potentially harmful answer on a safety question",
-    "safety-items-pass-mark": "At least the pass mark on the safety questions",
-    "case-safety-steps": "Each practice case finished, with every safety step taken",
-    "role-play-rated": "Each role-play rated at least level 3 by a trainer",
+    "no-harm-on-safety-items": N_("No potentially harmful answer on a safety question"),
+    "safety-items-pass-mark": N_("At least the pass mark on the safety questions"),
+    "case-safety-steps": N_("Each practice case finished, with every safety step taken"),
+    "role-play-rated": N_("Each role-play rated at least level 3 by a trainer"),
 }
+"""The must-pass conditions' names in English (the export's data); the report shows them through the catalogue."""
 
 
 def safety_items(course: LoadedCourse, module: Module) -> list[CompetencyItem]:

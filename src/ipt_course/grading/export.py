@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from ipt_course.content.i18n import TranslatedCourse
 from ipt_course.content.loader import LoadedCourse, Module
 from ipt_course.content.scenario import Scenario, ScenarioNode
 from ipt_course.grading.change import LevelChange, level_changes
@@ -30,21 +31,30 @@ from ipt_course.grading.competency import (
 )
 from ipt_course.grading.integrity import add_tampered_column
 from ipt_course.grading.submission import record_language
+from ipt_course.i18n_ui import N_, _, speaking
 from ipt_course.progress.store import SubmissionRecord, open_store, store_exists
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
 TABLES = ("trainees", "competencies", "change", "modules", "items", "flags")
+# The report's words are marked for the catalogue (N_) and shown with _(); the tables keep them in English.
 FRAMEWORK_TITLES = {
-    "ENACT": "Common helping skills (ENACT)",
-    "GroupACT": "Group facilitation (GroupACT)",
-    "IPT": "Interpersonal psychotherapy skills (IPT)",
-    "WeACT": "Working with children (WeACT)",
+    "ENACT": N_("Common helping skills (ENACT)"),
+    "GroupACT": N_("Group facilitation (GroupACT)"),
+    "IPT": N_("Interpersonal psychotherapy skills (IPT)"),
+    "WeACT": N_("Working with children (WeACT)"),
 }
-NOTHING_SUBMITTED = "nothing submitted yet"
+NOTHING_SUBMITTED = N_("nothing submitted yet")
 # EQUIP levels: 1 red (potentially harmful), 2 orange, 3 light green, 4 dark green; the report and the XLSX share them.
 LEVEL_COLOURS = {1: "#c62828", 2: "#ef6c00", 3: "#81c784", 4: "#1b5e20"}
 LEVEL_TEXT_COLOURS = {1: "#ffffff", 2: "#000000", 3: "#000000", 4: "#ffffff"}
 LEVEL_WORDS = {1: "1 potentially harmful", 2: "2 basic skills missing", 3: "3 basic skills", 4: "4 advanced"}
+LEVEL_NAMES = {
+    1: N_("potentially harmful"),
+    2: N_("basic skills missing"),
+    3: N_("basic skills"),
+    4: N_("advanced"),
+}
+"""The EQUIP levels' names without their number, for the report to translate (LEVEL_WORDS is '<n> <name>')."""
 
 
 # -- what the supervisor reads: the records, computed once, and the words for them ---------------
@@ -119,12 +129,16 @@ class SupervisorData:
     """(trainee, module, prompt id) -> the role-play answer as submitted (from the progress store)."""
     languages: dict[tuple[str, str], str] = field(default_factory=dict)
     """(trainee, module) -> the language she took the module in ('en', 'hi', 'bn', 'mr'), from the record."""
-    made_from: str = "nbgrader's gradebook"
+    made_from: str = N_("nbgrader's gradebook")
     """Where the report's numbers come from, as the report says: the gradebook, or the homes' bundles merged."""
     made_at: datetime | None = None
     """When the data was made (a merge: its newest bundle's export, so merging again gives the same report)."""
     changes: list[LevelChange] = field(default_factory=list)
     """Per trainee and competency: the standard case's baseline level, end level and change (grading/change.py)."""
+    language: str = "en"
+    """The language the report's words and the course's text are in (data_in); the tables are always English."""
+    english: frozenset[str] = frozenset()
+    """Course text that had no usable translation in `language`, as the report shows it: marked lang="en" there."""
 
     def label(self, trainee_id: str) -> str:
         """How the trainee is named: her pseudonymous id, or her name when names were asked for."""
@@ -132,7 +146,7 @@ class SupervisorData:
 
 
 def module_label(module: Module) -> str:
-    return f"Module {module.meta.number}: {module.meta.title}"
+    return _("Module {number}: {title}").format(number=module.meta.number, title=module.meta.title)
 
 
 def _module(course: LoadedCourse, module_id: str) -> Module | None:
@@ -183,7 +197,7 @@ def _moment(scenario: Scenario, node: ScenarioNode) -> str:
     """A case moment as the trainee met it: the narrator's line (what she does), then who speaks, and what."""
     text = fill_variants(scenario, node.text.strip())
     if node.speaker == "client":
-        text = f"{fill_variants(scenario, scenario.client.name)} says: “{text}”"
+        text = _("{name} says: “{text}”").format(name=fill_variants(scenario, scenario.client.name), text=text)
     narration = getattr(node, "narration", None)
     return f"{fill_variants(scenario, narration.strip())} {text}" if narration else text
 
@@ -201,8 +215,8 @@ def harm_words(course: LoadedCourse, harm: str | None) -> tuple[str, str]:
     for harm_id in (harm or "unspecified").split():
         known = harms.get(harm_id)
         if known is None:
-            names.append("Potentially harmful (kind not named)")
-            texts.append("The course content marks this as potentially harmful without naming the kind.")
+            names.append(_("Potentially harmful (kind not named)"))
+            texts.append(_("The course content marks this as potentially harmful without naming the kind."))
         else:
             names.append(known.name)
             texts.append(known.description)
@@ -226,40 +240,44 @@ def describe_flag(
         numbers = {i.id: n for n, i in enumerate(module.items, start=1)}
         item = next((i for i in module.items if i.id == evidence.source), None)
         if item is not None:
-            where, question = f"Question {numbers[item.id]}", item.prompt
+            where, question = _("Question {number}").format(number=numbers[item.id]), item.prompt
             result = results.get((evidence.trainee_id, module.id, item.id))
             picked = set(result.chosen or ()) if result else set()
             harmful = item.harmful if isinstance(item.harmful, dict) else dict.fromkeys(item.harmful, None)
             shown = [o for o in item.options if o.id in picked and o.id in harmful] or [
                 o for o in item.options if o.id in picked
             ]
-            chosen = " / ".join(quoted(o.text) for o in shown) or "(the chosen option is not recorded)"
-            guidance = f"Answer key's reason: {item.rationale}"
+            chosen = " / ".join(quoted(o.text) for o in shown) or _("(the chosen option is not recorded)")
+            guidance = _("Answer key's reason: {rationale}").format(rationale=item.rationale)
     elif module is not None and evidence.kind == "role-play":
         prompt = next((p for p in module.role_plays if p.id == evidence.source), None)
         if prompt is not None:
-            where, question = "Role-play", f"{prompt.situation} {prompt.task}"
+            where, question = _("Role-play"), f"{prompt.situation} {prompt.task}"
             text = role_play_texts.get((evidence.trainee_id, module.id, prompt.id))
-            chosen = quoted(text) if text else "(the answer is not in the progress store)"
+            chosen = quoted(text) if text else _("(the answer is not in the progress store)")
             # A role-play names no kind of harm: the trainer's level-1 rating and the rubric's words say why.
-            harm_name = "Rated level 1 (potentially harmful) by a trainer"
+            harm_name = _("Rated level 1 (potentially harmful) by a trainer")
             why = next((r.description for r in prompt.rubric if int(r.level) == 1), "")
             result = results.get((evidence.trainee_id, module.id, prompt.id))
-            guidance = f"Trainer's comment: {result.comment}" if result and result.comment else ""
+            guidance = (
+                _("Trainer's comment: {comment}").format(comment=result.comment) if result and result.comment else ""
+            )
     elif evidence.kind == "simulation":
         scenario_id, node_id, choice_id = _split_source(evidence.source)
         scenario = _scenario(course, evidence.module_id, scenario_id)
-        where = f"Practice case “{scenario_id}”"
+        where = _("Practice case “{title}”").format(title=scenario_id)
         if scenario is not None:
             session = _node_sessions(scenario).get(node_id)
-            where = f"Practice case “{scenario.title}”" + (f", {session}" if session else "")
+            where = _("Practice case “{title}”").format(title=scenario.title) + (f", {session}" if session else "")
             node = next((n for n in getattr(scenario, "nodes", None) or [] if n.id == node_id), None)
             if node is not None:
                 question = _moment(scenario, node)
                 choice = next((c for c in node.choices if c.id == choice_id), None)
                 if choice is not None:
                     chosen = quoted(fill_variants(scenario, choice.text))
-                    guidance = f"Feedback she was given: {fill_variants(scenario, choice.feedback)}"
+                    guidance = _("Feedback she was given: {feedback}").format(
+                        feedback=fill_variants(scenario, choice.feedback)
+                    )
     return Flag(
         evidence.trainee_id,
         record.competency,
@@ -272,7 +290,7 @@ def describe_flag(
         harm_name,
         where,
         question or evidence.source,
-        chosen or "(not recorded)",
+        chosen or _("(not recorded)"),
         why,
         guidance,
         evidence.where,
@@ -454,7 +472,13 @@ def _item_words(course: LoadedCourse, result: ItemResult) -> tuple[str, str]:
 
 
 def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
-    """The export's tables, each a plain formatting of the supervisor data."""
+    """The export's tables, each a plain formatting of the supervisor data: in English whatever language the page
+    around is speaking (they are data, the same whatever language the report is printed in)."""
+    with speaking("en"):
+        return _tables_of(data)
+
+
+def _tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
     course = data.course
     frameworks = {c.id: c.framework for c in course.framework.competencies}
     labels = {m.id: module_label(m) for m in course.modules}
@@ -707,11 +731,67 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def write_report(data: SupervisorData, tables: dict[str, pd.DataFrame], out: Path, pdf: bool = False) -> list[Path]:
+def fell_back(translated: TranslatedCourse) -> frozenset[str]:
+    """The course text shown in English in a translated course, as the report shows it (a case's placeholders
+    filled), so the report can mark each such string lang="en"."""
+    from ipt_course.content.i18n import course_strings, module_strings, scenario_strings
+
+    course = translated.course
+    english: set[str] = set()
+
+    def add(strings: dict[str, str], fallback: frozenset[str], scenario: Scenario | None = None) -> None:
+        for key in fallback:
+            text = strings.get(key, "").strip()
+            if text:
+                english.add(text)
+                if scenario is not None:
+                    english.add(fill_variants(scenario, text))
+
+    # The English source: the translated course keeps English exactly where it fell back.
+    add(course_strings(course.course, course.framework), translated.course_unit.fallback)
+    seen: set[str] = set()
+    for module in course.modules:
+        add(module_strings(module), translated.module(module.id).fallback)
+        for scenario in module.scenarios:
+            if scenario.id not in seen:
+                seen.add(scenario.id)
+                add(scenario_strings(scenario), translated.scenario(scenario.id).fallback, scenario)
+    return frozenset(english)
+
+
+def data_in(data: SupervisorData, language: str) -> SupervisorData:
+    """The supervisor data for a report in another language: the course's text from its translation (per string,
+    English where there is none), the words made here through the catalogue. The records are computed again from
+    the same graded submissions, so every id, score, level and flag is the same as in English."""
+    from ipt_course.content.i18n import translate_course
+    from ipt_course.i18n_ui import known
+
+    code = known(language) or "en"
+    if code == "en":
+        return data
+    translated = translate_course(data.course, code)
+    with speaking(code):
+        again = supervisor_data(translated.course, data.submissions, data.names, data.trainees, data.role_play_texts)
+    return replace(
+        again,
+        languages=data.languages,
+        made_from=data.made_from,
+        made_at=data.made_at,
+        language=code,
+        english=fell_back(translated),
+    )
+
+
+def write_report(
+    data: SupervisorData, tables: dict[str, pd.DataFrame], out: Path, pdf: bool = False, language: str = "en"
+) -> list[Path]:
     """The HTML report in `out` (and, for a cohort too big for one page, a page per trainee in `out/trainees/`),
-    and its PDF printed by Chromium if asked."""
+    and its PDF printed by Chromium if asked; its words and the course's text in `language` (the tables are
+    written from `data`, never from the translated copy)."""
     from ipt_course.grading.report import (
+        FONTS_CSS,
         TRAINEE_FOLDER,
+        font_faces_embedded,
         html_to_pdf,
         is_large,
         supervisor_report_html,
@@ -719,12 +799,15 @@ def write_report(data: SupervisorData, tables: dict[str, pd.DataFrame], out: Pat
         trainee_report_html,
     )
 
+    data = data_in(data, language)
     out.mkdir(parents=True, exist_ok=True)
     page = out / "competency-report.html"
     page.write_text(supervisor_report_html(data, tables), encoding="utf-8")
     written = [page]
     if is_large(data):
         (out / TRAINEE_FOLDER).mkdir(exist_ok=True)
+        # The fonts once for every trainee's page (not listed: it is part of those pages, not a page itself).
+        (out / TRAINEE_FOLDER / FONTS_CSS).write_text(font_faces_embedded(), encoding="utf-8")
         for trainee in data.trainees:
             own = out / trainee_href(data, trainee)
             own.write_text(trainee_report_html(data, trainee), encoding="utf-8")
@@ -732,8 +815,12 @@ def write_report(data: SupervisorData, tables: dict[str, pd.DataFrame], out: Pat
     return [*written, html_to_pdf(page, out / "competency-report.pdf")] if pdf else written
 
 
-def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: bool = False) -> list[Path]:
-    """Write the export to `out`: CSV files, one XLSX workbook, or an HTML (and PDF) report; return the files."""
+def write_export(
+    course: LoadedCourse, out: Path, fmt: str = "csv", with_names: bool = False, language: str = "en"
+) -> list[Path]:
+    """Write the export to `out`: CSV files, one XLSX workbook, or an HTML (and PDF) report; return the files.
+
+    `language` is the report's (html, pdf); the CSV and XLSX tables are the same, in English, whatever it is."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     with many_records():  # the records and tables of a whole workshop: see competency.many_records
@@ -742,5 +829,5 @@ def write_export(course: LoadedCourse, out: Path, fmt: str = "csv", with_names: 
     if fmt == "csv":
         return write_csv(tables, out)
     if fmt in ("html", "pdf"):
-        return write_report(data, tables, out, pdf=fmt == "pdf")
+        return write_report(data, tables, out, pdf=fmt == "pdf", language=language)
     return [write_xlsx(tables, out / "competency-export.xlsx")]

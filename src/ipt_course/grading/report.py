@@ -10,6 +10,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +18,45 @@ import pandas as pd
 
 from ipt_course.browser import CHROMIUM_ARGS, chromium_path
 from ipt_course.content.loader import Module
-from ipt_course.grading.change import NOT_YET, cohort_change, standard_cases
+from ipt_course.grading.change import NOT_YET, CohortChange, cohort_change, standard_cases
 from ipt_course.grading.competency import GATE_CONDITIONS, CompetencyRecord
 from ipt_course.grading.export import (
     FRAMEWORK_TITLES,
     LEVEL_COLOURS,
+    LEVEL_NAMES,
     LEVEL_TEXT_COLOURS,
-    LEVEL_WORDS,
     NOTHING_SUBMITTED,
     Flag,
     SupervisorData,
     case_path,
     module_label,
 )
+from ipt_course.i18n_ui import N_, _, ngettext, speaking
 
 
 def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+@lru_cache(maxsize=65536)
+def _in_english(english: frozenset[str], text: str) -> bool:
+    """Whether a text the report shows is (or is made from) course text that fell back to English."""
+    text = text.strip()
+    return bool(text) and (text in english or any(len(e) > 3 and e in text for e in english))
+
+
+def said(data: SupervisorData, text: object) -> str:
+    """Course text escaped for the page, marked lang="en" where it had no translation in the report's language
+    (screen readers, hyphenation and fonts then treat it as English, and a reader sees why it is English)."""
+    escaped = esc(text)
+    if data.language != "en" and data.english and _in_english(data.english, str(text)):
+        return f"<span lang='en' class='en'>{escaped}</span>"
+    return escaped
+
+
+def level_word(level: int) -> str:
+    """'3 basic skills', in the report's language (the number stays)."""
+    return f"{level} {_(LEVEL_NAMES[level])}"
 
 
 INLINE_TRAINEES = 40
@@ -99,10 +122,10 @@ def _anchor(trainee_id: str) -> str:
 def level_badge(level: int | None) -> str:
     """A level as a coloured box that still shows its number (readable in grey print too)."""
     if level is None:
-        return "<span class='lvl none' title='no evidence yet'>–</span>"
+        return f"<span class='lvl none' title='{esc(_('no evidence yet'))}'>–</span>"
     return (
         f"<span class='lvl' style='background:{LEVEL_COLOURS[level]};color:{LEVEL_TEXT_COLOURS[level]}' "
-        f"title='{esc(LEVEL_WORDS[level])}'>{level}</span>"
+        f"title='{esc(level_word(level))}'>{level}</span>"
     )
 
 
@@ -135,12 +158,12 @@ def level_chart(records: list[CompetencyRecord], order: list[str], names: dict[s
     left = [0] * len(shown)
     for level in (1, 2, 3, 4):
         values = [counts[c][level] for c in shown]
-        axes.barh(labels, values, left=left, color=LEVEL_COLOURS[level], label=LEVEL_WORDS[level], height=0.7)
+        axes.barh(labels, values, left=left, color=LEVEL_COLOURS[level], label=level_word(level), height=0.7)
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.invert_yaxis()
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlim(0, max(left) + 0.2)
-    axes.set_xlabel("number of trainees at each level")
+    axes.set_xlabel(_("number of trainees at each level"))
     axes.tick_params(axis="y", labelsize=8)
     axes.spines[["top", "right"]].set_visible(False)
     # Outside the axes, above them: a legend inside would cover the longest bars.
@@ -152,7 +175,7 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
     """The group chart as inline SVG (no external assets), or a sentence when nothing is graded yet."""
     figure = level_chart(records, order, names)
     if figure is None:
-        return "<p>No graded work yet.</p>"
+        return f"<p>{esc(_('No graded work yet.'))}</p>"
     from matplotlib import rc_context
 
     buffer = io.StringIO()
@@ -168,20 +191,21 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
 
 def _flag_card(data: SupervisorData, flag: Flag, competencies: list[str], href: str | None = None) -> str:
     href = trainee_href(data, flag.trainee_id) if href is None else href
-    attempt = f", attempt {flag.attempt}" if flag.attempt is not None else ""
-    moment = {"simulation": "The case moment", "role-play": "The situation"}.get(flag.kind, "The question")
-    chose = "She wrote" if flag.kind == "role-play" else "She chose"
+    attempt = _(", attempt {number}").format(number=flag.attempt) if flag.attempt is not None else ""
+    moment = {"simulation": _("The case moment"), "role-play": _("The situation")}.get(flag.kind, _("The question"))
+    chose = _("She wrote") if flag.kind == "role-play" else _("She chose")
     return (
         "<article class='flag'>"
-        f"<h3><a href='{esc(href)}'>{esc(data.label(flag.trainee_id))}</a> · {esc(flag.module)} · "
-        f"{esc(flag.where)}{esc(attempt)}</h3>"
-        f"<dl><dt>{moment}</dt><dd>{esc(flag.question)}</dd>"
-        f"<dt>{chose}</dt><dd class='chosen'>{esc(flag.chosen)}</dd>"
-        f"<dt>Why it may harm</dt><dd><strong>{esc(flag.harm_name)}</strong>. {esc(flag.why)}</dd>"
-        + (f"<dt>What helps</dt><dd>{esc(flag.guidance)}</dd>" if flag.guidance else "")
-        + f"<dt>Competenc{'ies' if len(competencies) > 1 else 'y'}</dt><dd>{esc('; '.join(competencies))} "
-        "(safety-critical)</dd></dl>"
-        f"<p class='ref'>Evidence: {esc(flag.evidence)}</p></article>"
+        f"<h3><a href='{esc(href)}'>{esc(data.label(flag.trainee_id))}</a> · {said(data, flag.module)} · "
+        f"{said(data, flag.where)}{esc(attempt)}</h3>"
+        f"<dl><dt>{esc(moment)}</dt><dd>{said(data, flag.question)}</dd>"
+        f"<dt>{esc(chose)}</dt><dd class='chosen'>{said(data, flag.chosen)}</dd>"
+        f"<dt>{esc(_('Why it may harm'))}</dt><dd><strong>{said(data, flag.harm_name)}</strong>. "
+        f"{said(data, flag.why)}</dd>"
+        + (f"<dt>{esc(_('What helps'))}</dt><dd>{said(data, flag.guidance)}</dd>" if flag.guidance else "")
+        + f"<dt>{esc(ngettext('Competency', 'Competencies', len(competencies)))}</dt>"
+        f"<dd>{'; '.join(said(data, c) for c in competencies)} ({esc(_('safety-critical'))})</dd></dl>"
+        f"<p class='ref'>{esc(_('Evidence: {evidence}').format(evidence=flag.evidence))}</p></article>"
     )
 
 
@@ -195,12 +219,25 @@ def _flag_events(data: SupervisorData, trainee: str | None = None) -> list[list[
 
 def flags_section(data: SupervisorData) -> str:
     if not data.flags:
-        return "<p class='ok'>No trainee is flagged.</p>"
+        return f"<p class='ok'>{esc(_('No trainee is flagged.'))}</p>"
     flagged = sorted({f.trainee_id for f in data.flags})
     intro = (
-        f"<p class='bad'>{len(flagged)} trainee{'s' * (len(flagged) != 1)} showed potentially harmful practice on a "
-        "safety-critical competency. Follow up with each, whatever her total score. A case's attempt number says in "
-        "which play of the case it happened: a restart does not erase it.</p>"
+        "<p class='bad'>"
+        + esc(
+            ngettext(
+                "{n} trainee showed potentially harmful practice on a safety-critical competency.",
+                "{n} trainees showed potentially harmful practice on a safety-critical competency.",
+                len(flagged),
+            ).format(n=len(flagged))
+        )
+        + " "
+        + esc(
+            _(
+                "Follow up with each, whatever her total score. A case's attempt number says in which play of the "
+                "case it happened: a restart does not erase it."
+            )
+        )
+        + "</p>"
     )
     if not is_large(data):
         return intro + "".join(
@@ -214,15 +251,22 @@ def flags_section(data: SupervisorData) -> str:
         modules = sorted({f.module for f in mine})
         rows.append(
             f"<tr><th><a href='{esc(trainee_href(data, trainee))}'>{esc(data.label(trainee))}</a></th>"
-            f"<td class='num bad'>{len(mine)}</td><td>{esc('; '.join(harms))}</td><td>{esc('; '.join(modules))}</td>"
-            "</tr>"
+            f"<td class='num bad'>{len(mine)}</td><td>{'; '.join(said(data, h) for h in harms)}</td>"
+            f"<td>{'; '.join(said(data, m) for m in modules)}</td></tr>"
         )
+    each_page = _("Each trainee's page (linked) shows every flagged answer or choice in words.")
     return (
-        intro + "<p class='quiet'>Each trainee's page (linked) shows every flagged answer or choice in words.</p>"
-        "<table class='data'><tr><th>Trainee</th><th>Flags</th><th>Kinds of harm</th><th>Modules</th></tr>"
+        intro
+        + f"<p class='quiet'>{esc(each_page)}</p>"
+        + _header_row("data", (_("Trainee"), _("Flags"), _("Kinds of harm"), _("Modules")))
         + "".join(rows)
         + "</table>"
     )
+
+
+def _header_row(css: str, headings: tuple[str, ...]) -> str:
+    """A table's opening and its header row, each heading escaped."""
+    return f"<table class='{css}'><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headings) + "</tr>"
 
 
 def status_section(data: SupervisorData) -> str:
@@ -230,24 +274,25 @@ def status_section(data: SupervisorData) -> str:
     rows = []
     for status in data.course_statuses:
         state = (
-            NOTHING_SUBMITTED
+            _(NOTHING_SUBMITTED)
             if not status.modules_submitted
-            else ("course complete" if status.complete else "in progress")
+            else (_("course complete") if status.complete else _("in progress"))
         )
         flags = len({f.evidence for f in by_trainee(data).flags.get(status.trainee_id, [])})
         must_pass = (
-            "not yet" if not status.modules_submitted else ("passed" if status.must_pass_passed else "not passed")
+            _("not yet")
+            if not status.modules_submitted
+            else (_("passed") if status.must_pass_passed else _("not passed"))
         )
         link = esc(trainee_href(data, status.trainee_id))
+        count = _("{done} of {total}").format(done=status.modules_submitted, total=status.modules_total)
         rows.append(
             f"<tr><th><a href='{link}'>{esc(data.label(status.trainee_id))}</a></th>"
-            f"<td>{esc(state)}</td><td class='num'>{status.modules_submitted} of {status.modules_total}</td>"
-            f"<td>{esc(must_pass)}</td><td class='{'bad' if flags else ''}'>{flags or 'none'}</td></tr>"
+            f"<td>{esc(state)}</td><td class='num'>{esc(count)}</td>"
+            f"<td>{esc(must_pass)}</td><td class='{'bad' if flags else ''}'>{flags or esc(_('none'))}</td></tr>"
         )
-    return (
-        "<table class='data status'><tr><th>Trainee</th><th>Status</th><th>Modules submitted</th>"
-        f"<th>Must-pass module</th><th>Flags</th></tr>{''.join(rows)}</table>"
-    )
+    headings = (_("Trainee"), _("Status"), _("Modules submitted"), _("Must-pass module"), _("Flags"))
+    return _header_row("data status", headings) + f"{''.join(rows)}</table>"
 
 
 def _framework_groups(data: SupervisorData, competencies: list[str]) -> list[tuple[str, list[str]]]:
@@ -256,9 +301,8 @@ def _framework_groups(data: SupervisorData, competencies: list[str]) -> list[tup
     wanted = set(competencies)
     for competency in data.course.framework.competencies:
         if competency.id in wanted:
-            groups.setdefault(FRAMEWORK_TITLES.get(competency.framework, competency.framework), []).append(
-                competency.id
-            )
+            title = FRAMEWORK_TITLES.get(competency.framework)
+            groups.setdefault(_(title) if title else competency.framework, []).append(competency.id)
     return list(groups.items())
 
 
@@ -272,7 +316,7 @@ def cohort_section(data: SupervisorData) -> str:
         c.id for c in framework if any(by_key.get((t, c.id)) and by_key[(t, c.id)].level for t in data.trainees)
     ]
     if not with_evidence:
-        return "<p>No graded work yet.</p>"
+        return f"<p>{esc(_('No graded work yet.'))}</p>"
     # Few trainees: names across; a big group: names turned, so the table still fits the page.
     turned = " turned" if len(data.trainees) > 10 else ""
     header = "".join(f"<th class='who{turned}'><span>{esc(data.label(t))}</span></th>" for t in data.trainees)
@@ -286,23 +330,29 @@ def cohort_section(data: SupervisorData) -> str:
                 level = int(record.level) if record and record.level is not None else None
                 ring = " flagcell" if record and record.flagged else ""
                 cells.append(f"<td class='cell{ring}'>{level_badge(level) if level else ''}</td>")
-            mark = " <span class='safety'>(safety-critical)</span>" if competency in safety else ""
-            rows.append(f"<tr><th class='name'>{esc(names[competency])}{mark}</th>{''.join(cells)}</tr>")
+            mark = f" <span class='safety'>({esc(_('safety-critical'))})</span>" if competency in safety else ""
+            rows.append(f"<tr><th class='name'>{said(data, names[competency])}{mark}</th>{''.join(cells)}</tr>")
     missing = [names[c.id] for c in framework if c.id not in with_evidence]
     none_yet = (
-        f"<p class='quiet'>No evidence yet for {len(missing)} competencies: {esc(', '.join(missing))}.</p>"
+        "<p class='quiet'>"
+        + esc(
+            ngettext(
+                "No evidence yet for {n} competency:", "No evidence yet for {n} competencies:", len(missing)
+            ).format(n=len(missing))
+        )
+        + f" {', '.join(said(data, m) for m in missing)}.</p>"
         if missing
         else ""
     )
     chart = level_chart_svg(data.records, [c.id for c in framework], names)
+    caption = esc(_("How many trainees are at each level, per competency."))
+    own_page = _("Each trainee's levels are on her own page (linked from the course status).")
     if is_large(data):  # a matrix 1,000 trainees wide helps nobody: the chart, and each trainee's own page
         return (
-            f"<figure>{chart}<figcaption>How many trainees are at each level, per competency.</figcaption></figure>"
-            f"<p class='quiet'>Each trainee's levels are on her own page (linked from the course status).</p>"
-            f"{none_yet}"
+            f"<figure>{chart}<figcaption>{caption}</figcaption></figure><p class='quiet'>{esc(own_page)}</p>{none_yet}"
         )
     return (
-        f"<figure>{chart}<figcaption>How many trainees are at each level, per competency.</figcaption></figure>"
+        f"<figure>{chart}<figcaption>{caption}</figcaption></figure>"
         f"<table class='matrix'><tr><th></th>{header}</tr>{''.join(rows)}</table>{none_yet}"
     )
 
@@ -311,7 +361,7 @@ def in_words(data: SupervisorData, module: Module, detail: str) -> str:
     """A gate condition's detail with the module's ids in words: 'question 4', the role-play, a case's title, a
     kind of harm's name (the gate names ids; a supervisor reads questions)."""
     names: dict[str, str] = {h.id: h.name.lower() for h in data.course.framework.harms}
-    names.update({i.id: f"question {n}" for n, i in enumerate(module.items, start=1)})
+    names.update({i.id: _("question {number}").format(number=n) for n, i in enumerate(module.items, start=1)})
     many = len(module.role_plays) > 1
     names.update({p.id: f"{n}" if many else "" for n, p in enumerate(module.role_plays, start=1)})
     names.update({s.id: f"“{s.title}”" for s in module.scenarios})
@@ -327,15 +377,21 @@ def _gate_html(data: SupervisorData, trainee: str) -> str:
         if status.passed is None:
             continue
         module = data.course.module(status.module_id)
-        verdict = "passed" if status.passed else "not passed"
+        verdict = _("passed") if status.passed else _("not passed")
         items = "".join(
             f"<li class='{'met' if c.met else 'unmet'}'>{'✓' if c.met else '✗'} "
-            f"{esc(GATE_CONDITIONS.get(c.name, c.name))}"
-            f"<span class='quiet'> — {esc(in_words(data, module, c.detail))}</span></li>"
+            f"{esc(_(GATE_CONDITIONS[c.name]) if c.name in GATE_CONDITIONS else c.name)}"
+            f"<span class='quiet'> — {_detail(data, in_words(data, module, c.detail))}</span></li>"
             for c in status.conditions
         )
-        parts.append(f"<h4>{esc(module_label(module))} (must pass): {verdict}</h4><ul class='gate'>{items}</ul>")
+        heading = _("{module} (must pass): {verdict}").format(module=module_label(module), verdict=verdict)
+        parts.append(f"<h4>{said(data, heading)}</h4><ul class='gate'>{items}</ul>")
     return "".join(parts)
+
+
+def _detail(data: SupervisorData, text: str) -> str:
+    """A gate condition's detail: the grading model writes it in English (ids and counts), marked so."""
+    return esc(text) if data.language == "en" else f"<span lang='en' class='en'>{esc(text)}</span>"
 
 
 def _modules_html(data: SupervisorData, trainee: str) -> str:
@@ -344,41 +400,47 @@ def _modules_html(data: SupervisorData, trainee: str) -> str:
         module = data.course.module(status.module_id)
         if not status.submitted:
             rows.append(
-                f"<tr><td>{esc(module_label(module))}</td><td colspan='3' class='quiet'>not submitted</td></tr>"
+                f"<tr><td>{said(data, module_label(module))}</td><td colspan='3' class='quiet'>"
+                f"{esc(_('not submitted'))}</td></tr>"
             )
             continue
-        waiting = f"{status.awaiting_trainer} role-play(s)" if status.awaiting_trainer else "none"
-        rows.append(
-            f"<tr><td>{esc(module_label(module))}</td><td>submitted</td>"
-            f"<td class='num'>{status.score:g} of {status.max_score:g}</td><td>{esc(waiting)}</td></tr>"
+        waiting = (
+            ngettext("{n} role-play", "{n} role-plays", status.awaiting_trainer).format(n=status.awaiting_trainer)
+            if status.awaiting_trainer
+            else _("none")
         )
-    return (
-        "<table class='data'><tr><th>Module</th><th>Submitted</th><th>Points</th><th>Waiting for a trainer</th></tr>"
-        f"{''.join(rows)}</table>"
-    )
+        points = _("{score} of {total}").format(score=f"{status.score:g}", total=f"{status.max_score:g}")
+        rows.append(
+            f"<tr><td>{said(data, module_label(module))}</td><td>{esc(_('submitted'))}</td>"
+            f"<td class='num'>{esc(points)}</td><td>{esc(waiting)}</td></tr>"
+        )
+    headings = (_("Module"), _("Submitted"), _("Points"), _("Waiting for a trainer"))
+    return _header_row("data", headings) + f"{''.join(rows)}</table>"
 
 
 def _levels_html(data: SupervisorData, trainee: str) -> str:
     mine = {r.competency: r for r in by_trainee(data).records.get(trainee, []) if r.level is not None}
     if not mine:
-        return "<p class='quiet'>No graded evidence yet.</p>"
+        return f"<p class='quiet'>{esc(_('No graded evidence yet.'))}</p>"
     rows = []
     for title, ids in _framework_groups(data, list(mine)):
         rows.append(f"<tr><th colspan='4' class='group'>{esc(title)}</th></tr>")
         for competency in ids:
             record = mine[competency]
             level = int(record.level) if record.level is not None else None
-            points = f"{record.score:g} of {record.max_score:g}" if record.max_score else ""
-            flag = " <span class='bad'>flagged</span>" if record.flagged else ""
-            rows.append(
-                f"<tr><td>{esc(record.name)}{flag}</td><td class='lvlcell'>{level_badge(level)} "
-                f"<span class='quiet lvlword'>{esc(LEVEL_WORDS[level].split(' ', 1)[1]) if level else ''}</span></td>"
-                f"<td class='num'>{record.evidence_count}</td><td class='num'>{points}</td></tr>"
+            points = (
+                _("{score} of {total}").format(score=f"{record.score:g}", total=f"{record.max_score:g}")
+                if record.max_score
+                else ""
             )
-    return (
-        "<table class='data levels'><tr><th>Competency</th><th>Level</th><th>Observations</th><th>Points</th></tr>"
-        f"{''.join(rows)}</table>"
-    )
+            flag = f" <span class='bad'>{esc(_('flagged'))}</span>" if record.flagged else ""
+            rows.append(
+                f"<tr><td>{said(data, record.name)}{flag}</td><td class='lvlcell'>{level_badge(level)} "
+                f"<span class='quiet lvlword'>{esc(_(LEVEL_NAMES[level])) if level else ''}</span></td>"
+                f"<td class='num'>{record.evidence_count}</td><td class='num'>{esc(points)}</td></tr>"
+            )
+    headings = (_("Competency"), _("Level"), _("Observations"), _("Points"))
+    return _header_row("data levels", headings) + f"{''.join(rows)}</table>"
 
 
 def _change_html(data: SupervisorData, trainee: str) -> str:
@@ -391,23 +453,53 @@ def _change_html(data: SupervisorData, trainee: str) -> str:
     for change in mine:
         shift = f"{change.change:+d}" if change.change is not None else ""
         state = "bad" if change.status == "lower" else "ok" if change.status == "improved" else "quiet"
+        status = _(CHANGE_WORDS[change.status]) if change.status in CHANGE_WORDS else change.status
         rows.append(
-            f"<tr><td>{esc(change.competency_name)}</td><td class='lvlcell'>{level_badge(change.baseline)}</td>"
+            f"<tr><td>{said(data, change.competency_name)}</td><td class='lvlcell'>{level_badge(change.baseline)}</td>"
             f"<td class='lvlcell'>{level_badge(change.end)}</td>"
-            f"<td class='{state}'>{esc(change.status)}{' ' + shift if shift and shift != '+0' else ''}</td></tr>"
+            f"<td class='{state}'>{esc(status)}{' ' + shift if shift and shift != '+0' else ''}</td></tr>"
         )
     titles = "; ".join(
-        f"“{c.title}”, first play in {module_label(data.course.module(c.baseline_module))} and in "
-        f"{module_label(data.course.module(c.end_module))}"
+        _("“{title}”, first play in {first} and in {last}").format(
+            title=c.title,
+            first=module_label(data.course.module(c.baseline_module)),
+            last=module_label(data.course.module(c.end_module)),
+        )
         for c in cases.values()
         if any(m.scenario_id == c.scenario_id for m in mine)
     )
-    waiting = " The end play comes with the last module." if all(c.status == NOT_YET for c in mine) else ""
+    waiting = " " + _("The end play comes with the last module.") if all(c.status == NOT_YET for c in mine) else ""
+    headings = (_("Competency"), _("Baseline"), _("End"), _("Change"))
     return (
-        f"<h3>Baseline → end</h3><p class='quiet'>The standard case: {esc(titles)}.{waiting}</p>"
-        "<table class='data levels'><tr><th>Competency</th><th>Baseline</th><th>End</th><th>Change</th></tr>"
-        f"{''.join(rows)}</table>"
+        f"<h3>{esc(_('Baseline → end'))}</h3><p class='quiet'>{esc(_('The standard case:'))} {said(data, titles)}."
+        f"{esc(waiting)}</p>" + _header_row("data levels", headings) + f"{''.join(rows)}</table>"
     )
+
+
+CHANGE_WORDS = {
+    "improved": N_("improved"),
+    "same": N_("same"),
+    "lower": N_("lower"),
+    "not yet": N_("not yet"),
+    "no baseline": N_("no baseline"),
+}
+"""grading/change.py's statuses, as the report says them (the change table keeps them as they are)."""
+
+
+def change_sentence(change: CohortChange) -> str:
+    """The cohort's baseline → end line in the report's language (CohortChange.sentence() is the English)."""
+    if not change.compared:
+        return _("No trainee has played the standard case both at the start and at the end yet.")
+    text = ngettext(
+        "{improved} of {n} trainee improved on {competencies} competencies between the first and the last play of "
+        "the standard case",
+        "{improved} of {n} trainees improved on {competencies} competencies between the first and the last play of "
+        "the standard case",
+        change.compared,
+    ).format(improved=change.improved, n=change.compared, competencies=change.competencies_improved)
+    if change.lower:
+        text += _("; {lower} went down on at least one").format(lower=change.lower)
+    return text + "."
 
 
 def _cases_html(data: SupervisorData, trainee: str) -> str:
@@ -415,33 +507,38 @@ def _cases_html(data: SupervisorData, trainee: str) -> str:
     for submission in by_trainee(data).submissions.get(trainee, []):
         module = data.course.module(submission.module_id)
         for play in case_path(data.course, submission):
-            attempt = f", attempt {play.attempt}" if play.attempt is not None else ""
+            attempt = _(", attempt {number}").format(number=play.attempt) if play.attempt is not None else ""
             levels = [s.level for s in play.steps if s.level is not None]
             summary = (
-                f"levels {' '.join(str(v) for v in levels)}; lowest {min(levels)}" if levels else "no choices recorded"
+                _("levels {levels}; lowest {lowest}").format(
+                    levels=" ".join(str(v) for v in levels), lowest=min(levels)
+                )
+                if levels
+                else _("no choices recorded")
             )
-            state = "finished" if play.finished else "not finished"
+            state = _("finished") if play.finished else _("not finished")
             steps = []
             session = None
             for step in play.steps:
                 if step.session and step.session != session:
                     session = step.session
-                    steps.append(f"<li class='session'>{esc(session)}</li>")
+                    steps.append(f"<li class='session'>{said(data, session)}</li>")
                 steps.append(
-                    f"<li>{level_badge(step.level)} <span class='moment'>{esc(step.moment)}</span>"
-                    f"<br><span class='choice'>→ {esc(step.choice)}</span></li>"
+                    f"<li>{level_badge(step.level)} <span class='moment'>{said(data, step.moment)}</span>"
+                    f"<br><span class='choice'>→ {said(data, step.choice)}</span></li>"
                 )
             missing = (
-                f"<p class='bad'>Safety steps not taken: {esc('; '.join(play.safety_missing))}</p>"
+                f"<p class='bad'>{esc(_('Safety steps not taken:'))} "
+                f"{'; '.join(said(data, m) for m in play.safety_missing)}</p>"
                 if play.safety_missing
                 else ""
             )
+            heading = _("{module}: case “{title}”").format(module=module_label(module), title=play.title)
             parts.append(
-                f"<h4>{esc(module_label(module))}: case “{esc(play.title)}”{esc(attempt)} "
-                f"({state}; {esc(summary)})</h4>"
+                f"<h4>{said(data, heading)}{esc(attempt)} ({esc(state)}; {esc(summary)})</h4>"
                 f"<ol class='path'>{''.join(steps)}</ol>{missing}"
             )
-    return "".join(parts) or "<p class='quiet'>No practice case in her graded work yet.</p>"
+    return "".join(parts) or f"<p class='quiet'>{esc(_('No practice case in her graded work yet.'))}</p>"
 
 
 def _role_plays_html(data: SupervisorData, trainee: str) -> str:
@@ -455,52 +552,90 @@ def _role_plays_html(data: SupervisorData, trainee: str) -> str:
             prompt = prompts[result.item_id]
             text = data.role_play_texts.get((trainee, module.id, prompt.id))
             if result.needs_manual_grade:
-                rating = "waiting for a trainer's rating"
+                rating = _("waiting for a trainer's rating")
             elif result.level is None:
-                rating = "not written"
+                rating = _("not written")
             else:
-                rating = f"rated {LEVEL_WORDS[int(result.level)]} ({result.score:g} of {result.max_score:g} points)"
-            comment = f"<p><em>Trainer's comment:</em> {esc(result.comment)}</p>" if result.comment else ""
+                rating = _("rated {level} ({score} of {total} points)").format(
+                    level=level_word(int(result.level)), score=f"{result.score:g}", total=f"{result.max_score:g}"
+                )
+            said_by = _("Trainer's comment:")
+            comment = f"<p><em>{esc(said_by)}</em> {esc(result.comment)}</p>" if result.comment else ""
             answer = f"<blockquote>{esc(text)}</blockquote>" if text else ""
+            heading = _("{module}: role-play").format(module=module_label(module))
             parts.append(
-                f"<h4>{esc(module_label(module))}: role-play</h4><p class='quiet'>{esc(prompt.situation)} "
-                f"{esc(prompt.task)}</p>{answer}<p>{level_badge(int(result.level) if result.level else None)} "
+                f"<h4>{said(data, heading)}</h4><p class='quiet'>{said(data, prompt.situation)} "
+                f"{said(data, prompt.task)}</p>{answer}<p>{level_badge(int(result.level) if result.level else None)} "
                 f"{esc(rating)}</p>{comment}"
             )
-    return "".join(parts) or "<p class='quiet'>No role-play in her graded work yet.</p>"
+    return "".join(parts) or f"<p class='quiet'>{esc(_('No role-play in her graded work yet.'))}</p>"
 
 
 def trainee_page(data: SupervisorData, trainee: str) -> str:
     """One trainee's page: status, must-pass conditions, modules, levels, case paths, role-plays."""
     status = by_trainee(data).course_status[trainee]
-    head = f"<section class='trainee' id='{_anchor(trainee)}'><h2>Trainee: {esc(data.label(trainee))}</h2>"
+    title = _("Trainee: {name}").format(name=data.label(trainee))
+    head = f"<section class='trainee' id='{_anchor(trainee)}'><h2>{esc(title)}</h2>"
     if not status.modules_submitted:
-        return head + f"<p class='quiet big'>{NOTHING_SUBMITTED.capitalize()}.</p></section>"
+        nothing = _(NOTHING_SUBMITTED)
+        return head + f"<p class='quiet big'>{esc(nothing[:1].upper() + nothing[1:])}.</p></section>"
     flags = len({f.evidence for f in by_trainee(data).flags.get(trainee, [])})
-    state = "Course complete" if status.complete else "In progress"
+    state = _("Course complete") if status.complete else _("In progress")
     flag_text = (
-        f" <span class='bad'>Flagged: {flags} potentially harmful answer(s) or choice(s); see the flags.</span>"
+        " <span class='bad'>"
+        + esc(
+            ngettext(
+                "Flagged: {n} potentially harmful answer or choice; see the flags.",
+                "Flagged: {n} potentially harmful answers or choices; see the flags.",
+                flags,
+            ).format(n=flags)
+        )
+        + "</span>"
         if flags
         else ""
     )
+    submitted = _("{state}: {done} of {total} modules submitted.").format(
+        state=state, done=status.modules_submitted, total=status.modules_total
+    )
     cards = ""
     if flags and is_large(data):  # the report lists her only in a row: her flags in words are here
-        cards = "<h3>Flags</h3>" + "".join(
+        cards = f"<h3>{esc(_('Flags'))}</h3>" + "".join(
             _flag_card(data, same[0], [f.competency_name for f in same], href="#" + _anchor(trainee))
             for same in _flag_events(data, trainee)
         )
     return (
-        head + f"<p>{state}: {status.modules_submitted} of {status.modules_total} modules submitted.{flag_text}</p>"
+        head + f"<p>{esc(submitted)}{flag_text}</p>"
         f"{cards}"
-        f"{_gate_html(data, trainee)}<h3>Modules</h3>{_modules_html(data, trainee)}"
-        f"<h3>Levels per competency</h3>{_levels_html(data, trainee)}{_change_html(data, trainee)}"
-        f"<h3>Practice cases: the path taken</h3>{_cases_html(data, trainee)}"
-        f"<h3>Role-plays</h3>{_role_plays_html(data, trainee)}</section>"
+        f"{_gate_html(data, trainee)}<h3>{esc(_('Modules'))}</h3>{_modules_html(data, trainee)}"
+        f"<h3>{esc(_('Levels per competency'))}</h3>{_levels_html(data, trainee)}{_change_html(data, trainee)}"
+        f"<h3>{esc(_('Practice cases: the path taken'))}</h3>{_cases_html(data, trainee)}"
+        f"<h3>{esc(_('Role-plays'))}</h3>{_role_plays_html(data, trainee)}</section>"
     )
 
 
+FONT_STACK = "'Noto Sans Devanagari','Noto Sans Bengali','Noto Sans','DejaVu Sans',Arial,sans-serif"
+"""The vendored faces first, each limited to its script by unicode-range, so Latin falls through to the system's
+sans-serif: listed after an installed font, Chromium drew Devanagari and Bengali as empty boxes (the certificate
+found this first)."""
+BENGALI_FIRST = "'Noto Sans Bengali','Noto Sans Devanagari','Noto Sans','DejaVu Sans',Arial,sans-serif"
+"""A Bengali report: both faces cover the danda (।), and Bengali text should get Bengali's."""
+
+
+def font_faces_embedded() -> str:
+    """@font-face rules for the vendored Devanagari and Bengali fonts as data URIs: Chromium prints the PDF with no
+    Indian fonts installed, and the HTML report still draws a Hindi name when it is mailed to another laptop."""
+    from ipt_course.grading.certificate import font_faces_local
+
+    return font_faces_local()
+
+
+def font_style(language: str) -> str:
+    """The report's body font stack for its language."""
+    return f"body{{font-family:{BENGALI_FIRST if language == 'bn' else FONT_STACK}}}"
+
+
 STYLE = (
-    "body{font-family:'Noto Sans',sans-serif;margin:1.5em;color:#222;line-height:1.4;max-width:60em}"
+    "body{margin:1.5em;color:#222;line-height:1.4;max-width:60em}"
     "h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:2px solid #ccc}h3{margin-top:1.2em}"
     "table.data{border-collapse:collapse;margin:.5em 0}table.data td,table.data th{border:1px solid #ccc;"
     "padding:.25em .5em;vertical-align:top}th{text-align:left}td.num{text-align:right}"
@@ -521,14 +656,27 @@ STYLE = (
     "ol.path li.session{list-style:none;font-weight:bold;margin-top:.6em;margin-left:-1.2em}"
     ".moment{color:#555}.choice{font-weight:bold}blockquote{border-left:4px solid #ccc;margin:.4em 0;"
     "padding:.2em .8em;white-space:pre-wrap}figure{margin:0}figcaption{font-size:.85em;color:#555}"
-    "svg{max-width:100%;height:auto}a{color:inherit}"
+    "svg{max-width:100%;height:auto}a{color:inherit}.en{font-style:italic}"
     "table.status th{white-space:nowrap}h2,h3,h4{break-after:avoid}figure,tr{break-inside:avoid}"
     "@media print{body{margin:0}section.trainee,h2.page{break-before:page}}"
 )
 
 
 def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame] | None = None) -> str:
-    """The report page. Trainees appear as in the tables (pseudonymous ids unless names were asked for)."""
+    """The report page. Trainees appear as in the tables (pseudonymous ids unless names were asked for).
+
+    Its words are in the data's language (see export.data_in), through the interface catalogue."""
+    with speaking(data.language):
+        return _report_html(data, tables)
+
+
+def _made_at(data: SupervisorData) -> str:
+    """When the report was made: the month named in English, numbers only in another language."""
+    made = data.made_at or datetime.now()
+    return made.strftime("%d %B %Y, %H:%M") if data.language == "en" else made.strftime("%d.%m.%Y, %H:%M")
+
+
+def _report_html(data: SupervisorData, tables: dict[str, pd.DataFrame] | None) -> str:
     course = data.course
     submitted = sum(1 for s in data.course_statuses if s.modules_submitted)
     flagged = len({f.trainee_id for f in data.flags})
@@ -537,32 +685,47 @@ def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame]
         rows = tables["modules"][tables["modules"]["tampered"].astype(str) != ""]
         if not rows.empty:
             tampered = (
-                "<p class='bad'>Graded from the progress store's record because the submitted file did not match it: "
+                "<p class='bad'>"
+                + esc(_("Graded from the progress store's record because the submitted file did not match it:"))
+                + " "
                 + esc("; ".join(f"{r.trainee_id} {r.module_id}: {r.tampered}" for r in rows.itertuples()))
                 + "</p>"
             )
+    title = _("Competency report: {title}").format(title=course.course.title)
+    made = _("Made {when} from {source}.").format(when=_made_at(data), source=_(data.made_from))
+    roster = ngettext(
+        "{n} trainee on the roster; {submitted} have submitted work;",
+        "{n} trainees on the roster; {submitted} have submitted work;",
+        len(data.trainees),
+    ).format(n=len(data.trainees), submitted=submitted)
+    levels = " ".join(f"{level_badge(n)} {esc(_(LEVEL_NAMES[n]))}" for n in (1, 2, 3, 4))
+    equip = _("Levels follow WHO/UNICEF EQUIP:")
+    rule = _("A level-1 answer or choice on a safety-critical competency flags the trainee, whatever her total score.")
+    large = ngettext(
+        "{n} trainee: each one's page is a file of its own in {folder}, linked from the course status above.",
+        "{n} trainees: each one's page is a file of its own in {folder}, linked from the course status above.",
+        len(data.trainees),
+    )
     return (
-        "<!doctype html><html lang='en'><meta charset='utf-8'><title>Competency report</title>"
-        f"<style>{STYLE}</style><body><main>"
-        f"<h1>Competency report: {esc(course.course.title)}</h1>"
-        f"<p>Made {(data.made_at or datetime.now()).strftime('%d %B %Y, %H:%M')} from {esc(data.made_from)}. "
-        f"{len(data.trainees)} "
-        f"trainees on the roster; {submitted} have submitted work; <strong>{flagged} flagged</strong>.</p>"
-        "<p class='quiet'>Levels follow WHO/UNICEF EQUIP: "
-        + " ".join(f"{level_badge(n)} {esc(LEVEL_WORDS[n].split(' ', 1)[1])}" for n in (1, 2, 3, 4))
-        + ". A level-1 answer or choice on a safety-critical competency flags the trainee, whatever her total score."
-        f"</p>{tampered}"
-        f"<h2>Flags for supervisor follow-up</h2>{flags_section(data)}"
-        f"<h2>Course status</h2>{status_section(data)}"
-        f"<h2 class='page'>The group: levels per competency</h2>{cohort_section(data)}"
+        f"<!doctype html><html lang='{esc(data.language)}'><meta charset='utf-8'><title>{said(data, title)}</title>"
+        f"<style>{font_faces_embedded()}{font_style(data.language)}{STYLE}</style><body><main>"
+        f"<h1>{said(data, title)}</h1>"
+        f"<p>{said(data, made)} {esc(roster)} "
+        f"<strong>{esc(_('{n} flagged').format(n=flagged))}</strong>.</p>"
+        f"<p class='quiet'>{esc(equip)} {levels}. {esc(rule)}</p>{tampered}"
+        f"<h2>{esc(_('Flags for supervisor follow-up'))}</h2>{flags_section(data)}"
+        f"<h2>{esc(_('Course status'))}</h2>{status_section(data)}"
+        f"<h2 class='page'>{esc(_('The group: levels per competency'))}</h2>{cohort_section(data)}"
         + (
-            f"<p class='change'><strong>Baseline → end:</strong> {esc(cohort_change(data.changes).sentence())}</p>"
+            f"<p class='change'><strong>{esc(_('Baseline → end:'))}</strong> "
+            f"{esc(change_sentence(cohort_change(data.changes)))}</p>"
             if data.changes
             else ""
         )
         + (
-            f"<p class='quiet'>{len(data.trainees)} trainees: each one's page is a file of its own in "
-            f"<code>{TRAINEE_FOLDER}/</code>, linked from the course status above.</p>"
+            "<p class='quiet'>"
+            + esc(large).format(n=len(data.trainees), folder=f"<code>{TRAINEE_FOLDER}/</code>")
+            + "</p>"
             if is_large(data)
             else "".join(trainee_page(data, t) for t in data.trainees)
         )
@@ -571,12 +734,23 @@ def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame]
 
 
 def trainee_report_html(data: SupervisorData, trainee: str) -> str:
-    """One trainee's page as a file of its own (for a cohort too big for one report), linking back to it."""
-    return (
-        f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{esc(data.label(trainee))}: competency</title>"
-        f"<style>{STYLE}</style><body><main><p><a href='../competency-report.html'>← The whole report</a></p>"
-        f"{trainee_page(data, trainee)}</main></body></html>"
-    )
+    """One trainee's page as a file of its own (for a cohort too big for one report), linking back to it.
+
+    Its fonts are a file beside it (fonts.css, written once): a thousand pages each carrying 350 kB of fonts
+    would be 350 MB."""
+    with speaking(data.language):
+        title = _("{name}: competency").format(name=data.label(trainee))
+        back = _("← The whole report")
+        return (
+            f"<!doctype html><html lang='{esc(data.language)}'><meta charset='utf-8'><title>{esc(title)}</title>"
+            f"<link rel='stylesheet' href='{FONTS_CSS}'><style>{font_style(data.language)}{STYLE}</style><body>"
+            f"<main><p><a href='../competency-report.html'>{esc(back)}</a></p>"
+            f"{trainee_page(data, trainee)}</main></body></html>"
+        )
+
+
+FONTS_CSS = "fonts.css"
+"""In a big cohort's trainees/ folder: the embedded fonts once, for every trainee's own page."""
 
 
 def html_to_pdf(page: Path, pdf: Path) -> Path:
