@@ -129,3 +129,39 @@ def test_roster_role_reaches_the_viewer(tmp_path: Path) -> None:
         assert identity.role_of("sunita") == "trainee"
     finally:
         identity.close()
+
+
+def test_report_trainee_page_lists_trainer_notes(course: LoadedCourse) -> None:
+    """Does a trainee's page of the report (and so the live page) list her trainer's notes, and no one else's?"""
+    from ipt_course.progress.notes import add_note
+
+    store = ProgressStore(course.project.progress_db)
+    try:
+        for trainee, name in NAMES.items():
+            store.add_trainee(trainee, name, "1234")
+        add_note(store, "trainee-01", "Good listening <in> the role-play.")
+        add_note(store, "trainee-03", "Please submit module 2 this week.")
+    finally:
+        store.close()
+    data = cohort(course)
+    first = report.trainee_page(data, "trainee-01")
+    assert "Trainer notes" in first and "Good listening &lt;in&gt; the role-play." in first
+    assert "Please submit module 2" in report.trainee_page(data, "trainee-03"), "also with a module still missing"
+    assert "Trainer notes" not in report.trainee_page(data, "trainee-02")
+
+
+def test_supervisors_and_trainers_are_not_counted_as_trainees(course: LoadedCourse) -> None:
+    """Are the roster's supervisor and trainer left out of the report's trainees (and so of certificates)?"""
+    from ipt_course.grading.export import roster_ids
+    from ipt_course.workshop import RosterEntry, read_roster, write_roster
+
+    entries = read_roster(course.project.roster_csv)
+    write_roster(
+        course.project.roster_csv,
+        [
+            *entries,
+            RosterEntry("sunita", "Sunita Demo", "2345", "supervisor"),
+            RosterEntry("tara", "T", "3456", "trainer"),
+        ],
+    )
+    assert roster_ids(course) == [e.trainee_id for e in entries]

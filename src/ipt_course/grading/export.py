@@ -341,10 +341,10 @@ def case_path(course: LoadedCourse, submission: GradedSubmission) -> list[CasePl
 
 def roster_ids(course: LoadedCourse) -> list[str]:
     """The trainees on the workshop roster (workshop/roster.csv), if there is one."""
-    from ipt_course.workshop import read_roster
+    from ipt_course.workshop import read_roster, trainee_ids
 
     path = course.project.roster_csv
-    return [e.trainee_id for e in read_roster(path)] if path.is_file() else []
+    return trainee_ids(read_roster(path)) if path.is_file() else []  # not its trainers or supervisors
 
 
 def roster_names(course: LoadedCourse) -> dict[str, str]:

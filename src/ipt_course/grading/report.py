@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import re
 import subprocess
 import tempfile
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +33,8 @@ from ipt_course.grading.export import (
     case_path,
     module_label,
 )
-from ipt_course.i18n_ui import N_, _, ngettext, speaking
+from ipt_course.grading.notes import trainer_notes_html
+from ipt_course.i18n_ui import N_, _, active, ngettext, speaking
 
 
 def esc(value: object) -> str:
@@ -180,7 +183,14 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
 
     buffer = io.StringIO()
     # No date and ids from a fixed salt: the same data draws the same bytes (a merge run twice gives one report).
-    with rc_context({"svg.hashsalt": "ipt-course"}):
+    # Labels in Devanagari or Bengali: matplotlib's font has no such glyphs and would draw boxes as paths; kept as
+    # SVG text, the page draws them with its embedded fonts (font_style's svg text rule).
+    as_text = active() != "en"
+    with contextlib.ExitStack() as stack:
+        if as_text:
+            stack.enter_context(warnings.catch_warnings())
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        stack.enter_context(rc_context({"svg.hashsalt": "ipt-course", "svg.fonttype": "none" if as_text else "path"}))
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]
@@ -578,7 +588,8 @@ def trainee_page(data: SupervisorData, trainee: str) -> str:
     head = f"<section class='trainee' id='{_anchor(trainee)}'><h2>{esc(title)}</h2>"
     if not status.modules_submitted:
         nothing = _(NOTHING_SUBMITTED)
-        return head + f"<p class='quiet big'>{esc(nothing[:1].upper() + nothing[1:])}.</p></section>"
+        notes = trainer_notes_html(data, trainee)
+        return head + f"<p class='quiet big'>{esc(nothing[:1].upper() + nothing[1:])}.</p>{notes}</section>"
     flags = len({f.evidence for f in by_trainee(data).flags.get(trainee, [])})
     state = _("Course complete") if status.complete else _("In progress")
     flag_text = (
@@ -609,7 +620,8 @@ def trainee_page(data: SupervisorData, trainee: str) -> str:
         f"{_gate_html(data, trainee)}<h3>{esc(_('Modules'))}</h3>{_modules_html(data, trainee)}"
         f"<h3>{esc(_('Levels per competency'))}</h3>{_levels_html(data, trainee)}{_change_html(data, trainee)}"
         f"<h3>{esc(_('Practice cases: the path taken'))}</h3>{_cases_html(data, trainee)}"
-        f"<h3>{esc(_('Role-plays'))}</h3>{_role_plays_html(data, trainee)}</section>"
+        f"<h3>{esc(_('Role-plays'))}</h3>{_role_plays_html(data, trainee)}"
+        f"{trainer_notes_html(data, trainee)}</section>"
     )
 
 
@@ -631,7 +643,9 @@ def font_faces_embedded() -> str:
 
 def font_style(language: str) -> str:
     """The report's body font stack for its language."""
-    return f"body{{font-family:{BENGALI_FIRST if language == 'bn' else FONT_STACK}}}"
+    stack = BENGALI_FIRST if language == "bn" else FONT_STACK
+    # matplotlib names its own font on each SVG text: the chart's labels are drawn with the report's fonts instead.
+    return f"body{{font-family:{stack}}}svg text{{font-family:{stack} !important}}"
 
 
 STYLE = (

@@ -1,0 +1,34 @@
+"""The trainer's notes to a trainee on her page of the supervisor's report (kept by `ipt-course note`)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from ipt_course.i18n_ui import _
+from ipt_course.progress.notes import Note, trainer_notes
+from ipt_course.progress.store import open_store, store_exists
+
+if TYPE_CHECKING:
+    from ipt_course.grading.export import SupervisorData
+
+
+def notes_of(data: SupervisorData, trainee: str) -> list[Note]:
+    """Her trainer's notes from this workshop's progress store; none when the report has no store (a merge)."""
+    project = data.course.project
+    if not store_exists(project):
+        return []
+    store = open_store(project)
+    try:
+        return trainer_notes(store, trainee)
+    finally:
+        store.close()
+
+
+def trainer_notes_html(data: SupervisorData, trainee: str) -> str:
+    """The notes, oldest first with their dates, under a heading; "" when her trainer left none."""
+    notes = notes_of(data, trainee)
+    if not notes:
+        return ""
+    rows = "".join(f"<li><span class='quiet'>{html.escape(n.at)}</span> {html.escape(n.text)}</li>" for n in notes)
+    return f"<h3>{html.escape(_('Trainer notes'))}</h3><ul class='notes'>{rows}</ul>"
