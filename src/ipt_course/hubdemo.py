@@ -113,6 +113,12 @@ class Postgres:
                     break
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.user:
+            reach = subprocess.run(self._as_user("test", "-x", str(self.folder.parent)), capture_output=True)
+            if reach.returncode != 0:
+                raise HubUnavailable(
+                    f"PostgreSQL runs as the {self.user} user, who cannot reach {self.folder.parent} (a folder "
+                    "above it is private): give the demo a folder it can reach, e.g. --dir /srv/ipt-hub"
+                )
             shutil.chown(self.folder, self.user)
         self.folder.chmod(0o700)
         if not (self.data / "PG_VERSION").is_file():
