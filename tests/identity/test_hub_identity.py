@@ -115,9 +115,11 @@ def test_sign_out_clears_the_cookie_and_leads_to_the_hub_logout() -> None:
 
 
 def test_the_first_visit_is_reported_once() -> None:
-    """Is the owner put on the roster once per server, not on every request?"""
+    """Is the owner put on the roster once per server, not on every request, and a visiting admin never?"""
     seen: list[Viewer] = []
-    identity = HubIdentity(FakeHubAuth({"t": user("asha", [])}), environ=ENV, on_first_visit=seen.append)
+    users = {"t": user("asha", []), "admin": user("course-admin", [])}
+    identity = HubIdentity(FakeHubAuth(users), environ=ENV, on_first_visit=seen.append)
+    identity.session(FakeHandler("admin"))  # type: ignore[arg-type]
     for _ in range(3):
         identity.session(FakeHandler("t"))  # type: ignore[arg-type]
     assert [v.trainee_id for v in seen] == ["asha"]

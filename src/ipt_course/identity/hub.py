@@ -132,6 +132,8 @@ class HubIdentity:
         return found
 
     def _first_visit(self, viewer: Viewer) -> None:
+        if viewer.trainee_id != self.owner:  # a hub admin looking in is not this server's trainee
+            return
         with self._lock:
             first, self._visited = not self._visited, True
         if first and self.on_first_visit is not None:
