@@ -165,3 +165,28 @@ def test_supervisors_and_trainers_are_not_counted_as_trainees(course: LoadedCour
         ],
     )
     assert roster_ids(course) == [e.trainee_id for e in entries]
+
+
+def test_supervisor_page_in_her_language(live: SupervisorData) -> None:
+    """Does a Hindi-speaking supervisor get the report's words in Hindi (the catalogue's), the data unchanged?"""
+    from ipt_course.i18n_ui import speaking
+
+    hindi = Viewer(SUNITA.trainee_id, "supervisor", SUNITA.name, language="hi")
+    page = shown(app_page(hindi))
+    with speaking("hi"):
+        heading = report.__dict__["_"]("Flags for supervisor follow-up")
+    assert heading != "Flags for supervisor follow-up", "the catalogue translates the heading"
+    assert heading in page and "Flags for supervisor follow-up" not in page
+
+
+def test_supervisor_page_from_the_real_gradebook(project: Project) -> None:
+    """With the real course and no graded work yet, does the page list the roster's trainees, in English and Hindi?"""
+    from ipt_course.workshop import ensure_workshop
+
+    entries, _ = ensure_workshop(project)  # the demo workshop: six trainees and a supervisor
+    boss = next(e for e in entries if e.role == "supervisor")
+    for language in (None, "hi"):
+        page = shown(app_page(Viewer(boss.trainee_id, "supervisor", boss.name, language=language)))
+        assert "could not be made" not in page
+        assert all(f"id='trainee-{e.trainee_id}'" in page for e in entries if e.role == "trainee")
+        assert f"id='trainee-{boss.trainee_id}'" not in page, "the supervisor is not one of the trainees"

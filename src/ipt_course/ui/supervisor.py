@@ -49,8 +49,13 @@ def supervisor_html(ctx: PageContext) -> str:
         raise NotASupervisor("the supervisor page is for the supervisor role only")
     from ipt_course.grading import report
     from ipt_course.grading.certificate import supervisor_data_for
+    from ipt_course.grading.export import data_in
 
     data = supervisor_data_for(served_course())
+    try:
+        data = data_in(data, ctx.language)  # the course's text in her language too
+    except Exception:  # a translation that cannot be applied: the course's text in English, the words still hers
+        traceback.print_exc(file=sys.__stderr__)
     pages = "".join(report.trainee_page(data, t) for t in data.trainees)
     # A large cohort's report links to a file per trainee; here every page is inline, so link to it.
     status = re.sub(
