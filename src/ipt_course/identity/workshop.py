@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ipt_course.i18n_ui import N_, LanguagePreferences
 from ipt_course.identity.pins import pin_matches
@@ -227,7 +227,7 @@ class WorkshopIdentity:
             return "trainee"
         if stamp != self._roles[0]:
             try:
-                roles = {e.trainee_id: cast(Role, e.role) for e in read_roster(self.roster_csv) if e.role in ROLES}
+                roles = {e.trainee_id: e.role for e in read_roster(self.roster_csv) if e.role in ROLES}
             except (OSError, ValueError):
                 roles = {}
             self._roles = (stamp, roles)
