@@ -407,8 +407,11 @@ def supervisor_data(
     names: dict[str, str] | None = None,
     trainees: Iterable[str] = (),
     role_play_texts: dict[tuple[str, str, str], str] | None = None,
+    language: str = "en",
 ) -> SupervisorData:
-    """The records behind every table and the report. Pure: levels and the gate come from the competency model."""
+    """The records behind every table and the report. Pure: levels and the gate come from the competency model.
+
+    The flags' words are made in `language` (English for the export, whatever language the page around speaks)."""
     graded = list(submissions)
     trainee_ids = sorted({s.trainee_id for s in graded} | set(trainees))
     evidence = [e for s in graded for e in s.evidence]
@@ -417,10 +420,11 @@ def supervisor_data(
     texts = role_play_texts or {}
     results = {(r.trainee_id, r.module_id, r.item_id): r for s in graded for r in s.results}
     order = {m.id: m.meta.number for m in course.modules}
-    flags = sorted(
-        (describe_flag(course, r, ev, results, texts) for r in records for ev in r.flags),
-        key=lambda f: (f.trainee_id, order.get(f.module_id, 0), f.kind, f.evidence, f.competency),
-    )
+    with speaking(language):
+        flags = sorted(
+            (describe_flag(course, r, ev, results, texts) for r in records for ev in r.flags),
+            key=lambda f: (f.trainee_id, order.get(f.module_id, 0), f.kind, f.evidence, f.competency),
+        )
     return SupervisorData(
         course, graded, trainee_ids, records, statuses, course_statuses(course, statuses, records), flags, names, texts,
         changes=level_changes(course, graded, trainee_ids),
@@ -770,8 +774,9 @@ def data_in(data: SupervisorData, language: str) -> SupervisorData:
     if code == "en":
         return data
     translated = translate_course(data.course, code)
-    with speaking(code):
-        again = supervisor_data(translated.course, data.submissions, data.names, data.trainees, data.role_play_texts)
+    again = supervisor_data(
+        translated.course, data.submissions, data.names, data.trainees, data.role_play_texts, language=code
+    )
     return replace(
         again,
         languages=data.languages,

@@ -42,19 +42,33 @@ def esc(value: object) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _in_english(english: frozenset[str], text: str) -> bool:
-    """Whether a text the report shows is (or is made from) course text that fell back to English."""
-    text = text.strip()
-    return bool(text) and (text in english or any(len(e) > 3 and e in text for e in english))
+def _english_spans(english: frozenset[str], text: str) -> tuple[tuple[int, int], ...]:
+    """Where a text the report shows holds course text that fell back to English: the whole text, or the parts
+    of a sentence made around it ('Feedback she was given: …'), longest first, never overlapping."""
+    if text.strip() in english:
+        return ((0, len(text)),)
+    spans: list[tuple[int, int]] = []
+    for part in sorted((e for e in english if len(e) > 3 and e in text), key=len, reverse=True):
+        at = text.find(part)
+        while at != -1:
+            end = at + len(part)
+            if not any(a < end and at < b for a, b in spans):
+                spans.append((at, end))
+            at = text.find(part, end)
+    return tuple(sorted(spans))
 
 
 def said(data: SupervisorData, text: object) -> str:
-    """Course text escaped for the page, marked lang="en" where it had no translation in the report's language
-    (screen readers, hyphenation and fonts then treat it as English, and a reader sees why it is English)."""
-    escaped = esc(text)
-    if data.language != "en" and data.english and _in_english(data.english, str(text)):
-        return f"<span lang='en' class='en'>{escaped}</span>"
-    return escaped
+    """Course text escaped for the page, each part that had no translation in the report's language marked
+    lang="en" (screen readers and fonts then treat it as English, and a reader sees why it is English)."""
+    words = str(text)
+    if data.language == "en" or not data.english:
+        return esc(words)
+    out, done = [], 0
+    for start, end in _english_spans(data.english, words):
+        out.append(esc(words[done:start]) + f"<span lang='en' class='en'>{esc(words[start:end])}</span>")
+        done = end
+    return "".join(out) + esc(words[done:])
 
 
 def level_word(level: int) -> str:
@@ -721,7 +735,7 @@ def _report_html(data: SupervisorData, tables: dict[str, pd.DataFrame] | None) -
         len(data.trainees),
     )
     return (
-        f"<!doctype html><html lang='{esc(data.language)}'><meta charset='utf-8'><title>{said(data, title)}</title>"
+        f"<!doctype html><html lang='{esc(data.language)}'><meta charset='utf-8'><title>{esc(title)}</title>"
         f"<style>{font_faces_embedded()}{font_style(data.language)}{STYLE}</style><body><main>"
         f"<h1>{said(data, title)}</h1>"
         f"<p>{said(data, made)} {esc(roster)} "
