@@ -10,6 +10,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ipt_course.browser import chromium_path
@@ -308,3 +309,35 @@ def test_the_pdf_prints_a_hindi_name_and_bengali_text_legibly(
     monkeypatch.setattr(report_module, "font_faces_embedded", lambda: "")
     *_, pdf = write_report(data, tables, tmp_path / "no-fonts", pdf=True, language="bn")
     assert "NotoSansBengali" not in pdf_fonts(pdf)
+
+
+def test_export_and_merge_take_the_report_language(
+    course: LoadedCourse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Does `ipt-course export --format html --lang hi` write the Hindi report (and merge --lang bn the Bengali one),
+    and do both refuse a language that is not offered?"""
+    from ipt_course import cli
+    from ipt_course.content import loader
+
+    monkeypatch.setattr(loader, "load_course", lambda project: course)
+    monkeypatch.setattr(export_module, "export_data", lambda course, with_names=False: cohort(course))
+    root = str(course.project.root)
+    out = tmp_path / "report"
+    assert cli.main(["--root", root, "export", "--format", "html", "--lang", "hi", "--out", str(out)]) == 0
+    page = (out / "competency-report.html").read_text(encoding="utf-8")
+    assert "<html lang='hi'>" in page and "राज़ रखने का वादा" in page
+    assert cli.main(["--root", root, "export", "--format", "html", "--out", str(tmp_path / "en")]) == 0
+    assert "<html lang='en'>" in (tmp_path / "en" / "competency-report.html").read_text(encoding="utf-8")
+    # merge: the merged data's report in Bengali (the bundles' reading is merge's own test's business)
+    from ipt_course.grading import bundle
+
+    data = cohort(course)
+    merged = bundle.Merged(data, tables_of(data), pd.DataFrame())
+    monkeypatch.setattr(bundle, "merge_bundles", lambda course, paths, with_names=False: merged)
+    out = tmp_path / "merged"
+    assert cli.main(["--root", root, "merge", "a.bundle", "--lang", "bn", "--out", str(out)]) == 0
+    page = (out / "competency-report.html").read_text(encoding="utf-8")
+    assert "<html lang='bn'>" in page and "গোপন রাখার প্রতিশ্রুতি" in page
+    for command in (["export", "--format", "html"], ["merge", "some.bundle", "--out", str(tmp_path / "m")]):
+        with pytest.raises(SystemExit):
+            cli.main(["--root", root, *command, "--lang", "xx"])
