@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import ipywidgets as w
@@ -10,6 +11,7 @@ import pytest
 from ipt_course.content.loader import LoadedCourse
 from ipt_course.grading import certificate, report
 from ipt_course.grading.export import SupervisorData
+from ipt_course.i18n_ui import activate
 from ipt_course.identity import Viewer
 from ipt_course.paths import Project
 from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
@@ -24,6 +26,13 @@ from tests.ui.test_pages import of_type
 SUNITA = Viewer("supervisor-01", "supervisor", "Sunita Supervisor Demo")
 KAVITA = Viewer("trainee-07", "trainee", "Kavita Demo")
 TARA = Viewer("trainer-01", "trainer", "Tara Demo")
+
+
+@pytest.fixture(autouse=True)
+def english_after() -> Iterator[None]:
+    """A page activates its viewer's language for the kernel: later tests start in English again."""
+    yield
+    activate("en")
 
 
 @pytest.fixture

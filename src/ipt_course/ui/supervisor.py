@@ -46,7 +46,7 @@ def supervisor_html(ctx: PageContext) -> str:
     may have it: anyone else gets NotASupervisor, before any trainee's data is read.
     """
     if not is_supervisor(ctx):
-        raise NotASupervisor("the supervisor page is for the supervisor role only")
+        raise NotASupervisor(ctx.viewer.role if ctx.viewer else None)
     from ipt_course.grading import report
     from ipt_course.grading.certificate import supervisor_data_for
     from ipt_course.grading.export import data_in
@@ -75,7 +75,7 @@ class SupervisorView(w.VBox):
 
     def __init__(self, ctx: PageContext):
         if not is_supervisor(ctx):
-            raise NotASupervisor("the supervisor page is for the supervisor role only")
+            raise NotASupervisor(ctx.viewer.role if ctx.viewer else None)
         self.ctx = ctx
         assert ctx.viewer is not None
         self.report = html_box("")
