@@ -17,6 +17,12 @@ from ipt_course.ui.views import html_box
 SCOPE = "ipt-supervisor"
 """The class the report's style is confined to, so it restyles nothing else on the page."""
 
+PHONE_STYLE = (
+    f".{SCOPE}{{max-width:100%}}.{SCOPE} table{{display:block;overflow-x:auto;max-width:100%}}"
+    f".{SCOPE} a[href]{{display:inline-block;min-height:44px;min-width:44px;line-height:44px}}"
+)
+"""On a phone: a wide table scrolls in its own box (never the page), and every link is a finger's size."""
+
 
 class NotASupervisor(PermissionError):
     """The supervisor page or its data was asked for by someone whose role is not supervisor."""
@@ -62,7 +68,7 @@ def supervisor_html(ctx: PageContext) -> str:
         rf"href='{report.TRAINEE_FOLDER}/([^']+)\.html'", lambda m: f"href='#{m.group(1)}'", report.status_section(data)
     )
     return (
-        f"<style>{scoped_style(report.STYLE)}</style><div class='{SCOPE}'>"
+        f"<style>{scoped_style(report.STYLE)}{PHONE_STYLE}</style><div class='{SCOPE}'>"
         f"<h2>{_('Flags for supervisor follow-up')}</h2>{report.flags_section(data)}"
         f"<h2>{_('Course status')}</h2>{status}"
         f"<h2>{_('The group: levels per competency')}</h2>{report.cohort_section(data)}"
