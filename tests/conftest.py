@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,16 @@ pytest_plugins = ("tests.pg",)
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = ("course", "modules", "simulations", "data/synthetic")
+
+
+@pytest.fixture(autouse=True)
+def environment_restored() -> Iterator[None]:
+    """Each test leaves os.environ as it found it. The CLI run in-process sets variables for the kernels it starts
+    ($IPT_DATABASE_URL, the hub's settings); leaked, they sent later tests' servers to a database already dropped."""
+    before = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(before)
 
 
 def copy_course(target: Path) -> Project:
