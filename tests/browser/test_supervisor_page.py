@@ -1,0 +1,66 @@
+"""The demo supervisor on a phone (390×844) in real Chromium: the live report, finger-sized, never sideways."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ipt_course.browser import CHROMIUM_ARGS
+from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, roster, sign_in
+from tests.browser.test_trainee_layout import MEASURE, MIN_TARGET, PHONE
+from tests.conftest import copy_course
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    project = copy_course(tmp_path_factory.mktemp("supervisor") / "course-root")
+    srv = Server(project, free_port())
+    srv.start()
+    yield srv
+    srv.kill(signal.SIGINT)
+    srv.kill()
+
+
+def test_supervisor_sees_the_live_report_and_a_trainee_does_not(server: Server) -> None:
+    """Does the demo supervisor, signed in on a phone, get the read-only live report (every trainee, targets of
+    44 px, no sideways page), and a trainee on the same server her own home without any of it?"""
+    people = roster(server.project)
+    boss_name, boss_pin = people["supervisor-01"]
+    trainees = [t for t in people if t.startswith("trainee-")]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport=PHONE)
+        page.goto(server.url + "/")
+        page.wait_for_selector("text=Sign in", timeout=90_000)
+        page.select_option("select", label=boss_name)
+        page.fill("input[type=password]", boss_pin)
+        page.locator("button", has_text="Sign in").click()
+        page.wait_for_selector("text=Supervisor: the group now", timeout=120_000)
+        page.wait_for_selector("text=Flags for supervisor follow-up", timeout=60_000)
+        assert page.locator("section.trainee").count() == len(trainees), "a page per trainee on the roster"
+        assert not page.locator("text=Welcome").count() and not page.locator(".lm-TabBar-tab").count()
+        page.screenshot(path=str(server.project.root / "supervisor-390x844.png"), full_page=True)
+        found: dict[str, Any] = page.evaluate(MEASURE)
+        small = [t for t in found["targets"] if t["width"] < MIN_TARGET - 0.5 or t["height"] < MIN_TARGET - 0.5]
+        assert not small, f"touch targets under {MIN_TARGET} px: {small}"
+        width, viewport = found["page"]
+        assert width <= viewport, f"the page scrolls sideways ({width} > {viewport})"
+        page.locator("button", has_text="Refresh").click()
+        page.wait_for_timeout(1_000)
+        assert page.locator("section.trainee").count() == len(trainees)
+
+        other = browser.new_context(viewport=PHONE).new_page()
+        name, pin = people[trainees[0]]
+        sign_in(other, server.url, name, pin)
+        other.wait_for_selector(".ipt-module-card", timeout=60_000)
+        assert not other.locator("text=Flags for supervisor follow-up").count()
+        assert not other.locator("text=Supervisor: the group now").count()
+        assert not other.locator("section.trainee").count()
+        browser.close()
