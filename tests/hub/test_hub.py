@@ -5,7 +5,7 @@ JupyterHub with configurable-http-proxy (from npm) and PostgreSQL (Debian's prog
 Chromium signs two trainees in through the hub's login page at the same time (one browser each, in two threads);
 both answer and submit; each is refused the other's server; the trainer collects the submissions from the store
 (no shared disk), grades them and sees them in the formgrader (a hub service only trainers may open); the
-supervisor's export lists both.
+supervisor's export lists both, and so does her live report when she signs in (her hub group makes her one).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ FOLDER = "01-depression-ipt-my-role"
 MODULE = "depression-ipt-my-role"
 TRAINEES = [user for user, group in USERS.items() if group == "trainees"]
 TRAINER = next(user for user, group in USERS.items() if group == "trainers")
+SUPERVISOR = next(user for user, group in USERS.items() if group == "supervisors")
 BIN = Path(sys.executable).parent
 
 MISSING = missing_parts()
@@ -225,6 +226,19 @@ def test_two_trainees_on_the_hub_then_grading_and_export(hub: HubDemo, tmp_path:
     with (tmp_path / "export" / "trainees.csv").open(encoding="utf-8") as handle:
         rows = {row["trainee_id"]: row for row in csv.DictReader(handle)}
     assert set(TRAINEES) <= set(rows), rows.keys()
+
+    # The supervisor signs in through the hub: her group makes her app the live report, with both trainees.
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1024})
+            log_in(page, hub, SUPERVISOR)
+            page.wait_for_selector("text=Course status", timeout=240_000)
+            report = page.locator(".ipt-supervisor").inner_text()
+        finally:
+            browser.close()
+    for user in TRAINEES:
+        assert user in report, report[:1000]
 
 
 def test_the_formgrader_is_a_hub_service_for_trainers_only(hub: HubDemo) -> None:
