@@ -52,6 +52,12 @@ def test_supervisor_sees_the_live_report_and_a_trainee_does_not(server: Server) 
         assert not small, f"touch targets under {MIN_TARGET} px: {small}"
         width, viewport = found["page"]
         assert width <= viewport, f"the page scrolls sideways ({width} > {viewport})"
+        cut = page.evaluate(
+            "(w) => [...document.querySelectorAll('.ipt-supervisor h2, .ipt-supervisor h3, .ipt-supervisor p')]"
+            ".filter(e => e.getBoundingClientRect().right > w + 1).map(e => e.textContent.slice(0, 40))",
+            viewport,
+        )
+        assert not cut, f"headings or text running off the screen: {cut}"
         page.locator("button", has_text="Refresh").click()
         page.wait_for_timeout(1_000)
         assert page.locator("section.trainee").count() == len(trainees)

@@ -18,10 +18,14 @@ SCOPE = "ipt-supervisor"
 """The class the report's style is confined to, so it restyles nothing else on the page."""
 
 PHONE_STYLE = (
-    f".{SCOPE}{{max-width:100%}}.{SCOPE} table{{display:block;overflow-x:auto;max-width:100%}}"
+    f".ipt-supervisor-view .widget-html,.ipt-supervisor-view .widget-html-content{{min-width:0;max-width:100%}}"
+    f".{SCOPE}{{margin:0;max-width:100%;min-width:0}}.{SCOPE} table{{display:block;overflow-x:auto;max-width:100%}}"
+    f".{SCOPE} td,.{SCOPE} th{{overflow-wrap:normal;word-break:normal;min-width:5em}}"
+    f".{SCOPE} h2,.{SCOPE} h3,.{SCOPE} h4,.{SCOPE} p,.{SCOPE} dd{{overflow-wrap:anywhere;white-space:normal}}"
     f".{SCOPE} a[href]{{display:inline-block;min-height:44px;min-width:44px;line-height:44px}}"
 )
-"""On a phone: a wide table scrolls in its own box (never the page), and every link is a finger's size."""
+"""On a phone: no page margin, a wide table scrolls in its own box (never the page), words break only where they
+must, and every link is a finger's size."""
 
 
 class NotASupervisor(PermissionError):
