@@ -70,3 +70,53 @@ def test_supervisor_sees_the_live_report_and_a_trainee_does_not(server: Server) 
         assert not other.locator("text=Supervisor: the group now").count()
         assert not other.locator("section.trainee").count()
         browser.close()
+
+
+def test_trainee_downloads_her_certificate_and_reads_her_note_on_a_phone(server: Server) -> None:
+    """Once issued, does "Download your certificate" on her phone give her own PDF (a finger-sized link, its code
+    beside it), with her trainer's note above, and does another trainee see neither?"""
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.certificate import Facts, Issued, load_register
+    from ipt_course.progress.notes import add_note
+    from ipt_course.progress.store import ProgressStore
+
+    project = server.project
+    people = roster(project)
+    register = load_register(project)
+    course_id = load_course(project).course.id
+    name, pin = people["trainee-02"]
+    register.issued.append(Issued("ABCD-EFGH-JKMN-PQRS", Facts("trainee-02", course_id, "1", "2026-11-30"), name, "IPT",
+                                  ["1"], "2026-11-30"))  # fmt: skip
+    register.save()
+    pdf = project.workshop_dir / "certificates" / "certificate-trainee-02.pdf"
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.write_bytes(b"%PDF-1.4 trainee-02's certificate")
+    store = ProgressStore(project.progress_db)
+    try:
+        add_note(store, "trainee-02", "Well done. Bring your notebook on Monday.")
+    finally:
+        store.close()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport=PHONE, accept_downloads=True)
+        sign_in(page, server.url, name, pin)
+        page.wait_for_selector("text=A note from your trainer", timeout=60_000)
+        assert page.locator("text=Bring your notebook on Monday").is_visible()
+        link = page.locator("a", has_text="Download your certificate")
+        box = link.bounding_box()
+        assert box is not None and box["height"] >= MIN_TARGET - 0.5 and box["width"] >= MIN_TARGET - 0.5
+        assert page.locator("text=ABCD-EFGH-JKMN-PQRS").is_visible()
+        with page.expect_download() as download:
+            link.click()
+        saved = download.value.path()
+        assert saved is not None and saved.read_bytes() == pdf.read_bytes()
+        assert download.value.suggested_filename == "certificate-trainee-02.pdf"
+
+        other = browser.new_context(viewport=PHONE).new_page()
+        name3, pin3 = people["trainee-03"]
+        sign_in(other, server.url, name3, pin3)
+        other.wait_for_selector(".ipt-module-card", timeout=60_000)
+        assert not other.locator("text=Download your certificate").count()
+        assert not other.locator("text=ABCD-EFGH").count()
+        assert not other.locator("text=A note from your trainer").count()
+        browser.close()
