@@ -405,7 +405,7 @@ def _gate_html(data: SupervisorData, trainee: str) -> str:
         items = "".join(
             f"<li class='{'met' if c.met else 'unmet'}'>{'✓' if c.met else '✗'} "
             f"{esc(_(GATE_CONDITIONS[c.name]) if c.name in GATE_CONDITIONS else c.name)}"
-            f"<span class='quiet'> — {_detail(data, in_words(data, module, c.detail))}</span></li>"
+            f"<span class='quiet'> — {_detail(data, module, c.detail)}</span></li>"
             for c in status.conditions
         )
         heading = _("{module} (must pass): {verdict}").format(module=module_label(module), verdict=verdict)
@@ -413,9 +413,79 @@ def _gate_html(data: SupervisorData, trainee: str) -> str:
     return "".join(parts)
 
 
-def _detail(data: SupervisorData, text: str) -> str:
-    """A gate condition's detail: the grading model writes it in English (ids and counts), marked so."""
-    return esc(text) if data.language == "en" else f"<span lang='en' class='en'>{esc(text)}</span>"
+_END = r"(?=; |$)"
+_NUMBER = r"\d+(?:\.\d+)?"
+GATE_DETAILS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"potentially harmful answer on (?P<items>[^;]+){_END}"), N_("potentially harmful answer on {items}")),
+    (
+        re.compile(rf"no harmful answer on (?P<n>\d+) safety question\(s\){_END}"),
+        N_("no harmful answer on {n} safety question(s)"),
+    ),
+    (
+        re.compile(
+            rf"(?P<score>{_NUMBER}) of (?P<total>{_NUMBER}) points on the safety questions; (?P<mark>\d+%) needed"
+        ),
+        N_("{score} of {total} points on the safety questions; {mark} needed"),
+    ),
+    (
+        re.compile(
+            rf"(?P<score>{_NUMBER}) of (?P<total>{_NUMBER}) points on the safety questions \((?P<mark>\d+%) needed\)"
+        ),
+        N_("{score} of {total} points on the safety questions ({mark} needed)"),
+    ),
+    (re.compile(rf"case (?P<case>\S+) not played{_END}"), N_("case {case} not played")),
+    (
+        re.compile(rf"case (?P<case>\S+) not finished in its latest play{_END}"),
+        N_("case {case} not finished in its latest play"),
+    ),
+    (
+        re.compile(rf"case (?P<case>\S+): safety step\(s\) not taken: (?P<steps>[^;]+){_END}"),
+        N_("case {case}: safety step(s) not taken: {steps}"),
+    ),
+    (re.compile(rf"(?P<n>\d+) case\(s\) finished safely{_END}"), N_("{n} case(s) finished safely")),
+    (re.compile(rf"role-play (?P<play>\S+) not written{_END}"), N_("role-play {play} not written")),
+    (
+        re.compile(rf"role-play (?P<play>\S+) waiting for a trainer's rating{_END}"),
+        N_("role-play {play} waiting for a trainer's rating"),
+    ),
+    (
+        re.compile(rf"role-play (?P<play>\S+) rated level (?P<level>\d); level 3 needed{_END}"),
+        N_("role-play {play} rated level {level}; level 3 needed"),
+    ),
+    (re.compile(rf"(?P<n>\d+) role-play\(s\) rated level 3\+{_END}"), N_("{n} role-play(s) rated level 3+")),
+    (re.compile(rf"not submitted{_END}"), N_("not submitted")),
+)
+"""The details grading/competency.py's must-pass gate writes (ids and counts, in English), as catalogue messages: the
+report says them in its language, the ids then put in words by in_words."""
+
+
+def detail_words(detail: str) -> str | None:
+    """A gate condition's detail in the report's language, ids kept; None when a part of it is not one the gate
+    writes (a newer message: shown in English, marked)."""
+    if active() == "en":
+        return detail
+    parts: list[str] = []
+    at = 0
+    while at < len(detail):
+        for pattern, message in GATE_DETAILS:
+            found = pattern.match(detail, at)
+            if found:
+                parts.append(_(message).format(**found.groupdict()))
+                at = found.end()
+                break
+        else:
+            return None
+        if detail.startswith("; ", at):
+            at += 2
+    return "; ".join(parts)
+
+
+def _detail(data: SupervisorData, module: Module, detail: str) -> str:
+    """A gate condition's detail in words: in the report's language, or in English marked so."""
+    said_here = detail_words(detail)
+    if said_here is None:
+        return f"<span lang='en' class='en'>{esc(in_words(data, module, detail))}</span>"
+    return esc(in_words(data, module, said_here))
 
 
 def _modules_html(data: SupervisorData, trainee: str) -> str:
