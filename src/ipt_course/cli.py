@@ -122,7 +122,8 @@ def _print_roster(project: Project, created: bool) -> None:
     for column in ("Name", "Trainee id", "PIN"):
         table.add_column(column)
     for entry in read_roster(project.roster_csv):
-        table.add_row(entry.name, entry.trainee_id, entry.pin)
+        role = "" if entry.role == "trainee" else f" ({entry.role})"  # a supervisor signs in to the live report
+        table.add_row(entry.name + role, entry.trainee_id, entry.pin)
     console.print(table)
     console.print(f"Printable roster: [bold]{project.roster_csv.with_suffix('.html')}[/bold]")
 
