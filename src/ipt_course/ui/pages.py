@@ -377,7 +377,7 @@ class SubmitView(w.VBox):
             (N_("Role-play"), plays),
         ]
         return "".join(
-            f"<h4>{html.escape(_(title))}</h4><ul class='ipt-review-list'>{rows}</ul>" for title, rows in parts if rows
+            f"<h3>{html.escape(_(title))}</h3><ul class='ipt-review-list'>{rows}</ul>" for title, rows in parts if rows
         )
 
     def _submit(self, _button: Any) -> None:
