@@ -358,3 +358,24 @@ def test_a_gate_detail_the_report_does_not_know_stays_english_and_marked() -> No
             "सुरक्षा के सवालों में 4 में से 3 अंक; 80% चाहिए"
         )
     assert detail_words("a new kind of problem") == "a new kind of problem", "English: as grading wrote it"
+
+
+def test_a_big_cohort_in_hindi_has_its_pages_in_hindi_with_the_fonts_once(
+    course: LoadedCourse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For a cohort too big for one page, is each trainee's own page in Hindi, linking one fonts file (the
+    embedded fonts written once, not into a thousand pages), and is a merge's English source line marked?"""
+    monkeypatch.setattr(report_module, "INLINE_TRAINEES", 1)
+    data = replace(cohort(course), made_from="2 bundle(s) of 1 home(s): kolkata-1")
+    written = write_report(data, tables_of(data), tmp_path / "big", language="hi")
+    page = written[0].read_text(encoding="utf-8")
+    assert "<span lang='en' class='en'>2 bundle(s) of 1 home(s): kolkata-1</span>" in page
+    fonts = tmp_path / "big" / "trainees" / "fonts.css"
+    assert "Noto Sans Devanagari" in fonts.read_text() and "Noto Sans Bengali" in fonts.read_text()
+    assert "data:font/woff2;base64," in fonts.read_text()
+    own = [p.read_text(encoding="utf-8") for p in written[1:]]
+    assert len(own) == len(data.trainees)
+    for trainee_page in own:
+        assert "<html lang='hi'>" in trainee_page and "href='fonts.css'" in trainee_page
+        assert "data:font/woff2" not in trainee_page, "the fonts once, in fonts.css"
+        assert "← पूरी रिपोर्ट" in trainee_page

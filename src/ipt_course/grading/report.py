@@ -790,7 +790,13 @@ def _report_html(data: SupervisorData, tables: dict[str, pd.DataFrame] | None) -
                 + "</p>"
             )
     title = _("Competency report: {title}").format(title=course.course.title)
-    made = _("Made {when} from {source}.").format(when=_made_at(data), source=_(data.made_from))
+    source = _(data.made_from)
+    # A merge's source line ('3 bundle(s) of 2 home(s): …') is made in English by bundle.py: marked so.
+    english_source = data.language != "en" and source == data.made_from
+    made = esc(_("Made {when} from {source}.")).format(
+        when=esc(_made_at(data)),
+        source=f"<span lang='en' class='en'>{esc(source)}</span>" if english_source else esc(source),
+    )
     roster = ngettext(
         "{n} trainee on the roster; {submitted} have submitted work;",
         "{n} trainees on the roster; {submitted} have submitted work;",
@@ -808,7 +814,7 @@ def _report_html(data: SupervisorData, tables: dict[str, pd.DataFrame] | None) -
         f"<!doctype html><html lang='{esc(data.language)}'><meta charset='utf-8'><title>{esc(title)}</title>"
         f"<style>{font_faces_embedded()}{font_style(data.language)}{STYLE}</style><body><main>"
         f"<h1>{said(data, title)}</h1>"
-        f"<p>{said(data, made)} {esc(roster)} "
+        f"<p>{made} {esc(roster)} "
         f"<strong>{esc(_('{n} flagged').format(n=flagged))}</strong>.</p>"
         f"<p class='quiet'>{esc(equip)} {levels}. {esc(rule)}</p>{tampered}"
         f"<h2>{esc(_('Flags for supervisor follow-up'))}</h2>{flags_section(data)}"
