@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,38 @@ def grading_api(project: Project) -> Any:
     return api
 
 
+@contextmanager
+def one_engine_per_database() -> Iterator[None]:
+    """While it lasts, every nbgrader Gradebook opened in this process shares one SQLAlchemy engine per database.
+
+    nbgrader opens a Gradebook (a new engine) nine times per notebook graded, and an engine keeps the SQL it has
+    compiled only for itself: every query was compiled afresh each time, which made the gradebook the largest cost
+    after the kernel. The rows written are nbgrader's own; only the engine (its compiled-SQL cache and its pool of
+    connections, each rolled back when handed back) outlives a Gradebook. Nothing is held open on the database
+    between transactions, so another worker's writes go on as before; the pool is closed when grading ends.
+    """
+    import nbgrader.api
+
+    stock = nbgrader.api.create_engine
+    engines: dict[tuple[str, str], Any] = {}
+
+    def shared(url: Any, **kwargs: Any) -> Any:
+        key = (str(url), repr(sorted(kwargs.items())))
+        if key not in engines:
+            engine = engines[key] = stock(url, **kwargs)
+            engine.dispose = lambda *args, **kw: None  # Gradebook.close would empty the pool: keep it till the end
+        return engines[key]
+
+    nbgrader.api.create_engine = shared
+    try:
+        yield
+    finally:
+        nbgrader.api.create_engine = stock
+        for engine in engines.values():
+            del engine.dispose
+            engine.dispose()
+
+
 def _grade_here(project: Project, subs: list[PendingSubmission], api: Any = None) -> Iterator[GradeResult]:
     """Grade submissions in this process, one after another on its kept kernel.
 
@@ -151,11 +184,12 @@ def _grade_here(project: Project, subs: list[PendingSubmission], api: Any = None
     own_kernel = api is None
     api = api or grading_api(project)
     try:
-        for sub in subs:
-            outcome = api.autograde(sub.module_id, sub.trainee_id, force=True, create=True)
-            ok = bool(outcome.get("success"))
-            message = "" if ok else str(outcome.get("log") or outcome.get("error") or "unknown error")[-4000:]
-            yield GradeResult(sub.trainee_id, sub.module_id, ok, message)
+        with one_engine_per_database():
+            for sub in subs:
+                outcome = api.autograde(sub.module_id, sub.trainee_id, force=True, create=True)
+                ok = bool(outcome.get("success"))
+                message = "" if ok else str(outcome.get("log") or outcome.get("error") or "unknown error")[-4000:]
+                yield GradeResult(sub.trainee_id, sub.module_id, ok, message)
     finally:
         if own_kernel:
             shutdown_kept_kernel()

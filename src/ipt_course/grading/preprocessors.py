@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+from collections import deque
 from typing import Any, ClassVar
 
 from nbclient.client import NotebookClient
@@ -30,6 +31,9 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
     interrupting a stuck cell, how errors are recorded) is nbgrader's own. A kernel that died or failed is
     never kept: the next notebook starts a fresh one.
     """
+
+    send_ahead: ClassVar[bool] = True
+    """Send every cell's request before reading the first reply (see _SentAhead); False: one at a time."""
 
     _kept: tuple[Any, Any, str] | None = None
     """The (kernel manager, kernel client, kernel name) kept for this process, or None."""
@@ -70,15 +74,32 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
         self._check_assign_resources(resources)
         path = (self.resources or {}).get("metadata", {}).get("path") or "."
         try:
-            if kept:
-                self._reset(os.path.abspath(path))
             with self.setup_kernel(cleanup_kc=False):
                 assert self.kc
-                info_msg = self.wait_for_reply(self.kc.kernel_info())
+                kc = self.kc
+                # Every request this notebook will make, sent at once (see _SentAhead); the replies are read below
+                # in the same order, one request at a time, by nbclient's own code.
+                reset = None
+                if kept:  # a fresh kernel already starts empty, in the notebook's folder
+                    reset = kc.execute(_RESET.format(cwd=os.path.abspath(path)), silent=True, store_history=False)
+                info = kc.kernel_info()
+                ahead = self._send_cells_ahead(kc) if self.send_ahead else None
+                if reset is not None:
+                    reply = self.wait_for_reply(reset)
+                    if reply is None or reply["content"].get("status") != "ok":
+                        raise RuntimeError(f"the kept grading kernel could not be reset: {reply and reply['content']}")
+                info_msg = self.wait_for_reply(info)
                 assert info_msg
                 self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
-                for index, cell in enumerate(self.nb.cells):
-                    self.preprocess_cell(cell, resources, index)
+                if ahead is not None:
+                    self.kc = ahead
+                try:
+                    for index, cell in enumerate(self.nb.cells):
+                        self.preprocess_cell(cell, resources, index)
+                finally:
+                    self.kc = kc
+                if ahead is not None and ahead.unused:
+                    raise RuntimeError(f"requests sent ahead were never read: {ahead.unused}")
         except BaseException:
             if self.km is not None:
                 KeptKernelExecute._keep(self)
@@ -88,12 +109,47 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
         self.set_widgets_metadata()
         return self.nb, self.resources
 
-    def _reset(self, cwd: str) -> None:
-        assert self.kc is not None
-        msg_id = self.kc.execute(_RESET.format(cwd=cwd), silent=True, store_history=False)
-        reply = self.wait_for_reply(msg_id)
-        if reply is None or reply["content"].get("status") != "ok":
-            raise RuntimeError(f"the kept grading kernel could not be reset: {reply and reply['content']}")
+    def _send_cells_ahead(self, kc: Any) -> _SentAhead:
+        """Send the execute request of every cell nbclient will execute, exactly as its execute_cell would."""
+        sent: deque[tuple[tuple[str, bool, bool], str]] = deque()
+        for cell in self.nb.cells:
+            # The cells nbclient's async_execute_cell skips, and the arguments it passes to kc.execute.
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            tags = cell.metadata.get("tags", [])
+            if self.skip_cells_with_tag in tags:
+                continue
+            allows_errors = (not self.force_raise_errors) and (self.allow_errors or "raises-exception" in tags)
+            request = (cell.source, True, not allows_errors)  # preprocess_cell executes with store_history=True
+            sent.append((request, kc.execute(request[0], store_history=request[1], stop_on_error=request[2])))
+        return _SentAhead(kc, sent)
+
+
+class _SentAhead:
+    """A kernel client whose execute() hands back the requests already sent for this notebook, in order.
+
+    The kernel runs requests one after another in the order they came, and publishes each one's messages (input,
+    outputs, errors, idle) before starting the next; nbclient reads a cell's messages by its request's id. So
+    sending every cell's request at once changes nothing in what the kernel does or says, only that it no longer
+    waits, between two cells, for this process to read one reply and send the next request.
+    """
+
+    def __init__(self, kc: Any, sent: deque[tuple[tuple[str, bool, bool], str]]) -> None:
+        self._kc = kc
+        self._sent = sent
+
+    @property
+    def unused(self) -> int:
+        return len(self._sent)
+
+    def execute(self, code: str, store_history: bool = True, stop_on_error: bool = True, **kwargs: Any) -> str:
+        request, msg_id = self._sent.popleft() if self._sent else (None, "")
+        if kwargs or request != (code, store_history, stop_on_error):
+            raise RuntimeError(f"nbclient asked to execute a request that was not sent ahead: {code[:80]!r}")
+        return msg_id
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._kc, name)
 
 
 def shutdown_kept_kernel() -> None:
