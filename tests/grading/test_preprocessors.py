@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +34,10 @@ def _notebook() -> Any:
     return nb
 
 
-def _graded(send_ahead: bool, folder: Path) -> list[tuple[Any, Any]]:
+def _graded(send_ahead: bool, folder: Path, cells_ahead: int = 16) -> list[tuple[Any, Any]]:
     step = KeptKernelExecute(config=Config({"Execute": {"allow_errors": True}}))
     step.send_ahead = send_ahead
+    step.cells_ahead = cells_ahead
     done, _ = step.preprocess(_notebook(), {"metadata": {"path": str(folder)}})
     return [(cell.get("execution_count"), cell.get("outputs")) for cell in done.cells]
 
@@ -47,7 +47,7 @@ def test_cells_sent_ahead_give_what_one_at_a_time_gives(tmp_path: Path) -> None:
     try:
         one_at_a_time = _graded(False, tmp_path)
         ahead = _graded(True, tmp_path)  # on the same kept kernel, reset between
-        again = _graded(True, tmp_path)
+        again = _graded(True, tmp_path, cells_ahead=2)
     finally:
         shutdown_kept_kernel()
     assert ahead == one_at_a_time == again
@@ -65,16 +65,25 @@ def test_a_request_not_sent_ahead_is_refused() -> None:
     """Is a cell that nbclient would execute differently from what was sent ahead refused, not run out of order?"""
 
     class Client:
-        def execute(self, *args: Any, **kwargs: Any) -> str:  # pragma: no cover  # must never be reached
-            raise AssertionError("sent again")
+        def __init__(self) -> None:
+            self.sent: list[str] = []
 
-    ahead = _SentAhead(Client(), deque([(("a = 1", True, False), "id-1"), (("b = 2", True, False), "id-2")]))
-    assert ahead.execute("a = 1", store_history=True, stop_on_error=False) == "id-1"
-    assert ahead.unused == 1
+        def execute(self, code: str, store_history: bool, stop_on_error: bool) -> str:
+            self.sent.append(code)
+            return f"id-{len(self.sent)}"
+
+    client = Client()
+    requests = [(f"x{n} = {n}", True, False) for n in range(5)]
+    ahead = _SentAhead(client, requests, 2)
+    assert client.sent == ["x0 = 0", "x1 = 1"], "no more than two in flight"
+    assert ahead.execute("x0 = 0", store_history=True, stop_on_error=False) == "id-1"
+    assert client.sent[-1] == "x2 = 2", "one read, one more sent, in order"
+    assert ahead.unused == 4
     with pytest.raises(RuntimeError, match="not sent ahead"):
-        ahead.execute("c = 3", store_history=True, stop_on_error=False)
+        ahead.execute("y = 3", store_history=True, stop_on_error=False)
+    ahead = _SentAhead(client, requests, 2)
     with pytest.raises(RuntimeError, match="not sent ahead"):
-        ahead.execute("b = 2", store_history=True, stop_on_error=True)  # same code, other arguments
+        ahead.execute("x0 = 0", store_history=True, stop_on_error=True)  # same code, other arguments
 
 
 def test_gradebooks_share_one_engine_while_grading(tmp_path: Path) -> None:

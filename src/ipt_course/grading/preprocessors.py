@@ -33,7 +33,10 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
     """
 
     send_ahead: ClassVar[bool] = True
-    """Send every cell's request before reading the first reply (see _SentAhead); False: one at a time."""
+    """Send cells' requests before reading the replies to earlier ones (see _SentAhead); False: one at a time."""
+
+    cells_ahead: ClassVar[int] = 16
+    """How many cells' requests may be in flight at once."""
 
     _kept: tuple[Any, Any, str] | None = None
     """The (kernel manager, kernel client, kernel name) kept for this process, or None."""
@@ -77,8 +80,8 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
             with self.setup_kernel(cleanup_kc=False):
                 assert self.kc
                 kc = self.kc
-                # Every request this notebook will make, sent at once (see _SentAhead); the replies are read below
-                # in the same order, one request at a time, by nbclient's own code.
+                # This notebook's requests, sent without waiting for replies (see _SentAhead); the replies are read
+                # below in the same order, one request at a time, by nbclient's own code.
                 reset = None
                 if kept:  # a fresh kernel already starts empty, in the notebook's folder
                     reset = kc.execute(_RESET.format(cwd=os.path.abspath(path)), silent=True, store_history=False)
@@ -110,8 +113,8 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
         return self.nb, self.resources
 
     def _send_cells_ahead(self, kc: Any) -> _SentAhead:
-        """Send the execute request of every cell nbclient will execute, exactly as its execute_cell would."""
-        sent: deque[tuple[tuple[str, bool, bool], str]] = deque()
+        """The execute request of every cell nbclient will execute, exactly as its execute_cell would send it."""
+        requests: list[tuple[str, bool, bool]] = []
         for cell in self.nb.cells:
             # The cells nbclient's async_execute_cell skips, and the arguments it passes to kc.execute.
             if cell.cell_type != "code" or not cell.source.strip():
@@ -120,9 +123,8 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
             if self.skip_cells_with_tag in tags:
                 continue
             allows_errors = (not self.force_raise_errors) and (self.allow_errors or "raises-exception" in tags)
-            request = (cell.source, True, not allows_errors)  # preprocess_cell executes with store_history=True
-            sent.append((request, kc.execute(request[0], store_history=request[1], stop_on_error=request[2])))
-        return _SentAhead(kc, sent)
+            requests.append((cell.source, True, not allows_errors))  # preprocess_cell passes store_history=True
+        return _SentAhead(kc, requests, self.cells_ahead)
 
 
 class _SentAhead:
@@ -130,22 +132,34 @@ class _SentAhead:
 
     The kernel runs requests one after another in the order they came, and publishes each one's messages (input,
     outputs, errors, idle) before starting the next; nbclient reads a cell's messages by its request's id. So
-    sending every cell's request at once changes nothing in what the kernel does or says, only that it no longer
-    waits, between two cells, for this process to read one reply and send the next request.
+    sending the next cells' requests early changes nothing in what the kernel does or says, only that it no
+    longer waits, between two cells, for this process to read one reply and send the next request. At most
+    `ahead` cells are in flight: a chatty notebook cannot fill ZMQ's queues (1,000 messages), where output
+    published beyond them would be dropped.
     """
 
-    def __init__(self, kc: Any, sent: deque[tuple[tuple[str, bool, bool], str]]) -> None:
+    def __init__(self, kc: Any, requests: list[tuple[str, bool, bool]], ahead: int) -> None:
         self._kc = kc
-        self._sent = sent
+        self._waiting = deque(requests)
+        self._sent: deque[tuple[tuple[str, bool, bool], str]] = deque()
+        for _ in range(max(1, ahead)):
+            self._send_next()
+
+    def _send_next(self) -> None:
+        if self._waiting:
+            code, store_history, stop_on_error = request = self._waiting.popleft()
+            msg_id = self._kc.execute(code, store_history=store_history, stop_on_error=stop_on_error)
+            self._sent.append((request, msg_id))
 
     @property
     def unused(self) -> int:
-        return len(self._sent)
+        return len(self._sent) + len(self._waiting)
 
     def execute(self, code: str, store_history: bool = True, stop_on_error: bool = True, **kwargs: Any) -> str:
         request, msg_id = self._sent.popleft() if self._sent else (None, "")
         if kwargs or request != (code, store_history, stop_on_error):
             raise RuntimeError(f"nbclient asked to execute a request that was not sent ahead: {code[:80]!r}")
+        self._send_next()
         return msg_id
 
     def __getattr__(self, name: str) -> Any:
