@@ -33,7 +33,7 @@ CHROMIUM = chromium_path()
 if CHROMIUM is None:
     pytest.skip("no Chromium: `make test` fetches one, or apt-get install chromium", allow_module_level=True)
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Locator, sync_playwright  # noqa: E402
 
 TRAINEE = "trainee-03"
 
@@ -61,12 +61,13 @@ def ipt(server: Server, *args: str) -> str:
     return done.stdout
 
 
-def click_choice(page: Page, sim: Simulation, choice_id: str) -> None:
-    """Click the button of one choice (its text as the engine fills it for this seed) and mirror it in `sim`."""
+def click_choice(case: Locator, sim: Simulation, choice_id: str) -> None:
+    """Click the button of one choice in this case (its text as the engine fills it for this seed) and mirror it
+    in `sim`."""
     text = next(c.text for c in sim.choices if c.id == choice_id)
-    before = page.locator(".ipt-line.you").count()
-    page.locator("button.ipt-option:visible", has_text=text).first.click()
-    page.wait_for_function(f"() => document.querySelectorAll('.ipt-line.you').length > {before}", timeout=20_000)
+    before = case.locator(".ipt-line.you").count()
+    case.locator("button.ipt-option:visible", has_text=text).first.click()
+    case.locator(".ipt-line.you").nth(before).wait_for(timeout=20_000)
     sim.choose(choice_id)
 
 
@@ -91,6 +92,7 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
         page.locator("button.ipt-open-module").first.click()
         page.wait_for_selector("text=Lesson 1 of", timeout=90_000)
         open_tab(page, "Practice case")
+        case = page.locator(f".ipt-case-{scenario.id}")
 
         # First attempt: the best choice until a harmful one on a safety-critical competency is offered, then that.
         harmful_choice = None
@@ -100,18 +102,18 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
             unsafe = [c for c in node_choices if c.id in offered and c.level == 1 and c.competency in safety]
             if unsafe:
                 harmful_choice = unsafe[0]
-                click_choice(page, sim, harmful_choice.id)
+                click_choice(case, sim, harmful_choice.id)
             else:
                 best = max((c for c in node_choices if c.id in offered), key=lambda c: c.level)
-                click_choice(page, sim, best.id)
+                click_choice(case, sim, best.id)
         assert harmful_choice is not None, "module 1's case offers a harmful choice on a safety-critical skill"
         wait_saved(page)
 
         # Restart: the dialog says the first attempt is kept.
-        page.locator("button", has_text="Start this case again").click()
-        page.wait_for_selector("text=your trainer will see them too")
-        page.locator("button", has_text="Yes, start again").click()
-        page.wait_for_selector("text=Attempt 2")
+        case.locator("button", has_text="Start this case again").click()
+        case.locator("text=your trainer will see them too").wait_for()
+        case.locator("button", has_text="Yes, start again").click()
+        case.locator("text=Attempt 2").first.wait_for()
         sim.restart()
 
         # Second attempt: the best choice every time, to the end.
@@ -119,8 +121,8 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
             node = next(n for n in scenario.nodes if n.id == sim.node_id)
             offered = {c.id for c in sim.choices}
             best = max((c for c in node.choices if c.id in offered), key=lambda c: c.level)
-            click_choice(page, sim, best.id)
-        page.wait_for_selector("text=You have finished this case")
+            click_choice(case, sim, best.id)
+        case.locator("text=You have finished this case").first.wait_for()
         assert all(level_of(scenario, r.choice_id) >= CompetencyLevel.BASIC_MISSING for r in sim.history)
 
         # The competency check: the keyed answer to every item; then a role-play, then submit.

@@ -479,6 +479,9 @@ class SimulationView(w.VBox):
             ],
             layout=w.Layout(width="100%"),
         )
+        # Which case this is, for the page's tests: a module may hold two cases (module 1: the standard case first).
+        self.add_class("ipt-case")
+        self.add_class(f"ipt-case-{scenario.id}")
         self.render()
 
     def render(self) -> None:
