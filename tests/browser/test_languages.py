@@ -177,18 +177,28 @@ def untranslated_in(project: Project, language: str, module_number: int) -> int:
     )
 
 
-def test_module_one_in_hindi_has_no_english_left(server: Server) -> None:
-    """Played through in Hindi (lesson, check, case, role-play, submit), does module 1 show no English marker?"""
-    left = untranslated_in(server.project, "hi", 1)
+@pytest.mark.parametrize(
+    ("language", "number", "trainee", "answer"),
+    [
+        ("hi", 1, "trainee-06", "मैं उसके पास बैठूँगी और धीरे से पूछूँगी कि वह कैसा महसूस कर रही है।"),
+        ("bn", 3, "trainee-02", "আমি ওর পাশে বসব, শান্তভাবে জিজ্ঞেস করব, আর সেই দিনই সুপারভাইজারকে জানাব।"),
+    ],
+)
+def test_a_module_played_in_her_language_has_no_english_left(
+    server: Server, language: str, number: int, trainee: str, answer: str
+) -> None:
+    """Played through in Hindi (module 1) or Bengali (module 3, must-pass): lesson, check, case, items, role-play,
+    submit — does the module show no English fallback marker and no stray English words?"""
+    left = untranslated_in(server.project, language, number)
     if left:
-        pytest.skip(f"module 1 still has {left} string(s) without a usable Hindi translation (modules/*/i18n/hi.yaml)")
-    name, pin = roster(server.project)["trainee-06"]
-    hi = Translator("hi").gettext
+        pytest.skip(f"module {number} still has {left} string(s) without a usable {language} translation")
+    name, pin = roster(server.project)[trainee]
+    hi = Translator(language).gettext
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 768, "height": 1024})
-        sign_in_choosing(page, server.url, name, pin, "hi")
-        open_module(page, server, 1, "hi")
+        sign_in_choosing(page, server.url, name, pin, language)
+        open_module(page, server, number, language)
 
         def no_english(where: str) -> None:
             marks = page.locator(".ipt-fallback:visible, .ipt-en-tag:visible").count()
@@ -204,7 +214,7 @@ def test_module_one_in_hindi_has_no_english_left(server: Server) -> None:
         page.wait_for_selector(".ipt-feedback:visible")
         no_english("knowledge check")
         open_tab(page, hi("Practice case"))
-        for _step in range(30):
+        for _step in range(60):
             if page.locator(f"text={hi('You have finished this case.')}").count():
                 break
             before = page.locator(".ipt-line.you").count()
@@ -219,12 +229,12 @@ def test_module_one_in_hindi_has_no_english_left(server: Server) -> None:
             items.nth(index).locator("button.ipt-option").first.click()
         no_english("competency check")
         open_tab(page, hi("Role-play"))
-        page.locator("textarea:visible").first.fill("मैं उसके पास बैठूँगी और धीरे से पूछूँगी कि वह कैसा महसूस कर रही है।")
+        page.locator("textarea:visible").first.fill(answer)
         no_english("role-play")
         open_tab(page, hi("Submit"))
         page.locator("button", has_text=hi("Review and submit")).click()
         page.locator("button", has_text=hi("Yes, submit now")).click()
         page.wait_for_selector(f"text={hi('Submitted. Thank you!')}", timeout=60_000)
         no_english("submit")
-        assert html_lang(page) == "hi"
+        assert html_lang(page) == language
         browser.close()
