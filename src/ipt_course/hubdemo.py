@@ -370,6 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     source = find_project()
     folder = Path(args.dir) if Path(args.dir).is_absolute() else source.root / args.dir
     password = os.environ.get("IPT_HUB_PASSWORD", PASSWORD)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # A demo started in the background inherits SIGINT ignored (so Ctrl-C alone never reached it), and SIGTERM
+    # would kill this process without stopping the hub, the proxy and PostgreSQL: both now stop everything.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         with running(folder, args.port, source, password) as demo:
             print(f"\nJupyterHub is up: open {demo.url}/ and sign in with the password {password!r} as", flush=True)
@@ -388,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     except HubUnavailable as err:
         print(f"The hub demo cannot run here: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # stopped while still starting: what had started is stopped on the way out
+        print("Stopped.", file=sys.stderr)
+        return 130
     return 0
 
 
