@@ -380,7 +380,12 @@ def submitted_answers(
         return {}, {}
     store = open_store(course.project)
     try:
-        return answers_in_records(submissions, store.submission_records)
+        # Every record in one query (a workshop's export: one read, not one per submission), grouped by trainee
+        # and module, oldest first as the store gives them.
+        kept: dict[tuple[str, str], list[SubmissionRecord]] = {}
+        for record in store.submission_records():
+            kept.setdefault((record.trainee_id, record.module_id), []).append(record)
+        return answers_in_records(submissions, lambda trainee, module: kept.get((trainee, module), []))
     finally:
         store.close()
 
