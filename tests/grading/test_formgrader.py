@@ -46,6 +46,7 @@ def project(tmp_path: Path) -> Project:
             RosterEntry("trainee-01", "Asha Devi", "1111"),
             RosterEntry("trainee-02", "Mina", "2222"),
             RosterEntry("trainee-03", "Rupa Kumari Das", "3333"),
+            RosterEntry("supervisor-01", "Sunita Supervisor", "4444", "supervisor"),
         ],
     )
     with open_gradebook(project) as gradebook:

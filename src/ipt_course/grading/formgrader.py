@@ -55,6 +55,8 @@ def sync_students(project: Project) -> int:
     with open_gradebook(project) as gradebook:
         known = {s.id: s for s in gradebook.students}
         for entry in read_roster(project.roster_csv):
+            if entry.role != "trainee":  # a supervisor or trainer on the roster submits nothing to grade
+                continue
             first, last = name_parts(entry.name)
             student = known.get(entry.trainee_id)
             if student is None or (student.first_name, student.last_name) != (first, last):
