@@ -108,8 +108,15 @@ class PostgresServer:
         self.folder.chmod(0o700)
         subprocess.run(
             self._as_user(
-                str(self.bindir / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
-                "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
             ),
             check=True,
             capture_output=True,
@@ -122,8 +129,17 @@ class PostgresServer:
         )
         subprocess.run(
             self._as_user(
-                str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                str(self.folder / "server.log"), "-w", "-t", "60", "start",
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.folder / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
             ),
             check=True,
             capture_output=True,

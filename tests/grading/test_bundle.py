@@ -76,8 +76,10 @@ def two_homes(tmp_path: Path, gradebooks: dict[Path, list[GradedSubmission]]) ->
     """The supervisor's course and the bundles of two homes, both with trainee-01 and trainee-02."""
     a = home(tmp_path, "kolkata-2", gradebooks)
     b = home(tmp_path, "pune-1", gradebooks)
-    return mini_course(tmp_path / "supervisor"), export(a, tmp_path / "a.bundle", "kolkata-2"), export(
-        b, tmp_path / "b.bundle", "pune-1"
+    return (
+        mini_course(tmp_path / "supervisor"),
+        export(a, tmp_path / "a.bundle", "kolkata-2"),
+        export(b, tmp_path / "b.bundle", "pune-1"),
     )
 
 

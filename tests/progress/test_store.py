@@ -265,8 +265,7 @@ def test_a_new_store_opened_at_once_by_many_kernels_is_migrated_once(store_url: 
     """Do kernels that open a brand-new store in the same instant all succeed, leaving one schema version?"""
     opener = "import sys\nfrom ipt_course.progress.store import ProgressStore\nProgressStore(sys.argv[1]).close()"
     kernels = [
-        subprocess.Popen([sys.executable, "-c", opener, store_url], stderr=subprocess.PIPE, text=True)
-        for _ in range(6)
+        subprocess.Popen([sys.executable, "-c", opener, store_url], stderr=subprocess.PIPE, text=True) for _ in range(6)
     ]
     for kernel in kernels:
         _, err = kernel.communicate(timeout=300)
@@ -334,9 +333,7 @@ def test_open_store_defaults_to_the_projects_sqlite_file(tmp_path: Path, monkeyp
         store.close()
 
 
-def test_the_environment_names_another_store(
-    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_environment_names_another_store(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Does $IPT_DATABASE_URL send every open_store to that database, and an explicit URL win over it?"""
     monkeypatch.setenv(ENV_DATABASE_URL, store_url)
     project = Project(tmp_path / "elsewhere")

@@ -103,7 +103,7 @@ class Competency(Strict):
     )
     levels: dict[CompetencyLevel, str] = Field(
         json_schema_extra=TRANSLATE,
-        description="What levels 1 (potentially harmful) to 4 (advanced) look like for this competency."
+        description="What levels 1 (potentially harmful) to 4 (advanced) look like for this competency.",
     )
     harms: list[str] = Field(
         default_factory=list,
@@ -213,7 +213,8 @@ class Course(Strict):
     id: str = Field(description="Kebab-case id of the course; also the nbgrader course id.")
     title: str = Field(json_schema_extra=TRANSLATE, description="Title shown on the home page.")
     subtitle: str = Field(
-        default="", description="One line under the title on the home page.",
+        default="",
+        description="One line under the title on the home page.",
         json_schema_extra=TRANSLATE,
     )
     languages: list[str] = Field(description="Language codes the content is written in, e.g. ['en'].")
@@ -246,7 +247,8 @@ class ModuleMeta(Strict):
     title: str = Field(json_schema_extra=TRANSLATE, description="Title in plain language.")
     summary: str = Field(json_schema_extra=TRANSLATE, description="One or two sentences shown on the home page.")
     objectives: list[str] = Field(
-        min_length=1, description="Learning objectives: what a trainee can do afterwards.",
+        min_length=1,
+        description="Learning objectives: what a trainee can do afterwards.",
         json_schema_extra=TRANSLATE,
     )
     sources: list[Source] = Field(default_factory=list, description="Sources of the clinical facts in this module.")

@@ -88,7 +88,8 @@ class ScenarioClient(Strict):
     age: int = Field(ge=13, le=17, description="Her age in years (13-17).")
     home: str = Field(json_schema_extra=TRANSLATE, description="The (synthetic) residential home where she lives.")
     languages: list[str] = Field(
-        min_length=1, description="Languages she speaks, e.g. ['Bengali', 'Hindi'].",
+        min_length=1,
+        description="Languages she speaks, e.g. ['Bengali', 'Hindi'].",
         json_schema_extra=TRANSLATE,
     )
     problem_area: Literal["grief", "disputes", "life-changes", "loneliness"] = Field(
@@ -213,7 +214,8 @@ class ScenarioNode(Strict):
     speaker: Literal["narrator", "client"] = Field(description="Who says the text: the narrator or the client.")
     narration: str | None = Field(
         json_schema_extra=TRANSLATE,
-        default=None, description="Optional narrator line shown before the text, e.g. what she does."
+        default=None,
+        description="Optional narrator line shown before the text, e.g. what she does.",
     )
     text: str = Field(
         description="What is said; may use variant placeholders such as '{client_name}'.",

@@ -50,4 +50,3 @@ def simulation_record(scenario: Scenario, saved: Mapping[str, Any] | None) -> di
     latest["phq_a"] = [score.to_dict() for score in sim.phq_a_history]
     latest["attempts"] = [_attempt(o) for o in earlier]
     return latest
-

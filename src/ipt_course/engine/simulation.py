@@ -46,6 +46,7 @@ def session_week(session: ScenarioSession, position: int) -> int:
     found = _SESSION_NUMBER.match(session.id)
     return int(found[1]) if found else position
 
+
 SAVE_FORMAT_VERSION = 2
 """Version of the dict written by Simulation.to_dict(); bump it, with an upgrade step, on any change.
 

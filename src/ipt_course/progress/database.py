@@ -103,9 +103,7 @@ def make_engine(url: str, durable: bool = True) -> Engine:
     if is_sqlite(url):
         path = sqlite_path(url)
         assert path is not None  # check_url
-        engine = sa.create_engine(
-            url, connect_args={"timeout": SQLITE_TIMEOUT, "check_same_thread": False}, **pool
-        )
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT, "check_same_thread": False}, **pool)
         synchronous = "FULL" if durable else "OFF"
 
         @sa.event.listens_for(engine, "connect")

@@ -160,9 +160,7 @@ def migrate(engine: sa.Engine) -> int:
             )
         for version in range(found, SCHEMA_VERSION):
             STEPS[version](db)
-            db.execute(
-                sa.text("UPDATE meta SET value=:v WHERE key='schema_version'"), {"v": str(version + 1)}
-            )
+            db.execute(sa.text("UPDATE meta SET value=:v WHERE key='schema_version'"), {"v": str(version + 1)})
     return found
 
 

@@ -221,9 +221,7 @@ class ProgressStore:
     def record_submission(self, trainee_id: str, module_id: str, submitted_at: str, path: Path) -> None:
         with self._write() as db:
             db.execute(
-                sa.text(
-                    "INSERT INTO submissions (trainee_id, module_id, submitted_at, path) VALUES (:t, :m, :at, :p)"
-                ),
+                sa.text("INSERT INTO submissions (trainee_id, module_id, submitted_at, path) VALUES (:t, :m, :at, :p)"),
                 {"t": trainee_id, "m": module_id, "at": submitted_at, "p": str(path)},
             )
 
@@ -232,8 +230,7 @@ class ProgressStore:
         with self._read() as db:
             row = db.execute(
                 sa.text(
-                    "SELECT submitted_at FROM submissions WHERE trainee_id=:t AND module_id=:m "
-                    "ORDER BY id DESC LIMIT 1"
+                    "SELECT submitted_at FROM submissions WHERE trainee_id=:t AND module_id=:m ORDER BY id DESC LIMIT 1"
                 ),
                 {"t": trainee_id, "m": module_id},
             ).fetchone()
@@ -262,9 +259,7 @@ class ProgressStore:
             )
         return digest
 
-    def submission_records(
-        self, trainee_id: str | None = None, module_id: str | None = None
-    ) -> list[SubmissionRecord]:
+    def submission_records(self, trainee_id: str | None = None, module_id: str | None = None) -> list[SubmissionRecord]:
         """Every kept record of a trainee's submissions of a module (everyone's, every module's, when not named),
         oldest first; digests checked on reading."""
         named = {"trainee_id": trainee_id, "module_id": module_id}
