@@ -29,6 +29,7 @@ hub: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 # The browser tests need a Chromium: Debian's if installed, else Playwright's own download (where downloads work).
