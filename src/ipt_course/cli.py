@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -428,6 +429,7 @@ def cmd_formgrader(args: argparse.Namespace) -> int:
         MANUAL_GRADING,
         exchange_dir,
         formgrader_command,
+        formgrader_env,
         new_password,
         sync_students,
     )
@@ -442,10 +444,24 @@ def cmd_formgrader(args: argparse.Namespace) -> int:
         f"Open [bold]http://{args.host}:{args.port}{MANUAL_GRADING}[/bold] and type the password "
         f"[bold]{password}[/bold] on its sign-in page. Ctrl-C stops the formgrader."
     )
-    command = formgrader_command(project, args.host, args.port, password)
+    server = subprocess.Popen(
+        formgrader_command(project, args.host, args.port), cwd=project.grading_dir, env=formgrader_env(password)
+    )
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C, or SIGTERM (a service manager, `kill`): the formgrader server stops with this command, not after.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
-        return subprocess.call(command, cwd=project.grading_dir)
+        return server.wait()
     except KeyboardInterrupt:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
         return 0
 
 

@@ -693,11 +693,17 @@ def workshop_identity(project: Project, session_hours: float) -> Any:
     from ipt_course.identity.workshop import WorkshopIdentity
 
     title, subtitle = "IPT course", ""
+    titles: dict[str, tuple[str, str]] = {}
     try:
+        from ipt_course.content.i18n import translate_course
         from ipt_course.content.loader import load_course
+        from ipt_course.i18n_ui import TRANSLATED
 
-        course = load_course(project.served()).course
-        title, subtitle = course.title, course.subtitle
+        loaded = load_course(project.served())
+        title, subtitle = loaded.course.title, loaded.course.subtitle
+        for language in TRANSLATED:  # the sign-in page's heading in the language she taps
+            course = translate_course(loaded, language).course.course
+            titles[language] = (course.title, course.subtitle)
     except Exception:  # the title is a nicety; the sign-in page works without it
         pass
     return WorkshopIdentity(
@@ -706,6 +712,7 @@ def workshop_identity(project: Project, session_hours: float) -> Any:
         session_hours=session_hours,
         title=title,
         subtitle=subtitle,
+        titles=titles,
         languages=LanguagePreferences(lazy_store(project), project.workshop_dir),
     )
 

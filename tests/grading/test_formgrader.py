@@ -19,6 +19,7 @@ from ipt_course.grading.formgrader import (
     MANUAL_GRADING,
     exchange_dir,
     formgrader_command,
+    formgrader_env,
     name_parts,
     new_password,
     sync_students,
@@ -110,9 +111,15 @@ def test_formgrader_opens_on_manual_grading_behind_a_typed_password(project: Pro
     exchange_dir(project).mkdir(exist_ok=True)
     password, port = new_password(), free_port()
     assert re.fullmatch(r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}", password)
-    command = formgrader_command(project, "127.0.0.1", port, password)
-    assert not any("token=" in part and "?" in part for part in command)
-    server = subprocess.Popen(command, cwd=project.grading_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    command = formgrader_command(project, "127.0.0.1", port)
+    assert not any(password in part for part in command), "not on the command line, where `ps` shows it"
+    server = subprocess.Popen(
+        command,
+        cwd=project.grading_dir,
+        env=formgrader_env(password),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))

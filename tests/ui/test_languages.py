@@ -321,6 +321,30 @@ def test_the_sign_in_page_offers_every_language_in_its_own_script(tmp_path: Path
     identity.close()
 
 
+def test_the_sign_in_page_names_the_course_in_her_language(built_project: Project) -> None:
+    """Does the sign-in page's heading (the course's title and subtitle) follow the language she taps, from the
+    course's translation files, and stay English where there is none?"""
+    from ipt_course.content.i18n import translate_course
+    from ipt_course.content.loader import load_course
+    from ipt_course.identity.web import sign_in_form
+    from ipt_course.identity.workshop import RosterEntry
+    from ipt_course.serve import workshop_identity
+
+    project = built_project  # the sign-in page names the built course (its snapshot), as `serve` does
+    identity = workshop_identity(project, 12)
+    course = load_course(project.served())
+    roster = [RosterEntry("trainee-01", "Anjali Demo")]
+    for language in ("hi", "bn"):
+        translated = translate_course(course, language).course.course
+        assert translated.title != course.course.title, f"the course's title is translated into {language}"
+        page = sign_in_form(identity, roster, "", "/login", language=language)
+        assert f"<h1>{html.escape(translated.title)}</h1>" in page, language
+        assert course.course.title not in page
+    english = sign_in_form(identity, roster, "", "/login")
+    assert f"<h1>{html.escape(course.course.title)}</h1>" in english
+    identity.close()
+
+
 def test_fonts_are_served_from_the_laptop_with_their_licence() -> None:
     """Are the Devanagari and Bengali fonts in the package, with their OFL licence, and the CSS pointing at them?"""
     fonts = i18n_ui.STATIC_DIR / "fonts"

@@ -89,11 +89,11 @@ def waiting_for_trainer(project: Project) -> list[Waiting]:
     return [Waiting(m, answers[m], len(trainees[m])) for m in sorted(answers)]
 
 
-def formgrader_command(project: Project, host: str, port: int, password: str) -> list[str]:
+def formgrader_command(project: Project, host: str, port: int) -> list[str]:
     """jupyter_server with only nbgrader's formgrader, rooted at the course's nbgrader folder, local by default.
 
-    The password is typed on the server's own login page: never in a URL (Jupyter's ?token= links end up in
-    browser history and in logs).
+    The password (see `formgrader_env`) is typed on the server's own login page: never in a URL (Jupyter's
+    ?token= links end up in browser history and in logs), nor on the command line (`ps` shows it to anyone).
     """
     return [
         sys.executable,
@@ -109,8 +109,12 @@ def formgrader_command(project: Project, host: str, port: int, password: str) ->
         "--ServerApp.terminals_enabled=False",
         *(["--ServerApp.allow_root=True"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         f"--ServerApp.default_url={MANUAL_GRADING}",
-        f"--IdentityProvider.token={password}",
     ]
+
+
+def formgrader_env(password: str) -> dict[str, str]:
+    """The formgrader's environment: the password as jupyter_server's JUPYTER_TOKEN (not an argument)."""
+    return {**os.environ, "JUPYTER_TOKEN": password}
 
 
 def new_password() -> str:

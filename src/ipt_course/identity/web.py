@@ -95,13 +95,13 @@ def sign_in_form(
     already in `language`.
     """
     _ = Translator(language).gettext
-    head = f"<h1>{html.escape(identity.title)}</h1>" + (
-        f"<p class='muted'>{html.escape(identity.subtitle)}</p>" if identity.subtitle else ""
-    )
+    titled = getattr(identity, "titled", None)  # the workshop's provider knows the title in every language
+    title, subtitle = titled(language) if callable(titled) else (identity.title, identity.subtitle)
+    head = f"<h1>{html.escape(title)}</h1>" + (f"<p class='muted'>{html.escape(subtitle)}</p>" if subtitle else "")
     head = language_links(language, action) + head
     if not roster:
         return page(
-            identity.title,
+            title,
             head
             + f"<h2>{_('Sign in')}</h2><p class='message' role='alert'>"
             + _("There is no workshop roster yet. Ask your trainer to start the workshop.")
@@ -116,7 +116,7 @@ def sign_in_form(
     alert = f"<p class='message' role='alert'>{html.escape(message)}</p>" if message else ""
     keep = f"<input type='hidden' name='language' value='{html.escape(picked)}'>" if known(picked) else ""
     return page(
-        f"{_('Sign in')} · {identity.title}",
+        f"{_('Sign in')} · {title}",
         head + f"<h2>{_('Sign in')}</h2>" + alert + f"<form method='post' action='{html.escape(action)}' "
         f"autocomplete='off'>{xsrf_field}{keep}<label for='trainee'>{_('Your name')}</label>"
         f"<select id='trainee' name='trainee'><option value=''>{_('Choose your name')}</option>{options}</select>"

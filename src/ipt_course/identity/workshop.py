@@ -134,6 +134,7 @@ class WorkshopIdentity:
         subtitle: str = "",
         languages: LanguagePreferences | None = None,
         roster_csv: Path | None = None,
+        titles: dict[str, tuple[str, str]] | None = None,
     ):
         self.progress_db = progress_db
         self.roster_csv = roster_csv if roster_csv is not None else progress_db.with_name("roster.csv")
@@ -144,6 +145,8 @@ class WorkshopIdentity:
         self.clock = clock
         self.title = title
         self.subtitle = subtitle
+        self.titles = titles or {}
+        """The course's title and subtitle in each translated language (the sign-in page speaks hers)."""
         self.languages = languages or LanguagePreferences(None, None)
         """Each trainee's page language (her choice, else the workshop's default)."""
         sessions_db.parent.mkdir(parents=True, exist_ok=True)
@@ -152,6 +155,10 @@ class WorkshopIdentity:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+
+    def titled(self, language: str) -> tuple[str, str]:
+        """The course's title and subtitle in `language` (English where it has no translation)."""
+        return self.titles.get(language, (self.title, self.subtitle))
 
     # -- connections: one per thread, as sign-in runs in worker threads ----------------------------------
 
