@@ -106,6 +106,9 @@ def page_context(viewer: Viewer | None = None) -> PageContext:
 
     Pages never read a token or a cookie: the server resolved the viewer and handed it to the kernel, signed.
     """
+    from ipt_course.ui.guard import guard_page_messages
+
+    guard_page_messages()  # a forged or malformed widget message gets a plain answer, never a traceback
     project = served_project()
     store = open_store(project)
     viewer = viewer if viewer is not None else Viewer.from_env()
