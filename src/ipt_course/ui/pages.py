@@ -156,7 +156,20 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
     )
     from ipt_course.ui.certificate import certificate_box
 
-    return _page([greeting, *_trainer_note(ctx), *certificate_box(ctx), _orientation(ctx), *cards])
+    return _page([greeting, *_trainer_note(ctx), *certificate_box(ctx), *_growth(ctx), _orientation(ctx), *cards])
+
+
+def _growth(ctx: PageContext) -> list[w.Widget]:
+    """'How you have grown' (ui/growth.py): her start and end levels, once modules 1 and 8 are both released."""
+    from ipt_course.ui.growth import trainee_growth_html
+
+    assert ctx.trainee is not None
+    try:
+        found = trainee_growth_html(ctx.course, ctx.trainee.id)
+    except Exception:  # the gradebook unreadable: the home page still opens
+        traceback.print_exc(file=sys.__stderr__)
+        return []
+    return [html_box(found)] if found else []
 
 
 def _card_results(ctx: PageContext, module: Module) -> str:
