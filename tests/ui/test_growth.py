@@ -27,8 +27,11 @@ def words(page: Any) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
 
 
+def level(n: int | None) -> CompetencyLevel | None:
+    return None if n is None else CompetencyLevel(n)
+
+
 def row(competency: str, name: str, start: int | None, end: int | None) -> LevelChange:
-    level = lambda n: None if n is None else CompetencyLevel(n)  # noqa: E731
     return LevelChange(TRAINEE, competency, name, "baseline-check", level(start), level(end))
 
 
