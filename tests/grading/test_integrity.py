@@ -12,11 +12,11 @@ import yaml
 
 from ipt_course.cli import main
 from ipt_course.content.loader import Module, load_course
-from ipt_course.grading.assignment import SIMULATION_CELL, answer_cell_id, answer_variable
+from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK, SIMULATION_CELL, answer_cell_id, answer_variable
 from ipt_course.grading.autograde import autograde_pending
 from ipt_course.grading.export import export_tables
 from ipt_course.grading.integrity import cell_problems, read_verdicts
-from ipt_course.grading.submission import fill_notebook, read_release, submission_record, write_submission
+from ipt_course.grading.submission import fill_notebooks, read_releases, submission_record, write_submission
 from ipt_course.paths import Project
 from ipt_course.progress.keys import item_key, role_play_key
 from ipt_course.progress.store import ProgressStore
@@ -92,7 +92,7 @@ def test_a_long_role_play_is_submitted_whole(one_module: Project, module: Module
     answers = wrong_answers(module)
     answers[role_play_key(module.role_plays[0].id)] = "x" * 9000
     path, _ = write_submission(one_module, module, "trainee-11", answers, {})
-    assert "x" * 9000 in path.read_text(encoding="utf-8")
+    assert "x" * 9000 in (path.parent / f"{ROLE_PLAY_NOTEBOOK}.ipynb").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -165,9 +165,11 @@ def test_an_honest_submission_is_not_flagged(one_module: Project, module: Module
     store = ProgressStore(one_module.progress_db)
     (kept,) = store.submission_records("trainee-14", MODULE)
     store.close()
-    expected = read_release(one_module, MODULE)
-    fill_notebook(expected, kept.record)
-    assert cell_problems(nbformat.read(path, as_version=4), expected) == []
+    expected = read_releases(one_module, MODULE)
+    fill_notebooks(expected, kept.record, "test")
+    assert set(expected) == {MODULE, ROLE_PLAY_NOTEBOOK}
+    for name, nb in expected.items():
+        assert cell_problems(nbformat.read(path.parent / f"{name}.ipynb", as_version=4), nb) == []
 
 
 def test_grade_command_reports_tampering(
@@ -187,18 +189,37 @@ def test_an_edited_role_play_and_an_older_file_are_caught(one_module: Project, m
     from ipt_course.grading.integrity import check_submissions
 
     prompt = module.role_plays[0]
-    path = submit(one_module, module, "trainee-16")
+    path = submit(one_module, module, "trainee-16").parent / f"{ROLE_PLAY_NOTEBOOK}.ipynb"
     edit_cell(path, prompt.id, "> A much better answer, written by someone else.")
     first = check_submissions(one_module, [("trainee-16", MODULE)])[("trainee-16", MODULE)]
     assert first.tampered and first.graded_from == "store"
     assert any(f"role-play answer {prompt.id!r}" in r for r in first.reasons)
     assert "someone else" not in path.read_text(encoding="utf-8")
-    older = path.read_bytes(), (path.parent / "timestamp.txt").read_text()
+    own = path.parent / f"{MODULE}.ipynb"
+    older = path.read_bytes(), (path.parent / "timestamp.txt").read_text(), own.read_bytes()
     answers = wrong_answers(module)
     answers[role_play_key(prompt.id)] = "My second, longer answer."
     write_submission(one_module, module, "trainee-16", answers, SIM)
     path.write_bytes(older[0])
     (path.parent / "timestamp.txt").write_text(older[1])
+    own.write_bytes(older[2])
     second = check_submissions(one_module, [("trainee-16", MODULE)])[("trainee-16", MODULE)]
     assert second.tampered and "an earlier submission" in " ".join(second.reasons)
     assert "My second, longer answer." in path.read_text(encoding="utf-8")
+
+
+def test_a_missing_or_code_carrying_role_play_notebook_is_rebuilt(one_module: Project, module: Module) -> None:
+    """Is a role-play notebook removed, or given a code cell, caught and rebuilt from the store's record?"""
+    from ipt_course.grading.integrity import check_submissions
+
+    path = submit(one_module, module, "trainee-17").parent / f"{ROLE_PLAY_NOTEBOOK}.ipynb"
+    path.unlink()
+    verdict = check_submissions(one_module, [("trainee-17", MODULE)])[("trainee-17", MODULE)]
+    assert verdict.tampered and "roleplay.ipynb is missing" in " ".join(verdict.reasons)
+    assert "I hear you." in path.read_text(encoding="utf-8")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import os"))
+    nbformat.write(nb, path)
+    verdict = check_submissions(one_module, [("trainee-17", MODULE)])[("trainee-17", MODULE)]
+    assert verdict.tampered and "roleplay.ipynb: cell 2 is code the course did not write" in verdict.reasons
+    assert "import os" not in path.read_text(encoding="utf-8")

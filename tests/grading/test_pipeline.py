@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ipt_course.content.loader import Module, load_course
-from ipt_course.grading.assignment import answer_cell_id, release_path, source_path
+from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK, answer_cell_id, release_path, source_path
 from ipt_course.grading.autograde import autograde_pending, pending_submissions
 from ipt_course.grading.export import export_tables, write_export
 from ipt_course.grading.submission import item_key, role_play_key, write_submission
@@ -118,7 +118,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
     assert [r.success for r in results] == [True] * 6, [r.message for r in results]
     with Gradebook(gradebook_url(project)) as gradebook:
         for prompt in must_pass.role_plays:
-            gradebook.find_grade(prompt.id, must_pass.id, must_pass.id, "trainee-01").manual_score = 3
+            gradebook.find_grade(prompt.id, ROLE_PLAY_NOTEBOOK, must_pass.id, "trainee-01").manual_score = 3
         gradebook.db.commit()
     return project
 
@@ -305,9 +305,9 @@ def test_trainer_rating_reaches_feedback_and_export(graded: Project) -> None:
     module = course.module(MODULE)
     prompt = module.role_plays[0]
     with Gradebook(gradebook_url(graded)) as gradebook:
-        grade = gradebook.find_grade(prompt.id, MODULE, MODULE, "trainee-01")
+        grade = gradebook.find_grade(prompt.id, ROLE_PLAY_NOTEBOOK, MODULE, "trainee-01")
         grade.manual_score = 3
-        comment = gradebook.find_comment(prompt.id, MODULE, MODULE, "trainee-01")
+        comment = gradebook.find_comment(prompt.id, ROLE_PLAY_NOTEBOOK, MODULE, "trainee-01")
         comment.manual_comment = "Warm and clear; name her choice <b>too</b>."
         gradebook.db.commit()
     before = trainee_feedback(course, module, "trainee-01")

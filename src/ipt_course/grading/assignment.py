@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ipt_course.content.loader import Module
+from ipt_course.content.models import RolePlay
 from ipt_course.grading.nbgrader_api import nbgrader_api
 from ipt_course.paths import Project
 
@@ -17,6 +18,15 @@ if TYPE_CHECKING:
 # checkers (about 2 s here), and the trainee's page imports this module on every view.
 NBGRADER_SCHEMA = 3
 SIMULATION_CELL = "simulation-record"
+ROLE_PLAY_NOTEBOOK = "roleplay"
+"""The nbgrader notebook id of a module's role-plays (layout 2): `roleplay.ipynb` beside `<module>.ipynb`."""
+LAYOUT = 2
+"""How a module's assignment is laid out: 1, one notebook (items, case record, role-plays); 2, the role-plays in a
+notebook of their own, so formgrader's page for them shows no code. New assignments are layout 2; an assignment
+whose gradebook already has layout-1 submissions stays layout 1 (see assignment_layout)."""
+HOLDS = "holds"
+"""A notebook's metadata key (under `ipt_course`) listing which parts of a submission record it holds."""
+PARTS = ("items", "simulation", "role_plays")
 
 
 class GradingSetupError(RuntimeError):
@@ -52,13 +62,75 @@ def escape_markdown(text: str) -> str:
     return "\n".join("> " + html.escape(line) for line in text.splitlines()) or "> "
 
 
-def source_notebook(module: Module) -> NotebookNode:
-    """The instructor's version of the module's competency check, with hidden tests holding the key."""
+LEVEL_NAMES = {1: "potentially harmful", 2: "basic skills missing", 3: "basic skills", 4: "advanced"}
+"""The EQUIP level names the rubric is given in (as the export words them)."""
+
+
+def role_play_heading(module: Module, number: int) -> str:
+    """A role-play's heading in the trainer's notebook, e.g. 'Module 3: Safety and referral, role-play 1 of 2'."""
+    count = len(module.role_plays)
+    which = f"role-play {number} of {count}" if count > 1 else "role-play"
+    return f"Module {module.meta.number}: {module.meta.title}, {which}"
+
+
+def role_play_prompt(module: Module, number: int, prompt: RolePlay) -> str:
+    """The markdown a trainer reads above a role-play answer: the situation, the task and the rubric in words."""
+    per_level = prompt.points / 4
+    rubric = "\n".join(
+        f"- **Level {int(r.level)}, {LEVEL_NAMES[int(r.level)]}** (give {_points(per_level * int(r.level))}): "
+        f"{r.description}"
+        for r in sorted(prompt.rubric, key=lambda r: int(r.level), reverse=True)
+    )
+    return (
+        f"## {role_play_heading(module, number)}\n\n**The situation.** {prompt.situation}\n\n"
+        f"**What she was asked to write.** {prompt.task}\n\n"
+        f"**Rate it with the rubric** (out of {_points(prompt.points)}):\n\n{rubric}"
+    )
+
+
+def _points(value: float) -> str:
+    shown = f"{value:g}"
+    return f"{shown} point" if shown == "1" else f"{shown} points"
+
+
+def _role_play_cells(module: Module) -> list[NotebookNode]:
+    """For each role-play, its prompt and rubric (locked), then the trainee's answer (a manually graded answer cell)."""
+    import nbformat
+
+    cells = []
+    for number, prompt in enumerate(module.role_plays, start=1):
+        cells.append(
+            nbformat.v4.new_markdown_cell(
+                role_play_prompt(module, number, prompt), metadata=_meta(f"{prompt.id}-rubric", locked=True)
+            )
+        )
+        cells.append(
+            nbformat.v4.new_markdown_cell(
+                "### BEGIN SOLUTION\n*(The trainee's answer.)*\n### END SOLUTION",
+                metadata=_meta(prompt.id, solution=True, grade=True, points=prompt.points),
+            )
+        )
+    return cells
+
+
+def _new_notebook(module: Module, holds: list[str]) -> NotebookNode:
     import nbformat
 
     nb: NotebookNode = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["ipt_course"] = {"module_id": module.id, "generated_from": f"modules/{module.slug}"}
+    nb.metadata["ipt_course"] = {"module_id": module.id, "generated_from": f"modules/{module.slug}", HOLDS: holds}
+    return nb
+
+
+def source_notebook(module: Module, layout: int = LAYOUT) -> NotebookNode:
+    """The instructor's version of the module's competency check, with hidden tests holding the key.
+
+    In layout 2 the role-plays are in their own notebook (`role_play_notebook`); in layout 1 (workshops whose
+    gradebook began before layout 2) they follow the items and the case record here.
+    """
+    import nbformat
+
+    nb = _new_notebook(module, list(PARTS) if layout == 1 else ["items", "simulation"])
     cells = nb.cells
     cells.append(
         nbformat.v4.new_markdown_cell(
@@ -106,40 +178,110 @@ def source_notebook(module: Module) -> NotebookNode:
             metadata=_meta(SIMULATION_CELL, solution=True),
         )
     )
-    for prompt in module.role_plays:
-        rubric = "\n".join(f"- **Level {int(r.level)}**: {r.description}" for r in prompt.rubric)
-        cells.append(
-            nbformat.v4.new_markdown_cell(
-                f"### Role-play (`{prompt.id}`): graded by a trainer\n\n**Situation.** {prompt.situation}\n\n"
-                f"**Task.** {prompt.task}\n\n**Rubric** (give the points of the level; competencies: "
-                f"{', '.join(prompt.competencies)}):\n\n{rubric}",
-                metadata=_meta(f"{prompt.id}-rubric", locked=True),
+    if layout == 1:
+        for prompt in module.role_plays:
+            rubric = "\n".join(f"- **Level {int(r.level)}**: {r.description}" for r in prompt.rubric)
+            cells.append(
+                nbformat.v4.new_markdown_cell(
+                    f"### Role-play (`{prompt.id}`): graded by a trainer\n\n**Situation.** {prompt.situation}\n\n"
+                    f"**Task.** {prompt.task}\n\n**Rubric** (give the points of the level; competencies: "
+                    f"{', '.join(prompt.competencies)}):\n\n{rubric}",
+                    metadata=_meta(f"{prompt.id}-rubric", locked=True),
+                )
             )
-        )
-        cells.append(
-            nbformat.v4.new_markdown_cell(
-                "### BEGIN SOLUTION\n*(The trainee's answer.)*\n### END SOLUTION",
-                metadata=_meta(prompt.id, solution=True, grade=True, points=prompt.points),
+            cells.append(
+                nbformat.v4.new_markdown_cell(
+                    "### BEGIN SOLUTION\n*(The trainee's answer.)*\n### END SOLUTION",
+                    metadata=_meta(prompt.id, solution=True, grade=True, points=prompt.points),
+                )
             )
-        )
     return nb
 
 
-def source_path(project: Project, module: Module) -> Path:
-    return project.grading_dir / "source" / module.id / f"{module.id}.ipynb"
+def role_play_notebook(module: Module) -> NotebookNode:
+    """The trainer's notebook of a module's role-plays (layout 2): nothing but prompts, rubrics and answers.
+
+    No code and no hidden tests, so formgrader's page for it shows the trainer only what she rates.
+    """
+    nb = _new_notebook(module, ["role_plays"])
+    nb.cells.extend(_role_play_cells(module))
+    return nb
 
 
-def release_path(project: Project, module_id: str) -> Path:
-    return project.grading_dir / "release" / module_id / f"{module_id}.ipynb"
+def source_notebooks(module: Module, layout: int = LAYOUT) -> dict[str, NotebookNode]:
+    """The assignment's notebooks by nbgrader notebook id: the module's own, then (layout 2) its role-plays'."""
+    notebooks = {module.id: source_notebook(module, layout)}
+    if layout >= 2 and module.role_plays:
+        notebooks[ROLE_PLAY_NOTEBOOK] = role_play_notebook(module)
+    return notebooks
 
 
-def generate_assignment(project: Project, module: Module) -> Path:
-    """Write the source notebook and run nbgrader's generate_assignment; return the release notebook."""
+def assignment_layout(project: Project, module: Module) -> int:
+    """The layout to generate a module's assignment in: 2, unless its gradebook already holds submissions graded in
+    layout 1 (role-plays in the module's notebook), which nbgrader keeps as they are (it refuses to add or remove
+    an assignment's notebooks or cells once there are submissions)."""
+    if not module.role_plays or not project.gradebook_db.is_file():
+        return LAYOUT
+    from nbgrader.api import Assignment, GradeCell, Notebook, SubmittedAssignment
+
+    from ipt_course.grading.nbgrader_api import open_gradebook
+
+    with open_gradebook(project) as gradebook:
+        db = gradebook.db
+        submitted = (
+            db.query(SubmittedAssignment.id)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+            .filter(Assignment.name == module.id)
+            .first()
+        )
+        if submitted is None:
+            return LAYOUT
+        role_plays_in_module_notebook = (
+            db.query(GradeCell.id)
+            .join(Notebook, GradeCell.notebook_id == Notebook.id)
+            .join(Assignment, Notebook.assignment_id == Assignment.id)
+            .filter(Assignment.name == module.id, Notebook.name == module.id)
+            .filter(GradeCell.name.in_([p.id for p in module.role_plays]))
+            .first()
+        )
+    return 1 if role_plays_in_module_notebook is not None else LAYOUT
+
+
+def source_path(project: Project, module: Module, notebook: str | None = None) -> Path:
+    """A source notebook of the module's assignment (its own notebook unless `notebook` names another)."""
+    return project.grading_dir / "source" / module.id / f"{notebook or module.id}.ipynb"
+
+
+def release_path(project: Project, module_id: str, notebook: str | None = None) -> Path:
+    """A release notebook of the module's assignment (its own notebook unless `notebook` names another)."""
+    return project.grading_dir / "release" / module_id / f"{notebook or module_id}.ipynb"
+
+
+def release_notebooks(project: Project, module_id: str) -> dict[str, Path]:
+    """The release notebooks of a module's assignment by notebook id, the module's own first (one in layout 1)."""
+    folder = project.grading_dir / "release" / module_id
+    found = {p.stem: p for p in sorted(folder.glob("*.ipynb"))} if folder.is_dir() else {}
+    own = {module_id: found.pop(module_id)} if module_id in found else {}
+    return {**own, **found}
+
+
+def generate_assignment(project: Project, module: Module, layout: int | None = None) -> Path:
+    """Write the source notebooks and run nbgrader's generate_assignment; return the module's release notebook.
+
+    `layout`: 1 or 2 (tests make layout-1 workshops with it); by default the one `assignment_layout` gives.
+    """
     import nbformat
 
-    path = source_path(project, module)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(source_notebook(module), path)
+    notebooks = source_notebooks(module, layout or assignment_layout(project, module))
+    folder = source_path(project, module).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in set(folder.glob("*.ipynb")) - {source_path(project, module, name) for name in notebooks}:
+        stale.unlink()  # a notebook of an earlier layout: nbgrader would keep generating it
+    for name, nb in notebooks.items():
+        nbformat.write(nb, source_path(project, module, name))
+    release = release_path(project, module.id).parent
+    for stale in set(release.glob("*.ipynb")) - {release_path(project, module.id, name) for name in notebooks}:
+        stale.unlink()
     result = nbgrader_api(project).generate_assignment(module.id, force=True, create=True)
     if not result.get("success"):
         log = str(result.get("log") or result.get("error") or "")

@@ -3,8 +3,9 @@
 Under JupyterHub each trainee's server keeps a submission only in the shared store (PostgreSQL); the grading
 side has no disk in common with it. Collecting does what nbgrader's own `collect` does for its exchange: for each
 trainee and module, the latest submission lands in `submitted/<trainee>/<module>/` with its timestamp, replacing
-an older one, and a submission already there is left alone. The notebook is the release notebook filled from the
-record (`fill_notebook`, as a laptop's Submit writes it), so `grade` checks it against the store and finds it whole.
+an older one, and a submission already there is left alone. The notebooks are the release notebooks filled from
+the record (`fill_notebooks`, as a laptop's Submit writes them), so `grade` checks them against the store and finds
+them whole.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import TYPE_CHECKING, Literal
 
 from ipt_course.grading.submission import (
     SubmissionError,
-    fill_notebook,
-    read_release,
+    fill_notebooks,
+    read_releases,
     submission_dir,
-    write_notebook,
+    write_notebooks,
 )
 from ipt_course.paths import Project
 
@@ -70,12 +71,12 @@ def collect(project: Project, course: LoadedCourse, store: ProgressStore) -> lis
                 done.append(Collected(trainee.id, module.id, there, "unchanged"))
                 continue
             try:
-                nb = read_release(project, module.id)
-                fill_notebook(nb, dict(latest.record), f"the release notebook of {module.id}")
+                notebooks = read_releases(project, module.id)
+                fill_notebooks(notebooks, dict(latest.record), f"the release of {module.id}")
             except SubmissionError as err:
                 done.append(Collected(trainee.id, module.id, latest.submitted_at, "refused", str(err)))
                 continue
             folder.mkdir(parents=True, exist_ok=True)
-            write_notebook(folder / f"{module.id}.ipynb", nbformat.writes(nb), latest.submitted_at)
+            write_notebooks(folder, {n: nbformat.writes(nb) for n, nb in notebooks.items()}, latest.submitted_at)
             done.append(Collected(trainee.id, module.id, latest.submitted_at, "new" if there is None else "newer"))
     return done

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 from ipt_course.grading.assignment import SIMULATION_CELL, answer_variable
 from ipt_course.grading.submission import (
     SubmissionError,
-    fill_notebook,
-    read_release,
+    fill_notebooks,
+    holds,
+    read_releases,
     submission_dir,
-    write_notebook,
+    write_notebooks,
 )
 from ipt_course.paths import Project
 from ipt_course.progress.store import ProgressStore, SubmissionRecord, open_store
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 VERDICTS_FILE = "integrity.json"
 _ANSWER_SUFFIX = "-answer"
+_EARLIER_LAYOUT = "written in an earlier layout of the assignment: graded from the store's record, in the new one"
 _NO_RECORD = "submitted before the store kept records: checked as plain literals only"
 
 
@@ -139,29 +141,54 @@ def _stamp_name(timestamp: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "-", timestamp).strip("-") or "unknown"
 
 
-def check_submission(project: Project, trainee_id: str, module_id: str, store: ProgressStore) -> Verdict | None:
-    """Check one submission against the store, rewriting it from the record if it differs.
+def _all_problems(
+    submitted: dict[str, NotebookNode | None], expected: dict[str, NotebookNode], literals_only: bool = False
+) -> list[str]:
+    """cell_problems over every notebook of the assignment, each named when there are several; a notebook that is
+    missing or was added is a problem too."""
+    problems: list[str] = []
+    several = len(expected) > 1
+    for name, nb in expected.items():
+        found = submitted.get(name)
+        if found is None:
+            problems.append(f"the notebook {name}.ipynb is missing")
+            continue
+        problems += [f"{name}.ipynb: {p}" if several else p for p in cell_problems(found, nb, literals_only)]
+    return problems
 
-    Returns None when the file is not a notebook at all: nbgrader then fails on it alone, and nothing runs.
+
+def check_submission(project: Project, trainee_id: str, module_id: str, store: ProgressStore) -> Verdict | None:
+    """Check one submission (every notebook of it) against the store, rewriting it from the record if it differs.
+
+    Returns None when the module's own notebook is not a notebook at all: nbgrader then fails on it alone, and
+    nothing runs.
     """
     import nbformat
 
     folder = submission_dir(project, trainee_id, module_id)
-    path = folder / f"{module_id}.ipynb"
     stamp_file = folder / "timestamp.txt"
     stamp = stamp_file.read_text(encoding="utf-8").strip() if stamp_file.is_file() else ""
     now = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        submitted = nbformat.read(path, as_version=4)
-    except Exception:  # any unreadable file: left as it is for nbgrader to report
+        releases = read_releases(project, module_id)
+    except SubmissionError as err:
+        return Verdict(trainee_id, module_id, stamp, True, "none", [str(err)], now)
+    submitted: dict[str, NotebookNode | None] = {}
+    for name in releases:
+        try:
+            submitted[name] = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        except FileNotFoundError:
+            submitted[name] = None  # a notebook removed (or a submission of another layout): rebuilt below
+        except Exception:  # any unreadable file: left as it is for nbgrader to report
+            if name == module_id:
+                return None
+            submitted[name] = None
+    if submitted.get(module_id) is None:
         return None
     records = store.submission_records(trainee_id, module_id)
     if not records and stamp and store.last_submission(trainee_id, module_id) == stamp:
         # Submitted before the store kept records: it can only be held to plain literals, and says so.
-        try:
-            problems = cell_problems(submitted, read_release(project, module_id), literals_only=True)
-        except SubmissionError as err:
-            problems = [str(err)]
+        problems = _all_problems(submitted, releases, literals_only=True)
         if problems:
             return Verdict(trainee_id, module_id, stamp, True, "none", problems, now)
         return Verdict(trainee_id, module_id, stamp, False, "file", [_NO_RECORD], now)
@@ -179,22 +206,33 @@ def check_submission(project: Project, trainee_id: str, module_id: str, store: P
             + ("an earlier submission" if earlier else "a time the store never recorded")
             + f"; the latest recorded submission is of {trusted.submitted_at}"
         )
+    expected = releases
     try:
-        expected = read_release(project, module_id)
         if trusted is not None:
-            fill_notebook(expected, dict(trusted.record))
+            fill_notebooks(expected, dict(trusted.record), f"the release of {module_id}")
     except SubmissionError as err:
         reasons.append(str(err))
         return Verdict(trainee_id, module_id, stamp, True, "none", reasons, now)
-    reasons += cell_problems(submitted, expected)
+    main = submitted[module_id]
+    if not reasons and trusted is not None and main is not None and holds(main) != holds(expected[module_id]):
+        # Submitted before the assignment was generated again in layout 2 (no submission of it was graded yet):
+        # what is graded is the store's record, written in the release's layout.
+        write_notebooks(folder, {name: nbformat.writes(nb) for name, nb in expected.items()}, trusted.submitted_at)
+        return Verdict(trainee_id, module_id, stamp, False, "store", [_EARLIER_LAYOUT], now)
+    reasons += _all_problems(submitted, expected)
     if not reasons:
         return Verdict(trainee_id, module_id, stamp, False, "file", [], now)
     if trusted is None:
         return Verdict(trainee_id, module_id, stamp, True, "none", reasons, now)
-    aside = project.grading_dir / "tampered" / trainee_id / module_id / f"{_stamp_name(stamp)}.ipynb"
-    aside.parent.mkdir(parents=True, exist_ok=True)
-    aside.write_bytes(path.read_bytes())
-    write_notebook(path, nbformat.writes(expected), trusted.submitted_at)
+    aside = project.grading_dir / "tampered" / trainee_id / module_id
+    aside.mkdir(parents=True, exist_ok=True)
+    for name in expected:
+        found = folder / f"{name}.ipynb"
+        if found.is_file():  # the module's own notebook keeps its old name there; others are named after both
+            target = f"{_stamp_name(stamp)}.ipynb" if name == module_id else f"{_stamp_name(stamp)}-{name}.ipynb"
+            (aside / target).write_bytes(found.read_bytes())
+    texts = {name: nbformat.writes(nb) for name, nb in expected.items()}
+    write_notebooks(folder, texts, trusted.submitted_at)
     return Verdict(trainee_id, module_id, trusted.submitted_at, True, "store", reasons, now)
 
 

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from ipt_course.content.loader import Module
 from ipt_course.grading.assignment import (
+    HOLDS,
+    PARTS,
     SIMULATION_CELL,
     answer_cell_id,
     answer_variable,
     escape_markdown,
+    release_notebooks,
     release_path,
 )
 from ipt_course.paths import Project, write_atomically
@@ -122,26 +125,44 @@ def submission_record(
     return dict(json.loads(json.dumps(record, sort_keys=True)))  # sorted: the store gives it back in this order
 
 
+def holds(nb: NotebookNode) -> tuple[str, ...]:
+    """The parts of a submission record a notebook holds ('items', 'simulation', 'role_plays'): all of them in a
+    layout-1 notebook, which does not say."""
+    said = nb.get("metadata", {}).get("ipt_course", {}).get(HOLDS)
+    return tuple(p for p in PARTS if p in said) if isinstance(said, list) else PARTS
+
+
 def fill_notebook(release: NotebookNode, record: dict[str, Any], where: Path | str = "the release notebook") -> None:
-    """Put a submission record's answers into a copy of the release notebook (in place).
+    """Put a submission record's answers into a copy of a release notebook (in place): the parts it holds.
 
     Only option ids (as Python literals), HTML-escaped text and a literal of plain data go into the notebook, so
     nothing a trainee types can run when nbgrader executes it. Grading rebuilds a tampered submission the same way.
+    An answer for a part this notebook holds but without its cell means the release is older than the course.
     """
+    parts = holds(release)
     by_grade_id = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in release.cells if "nbgrader" in cell.metadata}
-    for item_id, chosen in record.get("items", {}).items():
+    for item_id, chosen in record.get("items", {}).items() if "items" in parts else ():
         cell = by_grade_id.get(answer_cell_id(item_id))
         if cell is None:
             raise SubmissionError(f"{where} has no answer cell for item {item_id!r}: rebuild the course")
         cell.source = f"{answer_variable(item_id)} = {_option_ids(chosen)!r}"
-    for prompt_id, text in record.get("role_plays", {}).items():
+    for prompt_id, text in record.get("role_plays", {}).items() if "role_plays" in parts else ():
         cell = by_grade_id.get(prompt_id)
         if cell is None:
             raise SubmissionError(f"{where} has no answer cell for role-play {prompt_id!r}: rebuild the course")
         cell.source = escape_markdown(str(text))
     sim_cell = by_grade_id.get(SIMULATION_CELL)
-    if sim_cell is not None:
+    if sim_cell is not None and "simulation" in parts:
         sim_cell.source = f"simulation = {_python_literal(record.get('simulation', {}))}"
+
+
+def fill_notebooks(releases: dict[str, NotebookNode], record: dict[str, Any], where: str) -> None:
+    """Fill every notebook of an assignment from one record (in place); each answer must find its notebook."""
+    for part in PARTS:
+        if record.get(part) and not any(part in holds(nb) for nb in releases.values()):
+            raise SubmissionError(f"{where}: no notebook holds the {part.replace('_', '-')}: rebuild the course")
+    for name, nb in releases.items():
+        fill_notebook(nb, record, f"{where}, {name}.ipynb")
 
 
 _OPTION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -156,6 +177,7 @@ def _option_ids(value: Any) -> list[str]:
 
 
 def read_release(project: Project, module_id: str) -> NotebookNode:
+    """The module's own release notebook (items and case record; the role-plays too in layout 1)."""
     import nbformat  # lazily: see grading/assignment.py
 
     release = release_path(project, module_id)
@@ -163,6 +185,22 @@ def read_release(project: Project, module_id: str) -> NotebookNode:
         raise SubmissionError(f"{release} does not exist: run `ipt-course build` first")
     nb: NotebookNode = nbformat.read(release, as_version=4)
     return nb
+
+
+def read_releases(project: Project, module_id: str) -> dict[str, NotebookNode]:
+    """Every release notebook of the module's assignment by notebook id, the module's own first (layout 1: one;
+    layout 2: the role-plays' too). Whichever layout the release was built in, a submission is made the same way."""
+    import nbformat  # lazily: see grading/assignment.py
+
+    if not release_path(project, module_id).is_file():
+        raise SubmissionError(f"{release_path(project, module_id)} does not exist: run `ipt-course build` first")
+    return {name: nbformat.read(path, as_version=4) for name, path in release_notebooks(project, module_id).items()}
+
+
+def submitted_notebooks(project: Project, trainee_id: str, module_id: str, names: list[str]) -> dict[str, Path]:
+    """Where a submission's notebooks are, by notebook id."""
+    folder = submission_dir(project, trainee_id, module_id)
+    return {name: folder / f"{name}.ipynb" for name in names}
 
 
 def write_submission(
@@ -177,15 +215,16 @@ def write_submission(
 ) -> tuple[Path, str]:
     """Keep the submission's record in the progress store, then write grading/submitted/<trainee>/<module>/.
 
-    Writes <module>.ipynb and timestamp.txt; returns the notebook's path and the timestamp. The record goes first:
+    Writes <module>.ipynb (and roleplay.ipynb in layout 2) and timestamp.txt; returns the module's notebook's path
+    and the timestamp. The record goes first:
     a file without its record is treated as tampered when graded, a record without a file is never graded.
     `language` is the one the trainee took the module in ('en', 'hi', 'bn', 'mr'); the record keeps it.
     """
     import nbformat  # lazily: see grading/assignment.py
 
-    nb = read_release(project, module.id)
+    notebooks = read_releases(project, module.id)
     record = submission_record(module, answers, simulation_records, language)
-    fill_notebook(nb, record, release_path(project, module.id))
+    fill_notebooks(notebooks, record, f"the release of {module.id}")
     now = now or datetime.now(UTC)
     timestamp = now.strftime(TIMESTAMP_FORMAT)
     own_store = store is None
@@ -200,7 +239,7 @@ def write_submission(
     if os.environ.get(ENV_SUBMISSIONS) == "store":  # under a hub: `collect` writes it on the grading side
         return target, timestamp
     folder.mkdir(parents=True, exist_ok=True)
-    write_notebook(target, nbformat.writes(nb), timestamp)
+    write_notebooks(folder, {name: nbformat.writes(nb) for name, nb in notebooks.items()}, timestamp)
     return target, timestamp
 
 
@@ -214,6 +253,14 @@ def write_notebook(target: Path, text: str, timestamp: str) -> None:
     """Write a submission's notebook and timestamp.txt, each atomically."""
     write_atomically(target, text)
     write_atomically(target.parent / "timestamp.txt", timestamp)
+
+
+def write_notebooks(folder: Path, texts: dict[str, str], timestamp: str) -> None:
+    """Write a submission's notebooks (by notebook id), each atomically, then timestamp.txt: the timestamp last, so
+    `grade` never sees a new time beside an old notebook."""
+    for name, text in texts.items():
+        write_atomically(folder / f"{name}.ipynb", text)
+    write_atomically(folder / "timestamp.txt", timestamp)
 
 
 def _python_literal(value: Any) -> str:
