@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipt_course.paths import Project, find_project
+from ipt_course.pgcluster import FolderUnreachable, PostgresCluster, PostgresUnavailable, find_bindir, free_port
 
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 """The proxy JupyterHub starts, from npm, pinned (it needs Node.js 20 or newer)."""
 PROXY_PACKAGE_OLD_NODE = "configurable-http-proxy@4.6.3"
 """The same proxy's last release for Node.js 18 (Debian 12's own nodejs)."""
 DATABASES = ("jupyterhub", "ipt_course")
-PG_USER = "ipt"
 USERS: dict[str, str] = {"asha": "trainees", "bina": "trainees", "tara": "trainers", "sunita": "supervisors"}
 """The demo's hub users and their groups: two trainees, a trainer, a supervisor (synthetic names)."""
 PASSWORD = "ipt-demo-password"
@@ -49,133 +47,18 @@ class HubUnavailable(RuntimeError):
     """A part the demo needs cannot be had here (npm or PostgreSQL missing); the message says which and how."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pg_bindir() -> Path | None:
-    """initdb and pg_ctl: on PATH, else the newest /usr/lib/postgresql/N/bin (Debian's package)."""
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).resolve().parent
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    return next((c for c in candidates if (c / "initdb").is_file() and (c / "pg_ctl").is_file()), None)
-
-
 def missing_parts() -> list[str]:
     """What this machine lacks for the hub (empty when it has it all): npm, PostgreSQL's programs, psycopg."""
     missing = []
     if shutil.which("npm") is None:
         missing.append("npm (Debian's `npm` package), to install configurable-http-proxy")
-    if pg_bindir() is None:
+    if find_bindir() is None:
         missing.append("PostgreSQL's initdb and pg_ctl (Debian's `postgresql` package)")
     try:
         import psycopg  # noqa: F401
     except ImportError:
         missing.append("the psycopg driver (in requirements.lock)")
     return missing
-
-
-@dataclass
-class Postgres:
-    """The demo's PostgreSQL cluster: kept between runs (the demo's answers survive a restart), trust on 127.0.0.1."""
-
-    folder: Path
-    port: int = 0
-    bindir: Path | None = None
-    user: str | None = None
-
-    @property
-    def data(self) -> Path:
-        return self.folder / "data"
-
-    def _as_user(self, *command: str) -> list[str]:
-        return ["runuser", "-u", self.user, "--", *command] if self.user else list(command)
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{database}"
-
-    def start(self) -> None:
-        self.bindir = pg_bindir()
-        if self.bindir is None:
-            raise HubUnavailable("PostgreSQL is not installed: apt-get install postgresql")
-        if os.geteuid() == 0:  # initdb refuses root: the cluster belongs to Debian's postgres user
-            for name in ("postgres", "nobody"):
-                with contextlib.suppress(KeyError):
-                    pwd.getpwnam(name)
-                    self.user = name
-                    break
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self.user:
-            reach = subprocess.run(self._as_user("test", "-x", str(self.folder.parent)), capture_output=True)
-            if reach.returncode != 0:
-                raise HubUnavailable(
-                    f"PostgreSQL runs as the {self.user} user, who cannot reach {self.folder.parent} (a folder "
-                    "above it is private): give the demo a folder it can reach, e.g. --dir /srv/ipt-hub"
-                )
-            shutil.chown(self.folder, self.user)
-        self.folder.chmod(0o700)
-        if not (self.data / "PG_VERSION").is_file():
-            subprocess.run(
-                self._as_user(
-                    str(self.bindir / "initdb"),
-                    "-D",
-                    str(self.data),
-                    "-U",
-                    PG_USER,
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--locale=C.UTF-8",
-                ),
-                check=True,
-                capture_output=True,
-                timeout=180,
-            )
-        self.stop()  # one left running by a demo that was killed
-        self.port = free_port()
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c max_connections=200"
-        done = subprocess.run(
-            self._as_user(
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-o",
-                options,
-                "-l",
-                str(self.folder / "server.log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if done.returncode != 0:
-            log = (self.folder / "server.log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"PostgreSQL did not start in {self.folder}: {done.stderr or done.stdout}\n{log}")
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={PG_USER} dbname=postgres", autocommit=True) as db:
-            have = {row[0] for row in db.execute("SELECT datname FROM pg_database").fetchall()}
-            for name in DATABASES:
-                if name not in have:
-                    db.execute(f'CREATE DATABASE "{name}"'.encode())
-
-    def stop(self) -> None:
-        if self.bindir is not None and (self.data / "postmaster.pid").is_file():
-            subprocess.run(
-                self._as_user(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
-                capture_output=True,
-                timeout=120,
-            )
 
 
 def node_major() -> int:
@@ -233,13 +116,14 @@ class HubDemo:
     port: int
     source: Project
     password: str = PASSWORD
-    postgres: Postgres = field(init=False)
+    postgres: PostgresCluster = field(init=False)
     project: Project | None = None
     process: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
         self.folder = self.folder.resolve()
-        self.postgres = Postgres(self.folder / "pg")
+        # Kept between runs (the demo's answers survive a restart).
+        self.postgres = PostgresCluster(self.folder / "pg")
 
     @property
     def url(self) -> str:
@@ -256,7 +140,13 @@ class HubDemo:
         install_proxy(self.folder)
         if self.project is None:  # a test may bring its own, smaller course, already built
             self.project = prepare_course(self.source, self.folder)
-        self.postgres.start()
+        try:
+            self.postgres.start()
+        except FolderUnreachable as err:
+            raise HubUnavailable(f"{err}, e.g. --dir /srv/ipt-hub") from err
+        except PostgresUnavailable as err:
+            raise HubUnavailable(str(err)) from err
+        self.postgres.ensure_databases(DATABASES)
 
     def environment(self) -> dict[str, str]:
         """What deploy/hub/jupyterhub_config.py reads: ports, folders, database URLs, users and groups."""
