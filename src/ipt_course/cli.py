@@ -630,6 +630,7 @@ def cmd_certificate(args: argparse.Namespace) -> int:
         eligibility,
         issue,
         revoke,
+        roster_problem,
         supervisor_data_for,
         write_certificate,
     )
@@ -650,6 +651,10 @@ def cmd_certificate(args: argparse.Namespace) -> int:
             err_console.print("[red]✗ Name one trainee id, or use --all (or --revoke CODE --reason ...).[/red]")
             return 2
         course = load_course(project)
+        unknown = None if args.all else roster_problem(course, args.trainee)
+        if unknown:
+            err_console.print(f"[red]✗ {escape(unknown)}[/red]")
+            return 1
         out = Path(args.out) if args.out else project.workshop_dir / "certificates"
         version = course_version(course)
         data = supervisor_data_for(course, None if args.all else args.trainee)
@@ -744,6 +749,58 @@ def cmd_note(args: argparse.Namespace) -> int:
     finally:
         store.close()
     console.print(f"[green]✓[/green] Note kept for {escape(args.trainee)} ({note.at}); she sees it on her home page.")
+    return 0
+
+
+def cmd_flag(args: argparse.Namespace) -> int:
+    """Safety flags: list them (open or followed up), or record a supervisor's follow-up that closes one."""
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.certificate import roster_problem, supervisor_data_for
+    from ipt_course.grading.followup import NoSuchFlag, close_flag, flag_events, where_words
+    from ipt_course.progress.followups import AlreadyFollowedUp
+    from ipt_course.progress.store import open_store
+
+    course = load_course(_project(args))
+    trainee = getattr(args, "trainee", None)
+    unknown = roster_problem(course, trainee) if trainee else None
+    if unknown:
+        err_console.print(f"[red]✗ {escape(unknown)}[/red]")
+        return 1
+    data = supervisor_data_for(course, trainee)
+    if args.flag_command == "close":
+        store = open_store(course.project)
+        try:
+            done = close_flag(data, store, args.trainee, args.flag_id, args.by, args.note)
+        except (NoSuchFlag, AlreadyFollowedUp, ValueError) as err:
+            err_console.print(f"[red]✗ {escape(str(err.args[0] if err.args else err))}[/red]")
+            return 1
+        finally:
+            store.close()
+        console.print(
+            f"[green]✓[/green] Flag {done.flag_id} of {escape(done.trainee_id)} followed up by {escape(done.by)} "
+            f"({done.at}). It stays in the report, marked followed up; it no longer stops her certificate."
+        )
+        return 0
+    events = flag_events(data, trainee)
+    if not events:
+        console.print(f"No safety flag{' for ' + escape(trainee) if trainee else ''}.")
+        return 0
+    for event in events:
+        flag = event.first
+        state = (
+            "[bold red]open[/bold red]"
+            if event.followup is None
+            else f"[green]followed up[/green] by {escape(event.followup.by)}, {event.followup.at}: "
+            f"{escape(event.followup.note)}"
+        )
+        console.print(
+            f"[bold]{event.flag_id}[/bold]  {escape(data.label(flag.trainee_id))}  {escape(where_words(flag))}\n"
+            f"    {escape(flag.harm_name)}: {escape(flag.chosen)}\n    {state}"
+        )
+    still = sum(1 for e in events if e.is_open)
+    console.print(f"{still} open, {len(events) - still} followed up.")
+    if still:
+        console.print('Close one after talking it through: ipt-course flag close TRAINEE FLAG_ID --by NAME --note "…"')
     return 0
 
 
@@ -967,6 +1024,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the code printed on the certificate, e.g. K7Q2-9XMD-… (case and dashes do not matter)")
     p.add_argument("--name", help="also check it was issued to this name")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("flag", help="safety flags: list them, or record a supervisor's follow-up that closes one")
+    flags = p.add_subparsers(dest="flag_command", required=True)
+    q = flags.add_parser("list", help="every flag (one trainee's, if named): open, or followed up by whom and when")
+    q.add_argument("trainee", nargs="?", help="the trainee id (default: everyone)")
+    _database_option(q)
+    q = flags.add_parser("close", help="record that a supervisor followed up a flag (the evidence stays)")
+    q.add_argument("trainee", help="the trainee id")
+    q.add_argument("flag_id", help="the flag's id, as `flag list` and the report show it")
+    q.add_argument("--by", required=True, help="who followed it up (the supervisor's name)")
+    q.add_argument("--note", required=True, help="what was discussed, in quotes (up to 500 characters)")
+    _database_option(q)
+    p.set_defaults(func=cmd_flag)
 
     p = sub.add_parser("note", help="leave a trainee a short note she sees on her home page")
     p.add_argument("trainee", help="the trainee id")

@@ -303,3 +303,111 @@ def test_certificate_all_prints_every_eligible_trainee(
     assert certificate_pdf(cli.project, "trainee-02", "mini") is None
     pdf = certificate_pdf(cli.project, "trainee-04", "mini")
     assert pdf is not None and pdf.is_file() and pdf.parent == cli.project.workshop_dir / "certificates"
+
+
+# -- safety flags: a supervisor's follow-up ------------------------------------------------------------------
+
+
+def close_all_flags(course: LoadedCourse, trainee: str, note: str = "Talked it through; she explained the rule.") -> None:
+    from ipt_course.grading.followup import close_flag, flag_events
+    from ipt_course.progress.store import ProgressStore
+
+    data = cohort(course)
+    store = ProgressStore(course.project.progress_db)
+    try:
+        for event in flag_events(data, trainee):
+            close_flag(data, store, trainee, event.flag_id, "Sunita Supervisor", note)
+    finally:
+        store.close()
+
+
+def test_a_followed_up_flag_no_longer_stops_her_certificate_but_still_counts(course: LoadedCourse) -> None:
+    """Once a supervisor records a follow-up of 06's only flag, may she have a certificate, while her level stays 1
+    and the flag stays in the data; and does 02, whose flag is followed up too, still fail on the gate?"""
+    from ipt_course.content.models import CompetencyLevel
+
+    assert not eligibility(cohort(course), "trainee-06", VERSION).eligible
+    close_all_flags(course, "trainee-06")
+    close_all_flags(course, "trainee-02")
+    data = cohort(course)
+    assert eligibility(data, "trainee-06", VERSION).eligible, eligibility(data, "trainee-06", VERSION).reasons
+    safety = next(r for r in data.records if r.trainee_id == "trainee-06" and r.safety_critical)
+    assert safety.level == CompetencyLevel.HARMFUL and safety.flagged, "every attempt still counts for the level"
+    assert any(f.trainee_id == "trainee-06" for f in data.flags), "the evidence is not deleted"
+    still = eligibility(data, "trainee-02", VERSION)
+    assert not still.eligible and "open safety flag" not in " ".join(still.reasons)
+    assert "must-pass Module 1: Safety not passed" in " ".join(still.reasons)
+
+
+def test_a_new_harmful_play_after_a_follow_up_is_a_new_open_flag(course: LoadedCourse) -> None:
+    """After 06's attempt-1 flag is followed up, does a later harmful play (attempt 2) open a new flag that stops
+    her certificate again (a follow-up closes one flag, never the trainee)?"""
+    from ipt_course.grading.followup import open_events
+
+    close_all_flags(course, "trainee-06")
+    again = good_case([harmful_play(1), harmful_play(2)])
+    subs = complete(course, "trainee-06", simulation=again)
+    data = supervisor_data(course, subs, roster_names(course), roster_ids(course))
+    found = eligibility(data, "trainee-06", VERSION)
+    assert not found.eligible and "attempt 2" in " ".join(found.reasons)
+    assert "attempt 1" not in " ".join(found.reasons), "the followed-up flag is not open again"
+    assert [e.first.attempt for e in open_events(data, "trainee-06")] == [2]
+
+
+def test_a_follow_up_needs_a_known_flag_a_note_and_happens_once(course: LoadedCourse) -> None:
+    """Is a follow-up refused for a flag she does not have, without a note, or a second time?"""
+    from ipt_course.grading.followup import NoSuchFlag, close_flag, flag_events
+    from ipt_course.progress.followups import AlreadyFollowedUp, followups
+    from ipt_course.progress.store import ProgressStore
+
+    data = cohort(course)
+    event = flag_events(data, "trainee-06")[0]
+    store = ProgressStore(course.project.progress_db)
+    try:
+        with pytest.raises(NoSuchFlag, match="open flags: " + event.flag_id):
+            close_flag(data, store, "trainee-06", "deadbeef", "Sunita", "talked")
+        with pytest.raises(NoSuchFlag):
+            close_flag(data, store, "trainee-01", event.flag_id, "Sunita", "another trainee's flag id")
+        with pytest.raises(ValueError, match="note is empty"):
+            close_flag(data, store, "trainee-06", event.flag_id, "Sunita", "   ")
+        with pytest.raises(ValueError, match="keep it under"):
+            close_flag(data, store, "trainee-06", event.flag_id, "Sunita", "x" * 501)
+        done = close_flag(data, store, "trainee-06", event.flag_id.upper(), "Sunita", " Talked  it through. ")
+        assert (done.by, done.note, done.evidence) == ("Sunita", "Talked it through.", event.first.evidence)
+        with pytest.raises(AlreadyFollowedUp, match="already followed up by Sunita"):
+            close_flag(data, store, "trainee-06", event.flag_id, "Someone", "again")
+        assert [f.flag_id for f in followups(store)] == [event.flag_id]
+    finally:
+        store.close()
+
+
+def test_flag_list_and_close_commands(cli: LoadedCourse, capsys: pytest.CaptureFixture[str]) -> None:
+    """Does `flag list` show each flag with its id, open; does `flag close` record who, when and the note, so that
+    `flag list` says followed up and the certificate command then prints hers?"""
+    from ipt_course.grading.followup import flag_events
+
+    code, said = run(cli, capsys, "flag", "list")
+    assert code == 0 and "2 open, 0 followed up" in said and "Promising secrecy" in said
+    flag = flag_events(cohort(cli), "trainee-06")[0].flag_id
+    assert flag in said
+    code, said = run(cli, capsys, "flag", "close", "trainee-06", "nothing", "--by", "Sunita", "--note", "talked")
+    assert code == 1 and "has no flag" in said
+    code, said = run(cli, capsys, "flag", "close", "trainee-66", flag, "--by", "Sunita", "--note", "talked")
+    assert code == 1 and "not on the workshop roster" in said and "trainee-06" in said
+    code, said = run(cli, capsys, "flag", "close", "trainee-06", flag, "--by", "Sunita", "--note", "We talked.")
+    assert code == 0 and "followed up by Sunita" in said
+    code, said = run(cli, capsys, "flag", "list", "trainee-06")
+    assert code == 0 and "followed up by Sunita" in said and "We talked." in said and "0 open, 1 followed up" in said
+    code, said = run(cli, capsys, "certificate", "trainee-06")
+    assert code == 0 and "Verification code for Kavya Das" in said
+
+
+def test_an_unknown_trainee_id_is_said_to_be_off_the_roster(
+    cli: LoadedCourse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Does `certificate X` for an id not on the roster say so and suggest close ids, not 'nothing submitted'?"""
+    code, said = run(cli, capsys, "certificate", "traine-01")
+    assert code == 1 and "traine-01 is not on the workshop roster" in said and "did you mean trainee-01" in said
+    assert "modules to do" not in said
+    code, said = run(cli, capsys, "certificate", "zz")
+    assert code == 1 and "not on the workshop roster" in said and "6 trainees on it" in said

@@ -36,7 +36,7 @@ from ipt_course.grading.export import (
     write_export,
     write_report,
 )
-from ipt_course.grading.report import detail_words, supervisor_report_html
+from ipt_course.grading.report import supervisor_report_html
 from ipt_course.i18n_ui import speaking
 from ipt_course.workshop import RosterEntry, write_roster
 from tests.grading.minicourse import SAFE, good_case, graded, harmful_play, mini_course
@@ -344,20 +344,6 @@ def test_export_and_merge_take_the_report_language(
     for command in (["export", "--format", "html"], ["merge", "some.bundle", "--out", str(tmp_path / "m")]):
         with pytest.raises(SystemExit):
             cli.main(["--root", root, *command, "--lang", "xx"])
-
-
-def test_a_gate_detail_the_report_does_not_know_stays_english_and_marked() -> None:
-    """If grading writes a gate detail the report has no message for (or one part of it), is it kept in English
-    (None), rather than half translated; and is a known one said in the language with its ids kept?"""
-    with speaking("hi"):
-        assert detail_words("case asking not played; role-play rp-1 not written") == (
-            "केस asking नहीं खेला; रोल-प्ले rp-1 नहीं लिखा"
-        )
-        assert detail_words("case asking not played; a new kind of problem") is None
-        assert detail_words("3 of 4 points on the safety questions; 80% needed") == (
-            "सुरक्षा के सवालों में 4 में से 3 अंक; 80% चाहिए"
-        )
-    assert detail_words("a new kind of problem") == "a new kind of problem", "English: as grading wrote it"
 
 
 def test_a_big_cohort_in_hindi_has_its_pages_in_hindi_with_the_fonts_once(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ipt_course.paths import Project
 from ipt_course.progress.database import ENV_DATABASE_URL, BadDatabaseURL, sqlite_path
+from ipt_course.progress.migrations import SCHEMA_VERSION
 from ipt_course.progress.store import (
     MAX_VALUE_BYTES,
     ProgressStore,
@@ -274,7 +275,7 @@ def test_a_new_store_opened_at_once_by_many_kernels_is_migrated_once(store_url: 
     try:
         with store.engine.connect() as db:
             versions = db.execute(sa.text("SELECT value FROM meta WHERE key='schema_version'")).fetchall()
-        assert versions == [("3",)]
+        assert versions == [(str(SCHEMA_VERSION),)]
     finally:
         store.close()
 

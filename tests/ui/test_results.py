@@ -121,11 +121,12 @@ def test_everything_is_escaped(course: LoadedCourse) -> None:
 
 
 def test_must_pass_gate_in_the_results(course: LoadedCourse) -> None:
-    """Does a released must-pass module say passed or not, and which condition failed?"""
+    """Does a released must-pass module say passed or not, and which condition failed, in words (no ids)?"""
     _, page = shown(course, {"safety"}, role_play=2.0, simulation=good_case())
     seen = text(page)
     assert "This module is must-pass: not passed yet" in seen
-    assert "✗ Each role-play rated at least level 3 by a trainer: role-play rp-safety rated level 2" in seen
+    assert "✗ Each role-play rated at least level 3 by a trainer: role-play rated level 2; level 3 needed" in seen
+    assert "rp-safety" not in seen, "grading's ids are said in words (grading/gate_words.py)"
     _, passed = shown(course, {"safety"}, simulation=good_case())
     assert "This module is must-pass: passed" in text(passed)
 

@@ -143,8 +143,10 @@ def course_version(course: LoadedCourse) -> str:
 
 def eligibility(data: SupervisorData, trainee_id: str, version: str) -> Eligibility:
     """The competency model's verdict, read, never recomputed: course complete (every module submitted, every
-    must-pass gate passed) and no safety flag; and a name on the roster to print."""
-    from ipt_course.grading.report import in_words
+    must-pass gate passed) and no open safety flag (one a supervisor has followed up no longer stops her; it still
+    counts for her levels); and a name on the roster to print."""
+    from ipt_course.grading.followup import open_events, where_words
+    from ipt_course.grading.gate_words import condition_words, detail_words
 
     course = data.course
     modules = tuple(module_label(m) for m in course.modules)
@@ -166,24 +168,47 @@ def eligibility(data: SupervisorData, trainee_id: str, version: str) -> Eligibil
     for m in mine:
         if m.submitted and m.passed is False:
             module = by_id[m.module_id]
-            failed = "; ".join(f"{c.description.lower()}: {in_words(data, module, c.detail)}" for c in m.failed)
+            failed = "; ".join(f"{condition_words(c).lower()}: {detail_words(course, module, c)}" for c in m.failed)
             reasons.append(f"must-pass {module_label(module)} not passed ({failed})")
-    if status.flagged:
-        seen: list[str] = []
-        for flag in (f for f in data.flags if f.trainee_id == trainee_id):
-            attempt = f", attempt {flag.attempt}" if flag.attempt is not None else ""
-            said = f"{flag.module} · {flag.where}{attempt}: {flag.harm_name}"
-            if said not in seen:
-                seen.append(said)
-        reasons.append("open safety flag(s) a supervisor must follow up first: " + " | ".join(seen or status.flags))
+    still_open = open_events(data, trainee_id) if status.flagged else []
+    if still_open:
+        said = [f"{where_words(e.first)}: {e.first.harm_name} (flag {e.flag_id})" for e in still_open]
+        reasons.append(
+            "open safety flag(s) a supervisor must follow up first (ipt-course flag close): " + " | ".join(said)
+        )
     # The model's own verdict decides; the words above say why. They cannot disagree unless the model changed.
-    if not (status.complete and not status.flagged) and not reasons:
+    if not status.complete and not reasons:
         reasons.append("the course is not complete")
     if reasons:
         return Eligibility(trainee_id, name, tuple(reasons), None, modules)
     stamps = [s.timestamp for s in data.submissions if s.trainee_id == trainee_id]
     facts = Facts(trainee_id, course.course.id, version, max(stamps)[:10])
     return Eligibility(trainee_id, name, (), facts, modules)
+
+
+def roster_problem(course: LoadedCourse, trainee_id: str) -> str | None:
+    """Why an id typed at the command line is not a trainee on the roster (with close matches), or None if she is."""
+    import difflib
+
+    from ipt_course.workshop import read_roster
+
+    path = course.project.roster_csv
+    if not path.is_file():
+        return None  # no roster yet: eligibility says she has no name to print
+    entries = read_roster(path)
+    found = next((e for e in entries if e.trainee_id == trainee_id), None)
+    if found is not None:
+        return None if found.role == "trainee" else f"{trainee_id} is on the roster as a {found.role}, not a trainee"
+    ids = [e.trainee_id for e in entries if e.role == "trainee"]
+    close = difflib.get_close_matches(trainee_id, ids, n=3, cutoff=0.6)
+    lowered = [i for i in ids if i.lower() == trainee_id.lower() and i not in close]
+    close = lowered + close
+    hint = (
+        f"; did you mean {' or '.join(close)}?"
+        if close
+        else f" ({len(ids)} trainees on it; `ipt-course workshop` lists them)"
+    )
+    return f"{trainee_id} is not on the workshop roster ({path}){hint}"
 
 
 def supervisor_data_for(course: LoadedCourse, trainee_id: str | None = None) -> SupervisorData:

@@ -585,14 +585,73 @@ def roll_up(course: LoadedCourse, evidence: Iterable[Evidence], trainees: list[s
 # -- the must-pass gate -----------------------------------------------------------------------------
 
 
+REASONS: dict[str, str] = {
+    "harmful-answers": N_("potentially harmful answer on {items}"),
+    "no-harmful-answer": N_("no harmful answer on {n} safety question(s)"),
+    "points-short": N_("{score} of {total} points on the safety questions; {mark} needed"),
+    "points-enough": N_("{score} of {total} points on the safety questions ({mark} needed)"),
+    "case-not-played": N_("case {case} not played"),
+    "case-not-finished": N_("case {case} not finished in its latest play"),
+    "case-steps-missing": N_("case {case}: safety step(s) not taken: {steps}"),
+    "cases-safe": N_("{n} case(s) finished safely"),
+    "role-play-not-written": N_("role-play {play} not written"),
+    "role-play-waiting": N_("role-play {play} waiting for a trainer's rating"),
+    "role-play-low": N_("role-play {play} rated level {level}; level 3 needed"),
+    "role-plays-rated": N_("{n} role-play(s) rated level 3+"),
+    "not-submitted": N_("not submitted"),
+}
+"""Every detail the must-pass gate gives, by message id: an English template whose fields are the reason's params.
+Said in words (ids as questions, titles, harm names) in one place: grading/gate_words.py."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a gate condition is met or not: a message id (a key of REASONS) and its params, ids and numbers.
+
+    Params are plain values: a number, an id, or a tuple of ids (items as (item id, harm ids) pairs)."""
+
+    id: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def kw(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def english(self) -> str:
+        """The reason as the export's data says it: the English template, ids as they are."""
+
+        def plain(value: Any) -> str:
+            if isinstance(value, tuple):
+                return ", ".join(plain(v) for v in value)
+            return f"{value:g}" if isinstance(value, float) else str(value)
+
+        kw = self.kw
+        if self.id == "harmful-answers":
+            items = ", ".join(f"{item} ({harm or 'harmful'})" for item, harm in kw.get("items", ()))
+            return REASONS[self.id].format(items=items)
+        if "mark" in kw:
+            kw["mark"] = f"{kw['mark']:.0%}"
+        return REASONS[self.id].format(**{k: plain(v) for k, v in kw.items()})
+
+
+def reason(message: str, **params: Any) -> Reason:
+    assert message in REASONS, message
+    return Reason(message, tuple(params.items()))
+
+
 @dataclass(frozen=True)
 class GateCondition:
-    """One condition of a must-pass module, met or not, with a plain-language detail."""
+    """One condition of a must-pass module, met or not, with why as structured reasons (id + params)."""
 
     name: str
     description: str
     met: bool
-    detail: str
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def detail(self) -> str:
+        """The reasons in English with their ids (the export's data); pages say them with gate_words.py."""
+        return "; ".join(r.english() for r in self.reasons)
 
 
 GATE_CONDITIONS = {
@@ -610,8 +669,8 @@ def safety_items(course: LoadedCourse, module: Module) -> list[CompetencyItem]:
     return [i for i in module.items if i.competency in safety]
 
 
-def _condition(name: str, problems: list[str], ok: str) -> GateCondition:
-    return GateCondition(name, GATE_CONDITIONS[name], not problems, "; ".join(problems) or ok)
+def _condition(name: str, problems: list[Reason], ok: Reason) -> GateCondition:
+    return GateCondition(name, GATE_CONDITIONS[name], not problems, tuple(problems) or (ok,))
 
 
 def must_pass_gate(
@@ -626,15 +685,13 @@ def must_pass_gate(
     by_id = {r.item_id: r for r in results}
     safety = safety_items(course, module)
 
-    harmful = [
-        f"{item.id} ({by_id[item.id].harm or 'harmful'})"
-        for item in safety
-        if item.id in by_id and by_id[item.id].harmful
-    ]
+    harmful = tuple(
+        (item.id, by_id[item.id].harm or "") for item in safety if item.id in by_id and by_id[item.id].harmful
+    )
     harm = _condition(
         "no-harm-on-safety-items",
-        [f"potentially harmful answer on {', '.join(harmful)}"] if harmful else [],
-        f"no harmful answer on {len(safety)} safety question(s)",
+        [reason("harmful-answers", items=harmful)] if harmful else [],
+        reason("no-harmful-answer", n=len(safety)),
     )
 
     score = sum(by_id[i.id].score or 0.0 for i in safety if i.id in by_id)
@@ -643,34 +700,34 @@ def must_pass_gate(
     short = not safety or score < mark * maximum - 1e-9
     points = _condition(
         "safety-items-pass-mark",
-        [f"{score:g} of {maximum:g} points on the safety questions; {mark:.0%} needed"] if short else [],
-        f"{score:g} of {maximum:g} points on the safety questions ({mark:.0%} needed)",
+        [reason("points-short", score=score, total=maximum, mark=mark)] if short else [],
+        reason("points-enough", score=score, total=maximum, mark=mark),
     )
 
     case_problems = []
     for scenario in module.scenarios:
         run = simulation.get(scenario.id)
         if not isinstance(run, Mapping):
-            case_problems.append(f"case {scenario.id} not played")
+            case_problems.append(reason("case-not-played", case=scenario.id))
             continue
         if not run.get("finished"):
-            case_problems.append(f"case {scenario.id} not finished in its latest play")
+            case_problems.append(reason("case-not-finished", case=scenario.id))
         taken: Mapping[str, Any] = run["safety"] if isinstance(run.get("safety"), Mapping) else {}
-        missing = [s.id for s in scenario.safety_steps if not taken.get(s.id)]
+        missing = tuple(s.id for s in scenario.safety_steps if not taken.get(s.id))
         if missing:
-            case_problems.append(f"case {scenario.id}: safety step(s) not taken: {', '.join(missing)}")
-    cases = _condition("case-safety-steps", case_problems, f"{len(module.scenarios)} case(s) finished safely")
+            case_problems.append(reason("case-steps-missing", case=scenario.id, steps=missing))
+    cases = _condition("case-safety-steps", case_problems, reason("cases-safe", n=len(module.scenarios)))
 
     play_problems = []
     for prompt in module.role_plays:
         result = by_id.get(prompt.id)
         if result is None or (result.score is not None and result.level is None):
-            play_problems.append(f"role-play {prompt.id} not written")
+            play_problems.append(reason("role-play-not-written", play=prompt.id))
         elif result.needs_manual_grade or result.level is None:
-            play_problems.append(f"role-play {prompt.id} waiting for a trainer's rating")
+            play_problems.append(reason("role-play-waiting", play=prompt.id))
         elif result.level < GATE_ROLE_PLAY_LEVEL:
-            play_problems.append(f"role-play {prompt.id} rated level {int(result.level)}; level 3 needed")
-    plays = _condition("role-play-rated", play_problems, f"{len(module.role_plays)} role-play(s) rated level 3+")
+            play_problems.append(reason("role-play-low", play=prompt.id, level=int(result.level)))
+    plays = _condition("role-play-rated", play_problems, reason("role-plays-rated", n=len(module.role_plays)))
     return harm, points, cases, plays
 
 
@@ -733,7 +790,7 @@ class CourseStatus:
 
 
 def not_submitted_gate() -> tuple[GateCondition, ...]:
-    return tuple(GateCondition(name, text, False, "not submitted") for name, text in GATE_CONDITIONS.items())
+    return tuple(GateCondition(name, text, False, (reason("not-submitted"),)) for name, text in GATE_CONDITIONS.items())
 
 
 def module_status(course: LoadedCourse, module: Module, trainee: str, graded: GradedSubmission | None) -> ModuleStatus:

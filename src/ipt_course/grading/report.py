@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import html
 import io
-import re
 import subprocess
 import tempfile
 import warnings
@@ -21,7 +20,7 @@ import pandas as pd
 from ipt_course.browser import CHROMIUM_ARGS, chromium_path
 from ipt_course.content.loader import Module
 from ipt_course.grading.change import NOT_YET, CohortChange, cohort_change, standard_cases
-from ipt_course.grading.competency import GATE_CONDITIONS, CompetencyRecord
+from ipt_course.grading.competency import CompetencyRecord
 from ipt_course.grading.export import (
     FRAMEWORK_TITLES,
     LEVEL_COLOURS,
@@ -33,6 +32,8 @@ from ipt_course.grading.export import (
     case_path,
     module_label,
 )
+from ipt_course.grading.followup import FlagEvent, flag_events, state_html
+from ipt_course.grading.gate_words import condition_words, detail_words
 from ipt_course.grading.notes import trainer_notes_html
 from ipt_course.i18n_ui import N_, _, active, ngettext, speaking
 
@@ -213,13 +214,15 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
 # -- sections -----------------------------------------------------------------------------------------
 
 
-def _flag_card(data: SupervisorData, flag: Flag, competencies: list[str], href: str | None = None) -> str:
+def _flag_card(data: SupervisorData, event: FlagEvent, href: str | None = None) -> str:
+    flag = event.first
+    competencies = [f.competency_name for f in event.flags]
     href = trainee_href(data, flag.trainee_id) if href is None else href
     attempt = _(", attempt {number}").format(number=flag.attempt) if flag.attempt is not None else ""
     moment = {"simulation": _("The case moment"), "role-play": _("The situation")}.get(flag.kind, _("The question"))
     chose = _("She wrote") if flag.kind == "role-play" else _("She chose")
     return (
-        "<article class='flag'>"
+        f"<article class='flag{'' if event.is_open else ' done'}' id='flag-{esc(event.flag_id)}'>"
         f"<h3><a href='{esc(href)}'>{esc(data.label(flag.trainee_id))}</a> · {said(data, flag.module)} · "
         f"{said(data, flag.where)}{esc(attempt)}</h3>"
         f"<dl><dt>{esc(moment)}</dt><dd>{said(data, flag.question)}</dd>"
@@ -229,22 +232,17 @@ def _flag_card(data: SupervisorData, flag: Flag, competencies: list[str], href: 
         + (f"<dt>{esc(_('What helps'))}</dt><dd>{said(data, flag.guidance)}</dd>" if flag.guidance else "")
         + f"<dt>{esc(ngettext('Competency', 'Competencies', len(competencies)))}</dt>"
         f"<dd>{'; '.join(said(data, c) for c in competencies)} ({esc(_('safety-critical'))})</dd></dl>"
+        f"{state_html(event)}"
         f"<p class='ref'>{esc(_('Evidence: {evidence}').format(evidence=flag.evidence))}</p></article>"
     )
-
-
-def _flag_events(data: SupervisorData, trainee: str | None = None) -> list[list[Flag]]:
-    """One event per answer or choice (an observation evidencing two safety competencies is one event, not two)."""
-    events: dict[tuple[str, str], list[Flag]] = {}
-    for flag in data.flags if trainee is None else by_trainee(data).flags.get(trainee, []):
-        events.setdefault((flag.trainee_id, flag.evidence), []).append(flag)
-    return list(events.values())
 
 
 def flags_section(data: SupervisorData) -> str:
     if not data.flags:
         return f"<p class='ok'>{esc(_('No trainee is flagged.'))}</p>"
     flagged = sorted({f.trainee_id for f in data.flags})
+    events = flag_events(data)
+    still = sum(1 for e in events if e.is_open)
     intro = (
         "<p class='bad'>"
         + esc(
@@ -262,27 +260,35 @@ def flags_section(data: SupervisorData) -> str:
             )
         )
         + "</p>"
+        + f"<p class='{'bad' if still else 'ok'} flagcount'>"
+        + esc(
+            _("{open} open, {done} followed up (a follow-up is recorded beside the flag; the flag stays).").format(
+                open=still, done=len(events) - still
+            )
+        )
+        + "</p>"
     )
     if not is_large(data):
-        return intro + "".join(
-            _flag_card(data, same[0], [f.competency_name for f in same]) for same in _flag_events(data)
-        )
+        return intro + "".join(_flag_card(data, event) for event in events)
     # A big cohort: a row per flagged trainee (what kinds of harm, in which modules); the cards are on her page.
     rows = []
     for trainee in flagged:
-        mine = [same[0] for same in _flag_events(data, trainee)]
+        theirs = [e for e in events if e.trainee_id == trainee]
+        mine = [e.first for e in theirs]
         harms = sorted({f.harm_name for f in mine})
         modules = sorted({f.module for f in mine})
+        left = sum(1 for e in theirs if e.is_open)
         rows.append(
             f"<tr><th><a href='{esc(trainee_href(data, trainee))}'>{esc(data.label(trainee))}</a></th>"
-            f"<td class='num bad'>{len(mine)}</td><td>{'; '.join(said(data, h) for h in harms)}</td>"
+            f"<td class='num'>{len(mine)}</td><td class='num{' bad' if left else ''}'>{left}</td>"
+            f"<td>{'; '.join(said(data, h) for h in harms)}</td>"
             f"<td>{'; '.join(said(data, m) for m in modules)}</td></tr>"
         )
     each_page = _("Each trainee's page (linked) shows every flagged answer or choice in words.")
     return (
         intro
         + f"<p class='quiet'>{esc(each_page)}</p>"
-        + _header_row("data", (_("Trainee"), _("Flags"), _("Kinds of harm"), _("Modules")))
+        + _header_row("data", (_("Trainee"), _("Flags"), _("Open"), _("Kinds of harm"), _("Modules")))
         + "".join(rows)
         + "</table>"
     )
@@ -302,7 +308,13 @@ def status_section(data: SupervisorData) -> str:
             if not status.modules_submitted
             else (_("course complete") if status.complete else _("in progress"))
         )
-        flags = len({f.evidence for f in by_trainee(data).flags.get(status.trainee_id, [])})
+        events = flag_events(data, status.trainee_id) if status.trainee_id in by_trainee(data).flags else []
+        left = sum(1 for e in events if e.is_open)
+        flags = (
+            _("{n} open of {total}").format(n=left, total=len(events))
+            if left
+            else (_("{n} followed up").format(n=len(events)) if events else _("none"))
+        )
         must_pass = (
             _("not yet")
             if not status.modules_submitted
@@ -310,10 +322,14 @@ def status_section(data: SupervisorData) -> str:
         )
         link = esc(trainee_href(data, status.trainee_id))
         count = _("{done} of {total}").format(done=status.modules_submitted, total=status.modules_total)
+        headings = (_("Trainee"), _("Status"), _("Modules submitted"), _("Must-pass module"), _("Flags"))
+        # Each cell names its column (data-label): a phone shows a row as a card, the label before each value.
         rows.append(
             f"<tr><th><a href='{link}'>{esc(data.label(status.trainee_id))}</a></th>"
-            f"<td>{esc(state)}</td><td class='num'>{esc(count)}</td>"
-            f"<td>{esc(must_pass)}</td><td class='{'bad' if flags else ''}'>{flags or esc(_('none'))}</td></tr>"
+            f"<td data-label='{esc(headings[1])}'>{esc(state)}</td>"
+            f"<td class='num' data-label='{esc(headings[2])}'>{esc(count)}</td>"
+            f"<td data-label='{esc(headings[3])}'>{esc(must_pass)}</td>"
+            f"<td class='{'bad' if left else ''}' data-label='{esc(headings[4])}'>{esc(flags)}</td></tr>"
         )
     headings = (_("Trainee"), _("Status"), _("Modules submitted"), _("Must-pass module"), _("Flags"))
     return _header_row("data status", headings) + f"{''.join(rows)}</table>"
@@ -381,20 +397,6 @@ def cohort_section(data: SupervisorData) -> str:
     )
 
 
-def in_words(data: SupervisorData, module: Module, detail: str) -> str:
-    """A gate condition's detail with the module's ids in words: 'question 4', the role-play, a case's title, a
-    kind of harm's name (the gate names ids; a supervisor reads questions)."""
-    names: dict[str, str] = {h.id: h.name.lower() for h in data.course.framework.harms}
-    names.update({i.id: _("question {number}").format(number=n) for n, i in enumerate(module.items, start=1)})
-    many = len(module.role_plays) > 1
-    names.update({p.id: f"{n}" if many else "" for n, p in enumerate(module.role_plays, start=1)})
-    names.update({s.id: f"“{s.title}”" for s in module.scenarios})
-    names.update({step.id: step.description.rstrip(".").lower() for s in module.scenarios for step in s.safety_steps})
-    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True)) + r")\b")
-    text = pattern.sub(lambda m: names[m[1]], detail) if names else detail
-    return re.sub(r"role-play\s+rated", "role-play rated", re.sub(r" {2,}", " ", text))
-
-
 def _gate_html(data: SupervisorData, trainee: str) -> str:
     parts = []
     for status in by_trainee(data).statuses.get(trainee, []):
@@ -404,88 +406,13 @@ def _gate_html(data: SupervisorData, trainee: str) -> str:
         verdict = _("passed") if status.passed else _("not passed")
         items = "".join(
             f"<li class='{'met' if c.met else 'unmet'}'>{'✓' if c.met else '✗'} "
-            f"{esc(_(GATE_CONDITIONS[c.name]) if c.name in GATE_CONDITIONS else c.name)}"
-            f"<span class='quiet'> — {_detail(data, module, c.detail)}</span></li>"
+            f"{esc(condition_words(c))}"
+            f"<span class='quiet'> — {said(data, detail_words(data.course, module, c))}</span></li>"
             for c in status.conditions
         )
         heading = _("{module} (must pass): {verdict}").format(module=module_label(module), verdict=verdict)
         parts.append(f"<h4>{said(data, heading)}</h4><ul class='gate'>{items}</ul>")
     return "".join(parts)
-
-
-_END = r"(?=; |$)"
-_NUMBER = r"\d+(?:\.\d+)?"
-GATE_DETAILS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(rf"potentially harmful answer on (?P<items>[^;]+){_END}"), N_("potentially harmful answer on {items}")),
-    (
-        re.compile(rf"no harmful answer on (?P<n>\d+) safety question\(s\){_END}"),
-        N_("no harmful answer on {n} safety question(s)"),
-    ),
-    (
-        re.compile(
-            rf"(?P<score>{_NUMBER}) of (?P<total>{_NUMBER}) points on the safety questions; (?P<mark>\d+%) needed"
-        ),
-        N_("{score} of {total} points on the safety questions; {mark} needed"),
-    ),
-    (
-        re.compile(
-            rf"(?P<score>{_NUMBER}) of (?P<total>{_NUMBER}) points on the safety questions \((?P<mark>\d+%) needed\)"
-        ),
-        N_("{score} of {total} points on the safety questions ({mark} needed)"),
-    ),
-    (re.compile(rf"case (?P<case>\S+) not played{_END}"), N_("case {case} not played")),
-    (
-        re.compile(rf"case (?P<case>\S+) not finished in its latest play{_END}"),
-        N_("case {case} not finished in its latest play"),
-    ),
-    (
-        re.compile(rf"case (?P<case>\S+): safety step\(s\) not taken: (?P<steps>[^;]+){_END}"),
-        N_("case {case}: safety step(s) not taken: {steps}"),
-    ),
-    (re.compile(rf"(?P<n>\d+) case\(s\) finished safely{_END}"), N_("{n} case(s) finished safely")),
-    (re.compile(rf"role-play (?P<play>\S+) not written{_END}"), N_("role-play {play} not written")),
-    (
-        re.compile(rf"role-play (?P<play>\S+) waiting for a trainer's rating{_END}"),
-        N_("role-play {play} waiting for a trainer's rating"),
-    ),
-    (
-        re.compile(rf"role-play (?P<play>\S+) rated level (?P<level>\d); level 3 needed{_END}"),
-        N_("role-play {play} rated level {level}; level 3 needed"),
-    ),
-    (re.compile(rf"(?P<n>\d+) role-play\(s\) rated level 3\+{_END}"), N_("{n} role-play(s) rated level 3+")),
-    (re.compile(rf"not submitted{_END}"), N_("not submitted")),
-)
-"""The details grading/competency.py's must-pass gate writes (ids and counts, in English), as catalogue messages: the
-report says them in its language, the ids then put in words by in_words."""
-
-
-def detail_words(detail: str) -> str | None:
-    """A gate condition's detail in the report's language, ids kept; None when a part of it is not one the gate
-    writes (a newer message: shown in English, marked)."""
-    if active() == "en":
-        return detail
-    parts: list[str] = []
-    at = 0
-    while at < len(detail):
-        for pattern, message in GATE_DETAILS:
-            found = pattern.match(detail, at)
-            if found:
-                parts.append(_(message).format(**found.groupdict()))
-                at = found.end()
-                break
-        else:
-            return None
-        if detail.startswith("; ", at):
-            at += 2
-    return "; ".join(parts)
-
-
-def _detail(data: SupervisorData, module: Module, detail: str) -> str:
-    """A gate condition's detail in words: in the report's language, or in English marked so."""
-    said_here = detail_words(detail)
-    if said_here is None:
-        return f"<span lang='en' class='en'>{esc(in_words(data, module, detail))}</span>"
-    return esc(in_words(data, module, said_here))
 
 
 def _modules_html(data: SupervisorData, trainee: str) -> str:
@@ -674,29 +601,33 @@ def trainee_page(data: SupervisorData, trainee: str) -> str:
         nothing = _(NOTHING_SUBMITTED)
         notes = trainer_notes_html(data, trainee)
         return head + f"<p class='quiet big'>{esc(nothing[:1].upper() + nothing[1:])}.</p>{notes}</section>"
-    flags = len({f.evidence for f in by_trainee(data).flags.get(trainee, [])})
+    events = flag_events(data, trainee) if trainee in by_trainee(data).flags else []
+    flags = sum(1 for e in events if e.is_open)
     state = _("Course complete") if status.complete else _("In progress")
     flag_text = (
         " <span class='bad'>"
         + esc(
             ngettext(
-                "Flagged: {n} potentially harmful answer or choice; see the flags.",
-                "Flagged: {n} potentially harmful answers or choices; see the flags.",
+                "Flagged: {n} potentially harmful answer or choice not yet followed up; see the flags.",
+                "Flagged: {n} potentially harmful answers or choices not yet followed up; see the flags.",
                 flags,
             ).format(n=flags)
         )
         + "</span>"
         if flags
-        else ""
+        else (
+            " <span class='ok'>" + esc(_("Every flag followed up by a supervisor; see the flags.")) + "</span>"
+            if events
+            else ""
+        )
     )
     submitted = _("{state}: {done} of {total} modules submitted.").format(
         state=state, done=status.modules_submitted, total=status.modules_total
     )
     cards = ""
-    if flags and is_large(data):  # the report lists her only in a row: her flags in words are here
+    if events and is_large(data):  # the report lists her only in a row: her flags in words are here
         cards = f"<h3>{esc(_('Flags'))}</h3>" + "".join(
-            _flag_card(data, same[0], [f.competency_name for f in same], href="#" + _anchor(trainee))
-            for same in _flag_events(data, trainee)
+            _flag_card(data, event, href="#" + _anchor(trainee)) for event in events
         )
     return (
         head + f"<p>{esc(submitted)}{flag_text}</p>"
@@ -742,7 +673,9 @@ STYLE = (
     "article.flag{border-left:6px solid #c62828;background:#fff5f5;padding:.4em 1em;margin:.8em 0;"
     "break-inside:avoid}article.flag h3{margin:.2em 0;font-size:1.05em}article.flag dl{margin:.3em 0;"
     "display:grid;grid-template-columns:9em 1fr;gap:.2em .8em}article.flag dt{font-weight:bold;color:#555}"
-    "article.flag dd{margin:0}dd.chosen{font-weight:bold}.ref{font-size:.75em;color:#777;margin:.2em 0}"
+    "article.flag.done{border-left-color:#2e7d32;background:#f4faf4}.flagstate.open{color:#b71c1c}"
+    ".flagstate.done{color:#1b5e20}article.flag dd{margin:0}"
+    "dd.chosen{font-weight:bold}.ref{font-size:.75em;color:#777;margin:.2em 0}"
     ".matrix{border-collapse:collapse;margin-top:.5em}.matrix td.cell{width:2.4em;height:1.6em;text-align:center;"
     "border:1px solid #eee}.matrix td.flagcell{outline:3px solid #000;outline-offset:-3px}"
     ".matrix th.who{font-size:.8em;font-weight:normal;white-space:nowrap;text-align:center;padding:0 .3em}"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ipt_course.progress.database import PG_ADVISORY_KEY
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version this code writes; a store is migrated up to it when opened, one step per version."""
 
 TIME: sa.types.TypeEngine[float] = sa.Double().with_variant(sa.REAL(), "sqlite")
@@ -87,6 +87,18 @@ SUBMISSION_RECORDS = sa.Table(
     sa.Column("recorded_at", TIME, nullable=False),
 )
 
+FLAG_FOLLOWUPS = sa.Table(
+    "flag_followups",
+    sa.MetaData(),
+    sa.Column("trainee_id", sa.Text, primary_key=True),
+    sa.Column("flag_id", sa.Text, primary_key=True),
+    sa.Column("evidence", sa.Text, nullable=False),
+    sa.Column("by_name", sa.Text, nullable=False),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
+"""A supervisor's follow-up of a safety flag (progress/followups.py): who, when, what was discussed."""
+
 EXPECTED_COLUMNS: dict[str, frozenset[str]] = {
     "meta": frozenset({"key", "value"}),
     "trainees": frozenset({"id", "name", "pin_salt", "pin_hash", "failed_sign_ins", "locked_until", "on_roster"}),
@@ -95,6 +107,7 @@ EXPECTED_COLUMNS: dict[str, frozenset[str]] = {
     "events": frozenset({"id", "trainee_id", "module_id", "key", "value", "at"}),
     "submissions": frozenset({"id", "trainee_id", "module_id", "submitted_at", "path"}),
     "submission_records": frozenset({"trainee_id", "module_id", "submitted_at", "record", "digest", "recorded_at"}),
+    "flag_followups": frozenset({"trainee_id", "flag_id", "evidence", "by_name", "at", "note"}),
 }
 """The tables and columns a store at SCHEMA_VERSION has (at least): the start-up check compares against it."""
 
@@ -123,7 +136,15 @@ def _v2_to_v3(db: sa.Connection) -> None:
     SUBMISSION_RECORDS.create(db, checkfirst=True)
 
 
-STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(db: sa.Connection) -> None:
+    """Supervisors' follow-ups of safety flags: a table of its own, out of reach of the answers a page saves.
+
+    A flag is closed by a record beside the evidence, never by changing it: the levels still count every attempt.
+    """
+    FLAG_FOLLOWUPS.create(db, checkfirst=True)
+
+
+STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """STEPS[n] takes a store from version n to n + 1; there is one for every version below SCHEMA_VERSION."""
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from ipt_course.content.loader import LoadedCourse, Module
-from ipt_course.grading.competency import GATE_CONDITIONS, saved_gaps
+from ipt_course.grading.competency import GATE_CONDITIONS, GateCondition, saved_gaps
 from ipt_course.grading.feedback import ItemFeedback, TraineeFeedback, trainee_feedback
 from ipt_course.i18n_ui import DEFAULT_LANGUAGE, N_, _, active, ngettext
 
@@ -20,18 +20,14 @@ LEVEL_WORDS = {
     4: N_("level 4: all the basic skills and advanced ones"),
 }
 """Each level in words, in English (shown through _())."""
-GATE_WORDS = {
-    "no-harm-on-safety-items": N_("No potentially harmful answer on a safety question"),
-    "safety-items-pass-mark": N_("At least the pass mark on the safety questions"),
-    "case-safety-steps": N_("Each practice case finished, with every safety step taken"),
-    "role-play-rated": N_("Each role-play rated at least level 3 by a trainer"),
-}
-"""The must-pass conditions (grading's GATE_CONDITIONS, the same English, a test keeps them equal) for _()."""
 
 
-def _gate_words(name: str, english: str) -> str:
-    """A must-pass condition in the page's language (grading's own English if the catalogue does not know it)."""
-    return _(GATE_WORDS[name]) if GATE_WORDS.get(name) == english else english
+def _gate_line(course: LoadedCourse, module: Module, condition: GateCondition) -> str:
+    """A condition and, unless met, why: said by grading/gate_words.py (the report and certificate say it so too)."""
+    from ipt_course.grading.gate_words import condition_words, detail_words
+
+    said = _e(condition_words(condition))
+    return said if condition.met else f"{said}: {_e(detail_words(course, module, condition))}"
 
 
 _GAPS = (
@@ -218,12 +214,7 @@ def results_html(course: LoadedCourse, module: Module, feedback: TraineeFeedback
     gate = ""
     if feedback.gate:
         passed = all(c.met for c in feedback.gate)
-        rows = "".join(
-            f"<li>{'✓' if c.met else '✗'} {_e(_gate_words(c.name, c.description))}"
-            + ("" if c.met else f": {_e(c.detail)}")
-            + "</li>"
-            for c in feedback.gate
-        )
+        rows = "".join(f"<li>{'✓' if c.met else '✗'} {_gate_line(course, module, c)}</li>" for c in feedback.gate)
         verdict = _("This module is must-pass: passed.") if passed else _("This module is must-pass: not passed yet.")
         gate = (
             f"<div class='ipt-feedback {'ipt-good' if passed else 'ipt-harm'}'><b>{_e(verdict)}</b>"
@@ -271,7 +262,7 @@ def must_pass_notice(
         return ""
     mark = f" ({module.meta.pass_mark:.0%})"
     needs = "".join(
-        f"<li>{_e(_gate_words(name, text))}{mark if name == 'safety-items-pass-mark' else ''}</li>"
+        f"<li>{_e(_(text))}{mark if name == 'safety-items-pass-mark' else ''}</li>"
         for name, text in GATE_CONDITIONS.items()
     )
     intro = (
@@ -283,7 +274,7 @@ def must_pass_notice(
         failed = [c for c in feedback.gate if not c.met]
         if not failed:
             return f"<div class='ipt-feedback ipt-good'>{intro}<b>{_e(_('You have passed this module.'))}</b></div>"
-        missing = "".join(f"<li>{_e(_gate_words(c.name, c.description))}: {_e(c.detail)}</li>" for c in failed)
+        missing = "".join(f"<li>{_gate_line(course, module, c)}</li>" for c in failed)
         return (
             f"<div class='ipt-feedback ipt-warn'>{intro}<b>{_e(_('Still missing (from your graded work):'))}</b>"
             f"<ul>{missing}</ul></div>"
@@ -321,7 +312,7 @@ def card_results_html(course: LoadedCourse, module: Module, trainee_id: str) -> 
         if not failed:
             gate = f"<p><b>{_e(_('You have passed this module.'))}</b></p>"
         else:
-            missing = "".join(f"<li>{_e(_gate_words(c.name, c.description))}: {_e(c.detail)}</li>" for c in failed)
+            missing = "".join(f"<li>{_gate_line(course, module, c)}</li>" for c in failed)
             gate = f"<p><b>{_e(_('Still missing (from your graded work):'))}</b></p><ul>{missing}</ul>"
     css = "ipt-harm" if any(c.level == 1 for c in feedback.competencies) else "ipt-good"
     return (

@@ -1,0 +1,157 @@
+"""Safety flags and their follow-up: each flag's short id, whether a supervisor has followed it up, and closing one.
+
+A follow-up is a record beside the evidence, never a change to it: the flagged answer or choice still counts for
+the levels, and the report still shows it, marked followed up. Only open flags stop a certificate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ipt_course.i18n_ui import _
+from ipt_course.progress.followups import FollowUp, followups, record_followup
+from ipt_course.progress.store import open_store, store_exists
+
+if TYPE_CHECKING:
+    from ipt_course.grading.export import Flag, SupervisorData
+    from ipt_course.progress.store import ProgressStore
+
+ID_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class FlagEvent:
+    """One flagged answer or choice (one event, however many safety competencies it evidences), and its follow-up."""
+
+    flag_id: str
+    flags: tuple[Flag, ...]
+    followup: FollowUp | None
+
+    @property
+    def first(self) -> Flag:
+        return self.flags[0]
+
+    @property
+    def trainee_id(self) -> str:
+        return self.first.trainee_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.followup is None
+
+
+def flag_id(trainee_id: str, evidence: str, submitted: str = "") -> str:
+    """A flag's short id: the same flag keeps it from one report to the next.
+
+    A case choice is named by its play (attempt numbers are kept across submissions), so following it up once is
+    enough; an answer or a role-play rating by the graded submission too (`submitted`), so a harmful answer given
+    again in new work is a new flag, not one already closed.
+    """
+    digest = hashlib.sha256(f"{trainee_id}\n{evidence}\n{submitted}".encode()).hexdigest()
+    return digest[:ID_LENGTH]
+
+
+def _submitted(data: SupervisorData) -> dict[tuple[str, str], str]:
+    return {(s.trainee_id, s.module_id): s.timestamp for s in data.submissions}
+
+
+def id_of(data: SupervisorData, flag: Flag, stamps: dict[tuple[str, str], str] | None = None) -> str:
+    stamps = _submitted(data) if stamps is None else stamps
+    submitted = "" if flag.kind == "simulation" else stamps.get((flag.trainee_id, flag.module_id), "")
+    return flag_id(flag.trainee_id, flag.evidence, submitted)
+
+
+_CACHE: dict[int, tuple[SupervisorData, dict[tuple[str, str], FollowUp]]] = {}
+
+
+def recorded(data: SupervisorData) -> dict[tuple[str, str], FollowUp]:
+    """(trainee, flag id) -> its follow-up, from this workshop's progress store (none in a merge: no store)."""
+    found = _CACHE.get(id(data))
+    if found is not None and found[0] is data:
+        return found[1]
+    kept: dict[tuple[str, str], FollowUp] = {}
+    project = data.course.project
+    if data.flags and store_exists(project):
+        store = open_store(project)
+        try:
+            kept = {(f.trainee_id, f.flag_id): f for f in followups(store)}
+        finally:
+            store.close()
+    _CACHE.clear()  # one report at a time
+    _CACHE[id(data)] = (data, kept)
+    return kept
+
+
+def forget(data: SupervisorData) -> None:
+    """Read the follow-ups again next time (after one was recorded)."""
+    _CACHE.pop(id(data), None)
+
+
+def flag_events(data: SupervisorData, trainee: str | None = None) -> list[FlagEvent]:
+    """Each flagged answer or choice once, in the report's order, with its id and follow-up (if any)."""
+    stamps = _submitted(data)
+    kept = recorded(data)
+    grouped: dict[tuple[str, str], list[Flag]] = {}
+    for flag in data.flags:
+        if trainee is None or flag.trainee_id == trainee:
+            grouped.setdefault((flag.trainee_id, flag.evidence), []).append(flag)
+    events = []
+    for same in grouped.values():
+        found = id_of(data, same[0], stamps)
+        events.append(FlagEvent(found, tuple(same), kept.get((same[0].trainee_id, found))))
+    return events
+
+
+def open_events(data: SupervisorData, trainee: str | None = None) -> list[FlagEvent]:
+    return [e for e in flag_events(data, trainee) if e.is_open]
+
+
+class NoSuchFlag(LookupError):
+    """No flag with that id for that trainee (or it is already followed up)."""
+
+
+def find_event(data: SupervisorData, trainee: str, wanted: str) -> FlagEvent:
+    """Her flag with this id (case and spaces do not matter), or NoSuchFlag naming her open flags."""
+    wanted = wanted.strip().lower()
+    events = flag_events(data, trainee)
+    for event in events:
+        if event.flag_id == wanted:
+            return event
+    still = ", ".join(e.flag_id for e in events if e.is_open) or "none"
+    raise NoSuchFlag(f"{trainee} has no flag {wanted!r}; her open flags: {still}")
+
+
+def close_flag(
+    data: SupervisorData, store: ProgressStore, trainee: str, wanted: str, by: str, note: str,
+    now: datetime | None = None,
+) -> FollowUp:  # fmt: skip
+    """Record a supervisor's follow-up of one of her flags (the evidence stays; the flag then reads followed up)."""
+    event = find_event(data, trainee, wanted)
+    found = record_followup(store, trainee, event.flag_id, event.first.evidence, by, note, now)
+    forget(data)
+    return found
+
+
+def where_words(flag: Flag) -> str:
+    """'Module 3: … · Question 4, attempt 2', in the page's language."""
+    attempt = _(", attempt {number}").format(number=flag.attempt) if flag.attempt is not None else ""
+    return f"{flag.module} · {flag.where}{attempt}"
+
+
+def state_html(event: FlagEvent) -> str:
+    """Open, or followed up (by, when, what was discussed), with the flag's id for `ipt-course flag close`."""
+    ref = html.escape(_("Flag id: {id}").format(id=event.flag_id))
+    if event.followup is None:
+        return (
+            f"<p class='flagstate open'><strong>{html.escape(_('Open'))}:</strong> "
+            f"{html.escape(_('no follow-up recorded yet.'))} <span class='ref'>{ref}</span></p>"
+        )
+    said = _("Followed up by {name}, {when}:").format(name=event.followup.by, when=event.followup.at)
+    return (
+        f"<p class='flagstate done'><strong>{html.escape(said)}</strong> {html.escape(event.followup.note)} "
+        f"<span class='ref'>{ref}</span></p>"
+    )
