@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from ipt_course.synth import (
     generate_profiles,
     write_synthetic,
 )
-from ipt_course.synth.profiles import HOME_LANGUAGES
+from ipt_course.synth.profiles import HOME_LANGUAGES, NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPHIC_TERMS = ("rape", "raped", "brothel", "customer", "pimp", "intercourse", "naked", "blood", "knife")
@@ -181,3 +182,20 @@ def test_committed_synthetic_data_is_what_the_generator_makes(tmp_path: Path) ->
         assert (committed / path.name).read_bytes() == path.read_bytes(), (
             f"{path.name} is stale: run ipt-course synth --seed 2024"
         )
+
+
+def _names_in(texts: list[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if any(re.search(rf"\b{n}\b", t) for t in texts))
+
+
+def test_synthetic_girls_never_share_a_name_with_a_girl_in_the_course() -> None:
+    """Is every synthetic name (caseloads, profiles) unused by the modules' and simulations' own cases?"""
+    course_files = [
+        *ROOT.glob("modules/*/lessons/*.md"),
+        *ROOT.glob("modules/*/*.yaml"),
+        *ROOT.glob("simulations/*/scenario.yaml"),
+    ]
+    texts = [path.read_text(encoding="utf-8") for path in course_files]
+    assert len(texts) > 20
+    assert _names_in(texts, NAMES) == [], "a trainee would meet one name as two different girls"
+    assert _names_in([*texts, f"{NAMES[0]}, 15, says she feels low."], NAMES) == [NAMES[0]]  # a planted clash shows

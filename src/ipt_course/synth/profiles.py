@@ -10,12 +10,13 @@ from ipt_course.synth.models import ClientProfile
 __all__ = ["HOME_LANGUAGES", "NAMES", "generate_profiles", "items_for_total"]
 
 NAMES = (
-    "Asha", "Meena", "Rani", "Puja", "Sabita", "Lakshmi", "Rupa", "Anjali", "Kavita", "Sunita", "Priya", "Nisha",
-    "Rekha", "Mamta", "Shreya", "Jyoti", "Bina", "Sita", "Gita", "Mousumi", "Rina", "Tara", "Durga", "Shanti",
-    "Dipika", "Sangita", "Parvati", "Anita", "Kiran", "Lalita", "Manju", "Pinky", "Radha", "Savitri", "Tulsi",
-    "Uma", "Champa", "Bijli", "Hema", "Jamuna",
+    "Bhavna", "Chhaya", "Fatima", "Indu", "Sabita", "Lakshmi", "Hasina", "Jharna", "Kamini", "Malini", "Nirmala",
+    "Pramila", "Ranjana", "Sarika", "Shreya", "Sharmila", "Tripti", "Sita", "Urmila", "Mousumi", "Vandana", "Yasmin",
+    "Durga", "Shanti", "Dipika", "Sangita", "Zarina", "Alka", "Chandana", "Lalita", "Manju", "Gayatri", "Kanchan",
+    "Savitri", "Nargis", "Uma", "Shobha", "Bijli", "Hema", "Jamuna",
 )  # fmt: skip
-"""Common first names; the profiles they go into are invented."""
+"""Common first names; the profiles they go into are invented. None is the name of a girl in the course's own
+cases (modules, simulations), so a name in a caseload never means two different girls to a trainee."""
 
 HOME_LANGUAGES = ("Hindi", "Bengali", "Marathi", "Nepali", "Odia", "Telugu", "Assamese", "Kannada", "Tamil", "Santali")
 """Home languages of girls in homes that take girls from several states."""
