@@ -80,7 +80,8 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
     in the export, and does the trainee's released results page show the same level and the rationales?"""
     course = load_course(server.project)
     module = course.modules[0]
-    scenario = module.scenarios[0]
+    scenario = module.scenarios[0]  # the standard case: module 1's "Before you start" step, above lesson 1
+    assert module.meta.case_step is not None and module.meta.case_step.scenario == scenario.id
     safety = {c.id for c in course.framework.competencies if c.safety_critical}
     name, pin = roster(server.project)[TRAINEE]
     sim = Simulation(scenario, seed=zlib.crc32(TRAINEE.encode()))
@@ -91,7 +92,7 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
         sign_in(page, server.url, name, pin)
         page.locator("button.ipt-open-module").first.click()
         page.wait_for_selector("text=Lesson 1 of", timeout=90_000)
-        open_tab(page, "Practice case")
+        page.locator("button:visible", has_text="Start the quick check").click()
         case = page.locator(f".ipt-case-{scenario.id}")
 
         # First attempt: the best choice until a harmful one on a safety-critical competency is offered, then that.

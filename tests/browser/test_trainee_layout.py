@@ -13,6 +13,7 @@ import pytest
 
 from ipt_course.browser import CHROMIUM_ARGS
 from ipt_course.content.loader import load_course
+from ipt_course.ui.pages import practice_scenarios
 from tests.browser.test_trainee_journey import CHROMIUM, SCREENSHOTS, Server, free_port, roster, sign_in
 from tests.conftest import copy_course
 
@@ -181,7 +182,7 @@ def test_module_page_fits_and_flows(server: Server, trainee_id: str, viewport: V
         onward = page.locator(".ipt-lesson-nav:visible button", has_text="practice case")
         assert onward.is_enabled()
         onward.click()
-        scenario = module.scenarios[0]
+        scenario = practice_scenarios(module)[0]  # module 1's standard case is a Learn-tab step, not here
         page.wait_for_selector(f"h2:visible:has-text('{scenario.title}')", timeout=KERNEL)
         page.wait_for_function(LANDED, arg=viewport["height"], timeout=KERNEL)  # the case's start is on screen
 

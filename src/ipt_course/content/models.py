@@ -238,6 +238,25 @@ class Lesson(Strict):
     _sources_once = field_validator("sources")(_unique_values("source"))
 
 
+class CaseStep(Strict):
+    """One of the module's cases played as a step of its Learn tab, not on the Practice tab.
+
+    The standard case (played in the first and the last module, grading/change.py) is a "Before you start" step
+    ahead of module 1's lessons and an "At the end" step after module 8's: a quick look at where she starts and
+    where she ends, said plainly not to be a test.
+    """
+
+    scenario: str = Field(description="Id of the case: one of the module's `simulations`.")
+    place: Literal["before-lessons", "after-lessons"] = Field(
+        description="Where the step sits: above the first lesson, or below the last one."
+    )
+    title: str = Field(json_schema_extra=TRANSLATE, description="The step's heading, e.g. 'Before you start'.")
+    text: str = Field(
+        json_schema_extra=TRANSLATE,
+        description="Two or three plain sentences: what the step is for, that it is not a test, what comes later.",
+    )
+
+
 class ModuleMeta(Strict):
     """The file module.yaml of a module folder."""
 
@@ -265,8 +284,22 @@ class ModuleMeta(Strict):
         default=False,
         description="The course is complete only when this module is passed (pass_mark on its safety items).",
     )
+    case_step: CaseStep | None = Field(
+        default=None,
+        description="A case of `simulations` shown as a step of the Learn tab (before or after the lessons) "
+        "instead of on the Practice tab; none by default.",
+    )
 
     _slug = field_validator("id")(_check_slug)
+
+    @model_validator(mode="after")
+    def _step_is_a_case_of_the_module(self) -> ModuleMeta:
+        if self.case_step is not None and self.case_step.scenario not in self.simulations:
+            raise ValueError(
+                f"case_step: scenario {self.case_step.scenario!r} is not one of this module's simulations "
+                f"({', '.join(self.simulations) or 'none'}); add it there too"
+            )
+        return self
 
     _unique_lessons = field_validator("lessons")(_unique_ids("lesson"))
     _unique_sources = field_validator("sources")(_unique_ids("source"))

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import ipywidgets as w
 
 from ipt_course.content.loader import Module
+from ipt_course.content.scenario import Scenario
 from ipt_course.engine import SaveError, Simulation
 from ipt_course.engine.record import simulation_record
 from ipt_course.grading.submission import SubmissionError, summarize, write_submission
@@ -30,6 +31,7 @@ from ipt_course.progress.keys import (
 )
 from ipt_course.ui.context import PageContext, page_context
 from ipt_course.ui.views import (
+    CaseStepView,
     CompetencyItemView,
     LessonsView,
     OrientationView,
@@ -421,9 +423,45 @@ class SubmitView(w.VBox):
         self._show_last()
 
 
+def step_scenario(module: Module) -> Scenario | None:
+    """The case the module plays as a step of its Learn tab ("Before you start", "At the end"), if any."""
+    step = module.meta.case_step
+    if step is None:
+        return None
+    return next((s for s in module.scenarios if s.id == step.scenario), None)
+
+
+def practice_scenarios(module: Module) -> list[Scenario]:
+    """The cases on the Practice tab: the module's cases but the one played as a step of the Learn tab."""
+    step = step_scenario(module)
+    return [s for s in module.scenarios if step is None or s.id != step.id]
+
+
+def case_step_view(module: Module, answers: dict[str, Any], seed: int, save: Any) -> CaseStepView | None:
+    """The Learn tab's case step, restored from her answers (None when the module has none)."""
+    scenario = step_scenario(module)
+    if scenario is None or module.meta.case_step is None:
+        return None
+    return CaseStepView(module.meta.case_step, scenario, answers.get(simulation_key(scenario.id)), seed, save)
+
+
 def practice_views(module: Module, answers: dict[str, Any], seed: int, save: Any) -> list[w.Widget]:
-    """The practice tab: the module's case simulations, then its case-monitoring exercises, if any."""
-    views: list[w.Widget] = [SimulationView(s, answers.get(simulation_key(s.id)), seed, save) for s in module.scenarios]
+    """The practice tab: the module's case simulations, then its case-monitoring exercises, if any.
+
+    The case played as a Learn-tab step is not here (one view per case on a page): a line says where it is.
+    """
+    views: list[w.Widget] = [
+        SimulationView(s, answers.get(simulation_key(s.id)), seed, save) for s in practice_scenarios(module)
+    ]
+    step = module.meta.case_step
+    if step is not None and step_scenario(module) is not None:
+        where = (
+            _("The quick check “{title}” is at the top of the Learn tab, before the first lesson.")
+            if step.place == "before-lessons"
+            else _("The quick check “{title}” is on the Learn tab, after the last lesson.")
+        )
+        pointer = html.escape(where).format(title=text_html(step.title))
+        views.insert(0, html_box(f"<p class='ipt-muted ipt-step-pointer'>{pointer}</p>"))
     if module.caseloads:
         from ipt_course.ui.monitoring import CaseMonitoringView  # draws charts with matplotlib: only when needed
 
@@ -507,7 +545,15 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
     ]
     saved_tab = answers.get(UI_TAB, 0)
     first = saved_tab if isinstance(saved_tab, int) and 0 <= saved_tab < 5 else 0
-    lessons = LessonsView(module, answers, save)
+    step = case_step_view(module, answers, seed, save)
+    placed = module.meta.case_step.place if module.meta.case_step is not None else None
+    lessons = LessonsView(
+        module,
+        answers,
+        save,
+        before=step if placed == "before-lessons" else None,
+        after=step if placed == "after-lessons" else None,
+    )
     later = [_page([] if lazy and first != n else build()) for n, build in enumerate(builders, start=1)]
     tabs = w.Tab(children=[lessons, *later], layout=w.Layout(width="100%"))
 

@@ -23,7 +23,7 @@ import ipywidgets as w
 import mistune
 
 from ipt_course.content.loader import LessonText, Module
-from ipt_course.content.models import CompetencyLevel, KnowledgeCheck, PublicItem, RolePlay
+from ipt_course.content.models import CaseStep, CompetencyLevel, KnowledgeCheck, PublicItem, RolePlay
 from ipt_course.content.scenario import Scenario
 from ipt_course.engine import SaveError, Simulation, UnknownChoice
 from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS, valid_item_answer
@@ -310,6 +310,8 @@ class LessonsView(w.VBox):
         save: Saver,
         on_finish: Callable[[], None] | None = None,
         finish_label: str | None = None,
+        before: w.Widget | None = None,
+        after: w.Widget | None = None,
     ):
         self._save = save
         self._on_finish = on_finish
@@ -319,6 +321,11 @@ class LessonsView(w.VBox):
         for number, lesson in enumerate(module.lessons, start=1):
             checks = [c for c in module.knowledge_checks if (c.after_lesson or last) == lesson.lesson.id]
             self.pages.append(self._lesson_page(number, len(module.lessons), lesson, checks, answers, save))
+        # A step of the module (CaseStepView): above the first lesson, or below the last lesson's checks.
+        if before is not None:
+            self.pages[0].children = (before, *self.pages[0].children)
+        if after is not None:
+            self.pages[-1].children = (*self.pages[-1].children, after)
         self.back = w.Button(description=_("← Back"), layout=w.Layout(width="48%"))
         self.next = w.Button(description=_("Next →"), button_style="primary", layout=w.Layout(width="48%"))
         for button in (self.back, self.next):
@@ -381,6 +388,58 @@ class LessonsView(w.VBox):
         self._show_buttons()
         if remember:
             self._save(UI_LESSON, self.index, False)
+
+
+class CaseStepView(w.VBox):
+    """A case played as a step of the Learn tab ("Before you start", "At the end"): what it is for, then the case.
+
+    The case itself is built when she starts it, or at once when she already has (her place is kept); once she has
+    finished it the step folds to one line, with a button to look at her play again. It saves under the case's own
+    key, as on the Practice tab, so the submission and the grading see no difference.
+    """
+
+    def __init__(self, step: CaseStep, scenario: Scenario, saved: Any, seed: int, save: Saver):
+        self.step = step
+        self.scenario = scenario
+        self._saved = saved
+        self._seed = seed
+        self._save = save
+        self.case: SimulationView | None = None
+        self.intro = html_box(
+            f"<h2 tabindex='-1'>{text_html(step.title)}</h2><p>{text_html(step.text)}</p>", SCROLL_TARGET
+        )
+        self.start = w.Button(description=_("Start the quick check"), button_style="primary")
+        self.start.add_class("ipt-big")
+        self.start.on_click(lambda _: self.open_case())
+        self.done = html_box(
+            f"<p class='ipt-feedback ipt-good'>✓ {html.escape(_('Done. Thank you: your answers are kept.'))}</p>"
+        )
+        self.again = w.Button(description=_("Look at my answers again"))
+        self.again.add_class("ipt-big")
+        self.again.on_click(lambda _: self.open_case())
+        super().__init__([], layout=w.Layout(width="100%"))
+        self.add_class("ipt-card")
+        self.add_class("ipt-case-step")
+        self.add_class(f"ipt-case-step-{step.place}")
+        if self._finished():
+            self.children = [self.intro, self.done, self.again]
+        elif isinstance(saved, dict):
+            self.open_case()  # started before: back to her place, no extra tap
+        else:
+            self.children = [self.intro, self.start]
+
+    def _finished(self) -> bool:
+        if not isinstance(self._saved, dict):
+            return False
+        try:
+            return Simulation.from_dict(self.scenario, self._saved.get("state", {})).finished
+        except SaveError:
+            return False  # the case view says the save could not be read, and starts again
+
+    def open_case(self) -> None:
+        if self.case is None:
+            self.case = SimulationView(self.scenario, self._saved, self._seed, self._save)
+        self.children = [self.intro, self.case]
 
 
 def speaker_name(sim: Simulation, speaker: str) -> str:
