@@ -37,8 +37,79 @@ HANDOVER_TIMEOUT = 24 * 3600.0
 """A pooled kernel waits this long for a tablet; the server shuts unused pooled kernels down well before."""
 
 
+class SharedPart:
+    """Mixin of a shared Layout or Style: its synced traits are fixed once made (one model for many widgets)."""
+
+    _ipt_fixed = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._ipt_fixed and name in self.keys:  # type: ignore[attr-defined]
+            raise AttributeError(
+                f"{type(self).__name__}.{name}: this layout or style is shared by many widgets; "
+                f"give the widget its own (layout=w.Layout({name}=...), or style={{{name!r}: ...}})"
+            )
+        super().__setattr__(name, value)
+
+
+_SHARED_CLASSES: dict[type, type] = {}
+_SHARED: dict[tuple[type, tuple[tuple[str, Any], ...]], Any] = {}
+
+
+def shared_part(cls: type, **traits: Any) -> Any:
+    """The one shared instance of a Layout or Style class with these traits (made on first use, then fixed)."""
+    key = (cls, tuple(sorted(traits.items())))
+    found = _SHARED.get(key)
+    if found is None:
+        shared = _SHARED_CLASSES.get(cls)
+        if shared is None:
+            shared = _SHARED_CLASSES[cls] = type(f"Shared{cls.__name__}", (SharedPart, cls), {})
+        found = _SHARED[key] = shared(**traits)
+        found._ipt_fixed = True
+    return found
+
+
+def share_layouts_and_styles() -> None:
+    """Widgets of a page share their Layout and Style models: one per distinct look instead of one per widget.
+
+    ipywidgets makes a Layout and (for most widgets) a Style model for every widget, each synced to the browser
+    in full (~1 KB): they were 185 of the 297 models and 135 KB of the 218 KB a module view sends, and the
+    kernel, the server and the browser handle each one before the page works. ipywidgets supports a layout
+    shared by many widgets; no view changes one after it is made (a shared one refuses: see SharedPart). Only
+    this process's pages are affected: the app's kernel calls it before it builds anything.
+    """
+    import ipywidgets.widgets.trait_types as trait_types
+    from ipywidgets.widgets.widget_layout import Layout
+    from ipywidgets.widgets.widget_style import Style
+
+    if getattr(w.Layout, "_ipt_shared", False):
+        return
+
+    def layout(**traits: Any) -> Any:
+        try:
+            return shared_part(Layout, **traits)
+        except TypeError:  # an unhashable value: a layout of its own
+            return Layout(**traits)
+
+    layout._ipt_shared = True  # type: ignore[attr-defined]
+    w.Layout = layout  # the views call w.Layout(...): each distinct one is made once
+    plain_default = trait_types.InstanceDict.make_dynamic_default
+
+    def default(self: Any) -> Any:
+        klass = self.klass
+        if (
+            not (self.default_args or self.default_kwargs)
+            and isinstance(klass, type)
+            and issubclass(klass, (Layout, Style))
+        ):
+            return shared_part(klass)  # a widget given no layout or style: the class's one default instance
+        return plain_default(self)
+
+    trait_types.InstanceDict.make_dynamic_default = default
+
+
 def preload() -> None:
     """Everything a page needs before anyone asks for it: the package's views and the served course."""
+    share_layouts_and_styles()
     import ipt_course.ui.results  # imported by the module views on first use
     import ipt_course.ui.views  # noqa: F401
     from ipt_course.i18n_ui import translations, workshop_language
@@ -87,8 +158,8 @@ class LanguagePicker(w.HBox):
             value=language,
             description=_("Language"),
             layout=w.Layout(width="auto"),
+            style={"description_width": "auto"},  # its own style: the default one is shared by every widget
         )
-        self.choice.style.description_width = "auto"
         self.choice.add_class("ipt-language")
         self.choice.observe(lambda change: on_change(str(change["new"])), names="value")
         super().__init__(
@@ -239,6 +310,7 @@ def close_all(widget: Any) -> None:
 def app_page(viewer: Viewer | None = None, view: str | None = None, later: bool = False) -> w.VBox:
     """The app for the signed-in viewer, on her last view (or `view`); `later`: the view is built just after
     the notebook's last cell, while the page travels to the browser."""
+    share_layouts_and_styles()
     ctx = page_context(viewer)
     activate(ctx.language)
     if ctx.trainee is None:
@@ -246,5 +318,5 @@ def app_page(viewer: Viewer | None = None, view: str | None = None, later: bool 
     if ctx.viewer is not None and ctx.viewer.role == "supervisor":  # her role came signed from the server
         from ipt_course.ui.supervisor import SupervisorView
 
-        return _page([w.HTML(language_marker(ctx.language)), SupervisorView(ctx)])  # the page script's words
+        return _page([SupervisorView(ctx)])  # its language picker carries the page script's words
     return _page([CourseApp(ctx, view, later)])
