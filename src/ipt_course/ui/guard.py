@@ -66,7 +66,7 @@ def log_refused(kind: str, exc: ExcInfo) -> None:
         flush=True,
     )
     traceback.print_exception(etype, value, tb, file=stream)
-    log.warning("refused a page message (%s): %s: %s", kind, etype.__name__, said)
+    log.error("refused a page message (%s): %s: %s", kind, etype.__name__, said)
 
 
 def guard_page_messages(shell: Any | None = None) -> bool:
