@@ -79,3 +79,30 @@ def test_the_language_control_keeps_its_own_style(on_module_1: Viewer) -> None:
     (picker,) = [x for x in widgets_of(page) if isinstance(x, LanguagePicker)]
     assert picker.choice.style.description_width == "auto"
     assert w.Textarea().style.description_width == ""
+
+
+def test_a_module_view_builds_only_the_lesson_it_shows(on_module_1: Viewer, project: Project) -> None:
+    """Does a module's first view send one lesson's widgets (under 100 models, not ~300), build each next lesson
+    when Next shows it, and restore a knowledge check answered earlier when its lesson is first built?"""
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.submission import knowledge_key
+    from ipt_course.ui.app import app_page
+    from ipt_course.ui.views import KnowledgeCheckView, LessonsView
+
+    module = next(m for m in load_course(project).modules if m.id == MODULE)
+    first = module.lessons[0].lesson.id
+    later = next(c for c in module.knowledge_checks if c.after_lesson not in (None, first))
+    store = ProgressStore(project.progress_db)
+    store.save("trainee-07", MODULE, knowledge_key(later.id), later.options[0].id, log=False)
+    store.close()
+    page = app_page(on_module_1)
+    models = models_of(page)
+    assert len(models) < 100, f"{len(models)} models on a module's first view"
+    (lessons,) = [x for x in widgets_of(page) if isinstance(x, LessonsView)]
+    assert later.id not in {x.check.id for x in widgets_of(page) if isinstance(x, KnowledgeCheckView)}
+    while later.id not in {x.check.id for x in widgets_of(page) if isinstance(x, KnowledgeCheckView)}:
+        assert not lessons.on_last, "Next reached the last lesson without building the later check"
+        lessons.next.click()
+    assert "Lesson 1 of" not in " ".join(x.value for x in widgets_of(lessons.holder) if isinstance(x, w.HTML))
+    (restored,) = [x for x in widgets_of(page) if isinstance(x, KnowledgeCheckView) and x.check.id == later.id]
+    assert restored.options.selected == [later.options[0].id]

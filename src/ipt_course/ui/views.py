@@ -17,6 +17,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 import ipywidgets as w
@@ -316,16 +317,16 @@ class LessonsView(w.VBox):
         self._save = save
         self._on_finish = on_finish
         self.finish_label = finish_label if finish_label is not None else _("On to the practice case →")
-        self.pages: list[w.VBox] = []
+        # Each lesson page is built when first shown: a module's first view then sends the browser one lesson's
+        # widgets, not every lesson's and knowledge check's (the page works sooner when opened or reloaded).
+        self._makers: list[Callable[[], w.VBox]] = []
+        self._built: dict[int, w.VBox] = {}
         last = module.lessons[-1].lesson.id
         for number, lesson in enumerate(module.lessons, start=1):
             checks = [c for c in module.knowledge_checks if (c.after_lesson or last) == lesson.lesson.id]
-            self.pages.append(self._lesson_page(number, len(module.lessons), lesson, checks, answers, save))
+            self._makers.append(partial(self._lesson_page, number, len(module.lessons), lesson, checks, answers, save))
         # A step of the module (CaseStepView): above the first lesson, or below the last lesson's checks.
-        if before is not None:
-            self.pages[0].children = (before, *self.pages[0].children)
-        if after is not None:
-            self.pages[-1].children = (*self.pages[-1].children, after)
+        self._before, self._after = before, after
         self.back = w.Button(description=_("← Back"), layout=w.Layout(width="48%"))
         self.next = w.Button(description=_("Next →"), button_style="primary", layout=w.Layout(width="48%"))
         for button in (self.back, self.next):
@@ -355,9 +356,25 @@ class LessonsView(w.VBox):
         views = [KnowledgeCheckView(c, answers.get(knowledge_key(c.id)), save) for c in checks]
         return w.VBox([body, *views], layout=w.Layout(width="100%"))
 
+    def _page(self, index: int) -> w.VBox:
+        """The lesson page at `index`, built now if it has not been shown yet."""
+        page = self._built.get(index)
+        if page is None:
+            page = self._built[index] = self._makers[index]()
+            if index == 0 and self._before is not None:
+                page.children = (self._before, *page.children)
+            if index == len(self._makers) - 1 and self._after is not None:
+                page.children = (*page.children, self._after)
+        return page
+
+    @property
+    def pages(self) -> list[w.VBox]:
+        """Every lesson page (those not shown yet are built now)."""
+        return [self._page(index) for index in range(len(self._makers))]
+
     @property
     def on_last(self) -> bool:
-        return self.index == len(self.pages) - 1
+        return self.index == len(self._makers) - 1
 
     @property
     def on_finish(self) -> Callable[[], None] | None:
@@ -383,8 +400,8 @@ class LessonsView(w.VBox):
         self.show(self.index + 1)
 
     def show(self, index: int, remember: bool = True) -> None:
-        self.index = max(0, min(index, len(self.pages) - 1))
-        self.holder.children = [self.pages[self.index]]
+        self.index = max(0, min(index, len(self._makers) - 1))
+        self.holder.children = [self._page(self.index)]
         self._show_buttons()
         if remember:
             self._save(UI_LESSON, self.index, False)
