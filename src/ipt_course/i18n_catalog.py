@@ -28,6 +28,8 @@ SOURCES: tuple[str, ...] = (
     "grading/report.py",
     "grading/export.py",
     "grading/competency.py",
+    "grading/followup.py",
+    "grading/gate_words.py",
 )
 """Where the pages' words live, relative to the package: every string a page shows goes through _() there."""
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}

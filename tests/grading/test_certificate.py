@@ -308,7 +308,9 @@ def test_certificate_all_prints_every_eligible_trainee(
 # -- safety flags: a supervisor's follow-up ------------------------------------------------------------------
 
 
-def close_all_flags(course: LoadedCourse, trainee: str, note: str = "Talked it through; she explained the rule.") -> None:
+def close_all_flags(
+    course: LoadedCourse, trainee: str, note: str = "Talked it through; she explained the rule."
+) -> None:
     from ipt_course.grading.followup import close_flag, flag_events
     from ipt_course.progress.store import ProgressStore
 

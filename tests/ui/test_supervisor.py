@@ -67,13 +67,18 @@ def test_supervisor_sees_the_reports_sections(live: SupervisorData) -> None:
     assert "Supervisor: the group now" in page and "Refresh" in [
         b.description for b in of_type(app_page(SUNITA), w.Button)
     ]
-    assert report.flags_section(live) in page, "the same flags, in words, as the exported report"
+    from ipt_course.grading.followup import flag_events
+
+    events = flag_events(live)
+    assert report.flags_intro(live, events) in page, "the same flags, in words, as the exported report"
+    assert all(report.flag_card(live, e) in page for e in events) and len(events) == 2
     assert report.cohort_section(live) in page
     for trainee in live.trainees:
         assert report.trainee_page(live, trainee) in page
     assert "Welcome," not in page and not of_type(app_page(SUNITA), w.Tab), "not the trainee home, no module"
     assert f".{'ipt-supervisor'} table.data" in page, "the report's style, confined to the report"
-    assert not [b for b in of_type(app_page(SUNITA), w.Button) if b.description != "Refresh"], "read-only"
+    buttons = [b.description for b in of_type(app_page(SUNITA), w.Button)]
+    assert sorted(buttons) == ["Record follow-up", "Record follow-up", "Refresh"], "else read-only"
 
 
 def test_a_trainee_never_gets_the_supervisor_view_or_data(
@@ -199,3 +204,121 @@ def test_supervisor_page_from_the_real_gradebook(project: Project) -> None:
         assert "could not be made" not in page
         assert all(f"id='trainee-{e.trainee_id}'" in page for e in entries if e.role == "trainee")
         assert f"id='trainee-{boss.trainee_id}'" not in page, "the supervisor is not one of the trainees"
+
+
+# -- following up a safety flag on the live page ----------------------------------------------------------------
+
+
+def controls(page: w.Widget) -> list[w.Widget]:
+    from ipt_course.ui.supervisor import FollowUpControl
+
+    return of_type(page, FollowUpControl)
+
+
+def kept(data: SupervisorData) -> list[object]:
+    from ipt_course.progress.followups import followups
+
+    store = ProgressStore(data.course.project.progress_db)
+    try:
+        return list(followups(store))
+    finally:
+        store.close()
+
+
+def test_each_open_flag_has_a_follow_up_control_that_records_it(live: SupervisorData) -> None:
+    """Does each open flag get a 'Record follow-up' control under its card; does recording one (in the signed-in
+    supervisor's name) mark the card followed up, with the note, and leave only the other flag's control?"""
+    from ipt_course.grading.followup import flag_events
+
+    page = app_page(SUNITA)
+    found = controls(page)
+    assert [c.event.trainee_id for c in found] == ["trainee-02", "trainee-06"]
+    six = found[1]
+    six.button.click()
+    assert "Write what you discussed first" in six.said.value and kept(live) == [], "an empty note is refused"
+    six.note.value = "We talked about why a promise of secrecy cannot be kept."
+    six.button.click()
+    [record] = kept(live)
+    assert (record.trainee_id, record.by, record.note) == (  # type: ignore[attr-defined]
+        "trainee-06",
+        SUNITA.name,
+        "We talked about why a promise of secrecy cannot be kept.",
+    )
+    assert [c.event.trainee_id for c in controls(page)] == ["trainee-02"], "the followed-up flag has no control"
+    seen = shown(page)
+    assert f"Followed up by {SUNITA.name}" in seen and "a promise of secrecy cannot be kept" in seen
+    assert "1 open, 1 followed up" in seen
+    assert len(flag_events(live)) == 2 and any(f.trainee_id == "trainee-06" for f in live.flags), "evidence kept"
+
+
+def test_no_one_but_a_supervisor_can_record_a_follow_up_even_by_forging(
+    live: SupervisorData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Does a trainee's or trainer's page hold no follow-up control; and is a follow-up refused, nothing written,
+    when the kernel's viewer is not a supervisor, even if a click message reaches a control's handler?"""
+    from ipt_course.grading.followup import flag_events
+    from ipt_course.ui.supervisor import record_followup
+
+    event = flag_events(live, "trainee-06")[0]
+    for viewer in (KAVITA, TARA):
+        assert not controls(app_page(viewer)), "no control on her page"
+        with pytest.raises(NotASupervisor):
+            record_followup(page_context(viewer), live, "trainee-06", event.flag_id, "closing my own flag")
+    page = app_page(SUNITA)
+    control = controls(page)[1]
+    control.view.ctx = page_context(KAVITA)  # as if the page's kernel served a trainee
+    control.note.value = "forged"
+    control.button._handle_button_msg(None, {"event": "click"}, None)  # a click as the browser's message brings it
+    assert "Only a supervisor" in control.said.value
+    assert kept(live) == [], "nothing written"
+
+
+def test_a_big_group_shows_the_summary_and_the_page_she_picks(
+    live: SupervisorData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past report.INLINE_TRAINEES, does the page show the flags and status only, no trainee's page until she picks
+    one, then that trainee's page alone with a control for each of her open flags?"""
+    monkeypatch.setattr(report, "INLINE_TRAINEES", 3)
+    page = app_page(SUNITA)
+    seen = shown(page)
+    assert "Course status" in seen and "class='trainee'" not in seen and not controls(page)
+    assert "trainees/" not in seen, "no link to a file the live page does not have"
+    [choose] = [d for d in of_type(page, w.Dropdown) if "ipt-choose-trainee" in d._dom_classes]
+    assert choose.description == "See one trainee's page"
+    choose.value = "trainee-06"
+    seen = shown(page)
+    assert "id='trainee-trainee-06'" in seen and "id='trainee-trainee-01'" not in seen
+    assert [c.event.trainee_id for c in controls(page)] == ["trainee-06"]
+    choose.value = "trainee-01"
+    assert not controls(page) and "id='trainee-trainee-01'" in shown(page)
+
+
+def test_the_supervisor_page_has_the_language_picker(live: SupervisorData) -> None:
+    """Does the supervisor's page offer the trainees' language picker, and does a change redraw it in that language
+    (the follow-up control too) and remember it for her next visit?"""
+    from ipt_course.i18n_ui import saved_language, speaking
+
+    page = app_page(SUNITA)
+    [picker] = [d for d in of_type(page, w.Dropdown) if "ipt-language" in d._dom_classes]
+    picker.value = "hi"
+    with speaking("hi"):
+        heading = report.__dict__["_"]("Supervisor: the group now")
+        record = report.__dict__["_"]("Record follow-up")
+    assert heading != "Supervisor: the group now" and heading in shown(page)
+    assert record != "Record follow-up" and all(c.button.description == record for c in controls(page))
+    store = ProgressStore(page_context(SUNITA).project.progress_db)
+    try:
+        assert saved_language(store, SUNITA.trainee_id) == "hi"
+    finally:
+        store.close()
+
+
+def test_the_status_table_is_a_card_per_trainee_on_a_phone(live: SupervisorData) -> None:
+    """Does every status cell name its column (data-label), and does the page's style stack the table under the
+    phone width (the browser test measures it at 390 px)?"""
+    from ipt_course.ui.supervisor import PHONE_STYLE, PHONE_WIDTH
+
+    status = report.status_section(live)
+    assert status.count("data-label='Status'") == len(live.trainees)
+    assert status.count("data-label='Flags'") == len(live.trainees)
+    assert f"@media (max-width:{PHONE_WIDTH}px)" in PHONE_STYLE and "content:attr(data-label)" in PHONE_STYLE

@@ -214,7 +214,7 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
 # -- sections -----------------------------------------------------------------------------------------
 
 
-def _flag_card(data: SupervisorData, event: FlagEvent, href: str | None = None) -> str:
+def flag_card(data: SupervisorData, event: FlagEvent, href: str | None = None) -> str:
     flag = event.first
     competencies = [f.competency_name for f in event.flags]
     href = trainee_href(data, flag.trainee_id) if href is None else href
@@ -237,13 +237,11 @@ def _flag_card(data: SupervisorData, event: FlagEvent, href: str | None = None) 
     )
 
 
-def flags_section(data: SupervisorData) -> str:
-    if not data.flags:
-        return f"<p class='ok'>{esc(_('No trainee is flagged.'))}</p>"
-    flagged = sorted({f.trainee_id for f in data.flags})
-    events = flag_events(data)
+def flags_intro(data: SupervisorData, events: list[FlagEvent]) -> str:
+    """How many trainees are flagged, what to do, and how many flags are open and followed up."""
+    flagged = {e.trainee_id for e in events}
     still = sum(1 for e in events if e.is_open)
-    intro = (
+    return (
         "<p class='bad'>"
         + esc(
             ngettext(
@@ -268,8 +266,18 @@ def flags_section(data: SupervisorData) -> str:
         )
         + "</p>"
     )
+
+
+def flags_section(data: SupervisorData) -> str:
+    """The flags in words: a card per flagged answer or choice, open or followed up (a big cohort: a row per
+    trainee, her cards on her page)."""
+    if not data.flags:
+        return f"<p class='ok'>{esc(_('No trainee is flagged.'))}</p>"
+    flagged = sorted({f.trainee_id for f in data.flags})
+    events = flag_events(data)
+    intro = flags_intro(data, events)
     if not is_large(data):
-        return intro + "".join(_flag_card(data, event) for event in events)
+        return intro + "".join(flag_card(data, event) for event in events)
     # A big cohort: a row per flagged trainee (what kinds of harm, in which modules); the cards are on her page.
     rows = []
     for trainee in flagged:
@@ -627,7 +635,7 @@ def trainee_page(data: SupervisorData, trainee: str) -> str:
     cards = ""
     if events and is_large(data):  # the report lists her only in a row: her flags in words are here
         cards = f"<h3>{esc(_('Flags'))}</h3>" + "".join(
-            _flag_card(data, event, href="#" + _anchor(trainee)) for event in events
+            flag_card(data, event, href="#" + _anchor(trainee)) for event in events
         )
     return (
         head + f"<p>{esc(submitted)}{flag_text}</p>"
