@@ -9,72 +9,18 @@ from pathlib import Path
 import pytest
 
 from ipt_course.content.loader import LoadedCourse
-from ipt_course.content.models import CompetencyLevel
-from ipt_course.content.scenario import (
-    SafetyStep,
-    Scenario,
-    ScenarioChoice,
-    ScenarioClient,
-    ScenarioNode,
-    ScenarioSession,
-)
 from ipt_course.grading.export import SupervisorData, roster_ids, supervisor_data, tables_of
 from ipt_course.grading.report import level_chart, supervisor_report_html
-from ipt_course.workshop import RosterEntry, write_roster
-from tests.grading.minicourse import SAFE, good_case, graded, harmful_play, mini_course
+from tests.grading.minicourse import SAFE, good_case, graded, harmful_play, worded_course
 
 ROSTER = ["trainee-01", "trainee-02", "trainee-03", "trainee-09"]
 RAW_ID = r"[a-z-]+( attempt \d+)?/[a-z-]+/[a-z-]+"  # a case choice's evidence id: scenario/node/choice
 
 
-def _choice(choice_id: str, text: str, level: int, harm: str | None, feedback: str) -> ScenarioChoice:
-    return ScenarioChoice.model_construct(
-        id=choice_id,
-        text=text,
-        competency=SAFE,
-        level=CompetencyLevel(level),
-        harm=harm,
-        feedback=feedback,
-        next="next",
-    )
-
-
 @pytest.fixture
 def course(tmp_path: Path) -> LoadedCourse:
     """The mini course, its case given words (a client who asks for secrecy), and a roster of four."""
-    course = mini_course(tmp_path)
-    client = ScenarioClient.model_construct(name="{client_name}")
-    start = ScenarioNode.model_construct(
-        id="start",
-        speaker="client",
-        text="Promise you won't tell {who}?",
-        choices=[
-            _choice(
-                "promise-secret", "I promise I will tell nobody, ever.", 1, "secrecy", "A promise you cannot keep."
-            ),
-            _choice("ask", "I keep it private, except if you are in danger.", 4, None, "Honest about the limits."),
-        ],
-    )
-    after = ScenarioNode.model_construct(
-        id="next", speaker="narrator", text="She looks up.", choices=[_choice("tell", "Tell her.", 3, None, "Good.")]
-    )
-    case = Scenario.model_construct(
-        id="asking",
-        title="Asking calmly",
-        client=client,
-        variants={"client_name": ["Rani", "Asha"], "who": ["Madam"]},
-        sessions=[
-            ScenarioSession.model_construct(id="session-1", title="Session 1: {client_name} comes", start="start")
-        ],
-        safety_steps=[
-            SafetyStep(id="asks-directly", description="Asks directly about self-harm."),
-            SafetyStep(id="tells-supervisor", description="Tells the supervisor the same day."),
-        ],
-        nodes=[start, after],
-    )
-    course.module("safety").scenarios[0] = case
-    write_roster(course.project.roster_csv, [RosterEntry(t, f"Name {t[-2:]}", "1234") for t in ROSTER])
-    return course
+    return worded_course(tmp_path, ROSTER)
 
 
 def data_for(course: LoadedCourse, **texts: str) -> SupervisorData:
@@ -253,3 +199,44 @@ def test_a_cohort_too_big_for_one_page_gets_a_summary_and_a_page_per_trainee(
     assert "“I promise I will tell nobody, ever.”" in visible(flagged), "her flags in words on her own page"
     assert "href='../competency-report.html'" in flagged
     assert "Levels per competency" in flagged and "Practice cases" in flagged
+
+
+def test_each_flag_says_open_or_followed_up_by_whom_when_and_what(course: LoadedCourse) -> None:
+    """Once a supervisor follows up one of trainee-02's three flags, does its card say by whom, when and what was
+    discussed, the others open with their ids; do the counts and her page say so; and does a follow-up of an id she
+    does not have close nothing?"""
+    from datetime import UTC, datetime
+
+    from ipt_course.grading.followup import close_flag, flag_events
+    from ipt_course.progress.followups import record_followup
+    from ipt_course.progress.store import ProgressStore
+
+    data = data_for(course)
+    events = flag_events(data, "trainee-02")
+    case = next(e for e in events if e.first.kind == "simulation")
+    store = ProgressStore(course.project.progress_db)
+    try:
+        record_followup(store, "trainee-02", "00000000", "safety:elsewhere", "Someone", "not her flag")  # planted
+        page = supervisor_report_html(data_for(course))
+        assert "Followed up by" not in page and "3 open, 0 followed up" in visible(page)
+        at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+        close_flag(data, store, "trainee-02", case.flag_id, "Sunita Rao", "Talked it <through> with her.", at)
+    finally:
+        store.close()
+    page = supervisor_report_html(data_for(course))
+    flags = section(page, ">Flags for supervisor follow-up<", ">Course status<")
+    card = flags[flags.index(f"id='flag-{case.flag_id}'") :]
+    card = visible(card[: card.index("</article>")])
+    assert "Followed up by Sunita Rao, 2026-12-01 09:30 UTC: Talked it <through> with her." in " ".join(card.split())
+    assert "I promise I will tell nobody, ever." in card, "the evidence stays, in words"
+    others = [e for e in events if e is not case]
+    for event in others:
+        assert f"Flag id: {event.flag_id}" in flags
+    assert flags.count("no follow-up recorded yet.") == len(others) == 2
+    assert "2 open, 1 followed up" in visible(flags)
+    status = section(page, ">Course status<", ">The group: ")
+    row = " ".join(visible(status[status.index("<tr><th><a href='#trainee-trainee-02'") :]).split())
+    assert row.startswith("trainee-02 in progress 1 of 2 not passed 2 open of 3"), row
+    mine = " ".join(visible(section(page, "<h2>Trainee: trainee-02</h2>", "<h2>Trainee: trainee-03</h2>")).split())
+    assert "Flagged: 2 potentially harmful answers or choices not yet followed up" in mine
+    assert "Assessment of harm flagged" in mine, "her level still counts every attempt"
