@@ -43,7 +43,17 @@ V1_WITH_ROSTER = V1 + "ALTER TABLE trainees ADD COLUMN on_roster INTEGER NOT NUL
 """What stores made just before versions were counted look like: labelled 1, already with on_roster."""
 V2 = V1_WITH_ROSTER + "UPDATE meta SET value='2' WHERE key='schema_version';"
 
-OLD_VERSIONS = {"v1": V1, "v1-with-on_roster": V1_WITH_ROSTER, "v2": V2}
+V3 = (
+    V2
+    + """
+CREATE TABLE submission_records (trainee_id TEXT NOT NULL, module_id TEXT NOT NULL, submitted_at TEXT NOT NULL,
+    record TEXT NOT NULL, digest TEXT NOT NULL, recorded_at REAL NOT NULL,
+    PRIMARY KEY (trainee_id, module_id, submitted_at));
+UPDATE meta SET value='3' WHERE key='schema_version';
+"""
+)
+
+OLD_VERSIONS = {"v1": V1, "v1-with-on_roster": V1_WITH_ROSTER, "v2": V2, "v3": V3}
 
 
 def old_store(path: Path, ddl: str) -> None:
