@@ -134,6 +134,9 @@ def test_formgrader_opens_on_manual_grading_behind_a_typed_password(project: Pro
                     raise
                 time.sleep(0.5)
         assert "/login" in page.url, "not signed in: the login page, not the gradebook"
+        login = page.read().decode()
+        assert "Type the password shown in the terminal" in login, "the sign-in page in plain words"
+        assert "jupyter server list" not in login and "New Password" not in login
         xsrf = next(c.value for c in jar if c.name == "_xsrf")
         form = urllib.parse.urlencode({"password": password, "_xsrf": xsrf}).encode()
         grading = opener.open(
@@ -148,6 +151,25 @@ def test_formgrader_opens_on_manual_grading_behind_a_typed_password(project: Pro
         for elsewhere in ("/lab", "/api/terminals", "/voila/"):  # nothing but the formgrader, even signed in
             with pytest.raises(urllib.error.HTTPError):
                 opener.open(base + elsewhere, timeout=30)
+        # Nor jupyter_server's own API: no kernel to start, no file under grading/ to read or write.
+        for method, path in (
+            ("GET", "/api/kernels"),
+            ("POST", "/api/kernels"),
+            ("GET", "/api/contents"),
+            ("GET", "/api/contents/gradebook.db"),
+            ("GET", "/files/gradebook.db"),
+            ("GET", "/api/sessions"),
+            ("POST", "/api/sessions"),
+            ("GET", "/api/kernelspecs"),
+            ("GET", "/api/nbconvert"),
+        ):
+            request = urllib.request.Request(base + path, method=method, data=b"{}" if method == "POST" else None)
+            request.add_header("X-XSRFToken", xsrf)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                opener.open(request, timeout=30)
+            assert refused.value.code == 403, (method, path, refused.value.code)
+        api = opener.open(base + "/formgrader/api/students", timeout=30).read()
+        assert b"Kumari Das" in api, "the formgrader's own API still answers"
         stranger = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         try:
             answer = stranger.open(base + "/formgrader/api/students", timeout=30)

@@ -12,8 +12,12 @@ from ipt_course.grading.nbgrader_api import open_gradebook
 from ipt_course.paths import Project
 from ipt_course.workshop import read_roster
 
-FORMGRADER_EXTENSION = "nbgrader.server_extensions.formgrader"
+FORMGRADER_EXTENSION = "ipt_course.grading.formgrader_server"
+"""nbgrader's formgrader, loaded by the course's extension, which puts its own templates first (modules by number
+and title in course order, roster names shown, plain words) and lets no jupyter_server API through: see
+formgrader_server.py."""
 OTHER_EXTENSIONS = (
+    "nbgrader.server_extensions.formgrader",  # loaded by FORMGRADER_EXTENSION, once
     "jupyterlab",
     "notebook",
     "notebook_shim",
@@ -26,6 +30,7 @@ OTHER_EXTENSIONS = (
 )
 """Server extensions installed beside it and switched off here: no JupyterLab, no terminal (a shell on the laptop
 for anyone with the password), no course pages; only the formgrader."""
+SERVER_TEMPLATES = Path(__file__).with_name("formgrader_templates") / "server"
 MANUAL_GRADING = "/formgrader/gradebook"
 """Where the trainer lands: nbgrader's manual grading, the assignments listed with what waits in each."""
 
@@ -107,6 +112,10 @@ def formgrader_command(project: Project, host: str, port: int) -> list[str]:
         f"--ServerApp.jpserver_extensions={FORMGRADER_EXTENSION}=True",
         *(f"--ServerApp.jpserver_extensions={name}=False" for name in OTHER_EXTENSIONS),
         "--ServerApp.terminals_enabled=False",
+        # Signed in, a trainer reaches the formgrader only: no kernel to start, no file to read through the API.
+        "--ServerApp.authorizer_class=ipt_course.grading.formgrader_server.FormgraderOnlyAuthorizer",
+        f"--ServerApp.extra_template_paths={SERVER_TEMPLATES}",  # the sign-in page in plain words
+        "--PasswordIdentityProvider.allow_password_change=False",  # no lasting password set from the sign-in page
         *(["--ServerApp.allow_root=True"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         f"--ServerApp.default_url={MANUAL_GRADING}",
     ]
