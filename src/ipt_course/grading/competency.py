@@ -235,6 +235,26 @@ def competency_level(evidence: Iterable[Evidence]) -> CompetencyLevel | None:
 # -- evidence from one submission -------------------------------------------------------------------
 
 
+_ANSWERS: dict[tuple[int, tuple[str, ...]], tuple[CompetencyItem, tuple[str, ...] | None, str | None]] = {}
+"""(id of an item, an answer's option ids) -> (the item, the options chosen, their kinds of harm): a workshop gives
+each item's few answers thousands of times, and reading one is most of grading a submission's evidence."""
+
+
+def _item_answer(item: CompetencyItem, value: Any) -> tuple[tuple[str, ...] | None, str | None]:
+    """The options an answer chose (chosen_options) and their kinds of harm, space-separated (None: not harmful)."""
+    key = (id(item), tuple(value)) if isinstance(value, list) and all(type(v) is str for v in value) else None
+    found = _ANSWERS.get(key) if key is not None else None
+    if found is not None and found[0] is item:  # the same item object, not a new one at a reused id
+        return found[1], found[2]
+    chosen = chosen_options(item, value)
+    harm = " ".join(sorted(set(harmful_choices(item, chosen).values()))) or None
+    if key is not None:
+        if len(_ANSWERS) > 100_000:  # a bound, for a long-lived process grading course after course
+            _ANSWERS.clear()
+        _ANSWERS[key] = (item, chosen, harm)
+    return chosen, harm
+
+
 def grade_submission(
     course: LoadedCourse,
     module: Module,
@@ -259,10 +279,8 @@ def grade_submission(
         competencies: tuple[str, ...]
         if grade.name in items:
             item = items[grade.name]
-            chosen = chosen_options(item, answers.get(answer_cell_id(item.id)))
-            harms = harmful_choices(item, chosen)
-            harmful = bool(harms)
-            harm = " ".join(sorted(set(harms.values()))) or None
+            chosen, harm = _item_answer(item, answers.get(answer_cell_id(item.id)))
+            harmful = harm is not None
             level = item_level(score, max_score, harmful)
             kind, competencies = "item", (item.competency,)
         elif grade.name in role_plays:
@@ -382,52 +400,63 @@ def _gradebook_rows(gradebook: Any, module_ids: list[str], trainee_id: str | Non
     Walking nbgrader's objects (submission → notebooks → grades, comments) costs a query per object, each a scan
     of the whole grade table: minutes for a thousand trainees (nbgrader#799). The rows, order and values are the
     same: submissions by trainee (the order nbgrader's `assignment_submissions` gives through its index), each
-    notebook's grades in the order they were written, each score as `graded_score` reads it, each comment as
-    nbgrader's `Comment.comment`.
+    notebook's grades in the order they were written, each score as `graded_score` reads it (nbgrader's own
+    `Grade.score` expression), each maximum as nbgrader's `Grade.max_score` (the grade or task cell's, else 0),
+    each comment as nbgrader's `Comment.comment`. The selects run on the session's connection, not through the
+    ORM's row loading: a workshop has some 140,000 grades, and per-row ORM work was most of the reading time.
     """
-    from nbgrader.api import Assignment, BaseCell, Comment, SubmittedAssignment, SubmittedNotebook
+    from nbgrader.api import Assignment, BaseCell, Comment, GradeCell, SubmittedAssignment, SubmittedNotebook, TaskCell
     from nbgrader.api import Grade as NbGrade
-    from sqlalchemy import literal_column
+    from sqlalchemy import literal_column, select
 
     db = gradebook.db
-    module_of = dict(db.query(Assignment.id, Assignment.name).filter(Assignment.name.in_(module_ids)).all())
-    query = db.query(
+    run = db.connection().execute
+    module_of = dict(run(select(Assignment.id, Assignment.name).where(Assignment.name.in_(module_ids))).all())
+    query = select(
         SubmittedAssignment.id, SubmittedAssignment.assignment_id, SubmittedAssignment.student_id,
         SubmittedAssignment.timestamp,
     )  # fmt: skip
     if trainee_id is not None:
-        query = query.filter(SubmittedAssignment.student_id == trainee_id)
+        query = query.where(SubmittedAssignment.student_id == trainee_id)
     submitted: dict[str, tuple[str, _Submitted]] = {}
-    for sub_id, assignment_id, student, timestamp in query.order_by(SubmittedAssignment.student_id).all():
+    for sub_id, assignment_id, student, timestamp in run(query.order_by(SubmittedAssignment.student_id)):
         if assignment_id in module_of:
             submitted[sub_id] = (module_of[assignment_id], _Submitted(student, timestamp))
     notebooks = [
         (notebook_id, sub_id)
-        for notebook_id, sub_id in db.query(SubmittedNotebook.id, SubmittedNotebook.assignment_id)
-        .order_by(literal_column("submitted_notebook.rowid"))
-        .all()
+        for notebook_id, sub_id in run(
+            select(SubmittedNotebook.id, SubmittedNotebook.assignment_id).order_by(
+                literal_column("submitted_notebook.rowid")
+            )
+        )
         if sub_id in submitted
     ]
     wanted = {notebook_id for notebook_id, _ in notebooks}
-    names = dict(db.query(BaseCell.id, BaseCell.name).all())
+    names = dict(run(select(BaseCell.__table__.c.id, BaseCell.__table__.c.name)).all())
+    # nbgrader's Grade.max_score: coalesce(the grade cell's max_score, the task cell's, 0.0), read once per cell.
+    most: dict[str, float] = {}
+    for table in (TaskCell.__table__, GradeCell.__table__):  # the grade cell's wins, as coalesce takes it first
+        most.update(
+            {cell: float(score) for cell, score in run(select(table.c.id, table.c.max_score)) if score is not None}
+        )
 
     def scan(*columns: Any, table: Any) -> list[Any]:
-        query = db.query(table.notebook_id, table.cell_id, *columns)
+        query = select(table.notebook_id, table.cell_id, *columns)
         if trainee_id is not None:  # a few notebooks: let SQLite pick their rows
-            query = query.filter(table.notebook_id.in_(sorted(wanted)))
-        rows = query.order_by(literal_column(f"{table.__tablename__}.rowid")).all()
+            query = query.where(table.notebook_id.in_(sorted(wanted)))
+        rows = run(query.order_by(literal_column(f"{table.__tablename__}.rowid"))).all()
         return [row for row in rows if row[0] in wanted]
 
     comments = {
         (nb_id, names[cell_id]): comment or "" for nb_id, cell_id, comment in scan(Comment.comment, table=Comment)
     }
     grades: dict[str, list[Grade]] = defaultdict(list)
-    columns = (NbGrade.score, NbGrade.manual_score, NbGrade.needs_manual_grade, NbGrade.max_score)
-    for nb_id, cell_id, score, manual, needs_manual, max_score in scan(*columns, table=NbGrade):
+    columns = (NbGrade.score, NbGrade.manual_score, NbGrade.needs_manual_grade)
+    for nb_id, cell_id, score, manual, needs_manual in scan(*columns, table=NbGrade):
         name = names[cell_id]
         # As graded_score: a trainer's manual score counts; otherwise None while it waits for a trainer.
         value = float(manual) if manual is not None else None if needs_manual else float(score)
-        grades[nb_id].append(Grade(name, value, float(max_score), comments.get((nb_id, name), "")))
+        grades[nb_id].append(Grade(name, value, most.get(cell_id, 0.0), comments.get((nb_id, name), "")))
     for notebook_id, sub_id in notebooks:
         submitted[sub_id][1].grades.extend(grades.get(notebook_id, []))
     found: dict[str, list[_Submitted]] = defaultdict(list)
@@ -464,7 +493,8 @@ class _Records:
         self._all: dict[tuple[str, str], list[Any]] | None = None
 
     def _kept(self, trainee_id: str, module_id: str) -> list[Any]:
-        assert self.store is not None
+        if self.store is None:
+            return []
         if not self.bulk:
             return list(self.store.submission_records(trainee_id, module_id))
         if self._all is None:
@@ -472,6 +502,10 @@ class _Records:
             for kept in self.store.submission_records():
                 self._all.setdefault((kept.trainee_id, kept.module_id), []).append(kept)
         return self._all.get((trainee_id, module_id), [])
+
+    def of(self, trainee_id: str, module_id: str) -> list[Any]:
+        """A trainee's kept records of a module, oldest first (the store's SubmissionRecord rows)."""
+        return self._kept(trainee_id, module_id)
 
     def find(self, trainee_id: str, module_id: str, graded_at: Any) -> Mapping[str, Any] | None:
         """The record of the submission graded at `graded_at`, if the store kept it and it is intact."""
@@ -502,6 +536,10 @@ class _Records:
             self.store.close()
 
 
+StoreRecords = _Records
+"""The progress store's submission records, as read_gradebook looks them up (public, for a caller reading both)."""
+
+
 def _from_rows(course: LoadedCourse, module: Module, row: _Submitted, records: _Records) -> GradedSubmission:
     record = records.find(row.trainee_id, module.id, row.timestamp)
     if record is not None:
@@ -513,13 +551,17 @@ def _from_rows(course: LoadedCourse, module: Module, row: _Submitted, records: _
 
 
 def read_gradebook(
-    course: LoadedCourse, trainee_id: str | None = None, module_ids: Iterable[str] | None = None
+    course: LoadedCourse,
+    trainee_id: str | None = None,
+    module_ids: Iterable[str] | None = None,
+    records: StoreRecords | None = None,
 ) -> list[GradedSubmission]:
     """Every graded submission in nbgrader's gradebook (one trainee's, or only some modules', if asked).
 
     Grades and comments come from nbgrader's gradebook, read in bulk; the answers and case records from the
     progress store's record of the graded submission (the autograded notebook only for submissions older than
-    records).
+    records). `records` is the store's records when the caller reads them too (the export: its role-play answers
+    and languages), left open for it; otherwise they are read here.
     """
     if not course.project.gradebook_db.is_file():
         return []
@@ -528,14 +570,16 @@ def read_gradebook(
     wanted = set(module_ids) if module_ids is not None else None
     modules = [m for m in course.modules if wanted is None or m.id in wanted]
     found: list[GradedSubmission] = []
-    records = _Records(course.project, bulk=trainee_id is None)
+    own = records is None
+    records = _Records(course.project, bulk=trainee_id is None) if records is None else records
     try:
         with Gradebook(gradebook_url(course.project)) as gradebook, many_records():
             rows = _gradebook_rows(gradebook, [m.id for m in modules], trainee_id)
             for module in modules:
                 found.extend(_from_rows(course, module, row, records) for row in rows.get(module.id, []))
     finally:
-        records.close()
+        if own:
+            records.close()
     return found
 
 

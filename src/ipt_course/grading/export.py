@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
+from enum import Enum
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from ipt_course.grading.competency import (
     GradedSubmission,
     ItemResult,
     ModuleStatus,
+    StoreRecords,
     case_plays,
     course_statuses,
     many_records,
@@ -176,7 +179,23 @@ def fill_variants(scenario: Scenario, text: str) -> str:
     return _PLACEHOLDER.sub(lambda m: variants[m[1]][0] if variants.get(m[1]) else m[0], text)
 
 
+_SESSIONS: dict[int, tuple[Scenario, dict[str, str]]] = {}
+
+
 def _node_sessions(scenario: Scenario) -> dict[str, str]:
+    """Node id -> the title of the session it belongs to, worked out once per scenario (a workshop's flags and case
+    paths ask for the same few cases thousands of times)."""
+    found = _SESSIONS.get(id(scenario))
+    if found is not None and found[0] is scenario:  # the same scenario, not a new one at a reused id
+        return found[1]
+    if len(_SESSIONS) > 1000:
+        _SESSIONS.clear()
+    sessions = _walk_sessions(scenario)
+    _SESSIONS[id(scenario)] = (scenario, sessions)
+    return sessions
+
+
+def _walk_sessions(scenario: Scenario) -> dict[str, str]:
     """Node id -> the title of the session it belongs to: nodes reached from a session's start before the next."""
     sessions = list(getattr(scenario, "sessions", None) or [])
     nodes = {n.id: n for n in getattr(scenario, "nodes", None) or []}
@@ -449,15 +468,21 @@ def _frame(rows: Sequence[Any], columns: list[str], rename: dict[str, str] | Non
     data = {}
     for name in shown:
         values = [getattr(row, name) for row in rows]
-        kinds = {type(v) for v in values}
-        inner = {type(x) for v in values if type(v) in (list, tuple) for x in v}
-        if not (kinds <= _PLAIN | {list, tuple} and inner <= _PLAIN):  # records inside: as asdict gives them
+        kinds = set(map(type, values))
+        sequences = kinds & {list, tuple}
+        inner = set(map(type, chain.from_iterable(v for v in values if type(v) in sequences))) if sequences else set()
+        if not all(_plain(kind) for kind in kinds - sequences | inner):  # records inside: as asdict gives them
             values = [_as_data(v) for v in values]
         data[name] = values
     return pd.DataFrame(data).rename(columns=rename or {}).reindex(columns=columns)
 
 
 _PLAIN = {str, int, float, bool, type(None)}
+
+
+def _plain(kind: type) -> bool:
+    """Whether asdict gives values of this type as they are: plain values and enums (a level), not records."""
+    return kind in _PLAIN or issubclass(kind, Enum)
 
 
 def _as_data(value: Any) -> Any:
@@ -648,9 +673,14 @@ def tables_from(
 
 def export_data(course: LoadedCourse, with_names: bool = False) -> SupervisorData:
     """The supervisor data from nbgrader's gradebook, the workshop roster and the progress store."""
-    submissions = read_gradebook(course)
+    # The store's records read once, for grading's answers and for the role-play texts and languages.
+    records = StoreRecords(course.project, bulk=True)
+    try:
+        submissions = read_gradebook(course, records=records)
+        texts, languages = answers_in_records(submissions, records.of)
+    finally:
+        records.close()
     names = roster_names(course) if with_names else None
-    texts, languages = submitted_answers(course, submissions)
     return replace(supervisor_data(course, submissions, names, roster_ids(course), texts), languages=languages)
 
 
@@ -686,58 +716,13 @@ def write_csv(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     return written
 
 
-WRAP_OVER = 60
-"""A column whose text runs longer than this (a question, a choice) wraps at this width."""
-
-
-def _column_width(table: pd.DataFrame, column: str) -> tuple[int, bool]:
-    """The width that fits a column's header and text (judged on its first 500 rows), and whether it wraps."""
-    longest = max([len(str(column))] + [len(str(v)) for v in table[column].head(500) if not pd.isna(v)])
-    return min(WRAP_OVER, max(8, longest + 2)), longest > WRAP_OVER
-
-
 def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     """One workbook, one sheet per table, formatted for reading: a frozen bold header row, a filter on every
     column, widths that fit the text (long text wraps), and each level cell coloured by a conditional format (the
-    number stays in the cell, for sorting and for print).
+    number stays in the cell, for sorting and for print). See grading/workbook.py for how it is written fast."""
+    from ipt_course.grading.workbook import write_workbook
 
-    Written row by row with XlsxWriter, its repeated texts (a question, a choice) once in the shared-string table:
-    a workshop of 1,000 trainees has some 140,000 item rows, which openpyxl (a cell object and a style per cell)
-    took over a minute to write.
-    """
-    import xlsxwriter
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with xlsxwriter.Workbook(str(path), {"strings_to_urls": False}) as book:
-        header = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
-        wrapped = book.add_format({"text_wrap": True, "valign": "top"})
-        level_formats = {
-            level: book.add_format(
-                {"bg_color": colour, "font_color": LEVEL_TEXT_COLOURS[level], "bold": True, "align": "center"}
-            )
-            for level, colour in LEVEL_COLOURS.items()
-        }
-        for name, table in tables.items():
-            sheet = book.add_worksheet(name)
-            columns = [str(c) for c in table.columns]
-            sheet.freeze_panes(1, 1 if len(columns) > 1 else 0)
-            for number, column in enumerate(columns):
-                width, wraps = _column_width(table, column)
-                sheet.set_column(number, number, width, wrapped if wraps else None)
-            sheet.write_row(0, 0, columns, header)
-            # Missing values (pandas' NA, NaN) become empty cells.
-            values = table.astype(object).where(table.notna(), None)
-            for row, record in enumerate(values.itertuples(index=False, name=None), start=1):
-                sheet.write_row(row, 0, record)
-            if columns:
-                sheet.autofilter(0, 0, max(1, len(table)), len(columns) - 1)
-            if "level" in columns and len(table):
-                at = columns.index("level")
-                for level, fmt in level_formats.items():
-                    sheet.conditional_format(
-                        1, at, len(table), at, {"type": "cell", "criteria": "==", "value": level, "format": fmt}
-                    )
-    return path
+    return write_workbook(tables, path, LEVEL_COLOURS, LEVEL_TEXT_COLOURS)
 
 
 def fell_back(translated: TranslatedCourse) -> frozenset[str]:
