@@ -120,3 +120,86 @@ def test_trainee_downloads_her_certificate_and_reads_her_note_on_a_phone(server:
         assert not other.locator("text=ABCD-EFGH").count()
         assert not other.locator("text=A note from your trainer").count()
         browser.close()
+
+
+def graded_with_a_flag(server: Server, trainee: str) -> str:
+    """Submit module 1 for `trainee` with a harmful choice on a safety-critical skill in its case, and grade it;
+    the harmful choice's id."""
+    import zlib
+
+    from ipt_course.content.loader import load_course
+    from ipt_course.engine import Simulation
+    from ipt_course.engine.record import simulation_record
+    from ipt_course.grading.submission import write_submission
+    from tests.browser.test_evidence_journey import ipt
+
+    course = load_course(server.project)
+    module = course.modules[0]
+    scenario = module.scenarios[0]
+    safety = {c.id for c in course.framework.competencies if c.safety_critical}
+    sim = Simulation(scenario, seed=zlib.crc32(trainee.encode()))
+    harmful = None
+    while harmful is None and not sim.finished:
+        node = next(n for n in scenario.nodes if n.id == sim.node_id)
+        offered = [c for c in node.choices if c.id in {v.id for v in sim.choices}]
+        unsafe = [c for c in offered if c.level == 1 and c.competency in safety]
+        harmful = unsafe[0].id if unsafe else None
+        sim.choose(harmful or max(offered, key=lambda c: c.level).id)
+    assert harmful is not None, "module 1's case offers a harmful choice on a safety-critical skill"
+    record = simulation_record(scenario, {"state": sim.to_dict()})
+    write_submission(server.project, module, trainee, {}, {scenario.id: record})
+    ipt(server, "grade")
+    return harmful
+
+
+def test_supervisor_follows_up_a_flag_on_a_phone(server: Server) -> None:
+    """With a trainee flagged, does the supervisor's page at 390×844 never scroll sideways (the status table a card
+    per trainee), and does 'Record follow-up' with a note mark the flag followed up, in her name, for good?"""
+    from tests.browser.test_evidence_journey import ipt
+
+    trainee = "trainee-04"
+    harmful = graded_with_a_flag(server, trainee)
+    people = roster(server.project)
+    boss_name, boss_pin = people["supervisor-01"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport=PHONE)
+        page.goto(server.url + "/")
+        page.wait_for_selector("text=Sign in", timeout=90_000)
+        page.select_option("select", label=boss_name)
+        page.fill("input[type=password]", boss_pin)
+        page.locator("button", has_text="Sign in").click()
+        page.wait_for_selector("text=Supervisor: the group now", timeout=120_000)
+        control = page.locator(".ipt-followup").first
+        control.wait_for(timeout=60_000)
+        assert page.locator(".ipt-followup").count() == 1, "one open flag, one control"
+        assert harmful in page.locator("article.flag").first.inner_text(), "the card names the evidence"
+
+        found: dict[str, Any] = page.evaluate(MEASURE)
+        width, viewport = found["page"]
+        assert width <= viewport, f"the page scrolls sideways ({width} > {viewport})"
+        small = [t for t in found["targets"] if t["width"] < MIN_TARGET - 0.5 or t["height"] < MIN_TARGET - 0.5]
+        assert not small, f"touch targets under {MIN_TARGET} px: {small}"
+        table = page.evaluate(
+            "() => { const t = document.querySelector('.ipt-supervisor table.status');"
+            " const td = t.querySelector('td'); const r = t.getBoundingClientRect();"
+            " return {right: r.right, scroll: t.scrollWidth, client: t.clientWidth,"
+            " display: getComputedStyle(td).display, label: getComputedStyle(td, '::before').content}; }"
+        )
+        assert table["right"] <= viewport + 1 and table["scroll"] <= table["client"] + 1, f"sideways: {table}"
+        assert table["display"] == "block" and "Status" in table["label"], f"not a card per trainee: {table}"
+        page.screenshot(path=str(server.project.root / "supervisor-flag-390x844.png"), full_page=True)
+
+        control.locator("button", has_text="Record follow-up").click()
+        control.locator("text=Write what you discussed first").wait_for(timeout=20_000)
+        control.locator("textarea").fill("We talked it through; she will tell me the same day next time.")
+        control.locator("button", has_text="Record follow-up").click()
+        page.wait_for_selector(f"text=Followed up by {boss_name}", timeout=30_000)
+        assert page.locator(".ipt-followup").count() == 0, "no control on a followed-up flag"
+        assert page.locator("text=she will tell me the same day next time").count()
+        page.locator("button", has_text="Refresh").click()
+        page.wait_for_timeout(1_500)
+        assert page.locator(f"text=Followed up by {boss_name}").count(), "kept: it is in the store"
+        browser.close()
+    listed = ipt(server, "flag", "list", trainee)
+    assert f"followed up by {boss_name}" in " ".join(listed.split())
