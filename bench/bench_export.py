@@ -36,7 +36,7 @@ def fill(root: Path, trainees: int) -> int:
     from ipt_course.content.loader import load_course
     from ipt_course.grading.competency import autograded_notebook
     from ipt_course.grading.nbgrader_api import gradebook_url
-    from ipt_course.grading.submission import TIMESTAMP_FORMAT, fill_notebook, read_release, submission_record
+    from ipt_course.grading.submission import TIMESTAMP_FORMAT, fill_notebooks, read_releases, submission_record
     from ipt_course.paths import Project
     from ipt_course.progress.store import open_store
 
@@ -60,13 +60,18 @@ def fill(root: Path, trainees: int) -> int:
             records = {name: submission_record(module, a, records_of(module, a)) for name, a in cohort.trainees.items()}
             texts = {}
             for name, record in records.items():
-                nb = read_release(project, module.id)
-                fill_notebook(nb, record)
-                texts[name] = nbformat.writes(nb)
+                notebooks = read_releases(project, module.id)  # the module's own, and its role-plays' (layout 2)
+                fill_notebooks(notebooks, record, module.id)
+                texts[name] = {nb_id: nbformat.writes(nb) for nb_id, nb in notebooks.items()}
             assignment = gradebook.find_assignment(module.id)
-            (notebook,) = assignment.notebooks
-            graded_cells = [(cell, cell.name, cell.max_score) for cell in notebook.grade_cells]
-            solution_cells = [(cell, cell.name) for cell in notebook.solution_cells]
+            cells_of = [
+                (
+                    notebook,
+                    [(cell, cell.name, cell.max_score) for cell in notebook.grade_cells],
+                    [(cell, cell.name) for cell in notebook.solution_cells],
+                )
+                for notebook in assignment.notebooks
+            ]
             keys = {i.id: sorted(i.answer) for i in module.items}
             for index, trainee in enumerate(ids):
                 name = names[index % len(names)]
@@ -76,38 +81,41 @@ def fill(root: Path, trainees: int) -> int:
                 store.keep_submission_record(trainee, module.id, stamp, record)
                 path = autograded_notebook(project, trainee, module.id)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(texts[name], encoding="utf-8")
+                for nb_id, text in texts[name].items():
+                    (path.parent / f"{nb_id}.ipynb").write_text(text, encoding="utf-8")
                 with gradebook.db.no_autoflush:
                     submitted = SubmittedAssignment(
                         assignment=assignment, student=students[trainee], timestamp=parse_utc(stamp)
                     )
-                    sub_nb = SubmittedNotebook(assignment=submitted, notebook=notebook)
-                    rows: list[Any] = [submitted, sub_nb]
-                    for cell, cell_name, max_score in graded_cells:
-                        auto: float | None = 0.0  # nbgrader scores a blank written answer 0
-                        manual, needs_manual = None, False
-                        if cell_name in keys:
-                            chosen = sorted(record["items"].get(cell_name, []))
-                            auto = max_score if chosen == keys[cell_name] else 0.0
-                        elif record["role_plays"].get(cell_name):
-                            auto, needs_manual = None, index % 2 == 0  # half rated by a trainer already
-                            manual = None if needs_manual else max_score * (index % 4 + 1) / 4
-                        rows.append(
-                            Grade(
-                                cell=cell,
-                                notebook=sub_nb,
-                                auto_score=auto,
-                                manual_score=manual,
-                                needs_manual_grade=needs_manual,
+                    rows: list[Any] = [submitted]
+                    for notebook, graded_cells, solution_cells in cells_of:
+                        sub_nb = SubmittedNotebook(assignment=submitted, notebook=notebook)
+                        rows.append(sub_nb)
+                        for cell, cell_name, max_score in graded_cells:
+                            auto: float | None = 0.0  # nbgrader scores a blank written answer 0
+                            manual, needs_manual = None, False
+                            if cell_name in keys:
+                                chosen = sorted(record["items"].get(cell_name, []))
+                                auto = max_score if chosen == keys[cell_name] else 0.0
+                            elif record["role_plays"].get(cell_name):
+                                auto, needs_manual = None, index % 2 == 0  # half rated by a trainer already
+                                manual = None if needs_manual else max_score * (index % 4 + 1) / 4
+                            rows.append(
+                                Grade(
+                                    cell=cell,
+                                    notebook=sub_nb,
+                                    auto_score=auto,
+                                    manual_score=manual,
+                                    needs_manual_grade=needs_manual,
+                                )
                             )
-                        )
-                    for cell, cell_name in solution_cells:
-                        answered = cell_name in record["role_plays"] or (
-                            cell_name.removesuffix("-answer") in record["items"]
-                        )
-                        rows.append(
-                            Comment(cell=cell, notebook=sub_nb, auto_comment=None if answered else "No response.")
-                        )
+                        for cell, cell_name in solution_cells:
+                            answered = cell_name in record["role_plays"] or (
+                                cell_name.removesuffix("-answer") in record["items"]
+                            )
+                            rows.append(
+                                Comment(cell=cell, notebook=sub_nb, auto_comment=None if answered else "No response.")
+                            )
                     gradebook.db.add_all(rows)
                 made += 1
             gradebook.db.commit()
