@@ -40,9 +40,15 @@ def growth_html(changes: Iterable[LevelChange]) -> str:
     rows = [c for c in changes if c.end is not None]
     if not rows:
         return ""
+    line = html.escape(_("{skill}: {start} → {end}"))  # the skill's name in bold, the rest as change_line says it
     items = "".join(
         f"<li class='ipt-growth-{'up' if (c.change or 0) > 0 else 'down' if (c.change or 0) < 0 else 'same'}'>"
-        f"{html.escape(change_line(c))}</li>"
+        + line.format(
+            skill=f"<b>{html.escape(c.competency_name)}</b>",
+            start=html.escape(level_name(c.baseline)),
+            end=html.escape(level_name(c.end)),
+        )
+        + "</li>"
         for c in rows
     )
     intro = _(
