@@ -419,7 +419,10 @@ def say_what_waits(project: Project) -> None:
     console.print(f"[bold]{total} role-play answer(s) wait for your rating:[/bold]")
     for w in waiting:
         console.print(f"  {w.module_id}: {w.answers} answer(s) from {w.trainees} trainee(s)")
-    console.print("Rate them in nbgrader's formgrader: run [bold]ipt-course formgrader[/bold] and open the address.")
+    console.print(
+        "Rate them: run [bold]ipt-course formgrader[/bold], open the address it prints and type its password, then "
+        "choose the module and [bold]Role-plays: rate these[/bold]."
+    )
 
 
 def cmd_formgrader(args: argparse.Namespace) -> int:
