@@ -425,7 +425,9 @@ class CaseStepView(w.VBox):
         self.intro = html_box(
             f"<h2 tabindex='-1'>{text_html(step.title)}</h2><p>{text_html(step.text)}</p>", SCROLL_TARGET
         )
-        self.start = w.Button(description=_("Start the quick check"), button_style="primary")
+        self.start = w.Button(
+            description=_("Start the quick check"), button_style="primary", layout=w.Layout(width="100%")
+        )
         self.start.add_class("ipt-big")
         self.start.on_click(lambda _: self.open_case())
         self.done = html_box(
