@@ -84,6 +84,8 @@ class Kernels:
     """Pooled kernels promised to page requests that have not taken theirs yet."""
     handing: int = 0
     """Pooled kernels being handed to a page: out of the pool, not yet recorded as owned."""
+    last_taken: float = -1e9
+    """When a page last took a pooled kernel (the pool is refilled once they stop: see keep_pool_at_target)."""
 
     def running(self, manager: Any) -> int:
         return len(manager.list_kernel_ids()) + self.starting
@@ -186,7 +188,8 @@ async def balance_pool(manager: Any, kernels: Kernels, log: Any) -> None:
                 await manager.shutdown_kernel(kernel_id, now=True)
             except Exception:
                 log.exception("Could not shut down pooled kernel %s", kernel_id)
-    elif len(pool) < target:
+    elif len(pool) < target and not getattr(manager, "ipt_refill_waiting", None):
+        # (a refill already waiting for pages to stop arriving tops it up then)
         manager.fill_if_needed(delay=0, notebook_name=APP_NOTEBOOK)
 
 
@@ -600,6 +603,7 @@ def voila_app_class() -> Any:
             settings["ipt_views"] = self.ipt_views
             settings["ipt_store"] = self.ipt_store
             settings["ipt_languages"] = self.ipt_languages
+            settings["kernel_websocket_connection_class"] = quick_nudge_connection()
             light_activity_watch(self.kernel_manager)
             if self.ipt_kernels.pool_size:
                 keep_pool_at_target(self.kernel_manager, self.ipt_kernels)
@@ -853,16 +857,86 @@ def light_activity_watch(manager: Any) -> None:
     manager.start_watching_activity = start_watching_activity
 
 
+NUDGE_SECONDS = 0.05
+"""How often a page's new kernel connection asks again until the kernel's first broadcast gets through."""
+NUDGE_TRIES = 40
+
+
+def quick_nudge_connection() -> type:
+    """jupyter_server's kernel websocket connection, but a page's first broadcast is not lost for half a second.
+
+    On a new connection the server asks the kernel for its info and waits until one of the kernel's broadcasts
+    (IOPub) arrives on the new subscription; a broadcast sent before the subscription has reached the kernel is
+    dropped (ZeroMQ's "slow joiner"), and jupyter_server asks again only after 0.5 s, so about every other page
+    opened waited that long before the browser could load its widgets. Here the kernel is asked again every
+    50 ms (on a transient channel, whose replies no page sees) until the connection is up.
+    """
+    from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+    from tornado.ioloop import IOLoop
+
+    class QuickNudge(ZMQChannelsWebsocketConnection):
+        def nudge(self) -> Any:
+            connected = super().nudge()
+            if connected.done():
+                return connected
+            shell = self.kernel_manager.connect_shell()
+            loop = IOLoop.current()
+
+            def again(count: int) -> None:
+                if connected.done() or count >= NUDGE_TRIES or shell.closed():
+                    if not shell.closed():
+                        shell.close()
+                    return
+                self.session.send(shell, "kernel_info_request")
+                loop.call_later(NUDGE_SECONDS, again, count + 1)
+
+            loop.call_later(NUDGE_SECONDS, again, 0)
+            return connected
+
+    return QuickNudge
+
+
+REFILL_QUIET_SECONDS = 3.0
+"""After a page takes a pooled kernel, the pool is refilled once no page has taken one for this long: a kernel
+starting takes a core for seconds, which the pages still opening (a reload, a burst of sign-ins) need more."""
+REFILL_AT_MOST_SECONDS = 15.0
+"""...but never later than this after the first kernel taken, so a steady trickle of pages cannot empty it."""
+
+
 def keep_pool_at_target(manager: Any, kernels: Kernels) -> None:
     """Voila refills a pool to a fixed size after each page takes a kernel; refill it to the target instead."""
+    import asyncio
+
     fill = manager.fill_if_needed
+    waiting: dict[str, Any] = {}
 
     def fill_if_needed(*args: Any, notebook_name: str | None = None, **kwargs: Any) -> None:
+        if notebook_name == APP_NOTEBOOK and kwargs.get("delay", args[0] if args else 0) is None:
+            # Voila refills as it hands a kernel over: wait until pages stop taking them (see REFILL_QUIET_SECONDS).
+            now = kernels.clock()
+            kernels.last_taken = now
+            waiting.setdefault("since", now)
+            waiting["kwargs"] = {k: v for k, v in kwargs.items() if k != "delay"}
+            if "timer" not in waiting:
+                waiting["timer"] = asyncio.get_event_loop().call_later(REFILL_QUIET_SECONDS, refill_when_quiet)
+            return
         size = kernels.pool_target() if notebook_name == APP_NOTEBOOK else 0
         manager.kernel_pools_config = {"default": {"pool_size": 0}, APP_NOTEBOOK: {"pool_size": size}}
         fill(*args, notebook_name=notebook_name, **kwargs)
 
+    def refill_when_quiet() -> None:
+        now = kernels.clock()
+        quiet_at = kernels.last_taken + REFILL_QUIET_SECONDS
+        latest = waiting["since"] + REFILL_AT_MOST_SECONDS
+        if now < min(quiet_at, latest):
+            waiting["timer"] = asyncio.get_event_loop().call_later(min(quiet_at, latest) - now, refill_when_quiet)
+            return
+        kwargs = waiting.pop("kwargs", {})
+        waiting.clear()
+        fill_if_needed(delay=0, notebook_name=APP_NOTEBOOK, **kwargs)
+
     manager.fill_if_needed = fill_if_needed
+    manager.ipt_refill_waiting = waiting
 
 
 def served_views(project: Project) -> dict[str, str]:
