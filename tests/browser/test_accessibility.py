@@ -7,15 +7,13 @@ help.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from ipt_course.browser import CHROMIUM_ARGS
-from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, open_tab, roster, sign_in
-from tests.conftest import copy_course
+from tests.browser.test_trainee_journey import CHROMIUM, Server, open_tab, roster, serving, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,12 +27,8 @@ BLOCKING = {"minor", "moderate", "serious", "critical"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    project = copy_course(tmp_path_factory.mktemp("a11y") / "course-root")
-    srv = Server(project, free_port())
-    srv.start()
-    yield srv
-    srv.kill(signal.SIGINT)
-    srv.kill()
+    with serving(tmp_path_factory.mktemp("a11y")) as srv:
+        yield srv
 
 
 def blocking(page: Page, where: str) -> list[str]:

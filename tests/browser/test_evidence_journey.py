@@ -18,14 +18,13 @@ from ipt_course.engine import Simulation
 from tests.browser.test_trainee_journey import (
     BIN,
     Server,
-    free_port,
     open_tab,
     reload_app,
     roster,
+    serving,
     sign_in,
     wait_saved,
 )
-from tests.conftest import copy_course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,11 +39,8 @@ TRAINEE = "trainee-03"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    project = copy_course(tmp_path_factory.mktemp("evidence") / "course-root")
-    srv = Server(project, free_port())
-    srv.start()
-    yield srv
-    srv.kill()
+    with serving(tmp_path_factory.mktemp("evidence")) as srv:
+        yield srv
 
 
 def ipt(server: Server, *args: str) -> str:

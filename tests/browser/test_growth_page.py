@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import zlib
 from collections.abc import Iterator
 
@@ -16,9 +15,8 @@ from ipt_course.paths import Project
 from ipt_course.progress.store import open_store
 from ipt_course.ui.pages import simulation_records, step_scenario
 from tests.browser.test_evidence_journey import ipt
-from tests.browser.test_trainee_journey import Server, free_port, reload_app, roster, sign_in
+from tests.browser.test_trainee_journey import Server, reload_app, roster, serving, sign_in
 from tests.browser.test_trainee_layout import PHONE, check_fit
-from tests.conftest import copy_course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,12 +33,8 @@ END = "ending-and-supervision"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    project = copy_course(tmp_path_factory.mktemp("growth") / "course-root")
-    srv = Server(project, free_port())
-    srv.start()
-    yield srv
-    srv.kill(signal.SIGINT)
-    srv.kill()
+    with serving(tmp_path_factory.mktemp("growth")) as srv:
+        yield srv
 
 
 def submit_the_step(project: Project, module_id: str, level: int) -> None:

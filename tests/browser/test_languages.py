@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import signal
 from collections.abc import Iterator
 
 import pytest
@@ -14,8 +13,7 @@ from ipt_course.content.i18n import translate_course
 from ipt_course.content.loader import load_course
 from ipt_course.i18n_ui import LANGUAGES, Translator
 from ipt_course.paths import Project
-from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, open_tab, page_report, roster
-from tests.conftest import copy_course
+from tests.browser.test_trainee_journey import CHROMIUM, Server, open_tab, page_report, roster, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,12 +26,8 @@ ACRONYMS = {"PHQ", "IPT", "POCSO", "PIN", "SJPU", "CWC", "English"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    project = copy_course(tmp_path_factory.mktemp("languages") / "course-root")
-    srv = Server(project, free_port())
-    srv.start()
-    yield srv
-    srv.kill(signal.SIGINT)
-    srv.kill()
+    with serving(tmp_path_factory.mktemp("languages")) as srv:
+        yield srv
 
 
 FAMILY = {"hi": "Noto Sans Devanagari", "mr": "Noto Sans Devanagari", "bn": "Noto Sans Bengali"}

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 
 import pytest
 
 from ipt_course.browser import CHROMIUM_ARGS
 from ipt_course.grading.submission import MAX_ROLE_PLAY_CHARS
-from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, open_tab, reload_app, roster
-from tests.conftest import copy_course
+from tests.browser.test_trainee_journey import CHROMIUM, Server, open_tab, reload_app, roster, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,12 +17,8 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    project = copy_course(tmp_path_factory.mktemp("no-loss") / "course-root")
-    srv = Server(project, free_port())
-    srv.start()
-    yield srv
-    srv.kill(signal.SIGINT)
-    srv.kill()
+    with serving(tmp_path_factory.mktemp("no-loss")) as srv:
+        yield srv
 
 
 def sign_in_and_open_role_play(page: Page, server: Server, trainee_id: str) -> None:

@@ -89,14 +89,23 @@ class Server:
             self.proc.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[Server]:
+    """`ipt-course serve` on a fresh copy of the course in folder, for a test module's browser tests; stopped at the
+    end as Ctrl-C stops it (every answer saved), then killed if it is still running."""
+    srv = Server(copy_course(folder / "course-root"), free_port())
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.kill(signal.SIGINT)
+        srv.kill()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    project = copy_course(tmp_path_factory.mktemp("served") / "course-root")
-    srv = Server(project, free_port())
-    srv.start()
-    yield srv
-    srv.kill(signal.SIGINT)
-    srv.kill()
+    with serving(tmp_path_factory.mktemp("served")) as srv:
+        yield srv
 
 
 def roster(project: Project) -> dict[str, tuple[str, str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,8 +13,7 @@ import pytest
 from ipt_course.browser import CHROMIUM_ARGS
 from ipt_course.content.loader import load_course
 from ipt_course.ui.pages import practice_scenarios
-from tests.browser.test_trainee_journey import CHROMIUM, SCREENSHOTS, Server, free_port, roster, sign_in
-from tests.conftest import copy_course
+from tests.browser.test_trainee_journey import CHROMIUM, SCREENSHOTS, Server, roster, serving, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -85,12 +83,8 @@ LANDED = f"""(height) => {{
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    project = copy_course(tmp_path_factory.mktemp("layout") / "course-root")
-    srv = Server(project, free_port())
-    srv.start()
-    yield srv
-    srv.kill(signal.SIGINT)
-    srv.kill()
+    with serving(tmp_path_factory.mktemp("layout")) as srv:
+        yield srv
 
 
 def check_fit(page: Page, where: str) -> None:
