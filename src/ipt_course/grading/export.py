@@ -34,7 +34,7 @@ from ipt_course.grading.competency import (
 )
 from ipt_course.grading.integrity import add_tampered_column
 from ipt_course.grading.submission import record_language
-from ipt_course.i18n_ui import N_, _, speaking
+from ipt_course.i18n_ui import N_, _, active, speaking
 from ipt_course.progress.store import SubmissionRecord, open_store, store_exists
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
@@ -316,6 +316,31 @@ def describe_flag(
     )
 
 
+_WORDS: dict[tuple[int, str], tuple[Scenario | None, dict[tuple[str, Any], tuple[str, str]]]] = {}
+
+
+def _case_words(scenario: Scenario | None) -> dict[tuple[str, Any], tuple[str, str]]:
+    """(node id, choice id) -> the moment and the choice in words, for one scenario in the language spoken now:
+    a workshop's case paths say the same few moments thousands of times."""
+    key = (id(scenario), active())
+    found = _WORDS.get(key)
+    if found is None or found[0] is not scenario:  # the same scenario, not a new one at a reused id
+        if len(_WORDS) > 1000:
+            _WORDS.clear()
+        found = _WORDS[key] = (scenario, {})
+    return found[1]
+
+
+def _step_words(scenario: Scenario | None, node_id: str, choice_id: Any) -> tuple[str, str]:
+    """A case step's moment (who says what) and the choice's text; the ids when the case no longer has them."""
+    node = next((n for n in getattr(scenario, "nodes", None) or [] if n.id == node_id), None)
+    choice = next((c for c in node.choices if c.id == choice_id), None) if node else None
+    return (
+        _moment(scenario, node) if scenario and node else node_id,
+        fill_variants(scenario, choice.text) if scenario and choice else str(choice_id),
+    )
+
+
 def case_path(course: LoadedCourse, submission: GradedSubmission) -> list[CasePlay]:
     """Every play of every case in a submission, oldest first, each choice in words with its level."""
     plays: list[CasePlay] = []
@@ -324,20 +349,22 @@ def case_path(course: LoadedCourse, submission: GradedSubmission) -> list[CasePl
             continue
         scenario = _scenario(course, submission.module_id, scenario_id)
         sessions = _node_sessions(scenario) if scenario else {}
-        nodes = {n.id: n for n in getattr(scenario, "nodes", None) or []}
+        words = _case_words(scenario)
         for attempt, play in case_plays(run):
             steps = []
             for step in play.get("choices", []) or []:
                 if not isinstance(step, dict):
                     continue
-                node = nodes.get(str(step.get("node")))
-                choice = next((c for c in node.choices if c.id == step.get("choice")), None) if node else None
+                node_id, choice_id = str(step.get("node")), step.get("choice")
+                said = words.get((node_id, choice_id))
+                if said is None:
+                    said = words[(node_id, choice_id)] = _step_words(scenario, node_id, choice_id)
                 level = step.get("level")
                 steps.append(
                     CaseStep(
-                        sessions.get(str(step.get("node")), ""),
-                        _moment(scenario, node) if scenario and node else str(step.get("node")),
-                        fill_variants(scenario, choice.text) if scenario and choice else str(step.get("choice")),
+                        sessions.get(node_id, ""),
+                        said[0],
+                        said[1],
                         str(step.get("competency", "")),
                         int(level) if isinstance(level, int) else None,
                         step.get("harm") or None,
@@ -783,6 +810,7 @@ def write_report(
     """The HTML report in `out` (and, for a cohort too big for one page, a page per trainee in `out/trainees/`),
     and its PDF printed by Chromium if asked; its words and the course's text in `language` (the tables are
     written from `data`, never from the translated copy)."""
+    from ipt_course.grading.notes import notes_read_once
     from ipt_course.grading.report import (
         FONTS_CSS,
         TRAINEE_FOLDER,
@@ -797,16 +825,17 @@ def write_report(
     data = data_in(data, language)
     out.mkdir(parents=True, exist_ok=True)
     page = out / "competency-report.html"
-    page.write_text(supervisor_report_html(data, tables), encoding="utf-8")
     written = [page]
-    if is_large(data):
-        (out / TRAINEE_FOLDER).mkdir(exist_ok=True)
-        # The fonts once for every trainee's page (not listed: it is part of those pages, not a page itself).
-        (out / TRAINEE_FOLDER / FONTS_CSS).write_text(font_faces_embedded(), encoding="utf-8")
-        for trainee in data.trainees:
-            own = out / trainee_href(data, trainee)
-            own.write_text(trainee_report_html(data, trainee), encoding="utf-8")
-            written.append(own)
+    with notes_read_once(data):
+        page.write_text(supervisor_report_html(data, tables), encoding="utf-8")
+        if is_large(data):
+            (out / TRAINEE_FOLDER).mkdir(exist_ok=True)
+            # The fonts once for every trainee's page (not listed: it is part of those pages, not a page itself).
+            (out / TRAINEE_FOLDER / FONTS_CSS).write_text(font_faces_embedded(), encoding="utf-8")
+            for trainee in data.trainees:
+                own = out / trainee_href(data, trainee)
+                own.write_text(trainee_report_html(data, trainee), encoding="utf-8")
+                written.append(own)
     return [*written, html_to_pdf(page, out / "competency-report.pdf")] if pdf else written
 
 

@@ -91,19 +91,33 @@ def forget(data: SupervisorData) -> None:
     _CACHE.pop(id(data), None)
 
 
+_Events = tuple["SupervisorData", dict[tuple[str, str], FollowUp], list[FlagEvent], dict[str, list[FlagEvent]]]
+_EVENTS: dict[int, _Events] = {}
+"""The report's flag events (all, and by trainee) with the follow-ups they were made with: one report at a time."""
+
+
 def flag_events(data: SupervisorData, trainee: str | None = None) -> list[FlagEvent]:
-    """Each flagged answer or choice once, in the report's order, with its id and follow-up (if any)."""
-    stamps = _submitted(data)
+    """Each flagged answer or choice once, in the report's order, with its id and follow-up (if any).
+
+    Worked out once per report and follow-ups read (a big group's report asks once per trainee: each scanning
+    every flag and submission was minutes for 1,000 trainees)."""
     kept = recorded(data)
-    grouped: dict[tuple[str, str], list[Flag]] = {}
-    for flag in data.flags:
-        if trainee is None or flag.trainee_id == trainee:
+    found = _EVENTS.get(id(data))
+    if found is None or found[0] is not data or found[1] is not kept:
+        stamps = _submitted(data)
+        grouped: dict[tuple[str, str], list[Flag]] = {}
+        for flag in data.flags:
             grouped.setdefault((flag.trainee_id, flag.evidence), []).append(flag)
-    events = []
-    for same in grouped.values():
-        found = id_of(data, same[0], stamps)
-        events.append(FlagEvent(found, tuple(same), kept.get((same[0].trainee_id, found))))
-    return events
+        events = []
+        for same in grouped.values():
+            made = id_of(data, same[0], stamps)
+            events.append(FlagEvent(made, tuple(same), kept.get((same[0].trainee_id, made))))
+        mine: dict[str, list[FlagEvent]] = {}
+        for event in events:
+            mine.setdefault(event.trainee_id, []).append(event)
+        _EVENTS.clear()  # one report at a time
+        found = _EVENTS[id(data)] = (data, kept, events, mine)
+    return list(found[2]) if trainee is None else list(found[3].get(trainee, []))
 
 
 def open_events(data: SupervisorData, trainee: str | None = None) -> list[FlagEvent]:

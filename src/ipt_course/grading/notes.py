@@ -3,18 +3,44 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ipt_course.i18n_ui import _
-from ipt_course.progress.notes import Note, trainer_notes
+from ipt_course.progress.notes import Note, every_trainer_note, trainer_notes
 from ipt_course.progress.store import open_store, store_exists
 
 if TYPE_CHECKING:
     from ipt_course.grading.export import SupervisorData
 
 
+_READ: dict[int, tuple[SupervisorData, dict[str, list[Note]]]] = {}
+
+
+@contextmanager
+def notes_read_once(data: SupervisorData) -> Iterator[None]:
+    """While a whole report is written: every trainee's notes read in one query, not a store opened per page."""
+    project = data.course.project
+    found: dict[str, list[Note]] = {}
+    if store_exists(project):
+        store = open_store(project)
+        try:
+            found = every_trainer_note(store)
+        finally:
+            store.close()
+    _READ[id(data)] = (data, found)
+    try:
+        yield
+    finally:
+        _READ.pop(id(data), None)
+
+
 def notes_of(data: SupervisorData, trainee: str) -> list[Note]:
     """Her trainer's notes from this workshop's progress store; none when the report has no store (a merge)."""
+    read = _READ.get(id(data))
+    if read is not None and read[0] is data:
+        return read[1].get(trainee, [])
     project = data.course.project
     if not store_exists(project):
         return []

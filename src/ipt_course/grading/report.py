@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -94,6 +94,8 @@ class _ByTrainee:
     flags: dict[str, list[Flag]]
     course_status: dict[str, Any]
     changes: dict[str, list[Any]]
+    steps: dict[tuple[int | None, str, str], str] = field(default_factory=dict)
+    """A case step's HTML by (level, moment, choice), made once per report."""
 
 
 _GROUPED: dict[int, tuple[SupervisorData, _ByTrainee]] = {}
@@ -281,7 +283,7 @@ def flags_section(data: SupervisorData) -> str:
     # A big cohort: a row per flagged trainee (what kinds of harm, in which modules); the cards are on her page.
     rows = []
     for trainee in flagged:
-        theirs = [e for e in events if e.trainee_id == trainee]
+        theirs = flag_events(data, trainee)
         mine = [e.first for e in theirs]
         harms = sorted({f.harm_name for f in mine})
         modules = sorted({f.module for f in mine})
@@ -548,14 +550,19 @@ def _cases_html(data: SupervisorData, trainee: str) -> str:
             state = _("finished") if play.finished else _("not finished")
             steps = []
             session = None
+            made = by_trainee(data).steps  # a workshop's paths repeat the same steps: each made once per report
             for step in play.steps:
                 if step.session and step.session != session:
                     session = step.session
                     steps.append(f"<li class='session'>{said(data, session)}</li>")
-                steps.append(
-                    f"<li>{level_badge(step.level)} <span class='moment'>{said(data, step.moment)}</span>"
-                    f"<br><span class='choice'>→ {said(data, step.choice)}</span></li>"
-                )
+                key = (step.level, step.moment, step.choice)
+                line = made.get(key)
+                if line is None:
+                    line = made[key] = (
+                        f"<li>{level_badge(step.level)} <span class='moment'>{said(data, step.moment)}</span>"
+                        f"<br><span class='choice'>→ {said(data, step.choice)}</span></li>"
+                    )
+                steps.append(line)
             missing = (
                 f"<p class='bad'>{esc(_('Safety steps not taken:'))} "
                 f"{'; '.join(said(data, m) for m in play.safety_missing)}</p>"

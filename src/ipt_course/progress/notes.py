@@ -35,6 +35,21 @@ def trainer_notes(store: ProgressStore, trainee_id: str) -> list[Note]:
     return _parse(store.answers(trainee_id, COURSE_WIDE).get(TRAINER_NOTES))
 
 
+def every_trainer_note(store: ProgressStore) -> dict[str, list[Note]]:
+    """Every trainee's notes, oldest first, in one query (a report of a whole workshop)."""
+    import json
+
+    import sqlalchemy as sa
+
+    with store.engine.connect() as db:
+        db.execution_options(ipt_write=False)  # a read: no write lock (see ProgressStore._read)
+        rows = db.execute(
+            sa.text("SELECT trainee_id, value FROM answers WHERE module_id=:m AND key=:k"),
+            {"m": COURSE_WIDE, "k": TRAINER_NOTES},
+        ).fetchall()
+    return {str(trainee): notes for trainee, value in rows if (notes := _parse(json.loads(value)))}
+
+
 def latest_note(store: ProgressStore, trainee_id: str) -> Note | None:
     notes = trainer_notes(store, trainee_id)
     return notes[-1] if notes else None
