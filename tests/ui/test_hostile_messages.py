@@ -52,6 +52,9 @@ class Page:
 
     def __init__(self, client: BlockingKernelClient) -> None:
         self.client = client
+        self.heard: list[dict[str, Any]] = []
+        """Every iopub message that arrived while sending page messages, whatever it answers (text written to the
+        kernel's stderr reaches the page later, from a thread, not as an answer to the message that caused it)."""
 
     def run(self, code: str) -> str:
         out: list[str] = []
@@ -64,9 +67,9 @@ class Page:
         self.client.execute_interactive(code, timeout=120, output_hook=hook)
         return "".join(out)
 
-    def send(self, comm_id: str, data: Any) -> list[dict[str, Any]]:
+    def send(self, comm_id: str, data: Any, kind: str = "comm_msg", **content: Any) -> list[dict[str, Any]]:
         """One comm message; every iopub message it caused, until the kernel is idle again."""
-        msg = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        msg = self.client.session.msg(kind, {"comm_id": comm_id, "data": data, **content})
         self.client.shell_channel.send(msg)
         mine = []
         while True:
@@ -74,11 +77,20 @@ class Page:
                 reply = self.client.get_iopub_msg(timeout=60)
             except queue.Empty as err:
                 raise TimeoutError("the kernel did not answer") from err
+            self.heard.append(reply)
             if reply["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
                 continue
             mine.append(reply)
             if reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
                 return mine
+
+    def drain(self, quiet: float = 1.5) -> list[dict[str, Any]]:
+        """Whatever else the kernel sends until it has been quiet for `quiet` seconds."""
+        while True:
+            try:
+                self.heard.append(self.client.get_iopub_msg(timeout=quiet))
+            except queue.Empty:
+                return self.heard
 
 
 def leaks(replies: list[dict[str, Any]]) -> list[str]:
@@ -98,8 +110,10 @@ def page(project: Project, tmp_path: Path) -> Iterator[tuple[Page, Path]]:
     store.add_trainee(TRAINEE, "Anjali Demo", "1234")
     store.close()
     log = tmp_path / "kernel-stderr.log"
+    # As a served page's kernel: not under pytest, so ipykernel forwards what is written to descriptor 2 (the
+    # process's stderr) to the page too, as it does in production.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
         "IPT_COURSE_HOME": str(project.root),
         **Viewer(TRAINEE, "trainee", "Anjali Demo").to_env(),
     }
@@ -149,10 +163,17 @@ def test_a_malformed_message_gets_a_plain_answer_and_a_log_line_and_loses_nothin
     for comm_id, data in hostile:
         replies = kernel.send(comm_id, data)
         assert leaks(replies) == [], (data, replies)
+    # The widget manager's own channel, and a widget opened from the page with a made-up model.
+    assert leaks(kernel.send("control", {}, "comm_open", target_name="jupyter.widget.control")) == []
+    assert leaks(kernel.send("control", "garbage")) == []
+    assert leaks(kernel.send("control", {"method": "request_states", "extra": [1] * 5})) == []
+    forged = {"state": {"_model_name": "NoSuchModel", "_model_module": "@evil/x"}, "buffer_paths": []}
+    assert leaks(kernel.send("forged", forged, "comm_open", target_name="jupyter.widget")) == []
     errors = [r for r in kernel.send(ids["option"], "again") if r["msg_type"] == "error"]
     assert [e["content"]["traceback"] for e in errors] == [[REFUSED]]
     assert errors[0]["content"]["ename"] == "RefusedMessage"
 
+    assert leaks(kernel.drain()) == [], "something reached the page later (the kernel's stderr)"
     assert saved(project, item_key(ids["item"])) == before, "a refused message changed her saved answer"
     assert saved(project, role_play_key(ids["play"])) is None
     written = log.read_text()
@@ -172,3 +193,10 @@ def test_the_leak_check_would_see_a_traceback(page: tuple[Page, Path]) -> None:
     kernel.run("ip = get_ipython(); ip.showtraceback = type(ip).showtraceback.__get__(ip)")
     replies = kernel.send(ids["option"], {"method": "update", "state": {"value": {"x": 1}}, "buffer_paths": []})
     assert "error: Traceback" in leaks(replies)
+    # And text written to the process's stderr descriptor (what sys.__stderr__ was) is heard, later, by drain.
+    button = kernel.run(
+        "import os\nprobe = w.Button()\nprobe.on_click(lambda _: os.write(2, b'Traceback in /work/x.py\\n'))\n"
+        "print(probe.model_id)"
+    ).strip()
+    kernel.send(button, {"method": "custom", "content": {"event": "click"}})
+    assert any(sign.startswith("stream") for sign in leaks(kernel.drain())), "the drain hears the kernel's stderr"

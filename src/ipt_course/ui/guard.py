@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import traceback
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from ipt_course.i18n_ui import N_, _
 
@@ -29,6 +30,24 @@ class RefusedMessage(Exception):
 log = logging.getLogger("ipt_course.page")
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+_SERVER_LOG: list[io.TextIOWrapper] = []
+
+
+def server_log() -> TextIO:
+    """The kernel process's own stderr: the terminal `ipt-course serve` runs in, never the page.
+
+    ipykernel points file descriptor 2 at a pipe whose text it sends to the page (and echoes to the terminal), so
+    sys.__stderr__ reaches the page too; the copy of the original descriptor it keeps reaches the terminal only.
+    Outside such a kernel (tests, scripts) it is sys.__stderr__.
+    """
+    if not _SERVER_LOG:
+        fd = getattr(sys.stderr, "_original_stdstream_copy", None)
+        if not isinstance(fd, int):
+            return sys.__stderr__ or sys.stderr
+        _SERVER_LOG.append(open(fd, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False))  # noqa: SIM115
+    return _SERVER_LOG[0]
 
 
 def _message_type(shell: Any) -> str:
@@ -54,12 +73,12 @@ def _viewer_id() -> str:
 def log_refused(kind: str, exc: ExcInfo) -> None:
     """The server's log: one line saying what was refused (the value shortened, on one line), then the traceback.
 
-    sys.__stderr__ is the kernel process's own stderr: the terminal `ipt-course serve` runs in, not the page.
+    Written to server_log(): the terminal `ipt-course serve` runs in, not the page.
     """
     etype, value, tb = exc
     said = " ".join(str(value).split())
     said = said if len(said) <= 200 else said[:199] + "…"
-    stream = sys.__stderr__ or sys.stderr
+    stream = server_log()
     print(
         f"[ipt-course] REFUSED a page message ({kind}) from {_viewer_id()}: {etype.__name__}: {said}",
         file=stream,
@@ -85,9 +104,20 @@ def guard_page_messages(shell: Any | None = None) -> bool:
         shell = get_ipython()
     if shell is None or getattr(shell, MARK, False):
         return False
-    # In a kernel, logging with no handler falls back to sys.stderr, which is the page: the package's log lines
-    # (this one, a failed save's) go to the server's log only through handlers the server configures.
+    # In a kernel, a log line with no handler falls back to sys.stderr, which is the page (the comm package logs a
+    # forged comm_open's traceback so): every logger without its own handler now writes to the server's log. The
+    # package's own lines are printed there already (report_not_saved, log_refused): not twice.
     logging.getLogger("ipt_course").addHandler(logging.NullHandler())
+    # Code that prints to sys.__stderr__ means the server's terminal (app.py, supervisor.py, certificate.py do):
+    # in a kernel that forwards descriptor 2 to the page, make it so.
+    server_log()
+    if _SERVER_LOG:
+        sys.__stderr__ = _SERVER_LOG[0]  # type: ignore[misc]  # on purpose: see above
+    root = logging.getLogger()
+    if not root.handlers:
+        to_server = logging.StreamHandler(server_log())
+        to_server.setFormatter(logging.Formatter("[%(name)s] %(levelname)s | %(message)s"))
+        root.addHandler(to_server)
     original = shell.showtraceback
 
     def showtraceback(exc_tuple: ExcInfo | None = None, *args: Any, **kwargs: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import sys
 import traceback
 import zlib
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from ipt_course.progress.keys import (
     simulation_key,
 )
 from ipt_course.ui.context import PageContext, page_context
+from ipt_course.ui.guard import server_log
 from ipt_course.ui.views import (
     CaseStepView,
     CompetencyItemView,
@@ -169,7 +169,7 @@ def _growth(ctx: PageContext) -> list[w.Widget]:
     try:
         found = trainee_growth_html(ctx.course, ctx.trainee.id)
     except Exception:  # the gradebook unreadable: the home page still opens
-        traceback.print_exc(file=sys.__stderr__)
+        traceback.print_exc(file=server_log())
         return []
     return [html_box(found)] if found else []
 
@@ -182,7 +182,7 @@ def _card_results(ctx: PageContext, module: Module) -> str:
     try:
         return card_results_html(ctx.course, module, ctx.trainee.id)
     except Exception:  # the gradebook unreadable: the card still opens the module
-        traceback.print_exc(file=sys.__stderr__)
+        traceback.print_exc(file=server_log())
         return ""
 
 
@@ -255,7 +255,7 @@ def _check_results(ctx: PageContext, module: Module) -> dict[str, str]:
     try:
         return check_results(ctx.course, module, ctx.trainee.id)
     except Exception:  # the gradebook unreadable: the questions still work
-        traceback.print_exc(file=sys.__stderr__)
+        traceback.print_exc(file=server_log())
         return {}
 
 

@@ -12,7 +12,6 @@ import html
 import json
 import logging
 import re
-import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -133,9 +132,12 @@ class SavedLabel(w.HTML):
 def report_not_saved(trainee_id: str, module_id: str, key: str, err: BaseException) -> None:
     """Put a failed save in the server's log: a kernel's real stderr is the terminal `ipt-course serve` runs in.
 
-    sys.stderr in a kernel goes to the page (and is hidden there); sys.__stderr__ is the process's own.
+    sys.stderr in a kernel goes to the page, and so does sys.__stderr__ (ipykernel forwards descriptor 2):
+    guard.server_log() is the process's own.
     """
-    stream = sys.__stderr__ or sys.stderr
+    from ipt_course.ui.guard import server_log
+
+    stream = server_log()
     print(
         f"[ipt-course] NOT SAVED: trainee {trainee_id}, module {module_id}, {key}: {type(err).__name__}: {err}",
         file=stream,
@@ -220,7 +222,9 @@ def flush_all() -> None:
         try:
             pending.flush()
         except Exception as err:  # the kernel is going: save the others, and say what failed
-            print(f"[ipt-course] NOT SAVED at kernel exit: {type(err).__name__}: {err}", file=sys.__stderr__)
+            from ipt_course.ui.guard import server_log
+
+            print(f"[ipt-course] NOT SAVED at kernel exit: {type(err).__name__}: {err}", file=server_log())
 
 
 class OptionButtons(w.VBox):
