@@ -2,51 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import pytest
-import yaml
 
-from ipt_course.content.loader import Module, load_course
+from ipt_course.content.loader import load_course
 from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK
 from ipt_course.grading.autograde import autograde_pending
 from ipt_course.grading.collect import collect
 from ipt_course.grading.submission import ENV_SUBMISSIONS, submission_dir, write_submission
 from ipt_course.paths import Project
-from ipt_course.progress.keys import item_key, role_play_key
 from ipt_course.progress.store import ProgressStore, SubmissionRecord, Trainee
-from tests.conftest import copy_course
+from tests.grading.minicourse import MODULE_ONE as MODULE
+from tests.grading.minicourse import MODULE_ONE_PLAYED, app_answers
 
+# one_module (module 1 built, a copy for this file): tests/grading/minicourse.py.
 pytestmark = pytest.mark.slow
-MODULE = "depression-ipt-my-role"
-FOLDER = "01-depression-ipt-my-role"
-SIM = {"first-meeting": {"finished": True, "choices": [], "safety": {"asked": True}}}
-
-
-@pytest.fixture(scope="module")
-def one_module(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A built course of module 1 alone (quick to build), with its nbgrader release."""
-    from ipt_course.build import build
-
-    project = copy_course(tmp_path_factory.mktemp("collect") / "course-root")
-    for folder in project.modules_dir.iterdir():
-        if folder.name != FOLDER:
-            shutil.rmtree(folder)
-    course_file = project.course_dir / "course.yaml"
-    course = yaml.safe_load(course_file.read_text(encoding="utf-8"))
-    course["modules"] = [FOLDER]
-    course_file.write_text(yaml.safe_dump(course, allow_unicode=True), encoding="utf-8")
-    build(project, say=lambda _: None)
-    return project
-
-
-def answers(module: Module, role_play: str) -> dict[str, Any]:
-    found: dict[str, Any] = {item_key(i.id): list(i.answer) for i in module.items}
-    found[role_play_key(module.role_plays[0].id)] = role_play
-    return found
+SIM = MODULE_ONE_PLAYED
 
 
 def test_a_hub_submission_travels_by_the_store_and_grades(one_module: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,7 +28,7 @@ def test_a_hub_submission_travels_by_the_store_and_grades(one_module: Project, m
     store = ProgressStore(one_module.progress_db)
     store.add_trainee("asha", "asha", "unused-pin-1")
     monkeypatch.setenv(ENV_SUBMISSIONS, "store")
-    path, first = write_submission(one_module, module, "asha", answers(module, "I hear you."), SIM, store=store)
+    path, first = write_submission(one_module, module, "asha", app_answers(module, "I hear you."), SIM, store=store)
     assert not path.exists(), "a hub server wrote the submission file itself"
     course = load_course(one_module)
 
@@ -67,7 +40,7 @@ def test_a_hub_submission_travels_by_the_store_and_grades(one_module: Project, m
     assert (folder / "timestamp.txt").read_text() == first
     assert [c.outcome for c in collect(one_module, course, store)] == ["unchanged"]
 
-    _, second = write_submission(one_module, module, "asha", answers(module, "Tell me more."), SIM, store=store)
+    _, second = write_submission(one_module, module, "asha", app_answers(module, "Tell me more."), SIM, store=store)
     assert [c.outcome for c in collect(one_module, course, store)] == ["newer"]
     assert (folder / "timestamp.txt").read_text() == second
     text = nbformat.read(folder / f"{ROLE_PLAY_NOTEBOOK}.ipynb", as_version=4)

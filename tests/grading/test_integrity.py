@@ -8,7 +8,6 @@ from typing import Any
 
 import nbformat
 import pytest
-import yaml
 
 from ipt_course.cli import main
 from ipt_course.content.loader import Module, load_course
@@ -18,31 +17,14 @@ from ipt_course.grading.export import export_tables
 from ipt_course.grading.integrity import cell_problems, read_verdicts
 from ipt_course.grading.submission import fill_notebooks, read_releases, submission_record, write_submission
 from ipt_course.paths import Project
-from ipt_course.progress.keys import item_key, role_play_key
+from ipt_course.progress.keys import role_play_key
 from ipt_course.progress.store import ProgressStore
-from tests.conftest import copy_course
+from tests.grading.minicourse import MODULE_ONE as MODULE
+from tests.grading.minicourse import MODULE_ONE_PLAYED, app_answers
 
+# one_module (module 1 built, a copy for this file): tests/grading/minicourse.py.
 pytestmark = pytest.mark.slow
-MODULE = "depression-ipt-my-role"
-FOLDER = "01-depression-ipt-my-role"
-SIM = {"first-meeting": {"finished": True, "choices": [], "safety": {"asked": True}}}
-
-
-@pytest.fixture(scope="module")
-def one_module(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A built course of module 1 alone (quick to build), with its nbgrader release."""
-    from ipt_course.build import build
-
-    project = copy_course(tmp_path_factory.mktemp("integrity") / "course-root")
-    for folder in project.modules_dir.iterdir():
-        if folder.name != FOLDER:
-            shutil.rmtree(folder)
-    course_file = project.course_dir / "course.yaml"
-    course = yaml.safe_load(course_file.read_text(encoding="utf-8"))
-    course["modules"] = [FOLDER]
-    course_file.write_text(yaml.safe_dump(course, allow_unicode=True), encoding="utf-8")
-    build(project, say=lambda _: None)
-    return project
+SIM = MODULE_ONE_PLAYED
 
 
 @pytest.fixture
@@ -52,11 +34,7 @@ def module(one_module: Project) -> Module:
 
 def wrong_answers(module: Module) -> dict[str, Any]:
     """An option that is not the key for every item, and a role-play text."""
-    answers: dict[str, Any] = {
-        item_key(i.id): [next(o.id for o in i.options if o.id not in i.answer)] for i in module.items
-    }
-    answers[role_play_key(module.role_plays[0].id)] = "I hear you."
-    return answers
+    return app_answers(module, "I hear you.", right=False)
 
 
 def submit(project: Project, module: Module, trainee: str) -> Path:

@@ -88,17 +88,15 @@ HARMFUL_FIRST_PLAY = {
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
+def graded(pristine_course: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A built course with submissions (strong, unsafe, blank; a restart after a harmful first play), autograded
     once for the module's tests; the strong trainee's must-pass role-play is rated level 3 by a trainer."""
     from nbgrader.api import Gradebook
 
-    from ipt_course.build import build
     from ipt_course.grading.nbgrader_api import gradebook_url
-    from tests.conftest import copy_course
+    from tests.conftest import copy_built
 
-    project = copy_course(tmp_path_factory.mktemp("graded") / "course-root")
-    build(project, say=lambda _: None)
+    project = copy_built(pristine_course, tmp_path_factory.mktemp("graded") / "course-root")
     module = load_course(project).module(MODULE)
     sim = {
         "first-meeting": {

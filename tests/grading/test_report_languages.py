@@ -16,15 +16,6 @@ import pytest
 from ipt_course.browser import chromium_path
 from ipt_course.content.i18n import TranslationEntry, TranslationFile, source_hash, write_translation
 from ipt_course.content.loader import LoadedCourse
-from ipt_course.content.models import CompetencyLevel
-from ipt_course.content.scenario import (
-    SafetyStep,
-    Scenario,
-    ScenarioChoice,
-    ScenarioClient,
-    ScenarioNode,
-    ScenarioSession,
-)
 from ipt_course.grading import export as export_module
 from ipt_course.grading import report as report_module
 from ipt_course.grading.export import (
@@ -38,8 +29,7 @@ from ipt_course.grading.export import (
 )
 from ipt_course.grading.report import supervisor_report_html
 from ipt_course.i18n_ui import speaking
-from ipt_course.workshop import RosterEntry, write_roster
-from tests.grading.minicourse import SAFE, good_case, graded, harmful_play, mini_course
+from tests.grading.minicourse import good_case, graded, harmful_play, worded_course
 
 ROSTER = ["trainee-01", "trainee-02", "trainee-03"]
 HINDI_NAME = "सुनीता देवी"
@@ -89,80 +79,10 @@ def write_strings(path: Path, language: str, strings: dict[str, tuple[str, str]]
     write_translation(path, TranslationFile(schema_version=1, language=language, strings=entries))
 
 
-def _choice(choice_id: str, text: str, level: int, harm: str | None, feedback: str, after: str) -> ScenarioChoice:
-    return ScenarioChoice.model_construct(
-        id=choice_id,
-        text=text,
-        competency=SAFE,
-        level=CompetencyLevel(level),
-        harm=harm,
-        feedback=feedback,
-        next=after,
-    )
-
-
-def _case() -> Scenario:
-    """The mini course's case with every field a translation walks (the report translates the whole scenario)."""
-    start = ScenarioNode.model_construct(
-        id="start",
-        speaker="client",
-        text="Promise you won't tell {who}?",
-        choices=[
-            _choice(
-                "promise-secret",
-                "I promise I will tell nobody, ever.",
-                1,
-                "secrecy",
-                "A promise you cannot keep.",
-                "next",
-            ),
-            _choice(
-                "ask", "I keep it private, except if you are in danger.", 4, None, "Honest about the limits.", "next"
-            ),
-        ],
-    )
-    after = ScenarioNode.model_construct(
-        id="next",
-        speaker="narrator",
-        text="She looks up.",
-        choices=[_choice("tell", "Tell her.", 3, None, "Good.", "end")],
-    )
-    return Scenario.model_construct(
-        schema_version=2,
-        id="asking",
-        title="Asking calmly",
-        summary="A girl asks for a promise.",
-        synthetic=True,
-        competencies=[SAFE],
-        client=ScenarioClient.model_construct(
-            name="{client_name}",
-            age=15,
-            home="A home",
-            languages=["Hindi"],
-            problem_area="life-changes",
-            background="Synthetic.",
-        ),
-        start="start",
-        variants={"client_name": ["Rani"], "who": ["Madam"]},
-        sessions=[
-            ScenarioSession.model_construct(
-                id="session-1", title="Session 1: {client_name} comes", phase="initial", start="start"
-            )
-        ],
-        safety_steps=[
-            SafetyStep(id="asks-directly", description="Asks directly about self-harm."),
-            SafetyStep(id="tells-supervisor", description="Tells the supervisor the same day."),
-        ],
-        nodes=[start, after],
-    )
-
-
 @pytest.fixture
 def course(tmp_path: Path) -> LoadedCourse:
     """The mini course with its case, a roster of three, and Hindi and Bengali translations of some of its text."""
-    course = mini_course(tmp_path)
-    course.module("safety").scenarios[0] = _case()
-    write_roster(course.project.roster_csv, [RosterEntry(t, f"Name {t[-2:]}", "1234") for t in ROSTER])
+    course = worded_course(tmp_path, ROSTER)
     course_dir = course.project.course_dir / "i18n"
     write_strings(course_dir / "hi.yaml", "hi", HINDI_COURSE)
     write_strings(course_dir / "bn.yaml", "bn", BENGALI_COURSE)

@@ -9,9 +9,8 @@ from typing import Any
 
 import nbformat
 import pytest
-import yaml
 
-from ipt_course.content.loader import Module, load_course
+from ipt_course.content.loader import load_course
 from ipt_course.grading.assignment import (
     LEVEL_NAMES,
     ROLE_PLAY_NOTEBOOK,
@@ -25,8 +24,7 @@ from ipt_course.grading.export import export_tables
 from ipt_course.grading.nbgrader_api import open_gradebook
 from ipt_course.grading.submission import write_submission
 from ipt_course.paths import Project
-from ipt_course.progress.keys import item_key, role_play_key
-from tests.conftest import copy_course
+from tests.grading.minicourse import app_answers, modules_course
 
 REPO = Path(__file__).resolve().parents[2]
 FOLDERS = ["01-depression-ipt-my-role", "02-trauma-informed-care"]
@@ -75,24 +73,7 @@ def test_layout_one_still_makes_the_old_notebook() -> None:
 @pytest.fixture(scope="module")
 def two_modules(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A built course of modules 1 and 2 (layout 2), before any submission."""
-    from ipt_course.build import build
-
-    project = copy_course(tmp_path_factory.mktemp("layouts") / "course-root")
-    for folder in project.modules_dir.iterdir():
-        if folder.name not in FOLDERS:
-            shutil.rmtree(folder)
-    course_file = project.course_dir / "course.yaml"
-    course = yaml.safe_load(course_file.read_text(encoding="utf-8"))
-    course["modules"] = FOLDERS
-    course_file.write_text(yaml.safe_dump(course, allow_unicode=True), encoding="utf-8")
-    build(project, say=lambda _: None)
-    return project
-
-
-def answers(module: Module, text: str) -> dict[str, Any]:
-    found: dict[str, Any] = {item_key(i.id): list(i.answer) for i in module.items}
-    found[role_play_key(module.role_plays[0].id)] = text
-    return found
+    return modules_course(tmp_path_factory.mktemp("layouts") / "course-root", FOLDERS)
 
 
 @pytest.mark.slow
@@ -106,8 +87,8 @@ def test_a_one_notebook_workshop_keeps_grading_and_exporting(two_modules: Projec
     for module in (old, fresh):
         generate_assignment(project, module, layout=1)
         assert list(release_notebooks(project, module.id)) == [module.id], "one notebook, as before"
-    write_submission(project, old, "trainee-01", answers(old, "I hear you, Anita."), {})
-    path, _ = write_submission(project, fresh, "trainee-01", answers(fresh, "You are safe here."), {})
+    write_submission(project, old, "trainee-01", app_answers(old, "I hear you, Anita."), {})
+    path, _ = write_submission(project, fresh, "trainee-01", app_answers(fresh, "You are safe here."), {})
     assert sorted(p.name for p in path.parent.glob("*.ipynb")) == [f"{fresh.id}.ipynb"]
     # Grade module 1's layout-1 submission only: move module 2's aside while grading.
     aside = project.root / "aside"
@@ -125,7 +106,7 @@ def test_a_one_notebook_workshop_keeps_grading_and_exporting(two_modules: Projec
     assert list(release_notebooks(project, old.id)) == [old.id]
     assert list(release_notebooks(project, fresh.id)) == [fresh.id, ROLE_PLAY_NOTEBOOK]
 
-    second, _ = write_submission(project, old, "trainee-02", answers(old, "Would you try one session?"), {})
+    second, _ = write_submission(project, old, "trainee-02", app_answers(old, "Would you try one session?"), {})
     assert sorted(p.name for p in second.parent.glob("*.ipynb")) == [f"{old.id}.ipynb"]
     results = {(r.trainee_id, r.module_id): r for r in autograde_pending(project, workers=1)}
     assert all(r.success for r in results.values()), results

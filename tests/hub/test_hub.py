@@ -22,17 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ipt_course.browser import CHROMIUM_ARGS, chromium_path
 from ipt_course.hubdemo import FORMGRADER_SERVICE, USERS, HubDemo, free_port, missing_parts, running
 from ipt_course.paths import Project
-from tests.conftest import REPO, copy_course
+from tests.conftest import REPO
+from tests.grading.minicourse import MODULE_ONE as MODULE
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser, pytest.mark.slow]
 
-FOLDER = "01-depression-ipt-my-role"
-MODULE = "depression-ipt-my-role"
 TRAINEES = [user for user, group in USERS.items() if group == "trainees"]
 TRAINER = next(user for user, group in USERS.items() if group == "trainers")
 SUPERVISOR = next(user for user, group in USERS.items() if group == "supervisors")
@@ -52,33 +50,17 @@ if CHROMIUM is None:
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 
-def one_module_course(root: Path) -> Project:
-    """The course with module 1 alone, built (the hub serves and grades what the image would hold)."""
-    from ipt_course.build import build
-
-    project = copy_course(root)
-    for folder in project.modules_dir.iterdir():
-        if folder.name != FOLDER:
-            shutil.rmtree(folder)
-    course_file = project.course_dir / "course.yaml"
-    course = yaml.safe_load(course_file.read_text(encoding="utf-8"))
-    course["modules"] = [FOLDER]
-    course_file.write_text(yaml.safe_dump(course, allow_unicode=True), encoding="utf-8")
-    build(project, say=lambda _: None)
-    return project
-
-
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubDemo]:
+def hub(tmp_path_factory: pytest.TempPathFactory, one_module: Project) -> Iterator[HubDemo]:
+    """The demo hub serving module 1 alone, built (one_module: tests/grading/minicourse.py), as the image would."""
     # Under /tmp itself: PostgreSQL runs as the `postgres` user, who must reach its folder.
     folder = Path(tmp_path_factory.mktemp("hub", numbered=True))
     short = Path("/tmp") / f"ipt-hub-{os.getpid()}"
     shutil.rmtree(short, ignore_errors=True)
     short.mkdir(mode=0o755)
-    course = one_module_course(folder / "course-root")
     started = time.monotonic()
     try:
-        with running(short, free_port(), Project(REPO), course=course) as demo:
+        with running(short, free_port(), Project(REPO), course=one_module) as demo:
             print(f"hub up in {time.monotonic() - started:.1f} s", file=sys.stderr)
             yield demo
     finally:
