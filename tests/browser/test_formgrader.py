@@ -139,6 +139,7 @@ def test_a_trainer_rates_a_role_play_without_meeting_code(graded: Project, formg
         page.wait_for_selector(f".live-notebook a.name-shown:has-text('{NAME}')", state="visible", timeout=30_000)
         text = page.inner_text("body")
         assert NAME in text, "her roster name on the page"
+        assert "Her answer" in text and "Student" not in text
         assert prompt.task in text and "Level 4, advanced" in text and "Level 1, potentially harmful" in text
         assert "Anita, it sounds like talking has been painful for you." in text
         for never in ("HIDDEN TESTS", "Traceback", "AssertionError", "BEGIN SOLUTION", "answer_"):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
 
-from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK
+from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK, release_notebooks
 from ipt_course.paths import Project
 
 TEMPLATES = Path(__file__).with_name("formgrader_templates")
@@ -17,6 +18,8 @@ SUBMISSION_TEMPLATE = "ipt-formgrade"
 """The nbconvert template a submission is drawn with: nbgrader's `formgrade`, plus names shown and titles."""
 ROLE_PLAY_LABEL = "Role-plays: rate these"
 OWN_LABEL = "Questions and case record: graded by the computer"
+ONE_NOTEBOOK_LABEL = "Questions, case record and role-plays"
+"""A layout-1 module's one notebook (a workshop graded before the role-plays had their own)."""
 
 
 class FormgraderOnlyAuthorizer(Authorizer):
@@ -44,6 +47,13 @@ def module_labels(project: Project) -> dict[str, dict[str, str]]:
     }
 
 
+def notebook_labels(project: Project, module_ids: Iterable[str]) -> dict[str, str]:
+    """How each module's own notebook is listed: its questions and case record, or everything (layout 1)."""
+    return {
+        m: OWN_LABEL if ROLE_PLAY_NOTEBOOK in release_notebooks(project, m) else ONE_NOTEBOOK_LABEL for m in module_ids
+    }
+
+
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "ipt_course.grading.formgrader_server"}]
 
@@ -55,8 +65,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
 
     load_jupyter_server_extension(serverapp)
     settings = serverapp.web_app.settings
-    labels = module_labels(Project(Path(serverapp.root_dir).resolve().parent))
-    names = {ROLE_PLAY_NOTEBOOK: ROLE_PLAY_LABEL, **{m: OWN_LABEL for m in labels}}
+    project = Project(Path(serverapp.root_dir).resolve().parent)
+    labels = module_labels(project)
+    names = {ROLE_PLAY_NOTEBOOK: ROLE_PLAY_LABEL, **notebook_labels(project, labels)}
     pages = settings["nbgrader_jinja2_env"]
     pages.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), pages.loader])
     pages.globals.update(ipt_modules=labels, ipt_notebooks=names)
