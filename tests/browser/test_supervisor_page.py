@@ -122,6 +122,26 @@ def test_trainee_downloads_her_certificate_and_reads_her_note_on_a_phone(server:
         browser.close()
 
 
+def ipt(server: Server, *args: str) -> str:
+    """Run an ipt-course command on the served project, as the trainer would; its output (it must succeed)."""
+    import os
+    import subprocess
+
+    from tests.browser.test_trainee_journey import BIN
+
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("IPT_COURSE_HOME", None)
+    done = subprocess.run(
+        [str(BIN / "ipt-course"), "--root", str(server.project.root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def graded_with_a_flag(server: Server, trainee: str) -> str:
     """Submit module 1 for `trainee` with a harmful choice on a safety-critical skill in its case, and grade it;
     the harmful choice's id."""
@@ -131,7 +151,6 @@ def graded_with_a_flag(server: Server, trainee: str) -> str:
     from ipt_course.engine import Simulation
     from ipt_course.engine.record import simulation_record
     from ipt_course.grading.submission import write_submission
-    from tests.browser.test_evidence_journey import ipt
 
     course = load_course(server.project)
     module = course.modules[0]
@@ -155,8 +174,6 @@ def graded_with_a_flag(server: Server, trainee: str) -> str:
 def test_supervisor_follows_up_a_flag_on_a_phone(server: Server) -> None:
     """With a trainee flagged, does the supervisor's page at 390×844 never scroll sideways (the status table a card
     per trainee), and does 'Record follow-up' with a note mark the flag followed up, in her name, for good?"""
-    from tests.browser.test_evidence_journey import ipt
-
     trainee = "trainee-04"
     harmful = graded_with_a_flag(server, trainee)
     people = roster(server.project)
@@ -189,6 +206,12 @@ def test_supervisor_follows_up_a_flag_on_a_phone(server: Server) -> None:
         assert table["right"] <= viewport + 1 and table["scroll"] <= table["client"] + 1, f"sideways: {table}"
         assert table["display"] == "block" and "Status" in table["label"], f"not a card per trainee: {table}"
         page.screenshot(path=str(server.project.root / "supervisor-flag-390x844.png"), full_page=True)
+        control.scroll_into_view_if_needed()
+        page.screenshot(path=str(server.project.root / "supervisor-followup-390x844.png"))
+        page.locator(".ipt-supervisor table.status").screenshot(path=str(server.project.root / "status-390.png"))
+        language = page.locator(".ipt-language-bar select").bounding_box()
+        heading = page.locator("text=Supervisor: the group now").bounding_box()
+        assert language and heading and language["y"] + language["height"] <= heading["y"] + 1, "nothing covers it"
 
         control.locator("button", has_text="Record follow-up").click()
         control.locator("text=Write what you discussed first").wait_for(timeout=20_000)

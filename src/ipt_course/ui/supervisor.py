@@ -42,8 +42,13 @@ PHONE_STYLE = (
     f".{SCOPE} table.status>tbody>tr>th,.{SCOPE} table.status>tbody>tr>td{{display:block;border:0;padding:.1em 0;"
     "min-width:0;white-space:normal;text-align:left}"
     f".{SCOPE} table.status>tbody>tr>td::before{{content:attr(data-label) ': ';font-weight:bold;color:#555}}"
-    f".{SCOPE} article.flag>dl{{display:block}}.{SCOPE} article.flag>dl>dd{{margin:0 0 .4em}}"
+    f".{SCOPE} article.flag>dl{{display:block}}"
+    f".{SCOPE} article.flag>dl>dt,.{SCOPE} article.flag>dl>dd{{display:block;float:none;width:auto;margin:0 0 .1em}}"
+    f".{SCOPE} article.flag>dl>dd{{margin:0 0 .4em}}"
     "}"
+    # The language control's select is 44 px high in a row ipywidgets makes 28 px: let the row grow, so the heading
+    # under it does not cover its lower half.
+    ".ipt-supervisor-view .ipt-language-bar,.ipt-supervisor-view .ipt-language-bar .widget-dropdown{height:auto}"
     ".ipt-followup{border-left:6px solid #c62828;padding:.2em .8em;margin:0 0 1.2em;background:#fff}"
     ".ipt-followup-note>textarea{min-height:88px;font-size:16px}"
 )
