@@ -96,13 +96,28 @@ def test_pdf_without_chromium_says_what_to_install(
     assert (tmp_path / "out" / "competency-report.html").is_file(), "the HTML report is still there"
 
 
-def test_items_table_carries_the_question_and_the_choice_in_words(course: LoadedCourse) -> None:
-    """Does each item row say its module, question and chosen option in words, beside the ids?"""
-    items = tables(course)["items"].set_index(["trainee_id", "item_id"])
-    row = items.loc[("trainee-02", "s1")]
-    assert (row["module"], row["question"], row["chosen"]) == (
+def test_items_name_the_choice_and_questions_hold_the_words_once(course: LoadedCourse) -> None:
+    """Does each item row name the options she chose, with the question's and each option's words once, in the
+    `questions` and `options` tables (joined on module_id + item_id), not repeated in every trainee's row?"""
+    made = tables(course)
+    items = made["items"].set_index(["trainee_id", "item_id"])
+    assert items.loc[("trainee-02", "s1"), "chosen"] == "a"
+    assert not {"question", "module"} & set(made["items"].columns), "the words are not repeated per trainee"
+    questions = made["questions"].set_index(["module_id", "item_id"])
+    assert list(questions.index) == [(m.id, i) for m in course.modules for i in [*(i.id for i in m.items),
+                                                                              *(p.id for p in m.role_plays)]]  # fmt: skip
+    assert questions.loc[("safety", "s1"), ["module", "number", "question"]].tolist() == [
         "Module 1: Safety",
+        1,
         "She says <b>she wants to die</b>. You:",
-        "Option a of s1",
-    )
-    assert items.loc[("trainee-02", "rp-safety"), "question"] == "A girl hints at self-harm."
+    ]
+    assert questions.loc[("safety", "rp-safety"), "question"] == "A girl hints at self-harm."
+    options = made["options"].set_index(["module_id", "item_id", "option_id"])
+    assert options.loc[("safety", "s1", "a"), "text"] == "Option a of s1"
+    assert options.loc[("safety", "s1", "a"), "harm"] == "delaying-safety-response"
+    # Every item row joins to exactly one question, and every chosen option to one option row.
+    joined = made["items"].merge(made["questions"], on=["module_id", "item_id"], how="left", validate="many_to_one")
+    assert joined["question"].notna().all()
+    picked = {(r.module_id, r.item_id, o) for r in made["items"].itertuples() if isinstance(r.chosen, str)
+              for o in r.chosen.split()}  # fmt: skip
+    assert picked and picked <= set(options.index)

@@ -225,6 +225,8 @@ def test_export_writes_csv_per_table(graded: Project, tmp_path: Path) -> None:
         "flags.csv",
         "items.csv",
         "modules.csv",
+        "options.csv",
+        "questions.csv",
         "trainees.csv",
     ]
     with (tmp_path / "out" / "competencies.csv").open() as handle:
@@ -352,7 +354,9 @@ def test_supervisor_report_in_html_pdf_and_xlsx(graded: Project, tmp_path: Path)
     assert pdf.read_bytes().startswith(b"%PDF")
     (xlsx,) = write_export(course, tmp_path / "xlsx", "xlsx")
     workbook = openpyxl.load_workbook(xlsx)
-    assert workbook.sheetnames == ["trainees", "competencies", "change", "modules", "items", "flags"]
+    assert workbook.sheetnames == [
+        "trainees", "competencies", "change", "modules", "items", "questions", "options", "flags"
+    ]  # fmt: skip
     assert workbook["flags"].max_row > 1
     assert workbook["flags"].freeze_panes == "B2" and workbook["flags"].auto_filter.ref
 

@@ -27,6 +27,7 @@ from ipt_course.grading.competency import (
     StoreRecords,
     case_plays,
     course_statuses,
+    harm_of,
     many_records,
     module_statuses,
     read_gradebook,
@@ -38,7 +39,7 @@ from ipt_course.i18n_ui import N_, _, active, speaking
 from ipt_course.progress.store import SubmissionRecord, open_store, store_exists
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
-TABLES = ("trainees", "competencies", "change", "modules", "items", "flags")
+TABLES = ("trainees", "competencies", "change", "modules", "items", "questions", "options", "flags")
 # The report's words are marked for the catalogue (N_) and shown with _(); the tables keep them in English.
 FRAMEWORK_TITLES = {
     "ENACT": N_("Common helping skills (ENACT)"),
@@ -521,17 +522,6 @@ def _as_data(value: Any) -> Any:
     return value
 
 
-def _item_words(course: LoadedCourse, result: ItemResult) -> tuple[str, str]:
-    """An item result's question (or role-play situation) and the text of the options chosen."""
-    module = _module(course, result.module_id)
-    item = next((i for i in module.items if i.id == result.item_id), None) if module else None
-    if item is not None:
-        picked = set(result.chosen or ())
-        return item.prompt, " / ".join(o.text for o in item.options if o.id in picked)
-    prompt = next((p for p in module.role_plays if p.id == result.item_id), None) if module else None
-    return (prompt.situation, "") if prompt is not None else ("", "")
-
-
 def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
     """The export's tables, each a plain formatting of the supervisor data: in English whatever language the page
     around is speaking (they are data, the same whatever language the report is printed in)."""
@@ -560,6 +550,8 @@ def _tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
         {"name": "competency_name"},
     )
     competencies["framework"] = competencies["competency"].map(frameworks)
+    # One row per trainee and graded item or role-play: ids, points, level and the options she chose (their ids);
+    # the words of each question and option are in `questions` and `options`, once each, not once per trainee.
     items = _frame(
         [r for s in data.submissions for r in s.results],
         [
@@ -567,29 +559,17 @@ def _tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
             "module_id",
             "item_id",
             "kind",
-            "competencies",
             "score",
             "max_score",
             "needs_manual_grade",
             "harmful",
             "harm",
             "level",
+            "chosen",
         ],
     )
-    items["competencies"] = items["competencies"].map(" ".join, na_action="ignore")
-    # The same rows in words, for a reader of the workbook: the module, the question, what she chose.
-    said: dict[tuple[str, str, tuple[str, ...] | None], tuple[str, str]] = {}  # a workshop repeats the same few
-
-    def words_of(result: ItemResult) -> tuple[str, str]:
-        key = (result.module_id, result.item_id, result.chosen)
-        if key not in said:
-            said[key] = _item_words(course, result)
-        return said[key]
-
-    words = [words_of(r) for s in data.submissions for r in s.results]
-    items["module"] = items["module_id"].map(labels)
-    items["question"] = [w[0] for w in words]
-    items["chosen"] = [w[1] for w in words]
+    items["chosen"] = items["chosen"].map(" ".join, na_action="ignore")
+    questions, options = _question_tables(course, labels)
     for table in (competencies, items):
         table["level"] = table["level"].astype("Int64")
     # One row per harmful observation on a safety-critical competency: which module, which attempt of a case
@@ -680,12 +660,45 @@ def _tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
     )
     tables = {
         "trainees": trainees, "competencies": competencies, "change": change, "modules": modules, "items": items,
-        "flags": flags,
+        "questions": questions, "options": options, "flags": flags,
     }  # fmt: skip
     if data.names is not None:
         for table in tables.values():
-            table.insert(1, "trainee_name", table["trainee_id"].map(data.names))
+            if "trainee_id" in table.columns:
+                table.insert(1, "trainee_name", table["trainee_id"].map(data.names))
     return tables
+
+
+def _question_tables(course: LoadedCourse, labels: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`questions`: one row per item and role-play of the course (module_id + item_id, as in `items`): its module,
+    number, competencies and words. `options`: one row per option of each item: its words, whether it is in the
+    answer key, and the kind of harm it is marked with."""
+    questions: list[dict[str, Any]] = []
+    options: list[dict[str, Any]] = []
+    for module in course.modules:
+        for number, item in enumerate(module.items, start=1):
+            questions.append(
+                {"module_id": module.id, "item_id": item.id, "kind": "item", "number": number,
+                 "module": labels[module.id], "competencies": item.competency, "max_score": float(item.points),
+                 "question": item.prompt}
+            )  # fmt: skip
+            for option in item.options:
+                key = option.id in item.answer
+                options.append(
+                    {"module_id": module.id, "item_id": item.id, "option_id": option.id, "key": key,
+                     "harm": harm_of(item, option.id) or "", "text": option.text}
+                )  # fmt: skip
+        for prompt in module.role_plays:
+            questions.append(
+                {"module_id": module.id, "item_id": prompt.id, "kind": "role-play", "number": None,
+                 "module": labels[module.id], "competencies": " ".join(prompt.competencies), "max_score": None,
+                 "question": prompt.situation}
+            )  # fmt: skip
+    question_columns = ["module_id", "item_id", "kind", "number", "module", "competencies", "max_score", "question"]
+    option_columns = ["module_id", "item_id", "option_id", "key", "harm", "text"]
+    table = pd.DataFrame(questions, columns=question_columns)
+    table["number"] = table["number"].astype("Int64")
+    return table, pd.DataFrame(options, columns=option_columns)
 
 
 def tables_from(

@@ -63,7 +63,7 @@ class CompetencyExporter(ExportPlugin):  # type: ignore[misc]  # nbgrader is unt
         add_tampered_column(tables["modules"], data.course.project)
         assignments = {str(a) for a in self.assignment}
         if assignments:
-            for name in ("modules", "items", "flags"):
+            for name in ("modules", "items", "questions", "options", "flags"):
                 tables[name] = tables[name][tables[name]["module_id"].isin(assignments)].reset_index(drop=True)
         return tables
 
