@@ -108,3 +108,141 @@ def test_gradebooks_share_one_engine_while_grading(tmp_path: Path) -> None:
     with Gradebook(url) as after, Gradebook(url) as after_too:
         assert after.engine is not after_too.engine, "outside grading, nbgrader as it is"
         assert [s.id for s in after.students] == ["t1"]
+
+
+def _nbgrader_cell(cell: Any, grade_id: str, **flags: Any) -> Any:
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "schema_version": 3, "grade": False, "solution": False,
+                                 "locked": False, **flags}  # fmt: skip
+    return cell
+
+
+def _assignment_in_gradebook(folder: Path) -> tuple[str, Any]:
+    """A small assignment saved in a new gradebook as nbgrader's generate_assignment saves it, and its notebook."""
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import ComputeChecksums, SaveCells
+
+    from ipt_course.grading.nbgrader_api import alembic_on_path
+
+    v4 = nbformat.v4
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.cells = [
+        _nbgrader_cell(v4.new_markdown_cell("Which?"), "prompt", locked=True),
+        _nbgrader_cell(v4.new_code_cell("answer = ['a']"), "answer", solution=True),
+        _nbgrader_cell(v4.new_code_cell("assert answer == ['a']"), "test", grade=True, locked=True, points=1),
+        _nbgrader_cell(v4.new_markdown_cell("Write here."), "written", grade=True, solution=True, points=2),
+        _nbgrader_cell(v4.new_code_cell("x = 1"), "setup", locked=True),
+    ]
+    alembic_on_path()
+    url = f"sqlite:///{folder / 'gradebook.db'}"
+    with Gradebook(url) as gradebook:
+        gradebook.add_assignment("ps1")
+    resources = {"nbgrader": {"notebook": "ps1", "assignment": "ps1", "db_url": url}}
+    for step in (ComputeChecksums(), SaveCells()):
+        nb, resources = step(nb, resources)
+    with Gradebook(url) as gradebook:
+        gradebook.add_student("t1")
+        gradebook.add_submission("ps1", "t1")
+    return url, nb
+
+
+def test_source_cells_read_once_restore_what_stock_restores(tmp_path: Path) -> None:
+    """Does OverwriteCellsCached (source cells read once per run) give a tampered submission exactly what nbgrader's
+    OverwriteCells gives: a locked cell's source, points and cell type put back, an unknown cell's id dropped?"""
+    import copy
+
+    from nbgrader.preprocessors import OverwriteCells
+
+    from ipt_course.grading.preprocessors import OverwriteCellsCached
+
+    url, source = _assignment_in_gradebook(tmp_path)
+    submitted = copy.deepcopy(source)
+    submitted.cells[1].source = "answer = ['b']"  # an answer: kept
+    submitted.cells[2].source = "pass"  # a locked test: put back
+    submitted.cells[2].metadata.nbgrader["points"] = 5  # points: put back
+    submitted.cells[4] = _nbgrader_cell(nbformat.v4.new_markdown_cell("x = 1"), "setup", locked=True)  # type changed
+    submitted.cells.append(_nbgrader_cell(nbformat.v4.new_code_cell("y = 2"), "extra"))  # not in the gradebook
+    resources = {"nbgrader": {"notebook": "ps1", "assignment": "ps1", "db_url": url}}
+
+    theirs, _ = OverwriteCells()(copy.deepcopy(submitted), copy.deepcopy(resources))
+    OverwriteCellsCached.forget()
+    mine, _ = OverwriteCellsCached()(copy.deepcopy(submitted), copy.deepcopy(resources))
+    again, _ = OverwriteCellsCached()(copy.deepcopy(submitted), copy.deepcopy(resources))  # from the cache
+    assert mine == theirs == again
+    assert mine.cells[2].source == "assert answer == ['a']" and mine.cells[2].metadata.nbgrader["points"] == 1.0
+    assert mine.cells[1].source == "answer = ['b']"
+    assert mine.cells[4].cell_type == "code"
+    assert "grade_id" not in mine.cells[5].metadata.nbgrader
+    assert mine != submitted
+
+
+def test_grades_from_one_query_are_the_rows_stock_writes(tmp_path: Path) -> None:
+    """Does SaveAutoGradesPerNotebook (a notebook's rows found in one query) write every Grade and Comment as
+    nbgrader's SaveAutoGrades does: a failed test 0, a written answer waiting for a trainer, an untouched answer
+    'No response.'?"""
+    import copy
+    import shutil
+
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    from ipt_course.grading.preprocessors import SaveAutoGradesPerNotebook
+
+    url, graded = _assignment_in_gradebook(tmp_path)
+    (tmp_path / "stock").mkdir()
+    shutil.copy(tmp_path / "gradebook.db", tmp_path / "stock" / "gradebook.db")
+    stock_url = f"sqlite:///{tmp_path / 'stock' / 'gradebook.db'}"
+    graded.cells[3].source = "> I would listen."  # a written answer; the code answer left as released
+    graded.cells[2].outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])]
+
+    def rows(db_url: str) -> list[tuple[Any, ...]]:
+        with Gradebook(db_url) as gradebook:
+            notebook = gradebook.find_submission_notebook("ps1", "ps1", "t1")
+            return sorted(
+                [(g.name, g.auto_score, g.manual_score, g.needs_manual_grade) for g in notebook.grades]
+                + [(c.name, c.auto_comment, c.manual_comment, None) for c in notebook.comments],
+                key=repr,
+            )
+
+    before = rows(url)
+    for step, db_url in ((SaveAutoGrades(), stock_url), (SaveAutoGradesPerNotebook(), url)):
+        step(copy.deepcopy(graded), {"nbgrader": {"notebook": "ps1", "assignment": "ps1", "student": "t1",
+                                                  "db_url": db_url}})  # fmt: skip
+    assert rows(url) == rows(stock_url) != before
+    assert ("test", 0.0, None, False) in rows(url)
+    assert ("written", None, None, True) in rows(url), "a written answer waits for a trainer"
+    assert ("answer", "No response.", None, None) in rows(url)
+
+
+def test_a_notebook_with_nothing_to_execute_never_reaches_the_kernel(tmp_path: Path) -> None:
+    """Is a notebook of role-plays (markdown only) graded without a request to the kept kernel, with the same
+    language_info as a kernel gives it, and does the prepared kernel still keep each error for IPython's history?"""
+    from ipt_course.grading.preprocessors import KeptKernelExecute
+
+    v4 = nbformat.v4
+    markdown_only = v4.new_notebook(cells=[v4.new_markdown_cell("## Role-play"), v4.new_markdown_cell("> answer")])
+    markdown_only.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    history = v4.new_notebook(cells=[v4.new_code_cell("1 / 0"), v4.new_code_cell(
+        "stored = get_ipython().history_manager.exceptions[1]\n"
+        "print(stored['ename'], len(stored['traceback']) > 0, dict(stored)['evalue'])"
+    )])  # fmt: skip
+    history.metadata["kernelspec"] = markdown_only.metadata["kernelspec"]
+    config = Config({"Execute": {"allow_errors": True}})
+    try:
+        done, _ = KeptKernelExecute(config=config).preprocess(history, {"metadata": {"path": str(tmp_path)}})
+        assert done.cells[1].outputs[0]["text"] == "ZeroDivisionError True division by zero\n"
+        kept = KeptKernelExecute._kept
+        assert kept is not None
+        kc = kept[1]
+        stock_execute = kc.execute
+        kc.execute = lambda *args, **kwargs: pytest.fail("a request reached the kernel")
+        try:
+            step = KeptKernelExecute(config=config)
+            empty, _ = step.preprocess(markdown_only, {"metadata": {"path": str(tmp_path)}})
+        finally:
+            kc.execute = stock_execute
+    finally:
+        shutdown_kept_kernel()
+    assert empty.metadata["language_info"] == done.metadata["language_info"]
+    assert empty.metadata["language_info"]["name"] == "python"
+    assert [c.source for c in empty.cells] == ["## Role-play", "> answer"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -122,9 +124,9 @@ def skip_unused_format_checkers() -> None:
 def grading_api(project: Project) -> Any:
     """nbgrader's API for this course, its autograde executing every notebook on one kept kernel.
 
-    The pipeline is nbgrader's own converter with its preprocessors in its order; three of them are swapped for
-    subclasses that each take one cost out (a kernel per notebook, a commit per cell, a schema check per cell):
-    see preprocessors.py.
+    The pipeline is nbgrader's own converter with its preprocessors in its order; four of them are swapped for
+    subclasses that each take one cost out (a kernel per notebook, a commit and two queries per cell, two more
+    queries per cell for the source cells, a schema check per cell): see preprocessors.py.
     """
     from nbgrader.converters import Autograde
     from traitlets.config import Config
@@ -179,10 +181,11 @@ def _grade_here(project: Project, subs: list[PendingSubmission], api: Any = None
     Called without `api` (one worker, or a retry), the kernel is stopped at the end; a worker process passes its
     own API and keeps its kernel until it exits.
     """
-    from ipt_course.grading.preprocessors import shutdown_kept_kernel
+    from ipt_course.grading.preprocessors import OverwriteCellsCached, shutdown_kept_kernel
 
     own_kernel = api is None
     api = api or grading_api(project)
+    OverwriteCellsCached.forget()  # the course may have been built again since an earlier run in this process
     try:
         with one_engine_per_database():
             for sub in subs:
@@ -244,6 +247,9 @@ def autograde_pending(
             if on_done:
                 on_done(result)
     else:
+        # The main process only waits from here on; what follows grading (what waits for a trainer, the roster's
+        # names) reads the gradebook through nbgrader, whose import is seconds: load it meanwhile, not after.
+        threading.Thread(target=_load_nbgrader_api, name="import nbgrader.api", daemon=True).start()
         shares = _shares(pending, len(started))
         with ThreadPoolExecutor(max_workers=len(started)) as pool:
             graded = pool.map(lambda pair: pair[0].grade(pair[1], on_done), zip(started, shares, strict=True))
@@ -262,6 +268,10 @@ def autograde_pending(
     return [results[sub] for sub in everything]
 
 
+def _load_nbgrader_api() -> None:
+    import nbgrader.api  # noqa: F401
+
+
 def _work(root: Path) -> None:
     """A worker of autograde_pending: start nbgrader and a kernel, then grade each "<module>/<trainee>" line."""
     from ipt_course.grading.preprocessors import KeptKernelExecute
@@ -269,6 +279,10 @@ def _work(root: Path) -> None:
     project = Project(root)
     api = grading_api(project)
     KeptKernelExecute.warm_up(api.config)
+    # What is loaded by now (nbgrader, SQLAlchemy, nbconvert: a few hundred thousand objects) lives as long as this
+    # process: set it aside from the full garbage collections that grading's allocations trigger.
+    gc.collect()
+    gc.freeze()
     todo = [PendingSubmission(*reversed(line.strip().split("/", 1))) for line in sys.stdin if line.strip()]
     for graded in _grade_here(project, todo, api):
         print(json.dumps(asdict(graded)), flush=True)

@@ -2,13 +2,16 @@
 
 Each class is nbgrader's preprocessor with one cost taken out, and nothing else changed: the grades are computed
 by nbgrader's code. KeptKernelExecute keeps its kernel (reset between notebooks) instead of starting one per
-notebook; SaveAutoGradesPerNotebook commits a notebook's grades once instead of once per cell; and
-CheckCellMetadataCompiled checks the metadata schema once per process instead of once per cell.
+notebook; SaveAutoGradesPerNotebook commits a notebook's grades once instead of once per cell, and finds its rows in
+one query instead of two per cell; OverwriteCellsCached reads an assignment's source cells once per grading run
+instead of twice per cell per submission; and CheckCellMetadataCompiled checks the metadata schema once per
+process instead of once per cell.
 """
 
 from __future__ import annotations
 
 import atexit
+import copy
 import os
 from collections import deque
 from typing import Any, ClassVar
@@ -16,12 +19,14 @@ from typing import Any, ClassVar
 from nbclient.client import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
-from nbgrader.preprocessors import CheckCellMetadata, Execute, SaveAutoGrades
+from nbgrader.preprocessors import CheckCellMetadata, Execute, OverwriteCells, SaveAutoGrades
 
 # Run silently before each notebook: a kept kernel is brought back to what a fresh one gives nbgrader (an empty
 # namespace, execution count 1, the notebook's folder as working directory), so every output, execution counts
 # and tracebacks' "Cell In[n]" included, is what stock autograde writes.
 _RESET = "import os\nos.chdir({cwd!r})\nget_ipython().reset(new_session=True)\n"
+# Run silently once in each kernel before its first notebook (binding no name): see kept_kernel.py.
+_PREPARE = "__import__('ipt_course.grading.kept_kernel', fromlist=['prepare']).prepare(get_ipython())\n"
 
 
 class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
@@ -41,6 +46,9 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
     _kept: tuple[Any, Any, str] | None = None
     """The (kernel manager, kernel client, kernel name) kept for this process, or None."""
 
+    _language_info: dict[str, Any] | None = None
+    """What the kept kernel's kernel_info reply says of its language (nbclient writes it into each notebook)."""
+
     @classmethod
     def warm_up(cls, config: Any, kernel_name: str = "python3") -> None:
         """Start the kept kernel now, before the first notebook (say, while submissions are being checked)."""
@@ -54,7 +62,10 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
         NotebookClient.__init__(starter, nb)
         starter.resources = {}
         with starter.setup_kernel(cleanup_kc=False):
-            pass
+            assert starter.kc
+            reply = starter.wait_for_reply(starter.kc.execute(_PREPARE, silent=True, store_history=False))
+            if reply is None or reply["content"].get("status") != "ok":
+                raise RuntimeError(f"the grading kernel could not be prepared: {reply and reply['content']}")
         cls._keep(starter)
 
     @classmethod
@@ -75,6 +86,12 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
             self.kernel_name = kept[2]
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        if kept and KeptKernelExecute._language_info is not None and not self._requests():
+            # Nothing to execute (a notebook of role-plays: markdown only). All that executing it would change is the
+            # notebook's language_info, from the kernel's kernel_info reply, which the kept kernel already gave.
+            self.nb.metadata["language_info"] = copy.deepcopy(KeptKernelExecute._language_info)
+            self.set_widgets_metadata()
+            return self.nb, self.resources
         path = (self.resources or {}).get("metadata", {}).get("path") or "."
         try:
             with self.setup_kernel(cleanup_kc=False):
@@ -82,18 +99,19 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
                 kc = self.kc
                 # This notebook's requests, sent without waiting for replies (see _SentAhead); the replies are read
                 # below in the same order, one request at a time, by nbclient's own code.
-                reset = None
-                if kept:  # a fresh kernel already starts empty, in the notebook's folder
+                if kept:  # a fresh kernel already starts empty, in the notebook's folder, and is prepared once
                     reset = kc.execute(_RESET.format(cwd=os.path.abspath(path)), silent=True, store_history=False)
+                else:
+                    reset = kc.execute(_PREPARE, silent=True, store_history=False)
                 info = kc.kernel_info()
                 ahead = self._send_cells_ahead(kc) if self.send_ahead else None
-                if reset is not None:
-                    reply = self.wait_for_reply(reset)
-                    if reply is None or reply["content"].get("status") != "ok":
-                        raise RuntimeError(f"the kept grading kernel could not be reset: {reply and reply['content']}")
+                reply = self.wait_for_reply(reset)
+                if reply is None or reply["content"].get("status") != "ok":
+                    raise RuntimeError(f"the kept grading kernel could not be reset: {reply and reply['content']}")
                 info_msg = self.wait_for_reply(info)
                 assert info_msg
                 self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
+                KeptKernelExecute._language_info = copy.deepcopy(info_msg["content"]["language_info"])
                 if ahead is not None:
                     self.kc = ahead
                 try:
@@ -113,6 +131,9 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
         return self.nb, self.resources
 
     def _send_cells_ahead(self, kc: Any) -> _SentAhead:
+        return _SentAhead(kc, self._requests(), self.cells_ahead)
+
+    def _requests(self) -> list[tuple[str, bool, bool]]:
         """The execute request of every cell nbclient will execute, exactly as its execute_cell would send it."""
         requests: list[tuple[str, bool, bool]] = []
         for cell in self.nb.cells:
@@ -124,7 +145,7 @@ class KeptKernelExecute(Execute):  # type: ignore[misc]  # nbgrader is untyped
                 continue
             allows_errors = (not self.force_raise_errors) and (self.allow_errors or "raises-exception" in tags)
             requests.append((cell.source, True, not allows_errors))  # preprocess_cell passes store_history=True
-        return _SentAhead(kc, requests, self.cells_ahead)
+        return requests
 
 
 class _SentAhead:
@@ -171,6 +192,7 @@ def shutdown_kept_kernel() -> None:
     from jupyter_core.utils import run_sync
 
     kept, KeptKernelExecute._kept = KeptKernelExecute._kept, None
+    KeptKernelExecute._language_info = None
     if kept is None:
         return
     km, kc, _ = kept
@@ -200,16 +222,148 @@ class SaveAutoGradesPerNotebook(SaveAutoGrades):  # type: ignore[misc]  # nbgrad
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.student_id = resources["nbgrader"]["student"]
         self.db_url = resources["nbgrader"]["db_url"]
-        self.gradebook = Gradebook(self.db_url)
-        with self.gradebook:
-            session = self.gradebook.db
+        gradebook = Gradebook(self.db_url)
+        with gradebook:
+            session = gradebook.db
+            self.gradebook = _SubmissionRows(gradebook, self.notebook_id, self.assignment_id, self.student_id)
             session.commit = session.flush  # each cell's rows go to the database, uncommitted
             try:  # nbgrader's own per-cell steps (_add_score, _add_comment)
                 nb, resources = Preprocessor.preprocess(self, nb, resources)  # type: ignore[no-untyped-call]
             finally:
                 del session.commit
+                self.gradebook = gradebook
             session.commit()
         return nb, resources
+
+
+class _SubmissionRows:
+    """A Gradebook whose find_grade and find_comment answer from one query of a submitted notebook's rows.
+
+    Stock asks the database twice per cell, each a seven-table join. The rows handed out are the same ORM objects
+    of the same session, so nbgrader's own code changes them as before. Anything not found among them is asked
+    of the Gradebook itself (which raises MissingEntry, as stock); every other attribute is the Gradebook's.
+    """
+
+    def __init__(self, gradebook: Any, notebook: str, assignment: str, student: str) -> None:
+        from nbgrader.api import (
+            Assignment,
+            BaseCell,
+            Comment,
+            Grade,
+            Notebook,
+            Student,
+            SubmittedAssignment,
+            SubmittedNotebook,
+        )
+
+        self._gradebook = gradebook
+        self._rows: dict[tuple[str, str, str], Any] = {}
+        for kind, row_class in (("grade", Grade), ("comment", Comment)):
+            rows = (
+                gradebook.db.query(BaseCell.type, BaseCell.name, row_class)
+                .join(row_class, row_class.cell_id == BaseCell.id)
+                .join(SubmittedNotebook, SubmittedNotebook.id == row_class.notebook_id)
+                .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+                .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+                .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+                .join(Student, Student.id == SubmittedAssignment.student_id)
+                .filter(Notebook.name == notebook, Assignment.name == assignment, Student.id == student)
+            )
+            for cell_type, name, row in rows:
+                self._rows[(kind, cell_type, name)] = row
+
+    def find_grade(self, grade_cell: str, notebook: str, assignment: str, student: str) -> Any:
+        # As stock: the grade of a grade cell of that name, else of a task cell.
+        for cell_type in ("GradeCell", "TaskCell"):
+            if ("grade", cell_type, grade_cell) in self._rows:
+                return self._rows[("grade", cell_type, grade_cell)]
+        return self._gradebook.find_grade(grade_cell, notebook, assignment, student)
+
+    def find_comment(self, solution_cell: str, notebook: str, assignment: str, student: str) -> Any:
+        # As stock: the comment on a solution cell of that name, else on a task cell.
+        for cell_type in ("SolutionCell", "TaskCell"):
+            if ("comment", cell_type, solution_cell) in self._rows:
+                return self._rows[("comment", cell_type, solution_cell)]
+        return self._gradebook.find_comment(solution_cell, notebook, assignment, student)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gradebook, name)
+
+
+class OverwriteCellsCached(OverwriteCells):  # type: ignore[misc]  # nbgrader is untyped
+    """nbgrader's OverwriteCells, the assignment's source and graded cells read once per grading run.
+
+    Stock reads two rows per cell of every submission (the cell's source, and its points), each a three-table
+    join, the same rows for every trainee's copy of a module. Here one query per notebook fills a copy of what
+    OverwriteCells reads of them (type, locked, checksum, source, points), kept until forget() (called when a
+    grading run starts: the source cells change only when the course is built again). nbgrader's own
+    preprocess_cell does the rest. With add_missing_cells set, stock's code runs as it is.
+    """
+
+    _cells: ClassVar[dict[tuple[str, str, str], _SourceCells]] = {}
+
+    @classmethod
+    def forget(cls) -> None:
+        """Read the source cells afresh for the next notebook (a new grading run, or the course built again)."""
+        cls._cells.clear()
+
+    def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        from nbconvert.preprocessors import Preprocessor
+
+        if self.add_missing_cells:
+            return super().preprocess(nb, resources)  # type: ignore[no-any-return]
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.db_url = resources["nbgrader"]["db_url"]
+        key = (self.db_url, self.assignment_id, self.notebook_id)
+        if key not in self._cells:
+            self._cells[key] = _SourceCells.read(self.db_url, self.notebook_id, self.assignment_id)
+        self.gradebook = self._cells[key]
+        return Preprocessor.preprocess(self, nb, resources)  # type: ignore[no-untyped-call,no-any-return]
+
+
+class _SourceCells:
+    """The two Gradebook lookups OverwriteCells.preprocess_cell makes, answered from one notebook's cells."""
+
+    def __init__(self, source: dict[str, Any], graded: dict[str, Any]) -> None:
+        self._source = source
+        self._graded = graded
+
+    @classmethod
+    def read(cls, db_url: str, notebook: str, assignment: str) -> _SourceCells:
+        from types import SimpleNamespace
+
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(db_url) as gradebook:
+            try:
+                found = gradebook.find_notebook(notebook, assignment)
+            except MissingEntry:  # every cell is then "not in the database", as stock finds it
+                return cls({}, {})
+            source = {
+                c.name: SimpleNamespace(
+                    name=c.name, cell_type=c.cell_type, locked=c.locked, checksum=c.checksum, source=c.source
+                )
+                for c in found.source_cells
+            }
+            # find_graded_cell looks for a grade cell of the name first, then a task cell.
+            graded = {c.name: SimpleNamespace(name=c.name, max_score=c.max_score) for c in found.task_cells}
+            graded.update({c.name: SimpleNamespace(name=c.name, max_score=c.max_score) for c in found.grade_cells})
+        return cls(source, graded)
+
+    def find_source_cell(self, name: str, notebook: str, assignment: str) -> Any:
+        from nbgrader.api import MissingEntry
+
+        if name not in self._source:
+            raise MissingEntry(f"No such source cell: {assignment}/{notebook}/{name}")
+        return self._source[name]
+
+    def find_graded_cell(self, name: str, notebook: str, assignment: str) -> Any:
+        from nbgrader.api import MissingEntry
+
+        if name not in self._graded:
+            raise MissingEntry(f"No such grade cell: {assignment}/{notebook}/{name}")
+        return self._graded[name]
 
 
 class _CompiledSchema(BaseMetadataValidator):  # type: ignore[misc]  # nbgrader is untyped
@@ -269,6 +423,7 @@ class CheckCellMetadataCompiled(CheckCellMetadata):  # type: ignore[misc]  # nbg
 
 FASTER = {
     Execute: KeptKernelExecute,
+    OverwriteCells: OverwriteCellsCached,
     SaveAutoGrades: SaveAutoGradesPerNotebook,
     CheckCellMetadata: CheckCellMetadataCompiled,
 }
