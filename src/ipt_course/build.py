@@ -12,7 +12,7 @@ from pathlib import Path
 from ipt_course.content.errors import ContentError
 from ipt_course.content.loader import LoadedCourse, content_digest, load_course
 from ipt_course.engine.checks import check_scenario
-from ipt_course.grading.assignment import generate_assignment
+from ipt_course.grading.assignment import LAYOUT, generate_assignment
 from ipt_course.i18n_ui import all_page_words, font_faces
 from ipt_course.paths import Project
 
@@ -35,12 +35,18 @@ def _stamp(project: Project) -> Path:
     return project.build_dir / "content.sha256"
 
 
+def build_digest(project: Project) -> str:
+    """What a build is stamped with: the content's digest and the grading layout it generated assignments in (a
+    build from before role-plays had their own notebook is done again, once; see grading/assignment.py)."""
+    return f"{content_digest(project)} grading-layout-{LAYOUT}"
+
+
 def is_current(project: Project) -> bool:
     """Whether the last build used exactly the content that is there now."""
     stamp = _stamp(project)
     return (
         stamp.is_file()
-        and stamp.read_text().strip() == content_digest(project)
+        and stamp.read_text().strip() == build_digest(project)
         and (project.site_dir / HOME_NOTEBOOK).is_file()
         and (project.site_dir / APP_NOTEBOOK).is_file()
         and (project.content_snapshot / "course" / "course.yaml").is_file()
@@ -277,7 +283,7 @@ def build(project: Project, force: bool = False, say: Callable[[str], None] = pr
 
     project.build_dir.mkdir(parents=True, exist_ok=True)
     # Before the copy: an edit made during it then makes the next build run again rather than be skipped.
-    digest = content_digest(project)
+    digest = build_digest(project)
     content = project.build_dir / ".content-new"
     shutil.rmtree(content, ignore_errors=True)
     for folder in (project.course_dir, project.modules_dir, project.simulations_dir, project.synthetic_dir):

@@ -24,6 +24,7 @@ from ipt_course.grading.export import export_tables
 from ipt_course.grading.nbgrader_api import open_gradebook
 from ipt_course.grading.submission import write_submission
 from ipt_course.paths import Project
+from tests.conftest import copy_course
 from tests.grading.minicourse import app_answers, modules_course
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,3 +126,22 @@ def test_a_one_notebook_workshop_keeps_grading_and_exporting(two_modules: Projec
     assert rated.loc[("trainee-01", old.id), "level"] == 3
     assert rated.loc[("trainee-01", fresh.id), "level"] == 4
     assert bool(rated.loc[("trainee-02", old.id), "needs_manual_grade"])
+
+
+def test_a_build_from_before_the_role_play_notebook_is_done_again(tmp_path: Path) -> None:
+    """Is a build stamped with the content alone (before layout 2) out of date, so the next build regenerates the
+    assignments (in layout 2 where nothing was submitted yet), and one stamped with the layout current?"""
+    from ipt_course.build import build_digest, is_current
+    from ipt_course.content.loader import content_digest
+
+    project = copy_course(tmp_path / "course-root")
+    for page in ("home.ipynb", "app.ipynb"):
+        (project.site_dir / page).parent.mkdir(parents=True, exist_ok=True)
+        (project.site_dir / page).write_text("{}")
+    (project.content_snapshot / "course").mkdir(parents=True, exist_ok=True)
+    (project.content_snapshot / "course" / "course.yaml").write_text("id: x\n")
+    stamp = project.build_dir / "content.sha256"
+    stamp.write_text(content_digest(project))
+    assert not is_current(project)
+    stamp.write_text(build_digest(project))
+    assert is_current(project)
