@@ -240,3 +240,7 @@ def test_each_flag_says_open_or_followed_up_by_whom_when_and_what(course: Loaded
     mine = " ".join(visible(section(page, "<h2>Trainee: trainee-02</h2>", "<h2>Trainee: trainee-03</h2>")).split())
     assert "Flagged: 2 potentially harmful answers or choices not yet followed up" in mine
     assert "Assessment of harm flagged" in mine, "her level still counts every attempt"
+    table = tables_of(data_for(course))["flags"]
+    rows = table[table["flag_id"] == case.flag_id]
+    assert list(rows["followed_up_by"]) == ["Sunita Rao"] and list(rows["followed_up_at"]) == ["2026-12-01 09:30 UTC"]
+    assert set(table[table["flag_id"] != case.flag_id]["followed_up_by"]) == {""}, "the others still open"

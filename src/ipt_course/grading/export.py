@@ -522,6 +522,18 @@ def _as_data(value: Any) -> Any:
     return value
 
 
+def _followed_up(data: SupervisorData, flags: pd.DataFrame) -> None:
+    """Each flag's id and, once a supervisor followed it up, by whom, when and the note (empty while open)."""
+    from ipt_course.grading.followup import flag_events
+
+    events = {(f.trainee_id, f.evidence): e for e in flag_events(data) for f in e.flags}
+    found = [events.get((f.trainee_id, f.evidence)) for f in data.flags]
+    flags["flag_id"] = [e.flag_id if e else "" for e in found]
+    flags["followed_up_by"] = [e.followup.by if e and e.followup else "" for e in found]
+    flags["followed_up_at"] = [e.followup.at if e and e.followup else "" for e in found]
+    flags["followup_note"] = [e.followup.note if e and e.followup else "" for e in found]
+
+
 def tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
     """The export's tables, each a plain formatting of the supervisor data: in English whatever language the page
     around is speaking (they are data, the same whatever language the report is printed in)."""
@@ -595,6 +607,7 @@ def _tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
         ],
     )
     flags["attempt"] = flags["attempt"].astype("Int64")
+    _followed_up(data, flags)
     modules = _frame(
         data.statuses,
         [
