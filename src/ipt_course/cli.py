@@ -371,7 +371,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from ipt_course.grading.formgrader import sync_students
 
     project = _project(args)
-    build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
+    built = build(project, say=lambda m: console.print(f"[dim]{m}[/dim]"))
+    if getattr(args, "upgrade_role_plays", False):
+        from ipt_course.grading.assignment import upgrade_layout
+
+        for module in built.course.modules:
+            for line in upgrade_layout(project, module):
+                console.print(line)
     failures: list[GradeResult] = []
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -393,6 +399,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
         console.print(f"[green]Autograded {len(results) - len(failures)} of {len(results)} submission(s).[/green]")
     sync_students(project)  # formgrader shows her roster name, not trainee-07
     say_what_waits(project)
+    from ipt_course.grading.assignment import assignment_layout
+
+    one_notebook = [m.meta.number for m in built.course.modules if assignment_layout(project, m) == 1]
+    if one_notebook:
+        console.print(
+            f"Module(s) {', '.join(map(str, one_notebook))} keep their role-plays in one notebook with the questions "
+            "(graded before they had their own). [bold]ipt-course grade --upgrade-role-plays[/bold] moves them, "
+            "keeping every rating."
+        )
     for failure in failures:
         err_console.print(
             f"[red]✗ {failure.trainee_id} / {failure.module_id}[/red]: {escape(failure.message.strip()[-2000:])}"
@@ -959,6 +974,11 @@ def parser() -> argparse.ArgumentParser:
     _database_option(p)
 
     p = sub.add_parser("grade", help="autograde every new submission with nbgrader")
+    p.add_argument(
+        "--upgrade-role-plays",
+        action="store_true",
+        help="first give the role-plays of modules graded in one notebook their own notebook (ratings kept)",
+    )
     p.set_defaults(func=cmd_grade)
     _database_option(p)
 

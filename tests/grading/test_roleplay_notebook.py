@@ -18,6 +18,8 @@ from ipt_course.grading.assignment import (
     generate_assignment,
     release_notebooks,
     source_notebooks,
+    upgrade_file,
+    upgrade_layout,
 )
 from ipt_course.grading.autograde import autograde_pending
 from ipt_course.grading.export import export_tables
@@ -78,7 +80,9 @@ def two_modules(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 
 @pytest.mark.slow
-def test_a_one_notebook_workshop_keeps_grading_and_exporting(two_modules: Project) -> None:
+def test_a_one_notebook_workshop_keeps_grading_and_exporting(
+    two_modules: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A workshop whose gradebook holds one-notebook (layout 1) submissions: does a rebuild keep that layout (nbgrader
     refuses to change it), do new submissions follow it, and do grading and the export's role-play rating work; and
     is a layout-1 submission not graded yet simply rewritten in layout 2, not called tampered?"""
@@ -125,6 +129,29 @@ def test_a_one_notebook_workshop_keeps_grading_and_exporting(two_modules: Projec
     rated = items[items["kind"] == "role-play"].set_index(["trainee_id", "module_id"])
     assert rated.loc[("trainee-01", old.id), "level"] == 3
     assert rated.loc[("trainee-01", fresh.id), "level"] == 4
+    assert bool(rated.loc[("trainee-02", old.id), "needs_manual_grade"])
+
+    # The upgrade step: the graded one-notebook module moves to layout 2, its trainer's rating and comment kept.
+    with open_gradebook(project) as gradebook:
+        gradebook.find_comment(old.role_plays[0].id, old.id, old.id, "trainee-01").manual_comment = "Warm."
+        gradebook.db.commit()
+    from ipt_course.cli import main
+
+    assert main(["--root", str(project.root), "grade"]) == 0
+    assert "ipt-course grade --upgrade-role-plays" in " ".join(capsys.readouterr().out.split()), "grade says how"
+    said = upgrade_layout(project, old)
+    assert said and "2 submission(s) graded again" in said[0], said
+    assert list(release_notebooks(project, old.id)) == [old.id, ROLE_PLAY_NOTEBOOK]
+    assert assignment_layout(project, old) == 2 and not upgrade_file(project, old.id).exists()
+    assert upgrade_layout(project, old) == [], "nothing left to do the second time"
+    with open_gradebook(project) as gradebook:
+        cell = old.role_plays[0].id
+        assert gradebook.find_grade(cell, ROLE_PLAY_NOTEBOOK, old.id, "trainee-01").manual_score == 3
+        assert gradebook.find_comment(cell, ROLE_PLAY_NOTEBOOK, old.id, "trainee-01").manual_comment == "Warm."
+        assert gradebook.find_grade(cell, ROLE_PLAY_NOTEBOOK, old.id, "trainee-02").needs_manual_grade
+    items = export_tables(load_course(project))["items"]
+    rated = items[items["kind"] == "role-play"].set_index(["trainee_id", "module_id"])
+    assert rated.loc[("trainee-01", old.id), "level"] == 3, "the rating survived the upgrade"
     assert bool(rated.loc[("trainee-02", old.id), "needs_manual_grade"])
 
 

@@ -295,3 +295,79 @@ def generate_assignment(project: Project, module: Module, layout: int | None = N
         reasons = [line.strip() for line in log.splitlines() if "Error" in line or "[ERROR]" in line]
         raise GradingSetupError(f"nbgrader generate_assignment {module.id} failed: " + " | ".join(reasons[-3:]))
     return release_path(project, module.id)
+
+
+def upgrade_file(project: Project, module_id: str) -> Path:
+    """Where a layout upgrade keeps the trainers' ratings of a module until they are back in the gradebook."""
+    return project.grading_dir / f"layout-upgrade-{module_id}.json"
+
+
+def upgrade_layout(project: Project, module: Module) -> list[str]:
+    """Move a module graded in layout 1 to layout 2 (its role-plays in roleplay.ipynb); return what was done, in words.
+
+    nbgrader keeps an assignment's notebooks fixed once it has submissions, so: the trainers' role-play ratings
+    (score, extra credit, comment) are kept in grading/layout-upgrade-<module>.json first; the module's submissions
+    leave the gradebook (their files and the store's records stay); the assignment is generated in layout 2; every
+    submission is graded again from the store's record (`grade`'s own way); the ratings are put back on the
+    role-play notebook. Stopped half-way, running it again goes on from the kept file. A submission the store has
+    no record of (made before records were kept) cannot be rewritten, so a module with one is left as it is.
+    """
+    import json
+    import shutil
+
+    from ipt_course.grading.autograde import autograde_pending
+    from ipt_course.grading.nbgrader_api import open_gradebook
+    from ipt_course.progress.store import open_store
+
+    kept = upgrade_file(project, module.id)
+    if not kept.is_file():
+        if assignment_layout(project, module) != 1:
+            return []
+        role_plays = {p.id for p in module.role_plays}
+        ratings: dict[str, dict[str, dict[str, Any]]] = {}
+        with open_gradebook(project) as gradebook:
+            students = [s.student.id for s in gradebook.find_assignment(module.id).submissions]
+            store = open_store(project)
+            try:
+                unrecorded = [s for s in students if not store.submission_records(s, module.id)]
+            finally:
+                store.close()
+            if unrecorded:
+                return [
+                    f"{module.id}: left in one notebook: the progress store has no record of the submissions of "
+                    + ", ".join(unrecorded)
+                ]
+            for student in students:
+                for cell in role_plays:
+                    grade = gradebook.find_grade(cell, module.id, module.id, student)
+                    comment = gradebook.find_comment(cell, module.id, module.id, student)
+                    ratings.setdefault(student, {})[cell] = {
+                        "manual_score": grade.manual_score,
+                        "extra_credit": grade.extra_credit,
+                        "needs_manual_grade": grade.needs_manual_grade,
+                        "manual_comment": comment.manual_comment,
+                    }
+        kept.write_text(json.dumps(ratings, indent=1, sort_keys=True), encoding="utf-8")
+        with open_gradebook(project) as gradebook:
+            for student in ratings:
+                gradebook.remove_submission(module.id, student)
+    ratings = json.loads(kept.read_text(encoding="utf-8"))
+    generate_assignment(project, module, layout=LAYOUT)
+    for student in ratings:
+        shutil.rmtree(project.grading_dir / "autograded" / student / module.id, ignore_errors=True)
+    failed = [f"{r.trainee_id}: {r.message}" for r in autograde_pending(project) if not r.success]
+    if failed:
+        return [f"{module.id}: graded again with failures, ratings kept in {kept}: " + "; ".join(failed)]
+    with open_gradebook(project) as gradebook:
+        for student, cells in ratings.items():
+            for cell, rating in cells.items():
+                grade = gradebook.find_grade(cell, ROLE_PLAY_NOTEBOOK, module.id, student)
+                if rating["manual_score"] is not None:
+                    grade.manual_score = rating["manual_score"]
+                    grade.needs_manual_grade = bool(rating["needs_manual_grade"])
+                grade.extra_credit = rating["extra_credit"]
+                comment = gradebook.find_comment(cell, ROLE_PLAY_NOTEBOOK, module.id, student)
+                comment.manual_comment = rating["manual_comment"]
+        gradebook.db.commit()
+    kept.unlink()
+    return [f"{module.id}: role-plays moved to their own notebook; {len(ratings)} submission(s) graded again"]
