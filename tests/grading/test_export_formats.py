@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -104,8 +106,8 @@ def test_items_name_the_choice_and_questions_hold_the_words_once(course: LoadedC
     assert items.loc[("trainee-02", "s1"), "chosen"] == "a"
     assert not {"question", "module"} & set(made["items"].columns), "the words are not repeated per trainee"
     questions = made["questions"].set_index(["module_id", "item_id"])
-    assert list(questions.index) == [(m.id, i) for m in course.modules for i in [*(i.id for i in m.items),
-                                                                              *(p.id for p in m.role_plays)]]  # fmt: skip
+    ids = [(m.id, i.id) for m in course.modules for i in [*m.items, *m.role_plays]]
+    assert list(questions.index) == ids
     assert questions.loc[("safety", "s1"), ["module", "number", "question"]].tolist() == [
         "Module 1: Safety",
         1,
@@ -121,3 +123,38 @@ def test_items_name_the_choice_and_questions_hold_the_words_once(course: LoadedC
     picked = {(r.module_id, r.item_id, o) for r in made["items"].itertuples() if isinstance(r.chosen, str)
               for o in r.chosen.split()}  # fmt: skip
     assert picked and picked <= set(options.index)
+
+
+def test_pages_written_by_two_processes_are_those_of_one(
+    course: LoadedCourse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Does a big group's report, its trainee pages written by forked processes, hold exactly the files and bytes
+    one process writes (and would a worker's failure be said, not lost)?"""
+    from ipt_course.grading import export, report
+
+    subs = [
+        graded(course, "safety", "trainee-01", simulation=good_case()),
+        graded(course, "safety", "trainee-02", picks={"s1": "a", "w1": "b"}, simulation=good_case([harmful_play(1)])),
+        graded(course, "basics", "trainee-02", picks={"w2": "c"}),
+    ]
+    data = replace(supervisor_data(course, subs, trainees=[f"trainee-{n:02d}" for n in range(3, 9)]),
+                   made_at=datetime(2026, 11, 30, 12, 0))  # fmt: skip
+    monkeypatch.setattr(report, "INLINE_TRAINEES", 2)
+    monkeypatch.setattr(export, "PARALLEL_FROM", 0)
+    written = {}
+    for workers in (1, 2, 3):
+        monkeypatch.setattr(export, "PAGE_WORKERS", workers)
+        monkeypatch.setattr("os.cpu_count", lambda: 4)
+        out = tmp_path / str(workers)
+        files = export.write_report(data, tables_of(data), out)
+        written[workers] = {p.relative_to(out): p.read_bytes() for p in files}
+    assert len(written[1]) == 1 + len(data.trainees)
+    assert written[2] == written[1] and written[3] == written[1]
+
+    def broken(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "PAGE_WORKERS", 2)
+    monkeypatch.setattr(export, "_write_pages", broken)
+    with pytest.raises((OSError, RuntimeError)):
+        export.write_report(data, tables_of(data), tmp_path / "broken")

@@ -242,8 +242,11 @@ each item's few answers thousands of times, and reading one is most of grading a
 
 def _item_answer(item: CompetencyItem, value: Any) -> tuple[tuple[str, ...] | None, str | None]:
     """The options an answer chose (chosen_options) and their kinds of harm, space-separated (None: not harmful)."""
-    key = (id(item), tuple(value)) if isinstance(value, list) and all(type(v) is str for v in value) else None
-    found = _ANSWERS.get(key) if key is not None else None
+    key = (id(item), tuple(value)) if isinstance(value, list) else None
+    try:
+        found = _ANSWERS.get(key) if key is not None else None
+    except TypeError:  # an answer holding something unhashable: read it, not kept
+        key = found = None
     if found is not None and found[0] is item:  # the same item object, not a new one at a reused id
         return found[1], found[2]
     chosen = chosen_options(item, value)
@@ -268,8 +271,8 @@ def grade_submission(
 
     Pure: the gradebook reader and tests both build submissions with it.
     """
-    items = {i.id: i for i in module.items}
-    role_plays = {p.id: p for p in module.role_plays}
+    items, role_plays = _module_parts(module)
+    module_id = module.id
     results: list[ItemResult] = []
     evidence: list[Evidence] = []
     for grade in grades:
@@ -278,21 +281,21 @@ def grade_submission(
         chosen: tuple[str, ...] | None = None
         competencies: tuple[str, ...]
         if grade.name in items:
-            item = items[grade.name]
-            chosen, harm = _item_answer(item, answers.get(answer_cell_id(item.id)))
+            item, cell, competencies = items[grade.name]
+            chosen, harm = _item_answer(item, answers.get(cell))
             harmful = harm is not None
             level = item_level(score, max_score, harmful)
-            kind, competencies = "item", (item.competency,)
+            kind = "item"
         elif grade.name in role_plays:
             level = rubric_level(score, max_score)
-            kind, competencies = "role-play", tuple(role_plays[grade.name].competencies)
+            kind, competencies = "role-play", role_plays[grade.name]
             harmful = level == CompetencyLevel.HARMFUL
         else:
             continue
         results.append(
             ItemResult(
                 trainee_id,
-                module.id,
+                module_id,
                 grade.name,
                 kind,
                 competencies,
@@ -308,10 +311,31 @@ def grade_submission(
         )
         for competency in competencies:
             evidence.append(
-                Evidence(trainee_id, module.id, competency, grade.name, kind, level, score, max_score, harm)
+                Evidence(trainee_id, module_id, competency, grade.name, kind, level, score, max_score, harm)
             )
-    evidence.extend(simulation_evidence(trainee_id, module.id, simulation))
-    return GradedSubmission(trainee_id, module.id, timestamp, tuple(results), tuple(evidence), dict(simulation))
+    evidence.extend(simulation_evidence(trainee_id, module_id, simulation))
+    return GradedSubmission(trainee_id, module_id, timestamp, tuple(results), tuple(evidence), dict(simulation))
+
+
+_PARTS: dict[
+    int, tuple[Module, dict[str, tuple[CompetencyItem, str, tuple[str, ...]]], dict[str, tuple[str, ...]]]
+] = {}
+
+
+def _module_parts(
+    module: Module,
+) -> tuple[dict[str, tuple[CompetencyItem, str, tuple[str, ...]]], dict[str, tuple[str, ...]]]:
+    """A module's items by id (with their answer cell and competency) and role-plays' competencies, made once per
+    module object (grading a workshop asks for them 8,000 times)."""
+    found = _PARTS.get(id(module))
+    if found is None or found[0] is not module:  # the same module, not a new one at a reused id
+        if len(_PARTS) > 1000:
+            _PARTS.clear()
+        items: dict[str, tuple[CompetencyItem, str, tuple[str, ...]]] = {
+            i.id: (i, answer_cell_id(i.id), (i.competency,)) for i in module.items
+        }
+        found = _PARTS[id(module)] = (module, items, {p.id: tuple(p.competencies) for p in module.role_plays})
+    return found[1], found[2]
 
 
 def case_plays(run: Mapping[str, Any]) -> list[tuple[int | None, Mapping[str, Any]]]:
@@ -333,6 +357,10 @@ def case_plays(run: Mapping[str, Any]) -> list[tuple[int | None, Mapping[str, An
     return plays
 
 
+_LEVELS: dict[Any, CompetencyLevel] = {int(level): level for level in CompetencyLevel}
+"""A case step's level as the record keeps it (an int) -> the level; anything else goes through CompetencyLevel."""
+
+
 def simulation_evidence(trainee: str, module_id: str, record: Mapping[str, Any]) -> list[Evidence]:
     """Every choice in every play of every case (restarts included), each tagged with its attempt."""
     found: list[Evidence] = []
@@ -343,7 +371,7 @@ def simulation_evidence(trainee: str, module_id: str, record: Mapping[str, Any])
             label = scenario_id if attempt is None else f"{scenario_id} attempt {attempt}"
             for step in play.get("choices", []) or []:
                 try:
-                    level = CompetencyLevel(int(step["level"]))
+                    level = _LEVELS.get(step["level"]) or CompetencyLevel(int(step["level"]))
                     competency = str(step["competency"])
                     source = f"{label}/{step['node']}/{step['choice']}"
                 except (KeyError, TypeError, ValueError):

@@ -836,33 +836,80 @@ def write_report(
     """The HTML report in `out` (and, for a cohort too big for one page, a page per trainee in `out/trainees/`),
     and its PDF printed by Chromium if asked; its words and the course's text in `language` (the tables are
     written from `data`, never from the translated copy)."""
+    from ipt_course.grading.followup import flag_events
     from ipt_course.grading.notes import notes_read_once
     from ipt_course.grading.report import (
         FONTS_CSS,
         TRAINEE_FOLDER,
+        by_trainee,
         font_faces_embedded,
-        html_to_pdf,
         is_large,
+        start_pdf,
         supervisor_report_html,
         trainee_href,
-        trainee_report_html,
     )
 
     data = data_in(data, language)
     out.mkdir(parents=True, exist_ok=True)
     page = out / "competency-report.html"
     written = [page]
+    printed: Callable[[], Path] | None = None
+    no_pdf: RuntimeError | None = None
     with notes_read_once(data):
         page.write_text(supervisor_report_html(data, tables), encoding="utf-8")
+        if pdf:  # Chromium prints the report page while the trainees' pages are written
+            try:
+                printed = start_pdf(page, out / "competency-report.pdf")
+            except RuntimeError as err:  # no Chromium: the HTML is still written, then this is said
+                no_pdf = err
         if is_large(data):
             (out / TRAINEE_FOLDER).mkdir(exist_ok=True)
             # The fonts once for every trainee's page (not listed: it is part of those pages, not a page itself).
             (out / TRAINEE_FOLDER / FONTS_CSS).write_text(font_faces_embedded(), encoding="utf-8")
-            for trainee in data.trainees:
-                own = out / trainee_href(data, trainee)
-                own.write_text(trainee_report_html(data, trainee), encoding="utf-8")
-                written.append(own)
-    return [*written, html_to_pdf(page, out / "competency-report.pdf")] if pdf else written
+            by_trainee(data), flag_events(data)  # grouped once here, not in each process below
+            pages = [out / trainee_href(data, trainee) for trainee in data.trainees]
+            _write_pages_in_parallel(data, list(zip(data.trainees, pages, strict=True)))
+            written.extend(pages)
+    if no_pdf is not None:
+        raise no_pdf
+    return [*written, printed()] if printed is not None else written
+
+
+PAGE_WORKERS = 2
+"""Processes writing a big group's trainee pages (the two cores of a trainer's laptop)."""
+PARALLEL_FROM = 100
+"""Fewer trainee pages than this are written by this process alone (a fork costs more than it saves)."""
+
+
+def _write_pages_in_parallel(data: SupervisorData, pages: list[tuple[str, Path]]) -> None:
+    """Each trainee's own page, written by PAGE_WORKERS processes forked from this one (they share the data as
+    it is, nothing is copied or sent); one process where fork is not available or the group is small."""
+    import multiprocessing
+    import os
+
+    workers = min(PAGE_WORKERS, os.cpu_count() or 1)
+    if workers < 2 or len(pages) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        _write_pages(data, pages)
+        return
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_write_pages, args=(data, pages[n::workers])) for n in range(1, workers)]
+    for child in children:
+        child.start()
+    try:
+        _write_pages(data, pages[0::workers])
+    finally:
+        for child in children:
+            child.join()
+    failed = [child.exitcode for child in children if child.exitcode]
+    if failed:
+        raise RuntimeError(f"writing the trainees' pages failed in a worker (exit code {failed[0]}); see above")
+
+
+def _write_pages(data: SupervisorData, pages: list[tuple[str, Path]]) -> None:
+    from ipt_course.grading.report import trainee_report_html
+
+    for trainee, path in pages:
+        path.write_text(trainee_report_html(data, trainee), encoding="utf-8")
 
 
 def write_export(

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -807,27 +808,48 @@ FONTS_CSS = "fonts.css"
 
 def html_to_pdf(page: Path, pdf: Path) -> Path:
     """Print the HTML report to PDF with headless Chromium (found as browser.py finds it; no network, no profile)."""
+    return start_pdf(page, pdf)()
+
+
+def start_pdf(page: Path, pdf: Path) -> Callable[[], Path]:
+    """Start Chromium printing the report to PDF, and return what waits for it (the caller writes the trainees'
+    pages meanwhile: the PDF is of the report page alone). RuntimeError at once when there is no Chromium."""
     chromium = chromium_path()
     if chromium is None:
         raise RuntimeError(
             f"PDF needs Chromium (apt-get install chromium, or python -m playwright install chromium, or set "
             f"IPT_CHROMIUM=/path/to/chromium); the HTML report is at {page}"
         )
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                str(chromium),
-                "--headless",
-                *CHROMIUM_ARGS,
-                f"--user-data-dir={profile}",
-                "--no-pdf-header-footer",
-                f"--print-to-pdf={pdf}",
-                page.resolve().as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-    if not pdf.is_file():
-        raise RuntimeError(f"Chromium did not write {pdf}")
-    return pdf
+    profile = tempfile.TemporaryDirectory()
+    command = [
+        str(chromium),
+        "--headless",
+        *CHROMIUM_ARGS,
+        f"--user-data-dir={profile.name}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf}",
+        page.resolve().as_uri(),
+    ]
+    # Its output to a file, not a pipe: nobody reads a pipe while the pages are written, and a full one stalls it.
+    log = tempfile.TemporaryFile()  # noqa: SIM115  # closed by finish(), after the pages
+    printing = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+    def finish() -> Path:
+        try:
+            printing.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            printing.kill()
+            printing.wait()
+            raise
+        finally:
+            profile.cleanup()
+            log.seek(0)
+            output = log.read()
+            log.close()
+        if printing.returncode:
+            raise subprocess.CalledProcessError(printing.returncode, command, output)
+        if not pdf.is_file():
+            raise RuntimeError(f"Chromium did not write {pdf}")
+        return pdf
+
+    return finish
