@@ -413,3 +413,6 @@ def test_an_unknown_trainee_id_is_said_to_be_off_the_roster(
     assert "modules to do" not in said
     code, said = run(cli, capsys, "certificate", "zz")
     assert code == 1 and "not on the workshop roster" in said and "6 trainees on it" in said
+    cli.project.roster_csv.unlink()
+    code, said = run(cli, capsys, "certificate", "trainee-01")
+    assert code == 1 and "there is none yet" in said and "modules to do" not in said

@@ -194,7 +194,7 @@ def roster_problem(course: LoadedCourse, trainee_id: str) -> str | None:
 
     path = course.project.roster_csv
     if not path.is_file():
-        return None  # no roster yet: eligibility says she has no name to print
+        return f"{trainee_id} is not on the workshop roster: there is none yet ({path}; `ipt-course workshop` makes it)"
     entries = read_roster(path)
     found = next((e for e in entries if e.trainee_id == trainee_id), None)
     if found is not None:
