@@ -148,7 +148,7 @@ def time_one(root: Path, out: Path, fmt: str) -> dict[str, Any]:
         written = write_export(course, out / fmt, fmt)
         size, note = sum(p.stat().st_size for p in written) / 1e6, f"{len(written)} files"
     seconds, used = time.perf_counter() - started, time.process_time() - cpu
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # Chromium, for the PDF
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the page workers (HTML) and Chromium (PDF)
     child = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     return {"format": fmt, "seconds": seconds, "cpu": used, "child_cpu": child, "mb": size, "note": note}
 
@@ -187,7 +187,7 @@ def time_exports(root: Path, formats: list[str], stock_timeout: float, stock: bo
             continue
         target = TARGETS.get(fmt)
         verdict = f" (target < {target:.0f} s: {'ok' if got['seconds'] < target else 'OVER'})" if target else ""
-        child = f" + Chromium {got['child_cpu']:.2f} s" if got["child_cpu"] > 0.05 else ""
+        child = f" + {got['child_cpu']:.2f} s in child processes" if got["child_cpu"] > 0.05 else ""
         size = f", {got['mb']:.1f} MB" if got["mb"] else ""
         print(
             f"  {fmt}: {got['seconds']:.2f} s, CPU {got['cpu']:.2f} s{child}{size}; {got['note']}{verdict}", flush=True

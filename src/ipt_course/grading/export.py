@@ -856,20 +856,26 @@ def write_report(
     printed: Callable[[], Path] | None = None
     no_pdf: RuntimeError | None = None
     with notes_read_once(data):
-        page.write_text(supervisor_report_html(data, tables), encoding="utf-8")
-        if pdf:  # Chromium prints the report page while the trainees' pages are written
-            try:
-                printed = start_pdf(page, out / "competency-report.pdf")
-            except RuntimeError as err:  # no Chromium: the HTML is still written, then this is said
-                no_pdf = err
+
+        def report_page() -> None:
+            nonlocal printed, no_pdf
+            page.write_text(supervisor_report_html(data, tables), encoding="utf-8")
+            if pdf:  # Chromium prints the report page while the trainees' pages are written
+                try:
+                    printed = start_pdf(page, out / "competency-report.pdf")
+                except RuntimeError as err:  # no Chromium: the HTML is still written, then this is said
+                    no_pdf = err
+
         if is_large(data):
             (out / TRAINEE_FOLDER).mkdir(exist_ok=True)
             # The fonts once for every trainee's page (not listed: it is part of those pages, not a page itself).
             (out / TRAINEE_FOLDER / FONTS_CSS).write_text(font_faces_embedded(), encoding="utf-8")
             by_trainee(data), flag_events(data)  # grouped once here, not in each process below
             pages = [out / trainee_href(data, trainee) for trainee in data.trainees]
-            _write_pages_in_parallel(data, list(zip(data.trainees, pages, strict=True)))
+            _write_pages_in_parallel(data, list(zip(data.trainees, pages, strict=True)), report_page)
             written.extend(pages)
+        else:
+            report_page()
     if no_pdf is not None:
         raise no_pdf
     return [*written, printed()] if printed is not None else written
@@ -881,14 +887,18 @@ PARALLEL_FROM = 100
 """Fewer trainee pages than this are written by this process alone (a fork costs more than it saves)."""
 
 
-def _write_pages_in_parallel(data: SupervisorData, pages: list[tuple[str, Path]]) -> None:
+def _write_pages_in_parallel(
+    data: SupervisorData, pages: list[tuple[str, Path]], meanwhile: Callable[[], None]
+) -> None:
     """Each trainee's own page, written by PAGE_WORKERS processes forked from this one (they share the data as
-    it is, nothing is copied or sent); one process where fork is not available or the group is small."""
+    it is, nothing is copied or sent), this one doing `meanwhile` (the report page) first; one process where fork
+    is not available or the group is small."""
     import multiprocessing
     import os
 
     workers = min(PAGE_WORKERS, os.cpu_count() or 1)
     if workers < 2 or len(pages) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        meanwhile()
         _write_pages(data, pages)
         return
     context = multiprocessing.get_context("fork")
@@ -896,6 +906,7 @@ def _write_pages_in_parallel(data: SupervisorData, pages: list[tuple[str, Path]]
     for child in children:
         child.start()
     try:
+        meanwhile()
         _write_pages(data, pages[0::workers])
     finally:
         for child in children:
