@@ -1071,13 +1071,13 @@ def parser() -> argparse.ArgumentParser:
     i18n = _i18n_commands(sub)
     q = i18n.add_parser("template", help="write or update <unit>/i18n/<lang>.yaml (existing translations are kept)")
     q.add_argument("--lang", action="append", required=True, help="language code, e.g. hi (repeat for several)")
-    q.add_argument("units", nargs="*", help="'course', a module (folder, id or number) or a scenario id; default: all")
+    _units_argument(q)
     q.set_defaults(func=cmd_i18n_template)
     q = i18n.add_parser("export", help="write a language's strings to a spreadsheet for reviewers")
     q.add_argument("--lang", required=True, help="language code, e.g. bn")
     q.add_argument("--format", choices=("xlsx",), default="xlsx", help="the spreadsheet format (xlsx)")
     q.add_argument("--out", help="file to write (default: build/translations/translations-<lang>.xlsx)")
-    q.add_argument("units", nargs="*", help="'course', a module (folder, id or number) or a scenario id; default: all")
+    _units_argument(q)
     q.set_defaults(func=cmd_i18n_export)
     q = i18n.add_parser("import", help="take a reviewed spreadsheet back: checked rows are written, the rest refused")
     q.add_argument("file", help="the .xlsx file (`i18n export` made it)")
@@ -1092,6 +1092,11 @@ def parser() -> argparse.ArgumentParser:
         q.add_argument("--lang", action="append", help="only this language (hi, bn, mr); repeatable")
         q.set_defaults(func=cmd_i18n_ui)
     return top
+
+
+def _units_argument(p: argparse.ArgumentParser) -> None:
+    """The content units a translation command works on (i18n template, i18n export)."""
+    p.add_argument("units", nargs="*", help="'course', a module (folder, id or number) or a scenario id; default: all")
 
 
 def _database_option(p: argparse.ArgumentParser) -> None:
