@@ -9,12 +9,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from queue import Empty, Queue
+from typing import Any, TextIO
 
 from ipt_course.grading.nbgrader_api import nbgrader_api
 from ipt_course.paths import Project
@@ -60,8 +61,13 @@ def pending_submissions(project: Project) -> list[PendingSubmission]:
 class _Worker:
     """One grading process, started before the submissions are checked so its imports and kernel start meanwhile.
 
-    It is sent "<module>/<trainee>" lines on stdin and answers one JSON line per submission on stdout.
+    It is sent "<module>/<trainee>" lines on stdin, a few at a time as it answers, and answers one JSON line per
+    submission on stdout.
     """
+
+    ahead = 2
+    """Submissions sent before the worker answers the first: it never waits for the next, and at the end no
+    worker holds more than two that another, idle, could have taken."""
 
     def __init__(self, project: Project) -> None:
         # A file, not a pipe: a pipe read only at the end could fill up and stall the worker.
@@ -74,41 +80,47 @@ class _Worker:
             text=True,
         )
 
-    def grade(self, subs: list[PendingSubmission], on_done: Callable[[GradeResult], None] | None) -> list[GradeResult]:
-        """Grade a share of the submissions, reporting each success as it comes (failures get one more try)."""
+    def grade(self, todo: Queue[PendingSubmission], on_done: Callable[[GradeResult], None] | None) -> list[GradeResult]:
+        """Grade submissions taken from `todo` until it is empty, reporting each success as it comes (failures get
+        one more try). Taking them one by one, every worker stays busy to the end, however the trainees' numbers
+        of submissions divide."""
         assert self.process.stdin is not None and self.process.stdout is not None
+        sent: list[PendingSubmission] = []
         by_key: dict[tuple[str, str], GradeResult] = {}
+
+        def send_next() -> None:
+            assert self.process.stdin is not None
+            try:
+                sub = todo.get_nowait()
+            except Empty:
+                self.process.stdin.close()
+                return
+            sent.append(sub)
+            self.process.stdin.write(f"{sub.module_id}/{sub.trainee_id}\n")
+            self.process.stdin.flush()
+
         try:
-            self.process.stdin.write("".join(f"{s.module_id}/{s.trainee_id}\n" for s in subs))
-            self.process.stdin.close()
-        except OSError:  # the worker already stopped: its error output says why
+            for _ in range(self.ahead):
+                if not self.process.stdin.closed:
+                    send_next()
+            for line in self.process.stdout:
+                if line.startswith("{"):
+                    result = GradeResult(**json.loads(line))
+                    by_key[(result.module_id, result.trainee_id)] = result
+                    if on_done and result.success:
+                        on_done(result)
+                    if not self.process.stdin.closed:
+                        send_next()
+        except OSError:  # the worker stopped: its error output says why
             pass
-        for line in self.process.stdout:
-            if line.startswith("{"):
-                result = GradeResult(**json.loads(line))
-                by_key[(result.module_id, result.trainee_id)] = result
-                if on_done and result.success:
-                    on_done(result)
         self.process.wait()
         self.errors.seek(0)
         failure = (self.errors.read() or "the worker stopped")[-4000:]
         self.errors.close()
         return [
             by_key.get((s.module_id, s.trainee_id), GradeResult(s.trainee_id, s.module_id, False, failure))
-            for s in subs
+            for s in sent
         ]
-
-
-def _shares(pending: list[PendingSubmission], workers: int) -> list[list[PendingSubmission]]:
-    """Split the submissions between workers, each trainee's in one share (so no two workers create one student),
-    the largest first to the least loaded."""
-    by_trainee: dict[str, list[PendingSubmission]] = {}
-    for sub in pending:
-        by_trainee.setdefault(sub.trainee_id, []).append(sub)
-    shares: list[list[PendingSubmission]] = [[] for _ in range(workers)]
-    for subs in sorted(by_trainee.values(), key=len, reverse=True):
-        min(shares, key=len).extend(subs)
-    return shares
 
 
 def skip_unused_format_checkers() -> None:
@@ -175,11 +187,14 @@ def one_engine_per_database() -> Iterator[None]:
             engine.dispose()
 
 
-def _grade_here(project: Project, subs: list[PendingSubmission], api: Any = None) -> Iterator[GradeResult]:
+def _grade_here(
+    project: Project, subs: Iterable[PendingSubmission], api: Any = None, students: bool = False
+) -> Iterator[GradeResult]:
     """Grade submissions in this process, one after another on its kept kernel.
 
     Called without `api` (one worker, or a retry), the kernel is stopped at the end; a worker process passes its
-    own API and keeps its kernel until it exits.
+    own API and keeps its kernel until it exits. With `students`, each trainee is made an nbgrader student first
+    in a way that another worker grading her at the same time cannot make fail (see _create_student).
     """
     from ipt_course.grading.preprocessors import OverwriteCellsCached, shutdown_kept_kernel
 
@@ -188,7 +203,11 @@ def _grade_here(project: Project, subs: list[PendingSubmission], api: Any = None
     OverwriteCellsCached.forget()  # the course may have been built again since an earlier run in this process
     try:
         with one_engine_per_database():
+            known: set[str] = set()
             for sub in subs:
+                if students and sub.trainee_id not in known:
+                    _create_student(api, sub.trainee_id)
+                    known.add(sub.trainee_id)
                 outcome = api.autograde(sub.module_id, sub.trainee_id, force=True, create=True)
                 ok = bool(outcome.get("success"))
                 message = "" if ok else str(outcome.get("log") or outcome.get("error") or "unknown error")[-4000:]
@@ -196,6 +215,20 @@ def _grade_here(project: Project, subs: list[PendingSubmission], api: Any = None
     finally:
         if own_kernel:
             shutdown_kept_kernel()
+
+
+def _create_student(api: Any, student_id: str) -> None:
+    """What nbgrader's autograde does first (update_or_create_student, with no details), tried again if another
+    worker added her between its look-up and its insert; autograde then finds her and changes nothing."""
+    from nbgrader.api import Gradebook, InvalidEntry
+
+    for _ in range(3):
+        try:
+            with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+                gradebook.update_or_create_student(student_id)
+            return
+        except InvalidEntry:  # added meanwhile by another worker: the next look-up finds her
+            continue
 
 
 def autograde_pending(
@@ -207,8 +240,8 @@ def autograde_pending(
     """Autograde each pending submission with nbgrader, `workers` processes at a time (default: one per core).
 
     Stock autograde starts a kernel for every notebook and grades one at a time (nbgrader#174). Here each worker
-    process runs nbgrader's own Autograde converter over its share on one kept kernel (see grading_api), and the
-    workers start while the submissions are still being checked against the store. A submission that fails (for
+    process runs nbgrader's own Autograde converter on one kept kernel (see grading_api), taking submissions one by
+    one from a common queue, and the workers start while the submissions are still being checked against the store. A submission that fails (for
     instance on a busy gradebook) is tried once more alone; a corrupt one fails alone with nbgrader's message.
     """
     skip_unused_format_checkers()
@@ -250,12 +283,15 @@ def autograde_pending(
         # The main process only waits from here on; what follows grading (what waits for a trainer, the roster's
         # names) reads the gradebook through nbgrader, whose import is seconds: load it meanwhile, not after.
         threading.Thread(target=_load_nbgrader_api, name="import nbgrader.api", daemon=True).start()
-        shares = _shares(pending, len(started))
+        todo: Queue[PendingSubmission] = Queue()
+        for sub in pending:
+            todo.put(sub)
         with ThreadPoolExecutor(max_workers=len(started)) as pool:
-            graded = pool.map(lambda pair: pair[0].grade(pair[1], on_done), zip(started, shares, strict=True))
-            for share_results in graded:
+            for share_results in pool.map(lambda worker: worker.grade(todo, on_done), started):
                 for result in share_results:
                     results[PendingSubmission(result.trainee_id, result.module_id)] = result
+        for sub in pending:  # every worker stopped before these were sent: graded below, alone
+            results.setdefault(sub, GradeResult(sub.trainee_id, sub.module_id, False, "no worker left"))
         retry = [sub for sub in pending if not results[sub].success]
         for result in _grade_here(project, retry) if retry else ():  # one more try each, alone
             results[PendingSubmission(result.trainee_id, result.module_id)] = result
@@ -283,9 +319,15 @@ def _work(root: Path) -> None:
     # process: set it aside from the full garbage collections that grading's allocations trigger.
     gc.collect()
     gc.freeze()
-    todo = [PendingSubmission(*reversed(line.strip().split("/", 1))) for line in sys.stdin if line.strip()]
-    for graded in _grade_here(project, todo, api):
+    for graded in _grade_here(project, _sent(sys.stdin), api, students=True):
         print(json.dumps(asdict(graded)), flush=True)
+
+
+def _sent(lines: TextIO) -> Iterator[PendingSubmission]:
+    """Each "<module>/<trainee>" line as it comes (the next is sent only once this one is answered)."""
+    while line := lines.readline():
+        if line.strip():
+            yield PendingSubmission(*reversed(line.strip().split("/", 1)))
 
 
 if __name__ == "__main__":
