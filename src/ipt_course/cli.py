@@ -25,6 +25,7 @@ from ipt_course.progress.backup import StoreDamaged, StoreStats
 from ipt_course.progress.database import ENV_DATABASE_URL, BadDatabaseURL, check_url
 
 if TYPE_CHECKING:
+    from ipt_course.content.i18n import SourceUnit
     from ipt_course.content.loader import LoadedCourse
     from ipt_course.content.scenario import Scenario
 
@@ -822,19 +823,33 @@ def cmd_flag(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_i18n_template(args: argparse.Namespace) -> int:
-    from ipt_course.content.i18n import select_units, source_units, write_template
+def _named_units(project: Project, names: list[str]) -> list[SourceUnit] | None:
+    """The content units named on the command line (every unit when none is); None, said why, if a name matches none."""
+    from ipt_course.content.i18n import select_units, source_units
 
-    project = _project(args)
     try:
-        units = select_units(source_units(project), args.units)
+        return select_units(source_units(project), names)
     except ValueError as err:
         err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+        return None
+
+
+def _shown(path: Path, project: Project) -> Path:
+    """A path as the command says it: relative to the course folder when it is inside it."""
+    return path.relative_to(project.root) if path.is_relative_to(project.root) else path
+
+
+def cmd_i18n_template(args: argparse.Namespace) -> int:
+    from ipt_course.content.i18n import write_template
+
+    project = _project(args)
+    units = _named_units(project, args.units)
+    if units is None:
         return 2
     for language in args.lang:
         for unit in units:
             result = write_template(unit, language)
-            rel = result.path.relative_to(project.root) if result.path.is_relative_to(project.root) else result.path
+            rel = _shown(result.path, project)
             if result.created:
                 console.print(f"Wrote [bold]{rel}[/bold]: {len(result.added)} string(s) to translate")
             elif result.changed:
@@ -853,14 +868,11 @@ def cmd_i18n_template(args: argparse.Namespace) -> int:
 
 
 def cmd_i18n_export(args: argparse.Namespace) -> int:
-    from ipt_course.content.i18n import select_units, source_units
     from ipt_course.content.i18n_sheet import export_workbook
 
     project = _project(args)
-    try:
-        units = select_units(source_units(project), args.units)
-    except ValueError as err:
-        err_console.print(f"[red]✗ {escape(str(err))}[/red]")
+    units = _named_units(project, args.units)
+    if units is None:
         return 2
     out = Path(args.out) if args.out else project.build_dir / "translations" / f"translations-{args.lang}.xlsx"
     rows = export_workbook(units, args.lang, out)
@@ -875,7 +887,7 @@ def cmd_i18n_import(args: argparse.Namespace) -> int:
     project = _project(args)
     result = import_workbook(source_units(project), Path(args.file), language=args.lang)
     for path, count in result.written.items():
-        rel = path.relative_to(project.root) if path.is_relative_to(project.root) else path
+        rel = _shown(path, project)
         console.print(f"Wrote {count} string(s) to [bold]{rel}[/bold]")
     if result.unchanged:
         console.print(f"[dim]{result.unchanged} row(s) were already in the files as they are[/dim]")
