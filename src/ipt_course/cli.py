@@ -557,6 +557,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+REPORT_FORMATS = ("csv", "xlsx", "html", "pdf")
+"""What `export` and `merge` write (grading.export.FORMATS; not imported here: pandas would slow every command)."""
+
+
+def _report_format_option(p: argparse.ArgumentParser, default: str, help: str) -> None:
+    """--format for the competency export and the merged report (export, merge)."""
+    p.add_argument("--format", choices=REPORT_FORMATS, default=default, help=help)
+
+
 def _report_language_option(p: argparse.ArgumentParser) -> None:
     """--lang for the supervisor's report (html, pdf); the CSV and XLSX tables are the same whatever it is."""
     from ipt_course.i18n_ui import DEFAULT_LANGUAGE, LANGUAGES
@@ -1020,12 +1029,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release_feedback)
 
     p = sub.add_parser("export", help="write the competency export for supervisors")
-    p.add_argument(
-        "--format",
-        choices=("csv", "xlsx", "html", "pdf"),
-        default="csv",
-        help="csv: one file per table; xlsx: one workbook; html/pdf: the supervisor's report",
-    )
+    _report_format_option(p, "csv", "csv: one file per table; xlsx: one workbook; html/pdf: the supervisor's report")
     p.add_argument("--out", default="export", help="folder to write to (default: export/)")
     p.add_argument("--names", action="store_true", help="include trainee names (default: pseudonymous ids only)")
     _report_language_option(p)
@@ -1041,7 +1045,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="combine offline homes' bundles into one supervisor's report")
     p.add_argument("bundles", nargs="+", help="bundle files from `ipt-course export --bundle` (any number, any order)")
     p.add_argument("--out", required=True, help="folder to write the report to")
-    p.add_argument("--format", choices=("csv", "xlsx", "html", "pdf"), default="html", help="as export (default: html)")
+    _report_format_option(p, "html", "as export (default: html)")
     p.add_argument("--names", action="store_true", help="include trainee names the bundles carry (default: ids)")
     _report_language_option(p)
     p.set_defaults(func=cmd_merge)
