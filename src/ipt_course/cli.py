@@ -1016,7 +1016,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="reports for authors: `report coverage` (competencies x modules)")
     p.add_argument("which", choices=("coverage", "translations"), help="which report")
     p.add_argument("--out", help="file to write (default: build/reports/coverage.html)")
-    p.add_argument("--lang", action="append", help="translations: only this language (repeatable)")
+    _languages_option(p, "translations: only this language (repeatable)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -1086,7 +1086,7 @@ def parser() -> argparse.ArgumentParser:
     # content translations (content/i18n.py) share the `i18n` command with the interface catalogues above
     i18n = _i18n_commands(sub)
     q = i18n.add_parser("template", help="write or update <unit>/i18n/<lang>.yaml (existing translations are kept)")
-    q.add_argument("--lang", action="append", required=True, help="language code, e.g. hi (repeat for several)")
+    _languages_option(q, "language code, e.g. hi (repeat for several)", required=True)
     _units_argument(q)
     q.set_defaults(func=cmd_i18n_template)
     q = i18n.add_parser("export", help="write a language's strings to a spreadsheet for reviewers")
@@ -1105,9 +1105,14 @@ def parser() -> argparse.ArgumentParser:
         ("compile", "check placeholders and compile each language's .po to .mo"),
     ):
         q = i18n.add_parser(name, help=words)
-        q.add_argument("--lang", action="append", help="only this language (hi, bn, mr); repeatable")
+        _languages_option(q, "only this language (hi, bn, mr); repeatable")
         q.set_defaults(func=cmd_i18n_ui)
     return top
+
+
+def _languages_option(p: argparse.ArgumentParser, help: str, required: bool = False) -> None:
+    """--lang given once per language (report translations, i18n template and the catalogue commands): a list."""
+    p.add_argument("--lang", action="append", required=required, help=help)
 
 
 def _units_argument(p: argparse.ArgumentParser) -> None:
