@@ -251,8 +251,32 @@ def describe_flag(
     evidence: Evidence,
     results: dict[tuple[str, str, str], ItemResult],
     role_play_texts: dict[tuple[str, str, str], str],
+    memo: dict[Any, Flag] | None = None,
 ) -> Flag:
-    """A flag in words: the question or case moment, what the trainee chose, why it may harm, and what helps."""
+    """A flag in words: the question or case moment, what the trainee chose, why it may harm, and what helps.
+
+    `memo` keeps the words of an item's answer or a case choice for the next trainee who gave the same (a
+    workshop's flags say the same few things thousands of times); a role-play's words are her own, never kept."""
+    if memo is None or evidence.kind not in ("item", "simulation"):
+        return _describe_flag(course, record, evidence, results, role_play_texts)
+    result = results.get((evidence.trainee_id, evidence.module_id, evidence.source))
+    chosen = result.chosen if result is not None and evidence.kind == "item" else None
+    # A case choice is the same words in every play (the attempt is the flag's own field, set below).
+    where = _split_source(evidence.source) if evidence.kind == "simulation" else evidence.source
+    key = (evidence.kind, evidence.module_id, where, evidence.harm, chosen, record.competency, record.name)
+    said = memo.get(key)
+    if said is None:
+        said = memo[key] = _describe_flag(course, record, evidence, results, role_play_texts)
+    return replace(said, trainee_id=evidence.trainee_id, attempt=evidence.attempt, evidence=evidence.where)
+
+
+def _describe_flag(
+    course: LoadedCourse,
+    record: CompetencyRecord,
+    evidence: Evidence,
+    results: dict[tuple[str, str, str], ItemResult],
+    role_play_texts: dict[tuple[str, str, str], str],
+) -> Flag:
     module = _module(course, evidence.module_id)
     harm_name, why = harm_words(course, evidence.harm)
     where, question, chosen, guidance = evidence.source, "", "", ""
@@ -472,9 +496,10 @@ def supervisor_data(
     texts = role_play_texts or {}
     results = {(r.trainee_id, r.module_id, r.item_id): r for s in graded for r in s.results}
     order = {m.id: m.meta.number for m in course.modules}
+    memo: dict[Any, Flag] = {}
     with speaking(language):
         flags = sorted(
-            (describe_flag(course, r, ev, results, texts) for r in records for ev in r.flags),
+            (describe_flag(course, r, ev, results, texts, memo) for r in records for ev in r.flags),
             key=lambda f: (f.trainee_id, order.get(f.module_id, 0), f.kind, f.evidence, f.competency),
         )
     return SupervisorData(
