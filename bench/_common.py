@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -14,6 +13,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ipt_course._ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -66,12 +67,6 @@ def roster_rows(root: Path) -> list[tuple[str, str, str]]:
 
     with (root / "workshop" / "roster.csv").open() as handle:
         return [(r["trainee_id"], r["name"], r["pin"]) for r in csv.DictReader(handle)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:

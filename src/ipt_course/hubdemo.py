@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ipt_course._ports import free_port
 from ipt_course.paths import Project, find_project
-from ipt_course.pgcluster import FolderUnreachable, PostgresCluster, PostgresUnavailable, find_bindir, free_port
+from ipt_course.pgcluster import FolderUnreachable, PostgresCluster, PostgresUnavailable, find_bindir
 
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 """The proxy JupyterHub starts, from npm, pinned (it needs Node.js 20 or newer)."""

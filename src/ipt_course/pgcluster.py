@@ -6,13 +6,14 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+
+from ipt_course._ports import free_port
 
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
 """Where Debian's `postgresql` package puts each major version's programs (`N/bin`), off PATH."""
@@ -38,13 +39,6 @@ class FolderUnreachable(PostgresUnavailable):
 
 class PostgresNotStarted(RuntimeError):
     """initdb or pg_ctl failed; the message holds their output and the end of the server's log."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def find_bindir(path: str | None = None, debian_root: Path = DEBIAN_ROOT) -> Path | None:

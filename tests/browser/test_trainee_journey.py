@@ -8,7 +8,6 @@ import http.cookiejar
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ipt_course._ports import free_port
 from ipt_course.browser import CHROMIUM_ARGS, chromium_path
 from ipt_course.content.loader import load_course
 from ipt_course.identity.workshop import COOKIE
@@ -38,12 +38,6 @@ if CHROMIUM is None:
     pytest.skip("no Chromium: `make test` fetches one, or apt-get install chromium", allow_module_level=True)
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
