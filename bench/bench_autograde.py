@@ -12,6 +12,7 @@ changes between runs: `--repeat` alternates the two and reports medians.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -100,13 +101,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = course_copy(Path(tmp) / "base")
         count, modules = prepare(base, args.per_module)
+        load_before = os.getloadavg()[0]
         runs = [_grade_both(base, Path(tmp), modules, run) for run in range(args.repeat)]
+        load_after = os.getloadavg()[0]
         ours = statistics.median(r[0] for r in runs)
         stock = statistics.median(r[1] for r in runs)
         same = all(r[2] for r in runs)
         if args.repeat > 1:
             each = ", ".join(f"{s / o:.1f}x" for o, s, _ in runs)
             print(f"{args.repeat} runs, ours/stock each: {each}")
+        # The machine may be shared: the load (runnable processes, 1-minute average) says how busy it was.
+        print(f"load average {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} cores")
         print(
             f"autograde {count} submissions ({len(modules)} modules): ours {ours:.1f} s, "
             f"nbgrader autograde {stock:.1f} s" + (" (medians)" if args.repeat > 1 else "")

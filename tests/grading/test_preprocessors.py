@@ -147,8 +147,9 @@ def _assignment_in_gradebook(folder: Path) -> tuple[str, Any]:
 
 
 def test_source_cells_read_once_restore_what_stock_restores(tmp_path: Path) -> None:
-    """Does OverwriteCellsCached (source cells read once per run) give a tampered submission exactly what nbgrader's
-    OverwriteCells gives: a locked cell's source, points and cell type put back, an unknown cell's id dropped?"""
+    """Do OverwriteCellsCached and OverwriteKernelspecCached (read once per run) give a tampered submission exactly
+    what nbgrader's OverwriteCells and OverwriteKernelspec give: a locked cell's source, points and cell type put
+    back, an unknown cell's id dropped, the kernelspec put back?"""
     import copy
 
     from nbgrader.preprocessors import OverwriteCells
@@ -174,6 +175,17 @@ def test_source_cells_read_once_restore_what_stock_restores(tmp_path: Path) -> N
     assert mine.cells[4].cell_type == "code"
     assert "grade_id" not in mine.cells[5].metadata.nbgrader
     assert mine != submitted
+
+    from nbgrader.preprocessors import OverwriteKernelspec
+
+    from ipt_course.grading.preprocessors import OverwriteKernelspecCached
+
+    submitted.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash"}  # read once, put back as stock
+    theirs, _ = OverwriteKernelspec()(copy.deepcopy(submitted), copy.deepcopy(resources))
+    mine, _ = OverwriteKernelspecCached()(copy.deepcopy(submitted), copy.deepcopy(resources))
+    again, _ = OverwriteKernelspecCached()(copy.deepcopy(submitted), copy.deepcopy(resources))
+    assert mine.metadata == theirs.metadata == again.metadata
+    assert mine.metadata["kernelspec"]["name"] == "python3"
 
 
 def test_grades_from_one_query_are_the_rows_stock_writes(tmp_path: Path) -> None:

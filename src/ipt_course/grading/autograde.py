@@ -136,9 +136,10 @@ def skip_unused_format_checkers() -> None:
 def grading_api(project: Project) -> Any:
     """nbgrader's API for this course, its autograde executing every notebook on one kept kernel.
 
-    The pipeline is nbgrader's own converter with its preprocessors in its order; four of them are swapped for
+    The pipeline is nbgrader's own converter with its preprocessors in its order; five of them are swapped for
     subclasses that each take one cost out (a kernel per notebook, a commit and two queries per cell, two more
-    queries per cell for the source cells, a schema check per cell): see preprocessors.py.
+    queries per cell for the source cells, a gradebook opened for the kernelspec, a schema check per cell): see
+    preprocessors.py.
     """
     from nbgrader.converters import Autograde
     from traitlets.config import Config
@@ -241,8 +242,9 @@ def autograde_pending(
 
     Stock autograde starts a kernel for every notebook and grades one at a time (nbgrader#174). Here each worker
     process runs nbgrader's own Autograde converter on one kept kernel (see grading_api), taking submissions one by
-    one from a common queue, and the workers start while the submissions are still being checked against the store. A submission that fails (for
-    instance on a busy gradebook) is tried once more alone; a corrupt one fails alone with nbgrader's message.
+    one from a common queue, and the workers start while the submissions are still being checked against the
+    store. A submission that fails (for instance on a busy gradebook) is tried once more alone; a corrupt one fails
+    alone with nbgrader's message.
     """
     skip_unused_format_checkers()
     from ipt_course.grading.integrity import check_submissions

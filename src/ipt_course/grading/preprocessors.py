@@ -4,8 +4,8 @@ Each class is nbgrader's preprocessor with one cost taken out, and nothing else 
 by nbgrader's code. KeptKernelExecute keeps its kernel (reset between notebooks) instead of starting one per
 notebook; SaveAutoGradesPerNotebook commits a notebook's grades once instead of once per cell, and finds its rows in
 one query instead of two per cell; OverwriteCellsCached reads an assignment's source cells once per grading run
-instead of twice per cell per submission; and CheckCellMetadataCompiled checks the metadata schema once per
-process instead of once per cell.
+instead of twice per cell per submission, and OverwriteKernelspecCached its kernelspec once; and
+CheckCellMetadataCompiled checks the metadata schema once per process instead of once per cell.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from nbclient.client import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
-from nbgrader.preprocessors import CheckCellMetadata, Execute, OverwriteCells, SaveAutoGrades
+from nbgrader.preprocessors import CheckCellMetadata, Execute, OverwriteCells, OverwriteKernelspec, SaveAutoGrades
 
 # Run silently before each notebook: a kept kernel is brought back to what a fresh one gives nbgrader (an empty
 # namespace, execution count 1, the notebook's folder as working directory), so every output, execution counts
@@ -304,8 +304,10 @@ class OverwriteCellsCached(OverwriteCells):  # type: ignore[misc]  # nbgrader is
 
     @classmethod
     def forget(cls) -> None:
-        """Read the source cells afresh for the next notebook (a new grading run, or the course built again)."""
+        """Read the source cells (and kernelspecs) afresh for the next notebook (a new grading run, or the course
+        built again)."""
         cls._cells.clear()
+        OverwriteKernelspecCached._kernelspecs.clear()
 
     def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
         from nbconvert.preprocessors import Preprocessor
@@ -320,6 +322,36 @@ class OverwriteCellsCached(OverwriteCells):  # type: ignore[misc]  # nbgrader is
             self._cells[key] = _SourceCells.read(self.db_url, self.notebook_id, self.assignment_id)
         self.gradebook = self._cells[key]
         return Preprocessor.preprocess(self, nb, resources)  # type: ignore[no-untyped-call,no-any-return]
+
+
+class OverwriteKernelspecCached(OverwriteKernelspec):  # type: ignore[misc]  # nbgrader is untyped
+    """nbgrader's OverwriteKernelspec, the source notebook's kernelspec read once per grading run (forgotten with
+    the source cells, see OverwriteCellsCached.forget) instead of a gradebook opened for it per notebook."""
+
+    _kernelspecs: ClassVar[dict[tuple[str, str, str], str | None]] = {}
+
+    def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        import json
+
+        from nbgrader.api import Gradebook
+
+        notebook_id = resources["nbgrader"]["notebook"]
+        assignment_id = resources["nbgrader"]["assignment"]
+        db_url = resources["nbgrader"]["db_url"]
+        key = (db_url, assignment_id, notebook_id)
+        if key not in self._kernelspecs:
+            with Gradebook(db_url) as gb:  # a notebook not in the gradebook raises MissingEntry here, as stock
+                self._kernelspecs[key] = gb.find_notebook(notebook_id, assignment_id).kernelspec
+        # From here on, stock's code.
+        kernelspec = self._kernelspecs[key]
+        if kernelspec is not None:
+            kernelspec = json.loads(kernelspec)
+        self.log.debug(f"Source notebook kernelspec: {kernelspec}")
+        self.log.debug(f"Submitted notebook kernelspec: {nb.metadata.get('kernelspec', None)}")
+        if kernelspec:
+            self.log.debug(f"Overwriting submitted notebook kernelspec: {kernelspec}")
+            nb.metadata["kernelspec"] = kernelspec
+        return nb, resources
 
 
 class _SourceCells:
@@ -424,6 +456,7 @@ class CheckCellMetadataCompiled(CheckCellMetadata):  # type: ignore[misc]  # nbg
 FASTER = {
     Execute: KeptKernelExecute,
     OverwriteCells: OverwriteCellsCached,
+    OverwriteKernelspec: OverwriteKernelspecCached,
     SaveAutoGrades: SaveAutoGradesPerNotebook,
     CheckCellMetadata: CheckCellMetadataCompiled,
 }
