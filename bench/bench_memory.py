@@ -123,12 +123,15 @@ def main() -> None:
             time.sleep(3)
             now = status(base)
             kernels = kernel_pids(server.pid)
-            total = sum(pss_kb(pid) for pid in kernels) + pss_kb(server.pid)
+            in_kernels, in_server = sum(pss_kb(pid) for pid in kernels), pss_kb(server.pid)
+            total = in_kernels + in_server
             per = total / 1024 / TRAINEES
             print(
                 f"{TRAINEES} trainees, each visited {MODULES} modules: {now['kernels']} kernels "
                 f"({now['owned']} trainees' + {now['pooled']} preheated); "
-                f"PSS server + kernels {total / 1024:.0f} MB = {per:.1f} MB per signed-in trainee "
+                f"PSS server {in_server / 1024:.0f} MB + kernels {in_kernels / 1024:.0f} MB "
+                f"({in_kernels / 1024 / max(1, len(kernels)):.0f} MB each) "
+                f"= {per:.1f} MB per signed-in trainee "
                 f"(target <= {TARGET_MB}: {'met' if per <= TARGET_MB else 'NOT met'})",
                 flush=True,
             )

@@ -857,9 +857,10 @@ def light_activity_watch(manager: Any) -> None:
     manager.start_watching_activity = start_watching_activity
 
 
-NUDGE_SECONDS = 0.05
-"""How often a page's new kernel connection asks again until the kernel's first broadcast gets through."""
-NUDGE_TRIES = 40
+NUDGE_AT = (0.05, 0.1, 0.2, 0.3)
+"""When (seconds after connecting) a page's new kernel connection asks the kernel again, unless its first
+broadcast got through already; jupyter_server's own asks every 0.5 s go on after these (a few only, so a burst
+of pages connecting at once does not flood the kernels with asks)."""
 
 
 def quick_nudge_connection() -> type:
@@ -868,8 +869,8 @@ def quick_nudge_connection() -> type:
     On a new connection the server asks the kernel for its info and waits until one of the kernel's broadcasts
     (IOPub) arrives on the new subscription; a broadcast sent before the subscription has reached the kernel is
     dropped (ZeroMQ's "slow joiner"), and jupyter_server asks again only after 0.5 s, so about every other page
-    opened waited that long before the browser could load its widgets. Here the kernel is asked again every
-    50 ms (on a transient channel, whose replies no page sees) until the connection is up.
+    opened waited that long before the browser could load its widgets. Here the kernel is also asked at NUDGE_AT
+    (on a transient channel, whose replies no page sees) unless the connection is up by then.
     """
     from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
     from tornado.ioloop import IOLoop
@@ -882,15 +883,17 @@ def quick_nudge_connection() -> type:
             shell = self.kernel_manager.connect_shell()
             loop = IOLoop.current()
 
-            def again(count: int) -> None:
-                if connected.done() or count >= NUDGE_TRIES or shell.closed():
-                    if not shell.closed():
-                        shell.close()
+            def again(last: bool) -> None:
+                if shell.closed():
+                    return
+                if connected.done() or last:
+                    shell.close()
                     return
                 self.session.send(shell, "kernel_info_request")
-                loop.call_later(NUDGE_SECONDS, again, count + 1)
 
-            loop.call_later(NUDGE_SECONDS, again, 0)
+            for at in NUDGE_AT:
+                loop.call_later(at, again, False)
+            loop.call_later(NUDGE_AT[-1] + 0.1, again, True)  # then the transient channel is closed
             return connected
 
     return QuickNudge
