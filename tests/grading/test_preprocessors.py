@@ -104,7 +104,10 @@ def test_gradebooks_share_one_engine_while_grading(tmp_path: Path) -> None:
             assert [s.id for s in second.students] == ["t1"], "what one wrote, the next one reads"
         with Gradebook(f"sqlite:///{tmp_path / 'other.db'}") as other:
             assert other.engine is not first.engine, "another database, another engine"
+            other.add_student("t2")  # its tables were made: create_all is skipped only where it already ran
+            assert "create_all" in vars(nbgrader.api.Base.metadata)
     assert nbgrader.api.create_engine is stock
+    assert "create_all" not in vars(nbgrader.api.Base.metadata), "nbgrader's own create_all again"
     with Gradebook(url) as after, Gradebook(url) as after_too:
         assert after.engine is not after_too.engine, "outside grading, nbgrader as it is"
         assert [s.id for s in after.students] == ["t1"]

@@ -165,11 +165,17 @@ def one_engine_per_database() -> Iterator[None]:
     after the kernel. The rows written are nbgrader's own; only the engine (its compiled-SQL cache and its pool of
     connections, each rolled back when handed back) outlives a Gradebook. Nothing is held open on the database
     between transactions, so another worker's writes go on as before; the pool is closed when grading ends.
+
+    Each Gradebook also makes sure every table exists (create_all: a look-up per table); on a shared engine that
+    is done the first time only, since nothing drops nbgrader's tables while grading.
     """
     import nbgrader.api
 
     stock = nbgrader.api.create_engine
     engines: dict[tuple[str, str], Any] = {}
+    metadata = nbgrader.api.Base.metadata
+    stock_create_all = metadata.create_all
+    checked: list[Any] = []
 
     def shared(url: Any, **kwargs: Any) -> Any:
         key = (str(url), repr(sorted(kwargs.items())))
@@ -178,11 +184,20 @@ def one_engine_per_database() -> Iterator[None]:
             engine.dispose = lambda *args, **kw: None  # Gradebook.close would empty the pool: keep it till the end
         return engines[key]
 
+    def create_all_once(bind: Any, tables: Any = None, checkfirst: bool = True) -> None:
+        if tables is None and checkfirst and any(bind is engine for engine in checked):
+            return
+        stock_create_all(bind=bind, tables=tables, checkfirst=checkfirst)
+        if tables is None and checkfirst and any(bind is engine for engine in engines.values()):
+            checked.append(bind)
+
     nbgrader.api.create_engine = shared
+    metadata.create_all = create_all_once
     try:
         yield
     finally:
         nbgrader.api.create_engine = stock
+        del metadata.create_all
         for engine in engines.values():
             del engine.dispose
             engine.dispose()
@@ -230,6 +245,8 @@ def _create_student(api: Any, student_id: str) -> None:
             return
         except InvalidEntry:  # added meanwhile by another worker: the next look-up finds her
             continue
+        except Exception:  # say, a busy database: autograde's own attempt then fails or not, and says why
+            return
 
 
 def autograde_pending(
