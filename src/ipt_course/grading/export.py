@@ -932,12 +932,16 @@ def _write_pages_in_parallel(
         _write_pages(data, pages)
         return
     context = multiprocessing.get_context("fork")
-    children = [context.Process(target=_write_pages, args=(data, pages[n::workers])) for n in range(1, workers)]
+    # This process also writes the report page (about a third of the pages' work): it takes a smaller share.
+    mine = pages[:: workers + 1]
+    rest = [page for n, page in enumerate(pages) if n % (workers + 1)]
+    shares = [rest[n :: workers - 1] for n in range(workers - 1)]
+    children = [context.Process(target=_write_pages, args=(data, share)) for share in shares]
     for child in children:
         child.start()
     try:
         meanwhile()
-        _write_pages(data, pages[0::workers])
+        _write_pages(data, mine)
     finally:
         for child in children:
             child.join()
