@@ -67,7 +67,8 @@ def open_page(port: int, trainee: tuple[str, str, str]) -> tuple[KernelPage, str
     body = opener.open(f"http://127.0.0.1:{port}/voila/render/app.ipynb", timeout=300).read().decode()
     found = KERNEL_ID.search(body)
     if found is None:
-        raise RuntimeError("no kernel on the page")
+        title = re.search(r"<title>(.*?)</title>", body, re.S)
+        raise RuntimeError(f"no kernel on the page ({title.group(1).strip() if title else body[:200]!r})")
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     page = KernelPage(f"ws://127.0.0.1:{port}", found.group(1), cookie, timeout=300)
     page.kernel_info()

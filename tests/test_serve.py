@@ -606,3 +606,49 @@ def test_the_pool_fits_the_laptops_memory(tmp_path: Path) -> None:
     meminfo.write_text("MemAvailable: 1000 kB\n")
     assert memory_pool_limit(meminfo) == POOL_SPARE
     assert memory_pool_limit(tmp_path / "missing") is None
+
+
+def test_the_pool_is_refilled_once_pages_stop_taking_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After pages take pooled kernels, is the pool refilled only once none has been taken for the quiet time
+    (a burst keeps the cores), but never later than the longest wait, and is the sweep's own top-up at once?"""
+    from typing import Any
+
+    import ipt_course.serve as serve
+    from ipt_course.build import APP_NOTEBOOK
+    from ipt_course.serve import Kernels, keep_pool_at_target
+
+    monkeypatch.setattr(serve, "REFILL_QUIET_SECONDS", 0.3)
+    monkeypatch.setattr(serve, "REFILL_AT_MOST_SECONDS", 1.0)
+
+    class Manager:
+        def __init__(self) -> None:
+            self.fills: list[tuple[float, Any]] = []
+            self.kernel_pools_config: dict[str, Any] = {}
+
+        def fill_if_needed(self, delay: float | None = None, notebook_name: str | None = None, **kw: Any) -> None:
+            self.fills.append((time.monotonic(), delay))
+
+    async def scenario() -> tuple[list[float], list[float], list[float]]:
+        manager = Manager()
+        keep_pool_at_target(manager, Kernels(max_kernels=10, pool_size=4, roster_size=4))
+        start = time.monotonic()
+        for _ in range(3):  # three pages 0.1 s apart: no refill while they arrive
+            manager.fill_if_needed(delay=None, notebook_name=APP_NOTEBOOK, extra_kernel_env_variables={})
+            await asyncio.sleep(0.1)
+        quiet = [t - start for t, _ in manager.fills]
+        await asyncio.sleep(0.5)
+        after_quiet = [t - start for t, delay in manager.fills if delay == 0]
+        manager.fills.clear()
+        start = time.monotonic()
+        while time.monotonic() - start < 2.5:  # a steady trickle of pages, one every 0.1 s
+            manager.fill_if_needed(delay=None, notebook_name=APP_NOTEBOOK, extra_kernel_env_variables={})
+            await asyncio.sleep(0.1)
+        trickle = [t - start for t, delay in manager.fills if delay == 0]
+        manager.fill_if_needed(delay=0, notebook_name=APP_NOTEBOOK)  # the sweep's top-up: not held back
+        assert manager.fills[-1][1] == 0 and time.monotonic() - manager.fills[-1][0] < 0.05
+        return quiet, after_quiet, trickle
+
+    quiet, after_quiet, trickle = asyncio.run(scenario())
+    assert quiet == [], "no refill while pages are still taking kernels"
+    assert len(after_quiet) == 1 and after_quiet[0] >= 0.2 + 0.3, after_quiet
+    assert trickle and trickle[0] < 2.0, f"a steady trickle still gets a refill within the longest wait: {trickle}"
