@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -158,3 +160,67 @@ def test_pages_written_by_two_processes_are_those_of_one(
     monkeypatch.setattr(export, "_write_pages", broken)
     with pytest.raises((OSError, RuntimeError)):
         export.write_report(data, tables_of(data), tmp_path / "broken")
+
+
+def test_bulk_gradebook_read_equals_nbgrader_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does the export's bulk read of nbgrader's gradebook give, for every submission, exactly the grades nbgrader's
+    own objects give: each cell's name in order, its score as graded_score reads a Grade (manual, extra credit,
+    waiting for a trainer), its max score (grade or task cell) and its comment?"""
+    from nbgrader.api import Comment, Grade, Gradebook, GradeCell, SolutionCell, SubmittedAssignment, SubmittedNotebook
+    from nbgrader.api import TaskCell
+
+    from ipt_course.grading.competency import _gradebook_rows, graded_score
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # its alembic
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gradebook:
+        for module in ("m1", "m2"):
+            assignment = gradebook.add_assignment(module)
+            notebook = gradebook.add_notebook(module, module)
+            cells = [
+                GradeCell(name="q1", max_score=1, cell_type="code", notebook=notebook),
+                GradeCell(name="q2", max_score=2.5, cell_type="code", notebook=notebook),
+                GradeCell(name="rp", max_score=4, cell_type="markdown", notebook=notebook),
+                TaskCell(name="task", max_score=3, cell_type="markdown", notebook=notebook),
+            ]
+            answers = [SolutionCell(name="rp", notebook=notebook), SolutionCell(name="q1", notebook=notebook)]
+            gradebook.db.add_all(cells + answers)
+            gradebook.db.commit()
+            for number, student in enumerate(("t2", "t1", "t3")):
+                if module == "m2" and student == "t3":
+                    continue  # not submitted
+                gradebook.update_or_create_student(student)
+                sub = SubmittedAssignment(assignment=assignment, student=gradebook.find_student(student))
+                nb = SubmittedNotebook(assignment=sub, notebook=notebook)
+                rows: list[object] = [sub, nb]
+                scores = [  # (auto, manual, extra credit, needs manual)
+                    (1.0, None, None, False),
+                    (0.0, 2.0 if number else None, 0.5 if number == 2 else None, number == 0),
+                    (None, 3.0 if number == 1 else None, None, number != 1),
+                    (None, 2.0, 1.0, False),
+                ]
+                for cell, (auto, manual, extra, needs) in zip(cells, scores, strict=True):
+                    rows.append(Grade(cell=cell, notebook=nb, auto_score=auto, manual_score=manual,
+                                      extra_credit=extra, needs_manual_grade=needs))  # fmt: skip
+                rows.append(Comment(cell=answers[0], notebook=nb, manual_comment=f"said by {student}" * number))
+                rows.append(Comment(cell=answers[1], notebook=nb, auto_comment="No response." if number else None))
+                gradebook.db.add_all(rows)
+            gradebook.db.commit()
+
+        def by_api(module: str) -> list[tuple[str, list[tuple[str, float | None, float, str]]]]:
+            found = []
+            for sub in sorted(gradebook.assignment_submissions(module), key=lambda s: s.student_id):
+                nb = gradebook.find_submission_notebook(module, module, sub.student_id)
+                comments = {c.name: c.comment or "" for c in nb.comments}
+                grades = [(g.name, graded_score(g), float(g.max_score), comments.get(g.name, "")) for g in nb.grades]
+                found.append((sub.student_id, grades))
+            return found
+
+        for trainee in (None, "t1"):
+            bulk = _gradebook_rows(gradebook, ["m1", "m2"], trainee)
+            for module in ("m1", "m2"):
+                mine = [(r.trainee_id, [(g.name, g.score, g.max_score, g.comment) for g in r.grades])
+                        for r in bulk.get(module, [])]  # fmt: skip
+                theirs = [row for row in by_api(module) if trainee is None or row[0] == trainee]
+                assert mine == theirs, (module, trainee)
+        assert [s for s, _ in by_api("m1")] == ["t1", "t2", "t3"], "submissions by trainee"
