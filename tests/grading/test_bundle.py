@@ -112,7 +112,20 @@ def test_merging_the_same_bundles_twice_gives_the_same_report(
     flags = merge_bundles(course, [a, b, a, b]).data.flags
     assert len(flags) == len(merge_bundles(course, [a, b]).data.flags) == 2  # one harmful first play per home
     assert sorted(once) == sorted(
-        [f"csv/{t}.csv" for t in ("trainees", "competencies", "change", "modules", "items", "questions", "options", "flags", "homes")]
+        [
+            f"csv/{t}.csv"
+            for t in (
+                "trainees",
+                "competencies",
+                "change",
+                "modules",
+                "items",
+                "questions",
+                "options",
+                "flags",
+                "homes",
+            )
+        ]
         + ["html/competency-report.html"]
     )
 

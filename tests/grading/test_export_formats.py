@@ -166,8 +166,16 @@ def test_bulk_gradebook_read_equals_nbgrader_api(tmp_path: Path, monkeypatch: py
     """Does the export's bulk read of nbgrader's gradebook give, for every submission, exactly the grades nbgrader's
     own objects give: each cell's name in order, its score as graded_score reads a Grade (manual, extra credit,
     waiting for a trainer), its max score (grade or task cell) and its comment?"""
-    from nbgrader.api import Comment, Grade, Gradebook, GradeCell, SolutionCell, SubmittedAssignment, SubmittedNotebook
-    from nbgrader.api import TaskCell
+    from nbgrader.api import (
+        Comment,
+        Grade,
+        Gradebook,
+        GradeCell,
+        SolutionCell,
+        SubmittedAssignment,
+        SubmittedNotebook,
+        TaskCell,
+    )
 
     from ipt_course.grading.competency import _gradebook_rows, graded_score
 
