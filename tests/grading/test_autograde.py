@@ -72,7 +72,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Project]:
 
 
 def _gradebook_rows(project: Project) -> dict[str, list[tuple[Any, ...]]]:
-    from nbgrader.api import Comment, Grade, Gradebook, SubmittedNotebook
+    from nbgrader.api import Comment, Grade, Gradebook, Student, SubmittedNotebook
 
     from ipt_course.grading.nbgrader_api import gradebook_url
 
@@ -90,8 +90,10 @@ def _gradebook_rows(project: Project) -> dict[str, list[tuple[Any, ...]]]:
             (n.student.id, n.assignment.name, n.name, n.late_submission_penalty, n.flagged)
             for n in gradebook.db.query(SubmittedNotebook).all()
         ]
-    return {name: sorted(rows, key=repr) for name, rows in (("grades", grades), ("comments", comments),
-                                                            ("notebooks", notebooks))}  # fmt: skip
+        # One row per trainee, though two workers may grade her modules at once (see _create_student).
+        students = [(s.id, s.first_name, s.last_name, s.email, s.lms_user_id) for s in gradebook.db.query(Student)]
+    tables = {"grades": grades, "comments": comments, "notebooks": notebooks, "students": students}
+    return {name: sorted(rows, key=repr) for name, rows in tables.items()}
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -114,10 +116,11 @@ def _outputs(nb: Any) -> list[Any]:
 
 
 def test_every_grade_row_is_the_same_as_stock(both: tuple[Project, Project]) -> None:
-    """Does every Grade, Comment and SubmittedNotebook row equal what stock nbgrader autograde writes?"""
+    """Does every Grade, Comment, SubmittedNotebook and Student row equal what stock nbgrader autograde writes?"""
     ours, stock = both
     mine, theirs = _gradebook_rows(ours), _gradebook_rows(stock)
     assert len(mine["grades"]) > 30
+    assert len(mine["students"]) == 6, "four cohort trainees, 'blank' and 'last-options', each once"
     assert {row[4] for row in mine["grades"]} >= {0.0, 1.0}, "right and wrong answers both graded"
     assert any(row[7] for row in mine["grades"]), "written role-plays wait for a trainer"
     assert mine == theirs
