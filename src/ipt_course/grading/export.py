@@ -912,7 +912,8 @@ def write_report(
 
 
 PAGE_WORKERS = 2
-"""Processes writing a big group's trainee pages (the two cores of a trainer's laptop)."""
+"""Processes writing a big group's report (the two cores of a trainer's laptop): this one the report page, the
+others the trainee pages."""
 PARALLEL_FROM = 100
 """Fewer trainee pages than this are written by this process alone (a fork costs more than it saves)."""
 
@@ -920,9 +921,9 @@ PARALLEL_FROM = 100
 def _write_pages_in_parallel(
     data: SupervisorData, pages: list[tuple[str, Path]], meanwhile: Callable[[], None]
 ) -> None:
-    """Each trainee's own page, written by PAGE_WORKERS processes forked from this one (they share the data as
-    it is, nothing is copied or sent), this one doing `meanwhile` (the report page) first; one process where fork
-    is not available or the group is small."""
+    """Each trainee's own page, written by PAGE_WORKERS - 1 processes forked from this one (they share the data
+    as it is, nothing is copied or sent) while this one does `meanwhile` (the report page); all in this one where
+    fork is not available or the group is small."""
     import multiprocessing
     import os
 
@@ -932,16 +933,14 @@ def _write_pages_in_parallel(
         _write_pages(data, pages)
         return
     context = multiprocessing.get_context("fork")
-    # This process also writes the report page (about a third of the pages' work): it takes a smaller share.
-    mine = pages[:: workers + 1]
-    rest = [page for n, page in enumerate(pages) if n % (workers + 1)]
-    shares = [rest[n :: workers - 1] for n in range(workers - 1)]
+    # This process writes the report page (its chart, status and flags: about as long as all the trainee pages
+    # on one core), the others the trainee pages.
+    shares = [pages[n :: workers - 1] for n in range(workers - 1)]
     children = [context.Process(target=_write_pages, args=(data, share)) for share in shares]
     for child in children:
         child.start()
     try:
         meanwhile()
-        _write_pages(data, mine)
     finally:
         for child in children:
             child.join()
