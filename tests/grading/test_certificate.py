@@ -416,3 +416,27 @@ def test_an_unknown_trainee_id_is_said_to_be_off_the_roster(
     cli.project.roster_csv.unlink()
     code, said = run(cli, capsys, "certificate", "trainee-01")
     assert code == 1 and "there is none yet" in said and "modules to do" not in said
+
+
+def test_a_regraded_submission_keeps_its_flag_ids_and_follow_ups(course: LoadedCourse) -> None:
+    """When the same work is graded again later (a new grading time), do 02's answer flag and 06's case flag keep
+    their ids, and so stay followed up; and does a different harmful answer get a new id?"""
+    from ipt_course.grading.followup import flag_events, open_events
+
+    before = {
+        e.trainee_id: e.flag_id for e in flag_events(cohort(course)) if e.trainee_id in ("trainee-02", "trainee-06")
+    }
+    close_all_flags(course, "trainee-02")
+    close_all_flags(course, "trainee-06")
+    later = [
+        replace(s, timestamp="2026-12-01 09:30")
+        for s in complete(course, "trainee-02", picks={"s1": "a"})
+        + complete(course, "trainee-06", simulation=good_case([harmful_play(1)]))
+    ]
+    data = supervisor_data(course, later, roster_names(course), roster_ids(course))
+    after = {e.trainee_id: e.flag_id for e in flag_events(data)}
+    assert after == before, "the grading time changed a flag id"
+    assert not open_events(data, "trainee-02") and not open_events(data, "trainee-06")
+    from ipt_course.grading.followup import flag_id
+
+    assert flag_id("trainee-02", "safety:s1", "blaming") != flag_id("trainee-02", "safety:s1", "secrecy")

@@ -44,25 +44,31 @@ class FlagEvent:
         return self.followup is None
 
 
-def flag_id(trainee_id: str, evidence: str, submitted: str = "") -> str:
-    """A flag's short id: the same flag keeps it from one report to the next.
+def flag_id(trainee_id: str, evidence: str, answer: str = "") -> str:
+    """A flag's short id, from the evidence alone: the same flag keeps it from one report and one grading to the next.
 
-    A case choice is named by its play (attempt numbers are kept across submissions), so following it up once is
-    enough; an answer or a role-play rating by the graded submission too (`submitted`), so a harmful answer given
-    again in new work is a new flag, not one already closed.
+    A case choice is named by its play (`evidence` holds the attempt, numbers kept across submissions); an answer
+    by what was answered (`answer`: the harm it shows, or a role-play's own text), never by when it was submitted
+    or graded, so regrading the same work keeps a followed-up flag followed up.
     """
-    digest = hashlib.sha256(f"{trainee_id}\n{evidence}\n{submitted}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{trainee_id}\n{evidence}\n{answer}".encode()).hexdigest()
     return digest[:ID_LENGTH]
 
 
-def _submitted(data: SupervisorData) -> dict[tuple[str, str], str]:
-    return {(s.trainee_id, s.module_id): s.timestamp for s in data.submissions}
+def _answer(flag: Flag) -> str:
+    """What a flag's answer was, as it stays the same in every report language: the harm ids of a chosen option
+    (option words are translated), the trainee's own text of a role-play; nothing more for a case choice (the
+    evidence names the node, the choice and the play)."""
+    if flag.kind == "simulation":
+        return ""
+    if flag.kind == "role-play":
+        return hashlib.sha256(flag.chosen.encode()).hexdigest()
+    return flag.harm or ""
 
 
-def id_of(data: SupervisorData, flag: Flag, stamps: dict[tuple[str, str], str] | None = None) -> str:
-    stamps = _submitted(data) if stamps is None else stamps
-    submitted = "" if flag.kind == "simulation" else stamps.get((flag.trainee_id, flag.module_id), "")
-    return flag_id(flag.trainee_id, flag.evidence, submitted)
+def id_of(data: SupervisorData, flag: Flag) -> str:
+    """A flag's id in a report's data (it depends only on the flag's evidence, see flag_id)."""
+    return flag_id(flag.trainee_id, flag.evidence, _answer(flag))
 
 
 _CACHE: dict[int, tuple[SupervisorData, dict[tuple[str, str], FollowUp]]] = {}
@@ -104,13 +110,12 @@ def flag_events(data: SupervisorData, trainee: str | None = None) -> list[FlagEv
     kept = recorded(data)
     found = _EVENTS.get(id(data))
     if found is None or found[0] is not data or found[1] is not kept:
-        stamps = _submitted(data)
         grouped: dict[tuple[str, str], list[Flag]] = {}
         for flag in data.flags:
             grouped.setdefault((flag.trainee_id, flag.evidence), []).append(flag)
         events = []
         for same in grouped.values():
-            made = id_of(data, same[0], stamps)
+            made = id_of(data, same[0])
             events.append(FlagEvent(made, tuple(same), kept.get((same[0].trainee_id, made))))
         mine: dict[str, list[FlagEvent]] = {}
         for event in events:
