@@ -8,10 +8,14 @@ from typing import Any
 from ipt_course.content.scenario import Scenario
 from ipt_course.engine.simulation import Outcome, Simulation
 
-__all__ = ["RECORD_FIELDS", "simulation_record"]
+__all__ = ["RECORD_FIELDS", "RECORD_VERSION", "record_variant", "simulation_record"]
 
 RECORD_FIELDS = ("finished", "choices", "safety", "risk")
 """What each attempt of a record holds; the latest attempt also holds its PHQ-A trajectory."""
+
+RECORD_VERSION = 2
+"""1: no `variant`. 2: the top level also holds `version` and `variant`, the variant values (e.g. her name) this
+trainee's seed picked, so the report shows the case as she saw it; every attempt shares them (one seed)."""
 
 
 def _attempt(outcome: Outcome) -> dict[str, Any]:
@@ -49,4 +53,22 @@ def simulation_record(scenario: Scenario, saved: Mapping[str, Any] | None) -> di
     latest = _attempt(sim.outcome())
     latest["phq_a"] = [score.to_dict() for score in sim.phq_a_history]
     latest["attempts"] = [_attempt(o) for o in earlier]
+    latest["version"] = RECORD_VERSION
+    latest["variant"] = dict(sim.variant)
     return latest
+
+
+def record_variant(scenario: Scenario | None, run: Mapping[str, Any] | None) -> dict[str, str]:
+    """The variant values a record's trainee saw: the record's own (version 2) where the case still offers
+    them, else each key's first value (a version-1 record keeps no variant, and the case's default is all we know)."""
+    variants: Mapping[str, list[str]] = (getattr(scenario, "variants", None) or {}) if scenario is not None else {}
+    kept = run.get("variant") if isinstance(run, Mapping) else None
+    kept = kept if isinstance(kept, Mapping) else {}
+    found: dict[str, str] = {}
+    for key, values in variants.items():
+        value = kept.get(key)
+        if isinstance(value, str) and value in values:
+            found[key] = value
+        elif values:
+            found[key] = values[0]
+    return found

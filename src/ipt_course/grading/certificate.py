@@ -213,13 +213,23 @@ def roster_problem(course: LoadedCourse, trainee_id: str) -> str | None:
 
 def supervisor_data_for(course: LoadedCourse, trainee_id: str | None = None) -> SupervisorData:
     """The competency model's records from nbgrader's gradebook (one trainee's, or the whole workshop's), named."""
-    from ipt_course.grading.competency import many_records, read_gradebook
-    from ipt_course.grading.export import roster_ids, roster_names, supervisor_data
+    from dataclasses import replace
+
+    from ipt_course.grading.competency import StoreRecords, many_records, read_gradebook
+    from ipt_course.grading.export import answers_in_records, roster_ids, roster_names, supervisor_data
 
     with many_records():
-        submissions = read_gradebook(course, trainee_id)
+        # The store's records read once, as export_data reads them: the live page shows the role-play answers the
+        # report shows (without them her page said "not written" beside a rated answer).
+        records = StoreRecords(course.project, bulk=trainee_id is None)
+        try:
+            submissions = read_gradebook(course, trainee_id, records=records)
+            texts, languages = answers_in_records(submissions, records.of)
+        finally:
+            records.close()
         trainees = [trainee_id] if trainee_id else roster_ids(course)
-        return supervisor_data(course, submissions, roster_names(course), trainees)
+        data = supervisor_data(course, submissions, roster_names(course), trainees, texts)
+        return replace(data, languages=languages)
 
 
 # -- the register ---------------------------------------------------------------------------------------------

@@ -203,12 +203,16 @@ def item_level(score: float | None, max_score: float, harmful: bool) -> Competen
     return CompetencyLevel.BASIC if score >= max_score else CompetencyLevel.BASIC_MISSING
 
 
-def rubric_level(score: float | None, max_score: float) -> CompetencyLevel | None:
-    """A role-play's points map onto the four rubric levels (points out of max, scaled to 1-4).
+def rubric_level(score: float | None, max_score: float, written: bool | None = None) -> CompetencyLevel | None:
+    """A role-play's points map onto the four rubric levels (points out of max, scaled to 1-4; the trainer's notebook
+    says level L gives L quarters of the points).
 
-    Zero points is what nbgrader gives a blank answer: no evidence, not harmful behaviour (level 1 is 1 point).
+    Zero points on a written answer is a trainer's "No credit": below level 1's points, so level 1 (potentially
+    harmful), a real rating. Zero on an empty answer is what nbgrader gives a blank: no evidence, "not written";
+    so is zero when `written` is unknown (None: a record that does not say). `score` is the trainer's manual score
+    alone: nbgrader's extra credit is not a rubric level and never raises one.
     """
-    if score is None or score <= 0:
+    if score is None or (score <= 0 and not written):
         return None
     scaled = round(4 * score / max_score) if max_score else 0
     return CompetencyLevel(min(4, max(1, scaled)))
@@ -266,11 +270,15 @@ def grade_submission(
     grades: Iterable[Grade],
     answers: Mapping[str, Any],
     simulation: Mapping[str, Any],
+    written: Iterable[str] | None = None,
 ) -> GradedSubmission:
     """Results and evidence of one submission, from its grades, its answers (by answer-cell id) and case record.
 
-    Pure: the gradebook reader and tests both build submissions with it.
+    `written`: the role-plays (prompt ids) with a non-empty answer, when the record says (0 points on one of them is
+    a "No credit" rating, level 1; see rubric_level). Pure: the gradebook reader and tests both build submissions
+    with it.
     """
+    wrote = None if written is None else set(written)
     items, role_plays = _module_parts(module)
     module_id = module.id
     results: list[ItemResult] = []
@@ -287,7 +295,7 @@ def grade_submission(
             level = item_level(score, max_score, harmful)
             kind = "item"
         elif grade.name in role_plays:
-            level = rubric_level(score, max_score)
+            level = rubric_level(score, max_score, None if wrote is None else grade.name in wrote)
             kind, competencies = "role-play", role_plays[grade.name]
             harmful = level == CompetencyLevel.HARMFUL
         else:
@@ -313,8 +321,18 @@ def grade_submission(
             evidence.append(
                 Evidence(trainee_id, module_id, competency, grade.name, kind, level, score, max_score, harm)
             )
-    evidence.extend(simulation_evidence(trainee_id, module_id, simulation))
+    # A baseline case is a measurement before training: it stays in the record (the change table reads it there)
+    # but gives no evidence, so no level, flag, gate or certificate ever rests on it.
+    baseline = baseline_cases(module)
+    counted = {k: v for k, v in simulation.items() if k not in baseline} if baseline else simulation
+    evidence.extend(simulation_evidence(trainee_id, module_id, counted))
     return GradedSubmission(trainee_id, module_id, timestamp, tuple(results), tuple(evidence), dict(simulation))
+
+
+def baseline_cases(module: Module) -> frozenset[str]:
+    """The module's cases that only measure where a trainee starts (its case step with `counts: baseline`)."""
+    step = module.meta.case_step
+    return frozenset((step.scenario,)) if step is not None and step.counts == "baseline" else frozenset()
 
 
 _PARTS: dict[
@@ -570,12 +588,15 @@ StoreRecords = _Records
 
 def _from_rows(course: LoadedCourse, module: Module, row: _Submitted, records: _Records) -> GradedSubmission:
     record = records.find(row.trainee_id, module.id, row.timestamp)
+    written: list[str] | None = None
     if record is not None:
         answers, simulation = answers_from_record(record)
+        said = record.get("role_plays")
+        written = [str(k) for k, v in said.items() if str(v).strip()] if isinstance(said, Mapping) else []
     else:  # graded before the store kept records (or a record that no longer checks out): read the notebook
         answers, simulation = _answers_from_notebook(autograded_notebook(course.project, row.trainee_id, module.id))
     stamp = str(row.timestamp)[:16]
-    return grade_submission(course, module, row.trainee_id, stamp, row.grades, answers, simulation)
+    return grade_submission(course, module, row.trainee_id, stamp, row.grades, answers, simulation, written)
 
 
 def read_gradebook(
@@ -777,7 +798,8 @@ def must_pass_gate(
     )
 
     case_problems = []
-    for scenario in module.scenarios:
+    graded = [s for s in module.scenarios if s.id not in baseline_cases(module)]
+    for scenario in graded:
         run = simulation.get(scenario.id)
         if not isinstance(run, Mapping):
             case_problems.append(reason("case-not-played", case=scenario.id))
@@ -788,7 +810,7 @@ def must_pass_gate(
         missing = tuple(s.id for s in scenario.safety_steps if not taken.get(s.id))
         if missing:
             case_problems.append(reason("case-steps-missing", case=scenario.id, steps=missing))
-    cases = _condition("case-safety-steps", case_problems, reason("cases-safe", n=len(module.scenarios)))
+    cases = _condition("case-safety-steps", case_problems, reason("cases-safe", n=len(graded)))
 
     play_problems = []
     for prompt in module.role_plays:
@@ -811,6 +833,8 @@ def saved_gaps(module: Module, simulation: Mapping[str, Any], answers: Mapping[s
     """
     gaps = []
     for scenario in module.scenarios:
+        if scenario.id in baseline_cases(module):
+            continue
         run = simulation.get(scenario.id)
         if not isinstance(run, Mapping) or not run.get("finished"):
             gaps.append(f"Finish the practice case “{scenario.title}”.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
 from enum import Enum
@@ -17,6 +17,7 @@ import pandas as pd
 from ipt_course.content.i18n import TranslatedCourse
 from ipt_course.content.loader import LoadedCourse, Module
 from ipt_course.content.scenario import Scenario, ScenarioNode
+from ipt_course.engine.record import record_variant
 from ipt_course.grading.change import LevelChange, level_changes
 from ipt_course.grading.competency import (
     CompetencyRecord,
@@ -175,29 +176,42 @@ def quoted(text: str) -> str:
 # Scenario fields are read with getattr where a test's hand-made scenario (model_construct) may leave them out.
 
 
-def fill_variants(scenario: Scenario, text: str) -> str:
-    """A case's text with each placeholder filled by the first of its variants (the record keeps no seed)."""
+def fill_variants(scenario: Scenario, text: str, variant: Mapping[str, str] | None = None) -> str:
+    """A case's text with each placeholder filled as the trainee saw it: `variant` (engine.record.record_variant,
+    from her record), else each key's first value (a record from before records kept the variant)."""
     variants = getattr(scenario, "variants", None) or {}
-    return _PLACEHOLDER.sub(lambda m: variants[m[1]][0] if variants.get(m[1]) else m[0], text)
+    chosen = variant or {}
+    return _PLACEHOLDER.sub(
+        lambda m: chosen[m[1]] if m[1] in chosen else variants[m[1]][0] if variants.get(m[1]) else m[0], text
+    )
 
 
-_SESSIONS: dict[int, tuple[Scenario, dict[str, str]]] = {}
+Variant = tuple[tuple[str, str], ...]
+"""A record's variant values as a hashable key (sorted items), for the caches of words below."""
 
 
-def _node_sessions(scenario: Scenario) -> dict[str, str]:
-    """Node id -> the title of the session it belongs to, worked out once per scenario (a workshop's flags and case
-    paths ask for the same few cases thousands of times)."""
-    found = _SESSIONS.get(id(scenario))
+def _variant_key(variant: Mapping[str, str] | None) -> Variant:
+    return tuple(sorted((variant or {}).items()))
+
+
+_SESSIONS: dict[tuple[int, Variant], tuple[Scenario, dict[str, str]]] = {}
+
+
+def _node_sessions(scenario: Scenario, variant: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Node id -> the title of the session it belongs to, worked out once per scenario and variant (a workshop's
+    flags and case paths ask for the same few cases thousands of times)."""
+    key = (id(scenario), _variant_key(variant))
+    found = _SESSIONS.get(key)
     if found is not None and found[0] is scenario:  # the same scenario, not a new one at a reused id
         return found[1]
     if len(_SESSIONS) > 1000:
         _SESSIONS.clear()
-    sessions = _walk_sessions(scenario)
-    _SESSIONS[id(scenario)] = (scenario, sessions)
+    sessions = _walk_sessions(scenario, variant)
+    _SESSIONS[key] = (scenario, sessions)
     return sessions
 
 
-def _walk_sessions(scenario: Scenario) -> dict[str, str]:
+def _walk_sessions(scenario: Scenario, variant: Mapping[str, str] | None = None) -> dict[str, str]:
     """Node id -> the title of the session it belongs to: nodes reached from a session's start before the next."""
     sessions = list(getattr(scenario, "sessions", None) or [])
     nodes = {n.id: n for n in getattr(scenario, "nodes", None) or []}
@@ -209,18 +223,19 @@ def _walk_sessions(scenario: Scenario) -> dict[str, str]:
             node_id = todo.pop()
             if node_id in found or node_id not in nodes or (node_id in starts and node_id != session.start):
                 continue
-            found[node_id] = fill_variants(scenario, session.title)
+            found[node_id] = fill_variants(scenario, session.title, variant)
             todo.extend(c.next for c in nodes[node_id].choices)
     return found
 
 
-def _moment(scenario: Scenario, node: ScenarioNode) -> str:
+def _moment(scenario: Scenario, node: ScenarioNode, variant: Mapping[str, str] | None = None) -> str:
     """A case moment as the trainee met it: the narrator's line (what she does), then who speaks, and what."""
-    text = fill_variants(scenario, node.text.strip())
+    text = fill_variants(scenario, node.text.strip(), variant)
     if node.speaker == "client":
-        text = _("{name} says: “{text}”").format(name=fill_variants(scenario, scenario.client.name), text=text)
+        name = fill_variants(scenario, scenario.client.name, variant)
+        text = _("{name} says: “{text}”").format(name=name, text=text)
     narration = getattr(node, "narration", None)
-    return f"{fill_variants(scenario, narration.strip())} {text}" if narration else text
+    return f"{fill_variants(scenario, narration.strip(), variant)} {text}" if narration else text
 
 
 def _split_source(source: str) -> tuple[str, str, str]:
@@ -253,21 +268,32 @@ def describe_flag(
     results: dict[tuple[str, str, str], ItemResult],
     role_play_texts: dict[tuple[str, str, str], str],
     memo: dict[Any, Flag] | None = None,
+    variants: Mapping[tuple[str, str, str], Any] | None = None,
 ) -> Flag:
     """A flag in words: the question or case moment, what the trainee chose, why it may harm, and what helps.
 
     `memo` keeps the words of an item's answer or a case choice for the next trainee who gave the same (a
-    workshop's flags say the same few things thousands of times); a role-play's words are her own, never kept."""
+    workshop's flags say the same few things thousands of times); a role-play's words are her own, never kept.
+    `variants` maps (trainee, module, scenario id) to that case's record (or its `variant`), so a case moment names
+    the girl she talked to (engine.record.record_variant)."""
+    variant: Mapping[str, str] | None = None
+    if evidence.kind == "simulation":
+        scenario_id = _split_source(evidence.source)[0]
+        run = (variants or {}).get((evidence.trainee_id, evidence.module_id, scenario_id))
+        variant = record_variant(_scenario(course, evidence.module_id, scenario_id), run)
     if memo is None or evidence.kind not in ("item", "simulation"):
-        return _describe_flag(course, record, evidence, results, role_play_texts)
+        return _describe_flag(course, record, evidence, results, role_play_texts, variant)
     result = results.get((evidence.trainee_id, evidence.module_id, evidence.source))
     chosen = result.chosen if result is not None and evidence.kind == "item" else None
     # A case choice is the same words in every play (the attempt is the flag's own field, set below).
     where = _split_source(evidence.source) if evidence.kind == "simulation" else evidence.source
-    key = (evidence.kind, evidence.module_id, where, evidence.harm, chosen, record.competency, record.name)
+    key = (
+        evidence.kind, evidence.module_id, where, evidence.harm, chosen, record.competency, record.name,
+        _variant_key(variant),
+    )  # fmt: skip
     said = memo.get(key)
     if said is None:
-        said = memo[key] = _describe_flag(course, record, evidence, results, role_play_texts)
+        said = memo[key] = _describe_flag(course, record, evidence, results, role_play_texts, variant)
     return replace(said, trainee_id=evidence.trainee_id, attempt=evidence.attempt, evidence=evidence.where)
 
 
@@ -277,6 +303,7 @@ def _describe_flag(
     evidence: Evidence,
     results: dict[tuple[str, str, str], ItemResult],
     role_play_texts: dict[tuple[str, str, str], str],
+    variant: Mapping[str, str] | None = None,
 ) -> Flag:
     module = _module(course, evidence.module_id)
     harm_name, why = harm_words(course, evidence.harm)
@@ -312,16 +339,16 @@ def _describe_flag(
         scenario = _scenario(course, evidence.module_id, scenario_id)
         where = _("Practice case “{title}”").format(title=scenario_id)
         if scenario is not None:
-            session = _node_sessions(scenario).get(node_id)
+            session = _node_sessions(scenario, variant).get(node_id)
             where = _("Practice case “{title}”").format(title=scenario.title) + (f", {session}" if session else "")
             node = next((n for n in getattr(scenario, "nodes", None) or [] if n.id == node_id), None)
             if node is not None:
-                question = _moment(scenario, node)
+                question = _moment(scenario, node, variant)
                 choice = next((c for c in node.choices if c.id == choice_id), None)
                 if choice is not None:
-                    chosen = quoted(fill_variants(scenario, choice.text))
+                    chosen = quoted(fill_variants(scenario, choice.text, variant))
                     guidance = _("Feedback she was given: {feedback}").format(
-                        feedback=fill_variants(scenario, choice.feedback)
+                        feedback=fill_variants(scenario, choice.feedback, variant)
                     )
     return Flag(
         evidence.trainee_id,
@@ -342,13 +369,13 @@ def _describe_flag(
     )
 
 
-_WORDS: dict[tuple[int, str], tuple[Scenario | None, dict[tuple[str, Any], tuple[str, str]]]] = {}
+_WORDS: dict[tuple[int, str, Variant], tuple[Scenario | None, dict[tuple[str, Any], tuple[str, str]]]] = {}
 
 
-def _case_words(scenario: Scenario | None) -> dict[tuple[str, Any], tuple[str, str]]:
-    """(node id, choice id) -> the moment and the choice in words, for one scenario in the language spoken now:
-    a workshop's case paths say the same few moments thousands of times."""
-    key = (id(scenario), active())
+def _case_words(scenario: Scenario | None, variant: Mapping[str, str]) -> dict[tuple[str, Any], tuple[str, str]]:
+    """(node id, choice id) -> the moment and the choice in words, for one scenario and variant in the language
+    spoken now: a workshop's case paths say the same few moments thousands of times."""
+    key = (id(scenario), active(), _variant_key(variant))
     found = _WORDS.get(key)
     if found is None or found[0] is not scenario:  # the same scenario, not a new one at a reused id
         if len(_WORDS) > 1000:
@@ -357,13 +384,15 @@ def _case_words(scenario: Scenario | None) -> dict[tuple[str, Any], tuple[str, s
     return found[1]
 
 
-def _step_words(scenario: Scenario | None, node_id: str, choice_id: Any) -> tuple[str, str]:
+def _step_words(
+    scenario: Scenario | None, node_id: str, choice_id: Any, variant: Mapping[str, str] | None = None
+) -> tuple[str, str]:
     """A case step's moment (who says what) and the choice's text; the ids when the case no longer has them."""
     node = next((n for n in getattr(scenario, "nodes", None) or [] if n.id == node_id), None)
     choice = next((c for c in node.choices if c.id == choice_id), None) if node else None
     return (
-        _moment(scenario, node) if scenario and node else node_id,
-        fill_variants(scenario, choice.text) if scenario and choice else str(choice_id),
+        _moment(scenario, node, variant) if scenario and node else node_id,
+        fill_variants(scenario, choice.text, variant) if scenario and choice else str(choice_id),
     )
 
 
@@ -374,8 +403,9 @@ def case_path(course: LoadedCourse, submission: GradedSubmission) -> list[CasePl
         if not isinstance(run, dict):
             continue
         scenario = _scenario(course, submission.module_id, scenario_id)
-        sessions = _node_sessions(scenario) if scenario else {}
-        words = _case_words(scenario)
+        variant = record_variant(scenario, run)  # the girl's name (and other variants) she saw
+        sessions = _node_sessions(scenario, variant) if scenario else {}
+        words = _case_words(scenario, variant)
         for attempt, play in case_plays(run):
             steps = []
             for step in play.get("choices", []) or []:
@@ -384,7 +414,7 @@ def case_path(course: LoadedCourse, submission: GradedSubmission) -> list[CasePl
                 node_id, choice_id = str(step.get("node")), step.get("choice")
                 said = words.get((node_id, choice_id))
                 if said is None:
-                    said = words[(node_id, choice_id)] = _step_words(scenario, node_id, choice_id)
+                    said = words[(node_id, choice_id)] = _step_words(scenario, node_id, choice_id, variant)
                 level = step.get("level")
                 steps.append(
                     CaseStep(
@@ -498,9 +528,10 @@ def supervisor_data(
     results = {(r.trainee_id, r.module_id, r.item_id): r for s in graded for r in s.results}
     order = {m.id: m.meta.number for m in course.modules}
     memo: dict[Any, Flag] = {}
+    runs = {(s.trainee_id, s.module_id, str(k)): v for s in graded for k, v in s.simulation.items()}
     with speaking(language):
         flags = sorted(
-            (describe_flag(course, r, ev, results, texts, memo) for r in records for ev in r.flags),
+            (describe_flag(course, r, ev, results, texts, memo, runs) for r in records for ev in r.flags),
             key=lambda f: (f.trainee_id, order.get(f.module_id, 0), f.kind, f.evidence, f.competency),
         )
     return SupervisorData(
