@@ -1,4 +1,4 @@
-"""Competency over time: the standard case's first play in module 1 against its first play in module 8."""
+"""Competency over time: the baseline case's first play in module 1 against the parallel end case's in module 8."""
 
 from __future__ import annotations
 
@@ -27,13 +27,21 @@ from ipt_course.grading.change import (
     standard_cases,
     trainee_changes,
 )
-from ipt_course.grading.competency import Grade, GradedSubmission, grade_submission, roll_up
+from ipt_course.grading.competency import (
+    Grade,
+    GradedSubmission,
+    grade_submission,
+    must_pass_gate,
+    roll_up,
+    saved_gaps,
+)
 from ipt_course.grading.export import TABLES, supervisor_data, tables_of
 from ipt_course.grading.report import supervisor_report_html
 from ipt_course.paths import Project
 from tests.conftest import REPO
 
 CASE = "baseline-check"
+END_CASE = "end-check"
 START = "depression-ipt-my-role"
 END = "ending-and-supervision"
 CORE = {
@@ -50,14 +58,16 @@ def course() -> LoadedCourse:
     return load_course(Project(REPO))
 
 
-def scenario() -> Scenario:
-    return next(s for s in course().module(START).scenarios if s.id == CASE)
+def scenario(case_id: str = CASE) -> Scenario:
+    return next(s for m in course().modules for s in m.scenarios if s.id == case_id)
 
 
-def play(levels: Mapping[str, int], default: int = 3, stop_after: int | None = None) -> dict[str, Any]:
-    """One play of the standard case: at each moment the choice whose level is the one asked for its competency
-    (or the nearest level offered), as the engine's record holds it."""
-    case = scenario()
+def play(
+    levels: Mapping[str, int], default: int = 3, stop_after: int | None = None, case_id: str = CASE
+) -> dict[str, Any]:
+    """One play of a case (the baseline unless told): at each moment the choice whose level is the one asked for
+    its competency (or the nearest level offered), as the engine's record holds it."""
+    case = scenario(case_id)
     node = case.node(case.start)
     choices = []
     while node.choices and (stop_after is None or len(choices) < stop_after):
@@ -82,9 +92,15 @@ def record(*plays: dict[str, Any]) -> dict[str, Any]:
     return {**plays[-1], "attempt": len(plays), "attempts": earlier}
 
 
+def end_play(levels: Mapping[str, int], default: int = 3, stop_after: int | None = None) -> dict[str, Any]:
+    """One play of the end case (module 8's parallel case)."""
+    return play(levels, default, stop_after, case_id=END_CASE)
+
+
 def submitted(trainee: str, module_id: str, run: dict[str, Any] | None) -> GradedSubmission:
+    """A graded submission holding one play record of the module's case step (baseline in 1, end case in 8)."""
     module = course().module(module_id)
-    simulation = {CASE: run} if run is not None else {}
+    simulation = {CASE if module_id == START else END_CASE: run} if run is not None else {}
     grades = [Grade(module.items[0].id, 1.0, 1.0)]  # a graded answer, so the module counts as submitted
     return grade_submission(course(), module, trainee, "2026-11-30 10:00", grades, {}, simulation)
 
@@ -102,14 +118,37 @@ def assert_change(found: LevelChange, baseline: int | None, end: int | None, sta
 # -- which case is the standard one ---------------------------------------------------------------------
 
 
-def test_the_standard_case_runs_from_module_1_to_module_8() -> None:
-    """Is baseline-check the one case played in two modules, first in module 1 and last in module 8, and does it
-    evidence the five core competencies?"""
+def test_the_baseline_in_module_1_is_compared_with_the_end_case_in_module_8() -> None:
+    """Is the one pair baseline-check (module 1, counts: baseline) against end-check (module 8, compares_with it),
+    two different cases evidencing the same five core competencies?"""
     (case,) = standard_cases(course())
     assert (case.scenario_id, case.baseline_module, case.end_module) == (CASE, START, END)
-    assert set(case.competencies) == CORE
-    assert course().module(START).meta.simulations[0] == CASE
-    assert course().module(END).meta.simulations[-1] == CASE
+    assert (case.end_case, case.end_scenario_id) == (END_CASE, END_CASE)
+    assert set(case.competencies) == CORE == set(scenario(END_CASE).competencies)
+    assert course().module(START).meta.case_step.counts == "baseline"  # type: ignore[union-attr]
+    assert course().module(END).meta.case_step.compares_with == CASE  # type: ignore[union-attr]
+    assert CASE not in course().module(END).meta.simulations  # module 8 never replays the baseline
+
+
+def test_an_end_step_naming_no_baseline_makes_no_pair() -> None:
+    """With module 8's step pointing at a case that is not a baseline step, or module 1's step made graded, is
+    there no pair (so a wrong link cannot compare unrelated plays)?"""
+    import dataclasses
+
+    loaded = course()
+
+    def with_step(module_id: str, **update: Any) -> LoadedCourse:
+        modules = []
+        for m in loaded.modules:
+            if m.id == module_id:
+                step = m.meta.case_step.model_copy(update=update)  # type: ignore[union-attr]
+                m = dataclasses.replace(m, meta=m.meta.model_copy(update={"case_step": step}))
+            modules.append(m)
+        return dataclasses.replace(loaded, modules=modules)
+
+    assert standard_cases(with_step(END, compares_with="first-meeting")) == []
+    assert standard_cases(with_step(START, counts="graded")) == []
+    assert len(standard_cases(with_step(END))) == 1
 
 
 def test_every_play_meets_every_core_competency() -> None:
@@ -124,7 +163,7 @@ def test_every_play_meets_every_core_competency() -> None:
 def test_baseline_and_end_levels_and_the_change() -> None:
     """From graded submissions of modules 1 and 8, are the baseline level, the end level and the change right?"""
     baseline = play({"assessment-of-harm": 1, "confidentiality": 2}, default=3)
-    end = play({"assessment-of-harm": 4, "confidentiality": 2, "trauma-informed-practice": 2}, default=4)
+    end = end_play({"assessment-of-harm": 4, "confidentiality": 2, "trauma-informed-practice": 2}, default=4)
     graded = [submitted("t1", START, record(baseline)), submitted("t1", END, record(end))]
     changes = by_competency(level_changes(course(), graded, ["t1"]), "t1")
     assert set(changes) == CORE
@@ -139,7 +178,7 @@ def test_only_the_first_play_in_each_module_counts() -> None:
     and is the end the first play in module 8 even when a later play there was worse?"""
     graded = [
         submitted("t1", START, record(play({}, default=1), play({}, default=4))),
-        submitted("t1", END, record(play({}, default=3), play({}, default=1))),
+        submitted("t1", END, record(end_play({}, default=3), end_play({}, default=1))),
     ]
     for change in level_changes(course(), graded, ["t1"]):
         assert_change(change, 1, 3, IMPROVED)
@@ -170,7 +209,7 @@ def test_a_missing_end_play_is_not_yet() -> None:
 
 def test_an_end_play_without_a_baseline_says_so() -> None:
     """Played only in module 8, is the change 'no baseline' rather than an improvement?"""
-    changes = level_changes(course(), [submitted("t1", END, record(play({}, default=4)))], ["t1"])
+    changes = level_changes(course(), [submitted("t1", END, record(end_play({}, default=4)))], ["t1"])
     assert {c.status for c in changes} == {NO_BASELINE}
 
 
@@ -178,7 +217,7 @@ def test_a_planted_wrong_comparison_fails() -> None:
     """Would a comparison with baseline and end swapped, or one that read the latest play, be caught?"""
     graded = [
         submitted("t1", START, record(play({}, default=2), play({}, default=4))),
-        submitted("t1", END, record(play({}, default=3))),
+        submitted("t1", END, record(end_play({}, default=3))),
     ]
     right = by_competency(level_changes(course(), graded, ["t1"]), "t1")["confidentiality"]
     assert_change(right, 2, 3, IMPROVED)
@@ -190,16 +229,61 @@ def test_a_planted_wrong_comparison_fails() -> None:
         assert_change(latest, 2, 3, IMPROVED)
 
 
-def test_levels_still_count_every_play() -> None:
-    """Does the change view leave the competency levels alone: a harmful baseline play still makes the level 1,
-    whatever the end play shows?"""
-    graded = [
-        submitted("t1", START, record(play({"assessment-of-harm": 1}, default=4))),
-        submitted("t1", END, record(play({}, default=4))),
-    ]
-    records = {r.competency: r for r in roll_up(course(), [e for s in graded for e in s.evidence], ["t1"])}
+def evidence_of(graded: list[GradedSubmission]) -> dict[str, Any]:
+    records = roll_up(course(), [e for s in graded for e in s.evidence], ["t1"])
+    return {r.competency: r for r in records}
+
+
+def test_a_harmful_baseline_choice_gives_no_level_and_no_flag() -> None:
+    """Does a harmful choice in the baseline (before training) stay out of module 1's evidence, levels and flags,
+    while the change table still shows it as the baseline level?"""
+    baseline = submitted("t1", START, record(play({"assessment-of-harm": 1, "trauma-informed-practice": 1})))
+    assert not [e for e in baseline.evidence if e.source.startswith(CASE)]
+    assert CASE in baseline.simulation  # kept in the record, where the change table reads it
+    records = evidence_of([baseline])
+    for competency in CORE:  # only the module's graded answer (items[0]) is evidence, never the baseline
+        assert records[competency].level != CompetencyLevel.HARMFUL, competency
+        assert not records[competency].flagged and not records[competency].harmful_evidence
+    assert records["trauma-informed-practice"].level is None
+    changes = by_competency(level_changes(course(), [baseline], ["t1"]), "t1")
+    assert changes["assessment-of-harm"].baseline == CompetencyLevel.HARMFUL
+
+
+def test_the_same_harmful_choice_in_the_end_case_counts_and_flags() -> None:
+    """Does the same harmful choice in module 8's end case give level 1 and a flag, from every attempt (a
+    harmful first play stays level 1 after a perfect restart)?"""
+    end = submitted("t1", END, record(end_play({"assessment-of-harm": 1}, default=4), end_play({}, default=4)))
+    flagged = [e for e in end.evidence if e.source.startswith(END_CASE) and e.harm == "not-asking-about-self-harm"]
+    assert [e.attempt for e in flagged] == [1]
+    records = evidence_of([end])
     assert records["assessment-of-harm"].level == CompetencyLevel.HARMFUL
-    assert by_competency(level_changes(course(), graded, ["t1"]), "t1")["assessment-of-harm"].status == IMPROVED
+    assert records["assessment-of-harm"].flagged
+    assert {e.attempt for e in end.evidence if e.source.startswith(END_CASE)} == {1, 2}
+
+
+def test_a_planted_baseline_counted_as_graded_is_caught() -> None:
+    """With module 1's step made `counts: graded`, would the same baseline play give a level 1 and a flag (so the
+    test above can fail)?"""
+    module = course().module(START)
+    step = module.meta.case_step.model_copy(update={"counts": "graded"})  # type: ignore[union-attr]
+    import dataclasses
+
+    graded_module = dataclasses.replace(module, meta=module.meta.model_copy(update={"case_step": step}))
+    run = {CASE: record(play({"assessment-of-harm": 1}))}
+    grades = [Grade(module.items[0].id, 1.0, 1.0)]
+    planted = grade_submission(course(), graded_module, "t1", "2026-11-30 10:00", grades, {}, run)
+    assert evidence_of([planted])["assessment-of-harm"].flagged
+
+
+def test_the_baseline_is_not_a_gate_condition() -> None:
+    """Is a baseline case outside the must-pass gate's cases and the saved-work gaps (a measurement, never a
+    condition), while the module's graded case still is?"""
+    module = course().module(START)
+    gate = must_pass_gate(course(), module, [], {})
+    cases = next(c for c in gate if c.name == "case-safety-steps")
+    assert all(CASE not in str(r.params) for r in cases.reasons)
+    assert any("first-meeting" in str(r.params) for r in cases.reasons)
+    assert not any("Before you start" in g or scenario().title in g for g in saved_gaps(module, {}, {}))
 
 
 # -- the cohort line, the export and the report -------------------------------------------------------
@@ -209,9 +293,9 @@ def test_the_cohort_line_counts_trainees_and_competencies() -> None:
     """Does the cohort line say how many of the trainees with both plays improved, on how many competencies?"""
     graded = [
         submitted("t1", START, record(play({}, default=2))),
-        submitted("t1", END, record(play({"confidentiality": 4, "assessment-of-harm": 3}, default=2))),
+        submitted("t1", END, record(end_play({"confidentiality": 4, "assessment-of-harm": 3}, default=2))),
         submitted("t2", START, record(play({}, default=3))),
-        submitted("t2", END, record(play({"confidentiality": 2}, default=3))),
+        submitted("t2", END, record(end_play({"confidentiality": 2}, default=3))),
         submitted("t3", START, record(play({}))),
     ]
     line = cohort_change(level_changes(course(), graded, ["t1", "t2", "t3"]))
@@ -225,7 +309,7 @@ def test_export_and_report_show_baseline_to_end() -> None:
     report show 'Baseline → end' on her page and the cohort line?"""
     graded = [
         submitted("trainee-01", START, record(play({}, default=2))),
-        submitted("trainee-01", END, record(play({}, default=4))),
+        submitted("trainee-01", END, record(end_play({}, default=4))),
         submitted("trainee-02", START, record(play({}))),
     ]
     data = supervisor_data(course(), graded, trainees=["trainee-01", "trainee-02"])
@@ -251,7 +335,7 @@ def test_the_trainee_sees_her_change_only_once_both_modules_are_released() -> No
     supervisor's table, in plain words?"""
     graded = [
         submitted("t1", START, record(play({}, default=2))),
-        submitted("t1", END, record(play({}, default=4))),
+        submitted("t1", END, record(end_play({}, default=4))),
         submitted("t2", START, record(play({}, default=1))),
     ]
     assert trainee_changes(course(), "t1", graded, {START}) == []

@@ -241,9 +241,9 @@ class Lesson(Strict):
 class CaseStep(Strict):
     """One of the module's cases played as a step of its Learn tab, not on the Practice tab.
 
-    The standard case (played in the first and the last module, grading/change.py) is a "Before you start" step
-    ahead of module 1's lessons and an "At the end" step after module 8's: a quick look at where she starts and
-    where she ends, said plainly not to be a test.
+    Two parallel cases measure change (grading/change.py): module 1's "Before you start" step (`counts: baseline`,
+    a measurement only) and module 8's "At the end" step (a different girl, the same moments; `compares_with` the
+    baseline, and graded like any case: by then the course has taught what a harmful choice risks).
     """
 
     scenario: str = Field(description="Id of the case: one of the module's `simulations`.")
@@ -253,7 +253,17 @@ class CaseStep(Strict):
     title: str = Field(json_schema_extra=TRANSLATE, description="The step's heading, e.g. 'Before you start'.")
     text: str = Field(
         json_schema_extra=TRANSLATE,
-        description="Two or three plain sentences: what the step is for, that it is not a test, what comes later.",
+        description="Two or three plain sentences: what the step is for, whether it counts, what comes later.",
+    )
+    counts: Literal["baseline", "graded"] = Field(
+        default="graded",
+        description="'baseline': a measurement before training, compared in the change table only (never in the "
+        "module's levels, gate, flags or certificate); 'graded': counts like any other case of the module.",
+    )
+    compares_with: str | None = Field(
+        default=None,
+        description="For the end check: id of the baseline case (a `counts: baseline` step of an earlier module) "
+        "this parallel case is compared with, per competency, in the change table (grading/change.py).",
     )
 
 
@@ -299,6 +309,8 @@ class ModuleMeta(Strict):
                 f"case_step: scenario {self.case_step.scenario!r} is not one of this module's simulations "
                 f"({', '.join(self.simulations) or 'none'}); add it there too"
             )
+        if self.case_step is not None and self.case_step.counts == "baseline" and self.case_step.compares_with:
+            raise ValueError("case_step: a baseline step is what an end check compares with; drop compares_with")
         return self
 
     _unique_lessons = field_validator("lessons")(_unique_ids("lesson"))

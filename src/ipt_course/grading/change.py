@@ -1,4 +1,4 @@
-"""Competency over time: the standard case's first play at the start of the course against its first play at the end."""
+"""Competency over time: the baseline case's first play at the start of the course against the parallel end case's."""
 
 from __future__ import annotations
 
@@ -22,13 +22,25 @@ NO_BASELINE = "no baseline"
 
 @dataclass(frozen=True)
 class StandardCase:
-    """A case played in more than one module: its first module gives the baseline, its last the end."""
+    """A baseline case (a `counts: baseline` case step) and the parallel end case that `compares_with` it.
+
+    Two cases, not one played twice: the end case has a different girl and the same moments, so the change
+    measures skill, not memory of the first case and its feedback.
+    """
 
     scenario_id: str
+    """The baseline case: the key of the pair (LevelChange.scenario_id)."""
     title: str
     baseline_module: str
     end_module: str
     competencies: tuple[str, ...]
+    end_scenario_id: str = ""
+    """The end case (the baseline's own id when a course plays one case at both ends)."""
+    end_title: str = ""
+
+    @property
+    def end_case(self) -> str:
+        return self.end_scenario_id or self.scenario_id
 
 
 @dataclass(frozen=True)
@@ -61,25 +73,36 @@ class LevelChange:
 
 
 def standard_cases(course: LoadedCourse) -> list[StandardCase]:
-    """The cases a course plays in two or more modules, each with its first and last module (by module number).
+    """The course's baseline-to-end pairs, from its modules' case steps: each step that `compares_with` a baseline.
 
-    Listing one scenario id under `simulations:` in two modules is what makes it a repeated, standard case: each
-    module keeps its own record of it (the store and the submissions are per module), so the two plays never mix.
+    A pair is made only when the baseline is an earlier module's `counts: baseline` step (content tests check
+    that the course's pair resolves); the end module is the one whose step names it.
     """
-    found: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    scenarios = {}
+    baselines: dict[str, tuple[int, str]] = {}
+    scenarios = {s.id: s for module in course.modules for s in module.scenarios}
     for module in course.modules:
-        for scenario in module.scenarios:
-            found[scenario.id].append((module.meta.number, module.id))
-            scenarios[scenario.id] = scenario
+        step = module.meta.case_step
+        if step is not None and step.counts == "baseline":
+            baselines.setdefault(step.scenario, (module.meta.number, module.id))
     cases = []
-    for scenario_id, modules in found.items():
-        if len(modules) < 2:
+    for module in course.modules:
+        step = module.meta.case_step
+        if step is None or step.compares_with is None or step.compares_with not in baselines:
             continue
-        modules.sort()
-        scenario = scenarios[scenario_id]
+        number, baseline_module = baselines[step.compares_with]
+        if number >= module.meta.number:
+            continue
+        baseline, end = scenarios[step.compares_with], scenarios[step.scenario]
         cases.append(
-            StandardCase(scenario_id, scenario.title, modules[0][1], modules[-1][1], tuple(scenario.competencies))
+            StandardCase(
+                baseline.id,
+                baseline.title,
+                baseline_module,
+                module.id,
+                tuple(baseline.competencies),
+                end.id,
+                end.title,
+            )
         )
     return sorted(cases, key=lambda c: c.scenario_id)
 
@@ -109,7 +132,8 @@ def level_changes(
 ) -> list[LevelChange]:
     """Per trainee, standard case and competency: the baseline level, the end level and the change. Pure.
 
-    Only the two standard plays are compared; the trainee's levels still come from all her evidence (roll_up).
+    Only the two first plays are compared: the baseline case's in its module (kept in the submission's record,
+    though never in that module's evidence) and the end case's. Her levels come from her graded evidence (roll_up).
     """
     cases = standard_cases(course)
     if not cases:
@@ -123,7 +147,7 @@ def level_changes(
                 trainee, case.baseline_module, runs.get((trainee, case.baseline_module), {}).get(case.scenario_id)
             )
             end = first_play_levels(
-                trainee, case.end_module, runs.get((trainee, case.end_module), {}).get(case.scenario_id)
+                trainee, case.end_module, runs.get((trainee, case.end_module), {}).get(case.end_case)
             )
             for competency in case.competencies:
                 changes.append(
