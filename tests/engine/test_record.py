@@ -66,3 +66,24 @@ def test_a_damaged_save_is_an_error_not_an_empty_record(tiny: Scenario) -> None:
     """Does a save that does not fit the scenario raise, so nothing false is submitted?"""
     with pytest.raises(SaveError):
         simulation_record(tiny, {"state": {"format_version": 2, "scenario_id": "tiny", "seed": 0, "path": "x"}})
+
+
+def test_the_record_keeps_the_variant_the_trainee_saw(tiny: Scenario) -> None:
+    """Does the record (version 2) hold the variant values her seed picked, so the report names the same girl?"""
+    from ipt_course.engine.record import RECORD_VERSION, record_variant
+
+    scenario = tiny
+    default = tiny.variants["client_name"][0]
+    seed = next(s for s in range(50) if Simulation(scenario, seed=s).variant["client_name"] != default)
+    sim = Simulation(scenario, seed=seed)
+    sim.choose(sim.choices[0].id)
+    record = simulation_record(scenario, saved(sim))
+    assert record is not None and record["version"] == RECORD_VERSION
+    assert record["variant"] == sim.variant and sim.variant["client_name"] != default
+    assert record_variant(scenario, record) == sim.variant
+    # A version-1 record keeps none: each key's first value, no crash; a value the case dropped: the same.
+    old = {k: v for k, v in record.items() if k not in ("version", "variant")}
+    defaults = {key: values[0] for key, values in tiny.variants.items()}
+    assert record_variant(scenario, old) == defaults
+    assert record_variant(scenario, {**record, "variant": {"client_name": "Zed"}})["client_name"] == default
+    assert record_variant(None, record) == {}

@@ -244,3 +244,60 @@ def test_each_flag_says_open_or_followed_up_by_whom_when_and_what(course: Loaded
     rows = table[table["flag_id"] == case.flag_id]
     assert list(rows["followed_up_by"]) == ["Sunita Rao"] and list(rows["followed_up_at"]) == ["2026-12-01 09:30 UTC"]
     assert set(table[table["flag_id"] != case.flag_id]["followed_up_by"]) == {""}, "the others still open"
+
+
+def _with_variant(variant: object | None) -> dict[str, object]:
+    """Trainee-02's case (a harmful play, then a good one), its record keeping `variant` (None: a version-1 record)."""
+    case = good_case([harmful_play(1)])
+    if variant is not None:
+        case["asking"]["variant"] = variant
+    return case
+
+
+def _variant_data(course: LoadedCourse, variant: object | None) -> SupervisorData:
+    sub = graded(course, "safety", "trainee-02", simulation=_with_variant(variant))
+    return supervisor_data(course, [sub], None, ["trainee-02"])
+
+
+def test_the_report_names_the_girl_the_trainee_talked_to(course: LoadedCourse) -> None:
+    """With her record saying her case's girl was Asha, do the flag, the case path and the session say Asha, not
+    the default Rani?"""
+    page = visible(supervisor_report_html(_variant_data(course, {"client_name": "Asha", "who": "Madam"})))
+    assert "Asha says: “Promise you won't tell Madam?”" in page
+    assert "Session 1: Asha comes" in page
+    assert "Rani" not in page, "the default variant leaked into the report"
+
+
+def test_a_record_without_a_variant_falls_back_to_the_default(course: LoadedCourse) -> None:
+    """A version-1 record (no variant) or one naming a value the case no longer offers: the default, no crash?"""
+    for variant in (None, {"client_name": "Zara"}, "not a mapping"):
+        page = visible(supervisor_report_html(_variant_data(course, variant)))
+        assert "Rani says: “Promise you won't tell Madam?”" in page, variant
+
+
+def test_no_credit_on_a_written_role_play_is_level_1_and_a_blank_is_not_written(course: LoadedCourse) -> None:
+    """A trainer's "No credit" (0 points) on a written answer: rated level 1 with its points, flagged; 0 on an
+    empty answer: "not written", no level, no flag?"""
+    from ipt_course.grading.competency import Grade, grade_submission
+
+    module = course.module("safety")
+    prompt = module.role_plays[0]
+
+    def rated(written: list[str] | None) -> SupervisorData:
+        grades = [Grade(i.id, 1.0, 1.0) for i in module.items] + [Grade(prompt.id, 0.0, prompt.points)]
+        sub = grade_submission(course, module, "trainee-02", "2026-11-30 10:00", grades, {}, {}, written)
+        texts = {("trainee-02", "safety", prompt.id): "Stop crying."} if written else {}
+        return supervisor_data(course, [sub], None, ["trainee-02"], texts)
+
+    no_credit = rated([prompt.id])
+    page = " ".join(visible(supervisor_report_html(no_credit)).split())
+    mine = page[page.index("Trainee: trainee-02") :]
+    assert f"rated 1 potentially harmful (0 of {prompt.points:g} points)" in mine
+    assert "not written" not in mine and "Stop crying." in mine
+    assert any(f.kind == "role-play" for f in no_credit.flags), "level 1 on a safety role-play is flagged"
+    blank = rated([])
+    page = " ".join(visible(supervisor_report_html(blank)).split())
+    assert "not written" in page[page.index("Trainee: trainee-02") :]
+    assert not blank.flags
+    unknown = rated(None)  # a record that does not say (graded from the notebook): as before, no level
+    assert not unknown.flags

@@ -59,7 +59,7 @@ LEVEL_SHORT = {1: N_("level 1"), 2: N_("level 2"), 3: N_("level 3"), 4: N_("leve
 POINTS_AND_LEVELS = (
     N_("Points and levels measure different things."),
     N_(
-        "Points count right answers. A level describes the safest thing you did for a skill, in every answer, "
+        "Points count right answers. A level describes the least safe thing you did for a skill, in every answer, "
         "role-play and play of the practice case (restarts included): one potentially harmful answer or choice "
         "makes that skill's level 1, whatever the points. Your levels count your graded work in every module "
         "whose feedback has been released, by the same rule as your supervisor's record."
