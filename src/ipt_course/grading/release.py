@@ -6,8 +6,12 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ipt_course.paths import Project, write_atomically
+
+if TYPE_CHECKING:
+    from ipt_course.progress.store import ProgressStore
 
 # Why a small JSON file in the workshop folder, not the progress database or nbgrader's own release_feedback:
 # a release is the trainer's decision for one workshop (a new workshop folder starts with nothing released), it
@@ -63,3 +67,41 @@ def release_feedback(project: Project, module_ids: Iterable[str], now: datetime 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps({"format_version": FORMAT_VERSION, "released": current}, indent=2) + "\n")
     return new
+
+
+# -- after release: her answers are final -----------------------------------------------------------------------
+
+LOCKED_PREFIXES = ("item:", "roleplay:", "monitor:")
+"""Answers a released module keeps as submitted (progress/keys.py): its questions, role-plays and caseload labels.
+Cases stay open to replay (every play is kept and counts), knowledge checks and the page's place too."""
+
+
+class ModuleLocked(PermissionError):
+    """A change to an answer of a module whose feedback she has been shown; the message names trainee and module."""
+
+
+def locked(project: Project, store: ProgressStore, trainee_id: str, module_id: str) -> bool:
+    """Whether her answers to a module are final: the trainer released its feedback and she had submitted it.
+
+    Once released, the Check and Submit tabs show her the key and the reasons; a changed answer or a new submission
+    after that would grade the key, not her (and could wipe the harmful answers her supervisor must see). A trainee
+    who had not submitted before the release may still submit once (`release-feedback` names her and asks first).
+    """
+    return is_released(project, module_id) and store.last_submission(trainee_id, module_id) is not None
+
+
+def is_locked_key(key: str) -> bool:
+    """Whether a progress-store key is one a released module keeps as submitted."""
+    return key.startswith(LOCKED_PREFIXES)
+
+
+def refuse_if_locked(project: Project, store: ProgressStore, trainee_id: str, module_id: str, key: str = "") -> None:
+    """Raise ModuleLocked for a change to a locked answer (`key`) or, with no key, a new submission of the module.
+
+    Asked on the kernel's side for every save and submission, so a page's widget message cannot get round it.
+    """
+    if (not key or is_locked_key(key)) and locked(project, store, trainee_id, module_id):
+        what = f"answer {key!r}" if key else "a new submission"
+        raise ModuleLocked(
+            f"{trainee_id}: module {module_id!r} has its feedback released; {what} is refused (answers are final)"
+        )

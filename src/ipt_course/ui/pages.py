@@ -16,6 +16,7 @@ from ipt_course.content.loader import Module
 from ipt_course.content.scenario import Scenario
 from ipt_course.engine import SaveError, Simulation
 from ipt_course.engine.record import simulation_record
+from ipt_course.grading.release import ModuleLocked, locked, refuse_if_locked
 from ipt_course.grading.submission import SubmissionError, summarize, write_submission
 from ipt_course.i18n_ui import N_, _, activate, ngettext
 from ipt_course.identity import Viewer
@@ -261,6 +262,16 @@ def _check_results(ctx: PageContext, module: Module) -> dict[str, str]:
 
 # -- module page ----------------------------------------------------------------------------------
 
+
+def locked_notice() -> w.HTML:
+    """The plain sentence a released module's Check, Role-play and Submit tabs show above her final answers."""
+    words = _(
+        "Your trainer has released the feedback for this module, so your answers are final: you can read them "
+        "and the feedback, but not change them or submit again. You can still replay the practice case."
+    )
+    return html_box(f"<p class='ipt-feedback ipt-locked-note' role='note'>{html.escape(words)}</p>")
+
+
 TAB_TITLES = (N_("Learn"), N_("Practice case"), N_("Check"), N_("Role-play"), N_("Submit"))
 """A module's five tabs, in English (shown numbered, through _())."""
 
@@ -296,14 +307,21 @@ class SubmitView(w.VBox):
         )
         self._show_last()
 
-    def _show_last(self) -> None:
+    def _show_last(self, thanks: str = "") -> None:
+        """Her submission's state in one place (`thanks`: the words just after submitting, shown above it); a
+        released module's answers are final, so it says so and offers no new submission."""
         assert self.ctx.trainee is not None
         last = self.ctx.store.last_submission(self.ctx.trainee.id, self.module.id)
+        final = last is not None and locked(self.ctx.project, self.ctx.store, self.ctx.trainee.id, self.module.id)
         self.status.value = (
-            f"<div class='ipt-feedback ipt-good'>{html.escape(_submitted(last))}</div>{self._results()}"
+            f"{thanks}<div class='ipt-feedback ipt-good'>{html.escape(_submitted(last))}</div>{self._results()}"
             if last
             else f"<p class='ipt-muted'>{_('Not submitted yet.')}</p>"
         )
+        if final:
+            self.status.value = locked_notice().value + self.status.value
+            self.review.layout.display = "none"
+            self.confirm.children = []
 
     def _results(self) -> str:
         """Not graded yet, graded and waiting for the trainer's release, or the released results (ui/results.py)."""
@@ -397,6 +415,25 @@ class SubmitView(w.VBox):
 
     def _submit(self, _button: Any) -> None:
         assert self.ctx.trainee is not None
+        # Say so at once, buttons off (a second tap would submit twice): writing it takes seconds under load.
+        self.review.disabled = True
+        self.confirm.children = [
+            html_box(f"<p class='ipt-feedback ipt-submitting' role='status'>{html.escape(_('Submitting…'))}</p>")
+        ]
+        try:
+            self._send()
+        finally:
+            self.review.disabled = False
+
+    def _send(self) -> None:
+        assert self.ctx.trainee is not None
+        try:
+            # The kernel refuses, whatever the page sent: a released module's answers are final.
+            refuse_if_locked(self.ctx.project, self.ctx.store, self.ctx.trainee.id, self.module.id)
+        except ModuleLocked:
+            self.confirm.children = []
+            self._show_last()
+            return
         answers = self.ctx.store.answers(self.ctx.trainee.id, self.module.id)
         try:
             path, timestamp = write_submission(
@@ -414,13 +451,12 @@ class SubmitView(w.VBox):
             ]
             return
         self.ctx.store.record_submission(self.ctx.trainee.id, self.module.id, timestamp, path)
-        self.confirm.children = [
-            html_box(
-                f"<div class='ipt-feedback ipt-good'><b>{_('Submitted. Thank you!')}</b> "
-                f"{_('Your trainer will grade it and you will see feedback here.')}</div>"
-            )
-        ]
-        self._show_last()
+        # One state, shown at once: the thanks and the submission it is for, in the same box.
+        self._show_last(
+            f"<div class='ipt-feedback ipt-good' role='status'><b>{_('Submitted. Thank you!')}</b> "
+            f"{_('Your trainer will grade it and you will see feedback here.')}</div>"
+        )
+        self.confirm.children = []
 
 
 def step_scenario(module: Module) -> Scenario | None:
@@ -492,6 +528,8 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
 
     def save(key: str, value: Any, log: bool) -> None:
         try:
+            # Asked here, on the kernel's side: a released module's answers are final whatever the page sends.
+            refuse_if_locked(ctx.project, ctx.store, trainee.id, module.id, key)
             ctx.store.save(trainee.id, module.id, key, value, log=log)
         except Exception as err:
             report_not_saved(trainee.id, module.id, key, err)  # the server's log; the view shows it on the page
@@ -526,16 +564,19 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
             + "</p>"
         )
         results = _check_results(ctx, module)  # empty until the trainer releases the module
-        items: list[w.Widget] = []
+        final = locked(ctx.project, ctx.store, trainee.id, module.id)
+        items: list[w.Widget] = [locked_notice()] if final else []
         for n, item in enumerate(module.items, start=1):
-            items.append(CompetencyItemView(n, module, item.public(), saved.get(item_key(item.id)), save))
+            items.append(CompetencyItemView(n, module, item.public(), saved.get(item_key(item.id)), save, locked=final))
             if item.id in results:
                 items.append(html_box(results[item.id], "ipt-item-result"))
         return [intro, *items]
 
     def role_plays() -> list[w.Widget]:
         saved = now()
-        return [RolePlayView(p, saved.get(role_play_key(p.id)), save) for p in module.role_plays]
+        final = locked(ctx.project, ctx.store, trainee.id, module.id)
+        views = [RolePlayView(p, saved.get(role_play_key(p.id)), save, locked=final) for p in module.role_plays]
+        return [locked_notice(), *views] if final and views else list(views)
 
     builders: list[Callable[[], list[w.Widget]]] = [
         lambda: practice_views(module, now(), seed, save),

@@ -265,6 +265,13 @@ class OptionButtons(w.VBox):
     def _toggled(self, change: dict[str, Any]) -> None:
         if self._quiet:
             return
+        if change["owner"].disabled:  # read-only (a released module): a forged click is put back, never saved
+            self._quiet = True
+            try:
+                change["owner"].value = change["old"]
+            finally:
+                self._quiet = False
+            return
         if not self._multiple and change["new"]:
             self.select([self._ids[self.buttons.index(change["owner"])]])
         self._on_change(self.selected)
@@ -690,7 +697,9 @@ def item_instruction(prompt: str, multiple: bool) -> tuple[str, str]:
 class CompetencyItemView(w.VBox):
     """A summative item: the choice is saved, and nothing says whether it is right until grading."""
 
-    def __init__(self, number: int, module: Module, item: PublicItem, saved: Any, save: Saver):
+    def __init__(self, number: int, module: Module, item: PublicItem, saved: Any, save: Saver, locked: bool = False):
+        """`locked`: the module's feedback is released to her, so her answer shows read-only (the kernel's saver
+        refuses a change too: grading/release.py)."""
         self.item = item
         self._save = save
         question, how = item_instruction(item.prompt, item.kind == "multiple")
@@ -703,6 +712,10 @@ class CompetencyItemView(w.VBox):
         restored = valid_item_answer(module, item.id, saved)
         if restored:
             self.options.select(restored)
+        if locked:
+            for button in self.options.buttons:
+                button.disabled = True
+            self.add_class("ipt-locked")
 
     def _changed(self, selected: list[str]) -> None:
         keep(self._save, self.saved, item_key(self.item.id), selected, True)
@@ -805,7 +818,10 @@ def role_play_room(text: str) -> int:
 class RolePlayView(w.VBox):
     """A role-play prompt answered in free text: saved as it is typed, with the room left shown below it."""
 
-    def __init__(self, prompt: RolePlay, saved: Any, save: Saver, later: Later = _call_later):
+    def __init__(
+        self, prompt: RolePlay, saved: Any, save: Saver, later: Later = _call_later, locked: bool = False
+    ) -> None:
+        """`locked`: the module's feedback is released to her; her answer shows read-only (and the saver refuses)."""
         self.prompt = prompt
         self._save = save
         text = html_box(
@@ -822,6 +838,7 @@ class RolePlayView(w.VBox):
             layout=w.Layout(width="100%", height="220px"),
         )
         self.answer.add_class("ipt-answer")
+        self.answer.disabled = locked
         self._latest = str(self.answer.value)
         self._debounced = Debounced(self._store_text, ROLE_PLAY_SAVE_DELAY, later)
         self.answer.observe(self._typed, names="value")
@@ -844,6 +861,10 @@ class RolePlayView(w.VBox):
 
     def _typed(self, change: dict[str, Any]) -> None:
         value = str(change["new"])
+        if self.answer.disabled:  # read-only (a released module): a forged edit is put back, never saved
+            if value != self._latest:
+                self.answer.value = self._latest
+            return
         if self._show_room(value) < 0:
             # Refused, loudly: the text stays in the box for the trainee to shorten; the store keeps the last fit.
             self._debounced.flush()
