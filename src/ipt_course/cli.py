@@ -434,7 +434,7 @@ def say_what_waits(project: Project) -> None:
     total = sum(w.answers for w in waiting)
     console.print(f"[bold]{total} role-play answer(s) wait for your rating:[/bold]")
     for w in waiting:
-        console.print(f"  {w.module_id}: {w.answers} answer(s) from {w.trainees} trainee(s)")
+        console.print(f"  {escape(w.label or w.module_id)}: {w.answers} answer(s) from {w.trainees} trainee(s)")
     console.print(
         "Rate them: run [bold]ipt-course formgrader[/bold], open the address it prints and type its password, then "
         "choose the module and [bold]Role-plays: rate these[/bold]."
@@ -608,7 +608,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_release_feedback(args: argparse.Namespace) -> int:
     from ipt_course.content.loader import load_course
-    from ipt_course.grading.release import ReleaseFileError, release_feedback, released
+    from ipt_course.grading.release import ReleaseFileError, not_submitted, release_feedback, released
 
     project = _project(args)
     course = load_course(project)
@@ -635,6 +635,9 @@ def cmd_release_feedback(args: argparse.Namespace) -> int:
         else:
             err_console.print("[red]✗ Name a module id (or number), or use --all or --list.[/red]")
             return 2
+        missing = not_submitted(project, [m for m in wanted if m not in released(project)])
+        if missing and not _confirm_release(missing, args.yes):
+            return 2
         new = release_feedback(project, wanted)
     except ReleaseFileError as err:
         err_console.print(f"[red]✗ {escape(str(err))}[/red]")
@@ -645,6 +648,26 @@ def cmd_release_feedback(args: argparse.Namespace) -> int:
     if new:
         console.print("Trainees now see their answers, the right answers, the rationale and their levels.")
     return 0
+
+
+def _confirm_release(missing: dict[str, list[tuple[str, str]]], yes: bool) -> bool:
+    """Say who has not submitted each module (released answers can be passed on to her); ask before releasing."""
+    for module_id, trainees in missing.items():
+        who = ", ".join(f"{name} ({tid})" if name != tid else tid for tid, name in trainees)
+        err_console.print(
+            f"[yellow]! {len(trainees)} trainee(s) have not submitted [bold]{escape(module_id)}[/bold]:[/yellow] "
+            f"{escape(who)}. Once released, its answers can be passed on to them."
+        )
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        err_console.print("[red]✗ Not released: no one here can confirm it.[/red] Run again with --yes to release.")
+        return False
+    answer = input("Release anyway? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        err_console.print("Not released.")
+        return False
+    return True
 
 
 def cmd_certificate(args: argparse.Namespace) -> int:
@@ -1026,6 +1049,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("modules", nargs="*", help="module ids (or numbers) to release")
     p.add_argument("--all", action="store_true", help="release every module")
     p.add_argument("--list", action="store_true", help="list which modules are released")
+    p.add_argument("--yes", action="store_true", help="release even if some trainees have not submitted (no question)")
     p.set_defaults(func=cmd_release_feedback)
 
     p = sub.add_parser("export", help="write the competency export for supervisors")

@@ -159,7 +159,7 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
         open_tab(page, "Submit")
         page.wait_for_selector("text=Your work has been graded")
         assert page.locator(f"text={module.items[0].rationale.split('.')[0]}").count() == 0
-        ipt(server, "release-feedback", module.id)
+        ipt(server, "release-feedback", "--yes", module.id)
         reload_app(page, server)
         open_tab(page, "Submit")
         page.wait_for_selector("text=Your competency levels", timeout=30_000)

@@ -74,11 +74,11 @@ def test_how_you_have_grown_shows_after_release_and_fits_a_phone(server: Server)
         page.wait_for_selector("text=Graded: your trainer will release the feedback.", timeout=60_000)
         assert page.locator("text=How you have grown").count() == 0, "nothing before the trainer releases"
 
-        ipt(server, "release-feedback", START)
+        ipt(server, "release-feedback", "--yes", START)
         reload_app(page, server, "text=Welcome")
         assert page.locator("text=How you have grown").count() == 0, "module 8 is not released yet"
 
-        ipt(server, "release-feedback", END)
+        ipt(server, "release-feedback", "--yes", END)
         reload_app(page, server, "text=How you have grown")
         section = page.locator(".ipt-growth")
         lines = section.locator("li").all_inner_texts()

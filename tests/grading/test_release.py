@@ -70,3 +70,74 @@ def test_cli_releases_lists_and_refuses_unknown(course: LoadedCourse, capsys: py
     assert set(released(course.project)) == {"safety", "basics"}
     assert main(["--root", root, "release-feedback", "--list"]) == 0
     assert "not released" not in capsys.readouterr().out
+
+
+# -- who has not submitted, before a release; answers final after it ------------------------------------------
+
+
+def roster_with_submissions(course: LoadedCourse) -> None:
+    """Three trainees on the roster; only Asha has submitted 'safety'."""
+    from ipt_course.progress.store import ProgressStore
+    from ipt_course.workshop import RosterEntry, write_roster
+
+    people = {"trainee-01": "Asha Kumari", "trainee-02": "Meena Rao", "trainee-03": "Lata Singh"}
+    write_roster(course.project.roster_csv, [RosterEntry(t, n, "1234") for t, n in people.items()])
+    store = ProgressStore(course.project.progress_db)
+    try:
+        for tid, name in people.items():
+            store.add_trainee(tid, name, "1234")
+        store.record_submission("trainee-01", "safety", "2026-11-30 10:00:00.000000 UTC", course.project.root / "x")
+    finally:
+        store.close()
+
+
+def test_release_names_who_has_not_submitted_and_asks(
+    course: LoadedCourse, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Does `release-feedback` name by roster name who has not submitted, refuse without a terminal to ask on
+    (saying to use --yes), take 'n' as no, and release with --yes or 'y'?"""
+    from ipt_course.grading.release import not_submitted
+
+    roster_with_submissions(course)
+    assert not_submitted(course.project, ["safety"]) == {
+        "safety": [("trainee-02", "Meena Rao"), ("trainee-03", "Lata Singh")]
+    }
+    root = str(course.project.root)
+    assert main(["--root", root, "release-feedback", "1"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Meena Rao (trainee-02), Lata Singh (trainee-03)" in err and "Asha" not in err and "--yes" in err
+    assert released(course.project) == {}
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda _prompt: "n")
+    assert main(["--root", root, "release-feedback", "1"]) == 2
+    assert released(course.project) == {}
+    monkeypatch.setattr("builtins.input", lambda _prompt: "y")
+    assert main(["--root", root, "release-feedback", "1"]) == 0
+    assert set(released(course.project)) == {"safety"}
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(["--root", root, "release-feedback", "--yes", "basics"]) == 0
+    assert "3 trainee(s) have not submitted basics" in " ".join(capsys.readouterr().err.split())
+    assert set(released(course.project)) == {"safety", "basics"}
+
+
+def test_a_released_module_is_final_for_who_submitted_it(course: LoadedCourse) -> None:
+    """After release, is a changed question or role-play answer or a new submission refused for a trainee who had
+    submitted, while a case, a knowledge check, another module and a trainee who had not submitted stay open?"""
+    from ipt_course.grading.release import ModuleLocked, locked, refuse_if_locked
+    from ipt_course.progress.store import ProgressStore
+
+    roster_with_submissions(course)
+    store = ProgressStore(course.project.progress_db)
+    try:
+        refuse_if_locked(course.project, store, "trainee-01", "safety", "item:s1")  # not released yet
+        release_feedback(course.project, ["safety"])
+        assert locked(course.project, store, "trainee-01", "safety")
+        for key in ("item:s1", "roleplay:r1", "monitor:c1", ""):
+            with pytest.raises(ModuleLocked, match=r"trainee-01.*'safety'"):
+                refuse_if_locked(course.project, store, "trainee-01", "safety", key)
+        for key in ("sim:asking", "kc:k1", "ui:tab"):
+            refuse_if_locked(course.project, store, "trainee-01", "safety", key)
+        refuse_if_locked(course.project, store, "trainee-02", "safety", "item:s1")  # she may still submit once
+        refuse_if_locked(course.project, store, "trainee-01", "basics", "item:b1")
+    finally:
+        store.close()

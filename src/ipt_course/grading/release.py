@@ -105,3 +105,32 @@ def refuse_if_locked(project: Project, store: ProgressStore, trainee_id: str, mo
         raise ModuleLocked(
             f"{trainee_id}: module {module_id!r} has its feedback released; {what} is refused (answers are final)"
         )
+
+
+def not_submitted(project: Project, module_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """Module id -> the trainees (id, roster name) who have not submitted it, in roster order; only modules with any.
+
+    The trainees are workshop/roster.csv's (else the progress store's); submissions are the store's record of them.
+    Released answers can be passed on, so the trainer is told who has not yet submitted before releasing.
+    """
+    from ipt_course.progress.store import open_store, store_exists
+    from ipt_course.workshop import read_roster, trainee_ids
+
+    names: dict[str, str] = {}
+    done: set[tuple[str, str]] = set()
+    if store_exists(project):
+        store = open_store(project)
+        try:
+            names = {t.id: t.name for t in store.trainees()}
+            done = {(t, m) for t, m, _at in store.submissions()}
+        finally:
+            store.close()
+    roster = read_roster(project.roster_csv) if project.roster_csv.is_file() else []
+    everyone = trainee_ids(roster) if roster else list(names)
+    names |= {e.trainee_id: e.name for e in roster}
+    missing: dict[str, list[tuple[str, str]]] = {}
+    for module_id in dict.fromkeys(module_ids):
+        left = [(t, names.get(t, t)) for t in everyone if (t, module_id) not in done]
+        if left:
+            missing[module_id] = left
+    return missing
