@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -201,7 +202,19 @@ def test_a_cohort_too_big_for_one_page_gets_a_summary_and_a_page_per_trainee(
     assert "Levels per competency" in flagged and "Practice cases" in flagged
 
 
-def test_each_flag_says_open_or_followed_up_by_whom_when_and_what(course: LoadedCourse) -> None:
+@pytest.fixture
+def in_india(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The laptop's clock set to India's time (IST, UTC+5:30), as the workshops' laptops are."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_each_flag_says_open_or_followed_up_by_whom_when_and_what(course: LoadedCourse, in_india: None) -> None:
     """Once a supervisor follows up one of trainee-02's three flags, does its card say by whom, when and what was
     discussed, the others open with their ids; do the counts and her page say so; and does a follow-up of an id she
     does not have close nothing?"""
@@ -227,7 +240,8 @@ def test_each_flag_says_open_or_followed_up_by_whom_when_and_what(course: Loaded
     flags = section(page, ">Flags for supervisor follow-up<", ">Course status<")
     card = flags[flags.index(f"id='flag-{case.flag_id}'") :]
     card = visible(card[: card.index("</article>")])
-    assert "Followed up by Sunita Rao, 2026-12-01 09:30 UTC: Talked it <through> with her." in " ".join(card.split())
+    # In the laptop's local time with its zone, not the stored UTC stamp.
+    assert "Followed up by Sunita Rao, 1 Dec 2026, 15:00 IST: Talked it <through> with her." in " ".join(card.split())
     assert "I promise I will tell nobody, ever." in card, "the evidence stays, in words"
     others = [e for e in events if e is not case]
     for event in others:

@@ -169,6 +169,9 @@ def test_times_read_as_people_say_them() -> None:
     assert human_time("not a time", now, UTC) == "not a time", "anything unreadable is shown as it is"
     for shown in (human_time(stamp, now, india), submitted_words(stamp, now, india)):
         assert "UTC" not in shown and "." not in shown and ":12" not in shown
+    # The report's form of the same rule: day and year always, the zone named.
+    assert human_time(stamp, now, india, zone=True, relative=False) == "30 Nov 2026, 21:01 UTC+05:30"
+    assert human_time(datetime(2026, 12, 1, 9, 30, tzinfo=UTC), now, UTC, zone=True) == "1 Dec, 09:30 UTC"
 
 
 def test_results_heading_has_no_machine_time(course: LoadedCourse) -> None:

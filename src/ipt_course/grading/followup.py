@@ -169,7 +169,10 @@ def state_html(event: FlagEvent) -> str:
             f"<p class='flagstate open'><strong>{html.escape(_('Open'))}:</strong> "
             f"{html.escape(_('no follow-up recorded yet.'))} <span class='ref'>{ref}</span></p>"
         )
-    said = _("Followed up by {name}, {when}:").format(name=event.followup.by, when=event.followup.at)
+    from ipt_course.ui.results import report_time
+
+    when = report_time(event.followup.at)
+    said = _("Followed up by {name}, {when}:").format(name=event.followup.by, when=when)
     return (
         f"<p class='flagstate done'><strong>{html.escape(said)}</strong> {html.escape(event.followup.note)} "
         f"<span class='ref'>{ref}</span></p>"

@@ -56,5 +56,9 @@ def trainer_notes_html(data: SupervisorData, trainee: str) -> str:
     notes = notes_of(data, trainee)
     if not notes:
         return ""
-    rows = "".join(f"<li><span class='quiet'>{html.escape(n.at)}</span> {html.escape(n.text)}</li>" for n in notes)
+    from ipt_course.ui.results import report_time
+
+    rows = "".join(
+        f"<li><span class='quiet'>{html.escape(report_time(n.at))}</span> {html.escape(n.text)}</li>" for n in notes
+    )
     return f"<h3>{html.escape(_('Trainer notes'))}</h3><ul class='notes'>{rows}</ul>"

@@ -718,9 +718,10 @@ def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame]
 
 
 def _made_at(data: SupervisorData) -> str:
-    """When the report was made: the month named in English, numbers only in another language."""
-    made = data.made_at or datetime.now()
-    return made.strftime("%d %B %Y, %H:%M") if data.language == "en" else made.strftime("%d.%m.%Y, %H:%M")
+    """When the report was made, in the laptop's local time with its zone (the one rule: ui.results.human_time)."""
+    from ipt_course.ui.results import report_time
+
+    return report_time(data.made_at or datetime.now())
 
 
 def _report_html(data: SupervisorData, tables: dict[str, pd.DataFrame] | None) -> str:
