@@ -99,6 +99,9 @@ def _graded_entry(sub: GradedSubmission) -> dict[str, Any]:
         ],
         "answers": {answer_cell_id(r.item_id): list(r.chosen) for r in sub.results if r.chosen is not None},
         "simulation": dict(sub.simulation),
+        # The role-plays rated with a level (a written answer's 0 points is level 1; a blank's has none), so the
+        # merge rates them alike; a bundle without it grades 0 points as "not written", as before.
+        "written": [r.item_id for r in sub.results if r.kind == "role-play" and r.level is not None],
     }
 
 
@@ -317,7 +320,14 @@ def merge_bundles(course: LoadedCourse, paths: Iterable[Path], with_names: bool 
         who = _prefixed(home, trainee)
         submissions.append(
             grade_submission(
-                course, modules[module_id], who, str(entry["timestamp"]), grades, entry["answers"], entry["simulation"]
+                course,
+                modules[module_id],
+                who,
+                str(entry["timestamp"]),
+                grades,
+                entry["answers"],
+                entry["simulation"],
+                entry.get("written"),
             )
         )
         reason = b.body["tampered"].get(f"{trainee}/{module_id}")
