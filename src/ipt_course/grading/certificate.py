@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipt_course.content.loader import LoadedCourse
-from ipt_course.grading.export import SupervisorData, module_label
 from ipt_course.paths import Project, write_atomically
+
+if TYPE_CHECKING:  # the export module imports pandas (~30 MB): a trainee's page reads the register without it
+    from ipt_course.grading.export import SupervisorData
 
 SECRET_FILE = "certificate-secret.key"
 """In the workshop folder: the key of every code this workshop issues (random, mode 0600, never printed)."""
@@ -145,6 +147,7 @@ def eligibility(data: SupervisorData, trainee_id: str, version: str) -> Eligibil
     """The competency model's verdict, read, never recomputed: course complete (every module submitted, every
     must-pass gate passed) and no open safety flag (one a supervisor has followed up no longer stops her; it still
     counts for her levels); and a name on the roster to print."""
+    from ipt_course.grading.export import module_label
     from ipt_course.grading.followup import open_events, where_words
     from ipt_course.grading.gate_words import condition_words, detail_words
 
