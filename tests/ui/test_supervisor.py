@@ -322,3 +322,40 @@ def test_the_status_table_is_a_card_per_trainee_on_a_phone(live: SupervisorData)
     assert status.count("data-label='Status'") == len(live.trainees)
     assert status.count("data-label='Flags'") == len(live.trainees)
     assert f"@media (max-width:{PHONE_WIDTH}px)" in PHONE_STYLE and "content:attr(data-label)" in PHONE_STYLE
+
+
+def test_the_follow_up_box_shows_its_limit_before_she_writes(live: SupervisorData) -> None:
+    """Does the note box show '0 of 500 characters' before typing, count as she types, and warn past the limit?"""
+    from ipt_course.progress.followups import MAX_NOTE
+
+    control = controls(app_page(SUNITA))[0]
+    assert f"0 of {MAX_NOTE} characters" in control.count.value
+    control.note.value = "We  talked."
+    assert f"10 of {MAX_NOTE} characters" in control.count.value, "counted as the store counts (spaces collapsed)"
+    assert "ipt-harm" not in control.count.value
+    control.note.value = "x" * (MAX_NOTE + 1)
+    assert f"{MAX_NOTE + 1} of {MAX_NOTE} characters" in control.count.value and "ipt-harm" in control.count.value
+
+
+def test_the_live_page_shows_the_role_play_answers_as_the_report_does(
+    course: LoadedCourse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Does the live page's data (certificate.supervisor_data_for) carry her role-play answer from the store, so
+    her page prints it (escaped) beside its rating, not "not written"?"""
+    from ipt_course.grading import competency
+    from tests.grading.minicourse import graded
+
+    answer = "I would sit with her <quietly>."
+    stamp = "2026-11-30 10:00:00.000000 UTC"
+    store = ProgressStore(course.project.progress_db)
+    try:
+        store.keep_submission_record("trainee-02", "safety", stamp, {"role_plays": {"rp-safety": answer}})
+    finally:
+        store.close()
+    sub = graded(course, "safety", "trainee-02")
+    monkeypatch.setattr(competency, "read_gradebook", lambda *_a, **_k: [sub])
+    data = certificate.supervisor_data_for(course)
+    assert data.role_play_texts == {("trainee-02", "safety", "rp-safety"): answer}
+    page = report.trainee_page(data, "trainee-02")
+    assert "I would sit with her &lt;quietly&gt;." in page and "<quietly>" not in page
+    assert "not written" not in page

@@ -185,6 +185,10 @@ class FollowUpControl(w.VBox):
             layout=w.Layout(width="100%", min_height="88px"),
         )
         self.note.add_class("ipt-followup-note")
+        # The limit shown before she writes, counted as she types (not only refused after pressing the button).
+        self.count = html_box("", "ipt-followup-count")
+        self.note.observe(lambda _change: self._count(), names="value")
+        self._count()
         self.button = w.Button(
             description=_("Record follow-up"), button_style="primary", layout=w.Layout(width="auto", min_height="48px")
         )
@@ -194,7 +198,7 @@ class FollowUpControl(w.VBox):
         heading = html_box(
             f"<p><b>{html.escape(_('Record follow-up'))}</b> · {html.escape(label)}</p>", "ipt-followup-label"
         )
-        super().__init__([heading, self.note, self.button, self.said], layout=w.Layout(width="100%"))
+        super().__init__([heading, self.note, self.count, self.button, self.said], layout=w.Layout(width="100%"))
         self.add_class("ipt-followup")
         self.add_class(f"ipt-followup-{event.flag_id}")
 
@@ -220,6 +224,14 @@ class FollowUpControl(w.VBox):
             self._say(_("Keep the note under 500 characters."))
             return
         self.view.redraw()
+
+    def _count(self) -> None:
+        from ipt_course.progress.followups import MAX_NOTE
+
+        used = len(" ".join(self.note.value.split()))  # as the store counts it (progress.followups.clean)
+        words = _("{count} of {limit} characters").format(count=used, limit=MAX_NOTE)
+        css = "ipt-harm" if used > MAX_NOTE else "ipt-muted"
+        self.count.value = f"<p class='{css}' aria-live='polite'>{html.escape(words)}</p>"
 
     def _say(self, words: str) -> None:
         self.said.value = f"<p class='ipt-feedback ipt-harm'>{html.escape(words)}</p>"
