@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,41 @@ def test_formgrader_opens_on_manual_grading_behind_a_typed_password(project: Pro
             assert refused.value.code == 403, (method, path, refused.value.code)
         api = opener.open(base + "/formgrader/api/students", timeout=30).read()
         assert b"Kumari Das" in api, "the formgrader's own API still answers"
+        csp = grading.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "img-src 'self' data:" in csp and "object-src 'none'" in csp
+        assert "Manage Assignments" not in body and "manage_students" not in body, "not in the navigation"
+        # nbgrader's managing pages and calls go around ipt-course grade and release-feedback: refused, in words.
+        for method, path in (
+            ("GET", "/formgrader/manage_assignments"),
+            ("GET", "/formgrader/manage_students"),
+            ("GET", "/formgrader/manage_students/trainee-01"),
+            ("GET", "/formgrader/manage_submissions/safety-and-referral"),
+            ("POST", "/formgrader/api/assignment/safety-and-referral/release"),
+            ("POST", "/formgrader/api/assignment/safety-and-referral/collect"),
+            ("POST", "/formgrader/api/assignment/safety-and-referral/assign"),
+            ("POST", "/formgrader/api/assignment/safety-and-referral/generate_feedback"),
+            ("POST", "/formgrader/api/assignment/safety-and-referral/release_feedback"),
+            ("POST", "/formgrader/api/assignment/safety-and-referral/trainee-01/release_feedback"),
+            ("POST", "/formgrader/api/submission/safety-and-referral/trainee-01/autograde"),
+            ("PUT", "/formgrader/api/assignment/a-new-one"),
+            ("PUT", "/formgrader/api/student/trainee-09"),
+        ):
+            request = urllib.request.Request(base + path, method=method, data=b"{}" if method != "GET" else None)
+            request.add_header("X-XSRFToken", xsrf)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                opener.open(request, timeout=30)
+            said = refused.value.read().decode()
+            assert refused.value.code == 403 and "ipt-course release-feedback" in said, (method, path, said[:200])
+        with open_gradebook(project) as gradebook:
+            assert {a.name for a in gradebook.assignments} == {"safety-and-referral", "depression-ipt-my-role"}
+            assert "trainee-09" not in {s.id for s in gradebook.students}
+        # Reading for manual grading still works: the assignment and its notebooks, a student, the gradebook pages.
+        assert b"Asha" in opener.open(base + "/formgrader/api/student/trainee-01", timeout=30).read()
+        assert b"rp-1" not in opener.open(base + "/formgrader/api/notebooks/safety-and-referral", timeout=30).read()
+        notebooks = opener.open(base + "/formgrader/gradebook/safety-and-referral", timeout=30)
+        assert notebooks.status == 200
+        home = opener.open(base + "/formgrader", timeout=30)
+        assert home.url.endswith(MANUAL_GRADING), "nbgrader's home went to Manage Assignments"
         stranger = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         try:
             answer = stranger.open(base + "/formgrader/api/students", timeout=30)
@@ -180,3 +216,79 @@ def test_formgrader_opens_on_manual_grading_behind_a_typed_password(project: Pro
         server.terminate()
         output = server.communicate(timeout=30)[0].decode(errors="replace")
     assert password not in output, "the password is never logged"
+
+
+HOSTILE = (
+    "[click](javascript:alert(3))",
+    "![t](http://example.com/t.png)",
+    "<http://example.com/auto> and www.example.com and http://example.com/bare",
+    "<img src=x onerror=alert(1)> <script>alert(2)</script>",
+    "[see][ref]\n\n[ref]: javascript:alert(4)",
+    "**bold** _it_ `code` $x^2$ \\(y\\)\n\n    indented\n# heading\n- item\n> quote",
+    '</pre><a href="javascript:alert(5)">x</a>',
+    "&lt;b&gt; &amp; &#60;",
+    "अनीता, मैं यहाँ हूँ।\r\nLine two\n\n\nafter blank lines",
+)
+"""Role-play answers a trainee could type to attack the trainer's page, and plain ones that must read as typed."""
+
+
+class _Elements(HTMLParser):
+    """Every tag and attribute of a page piece, and its text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+@pytest.mark.parametrize("answer", HOSTILE)
+def test_a_role_play_answer_shows_as_her_plain_text(answer: str) -> None:
+    """Drawn as nbgrader's formgrader draws a markdown cell (nbconvert's markdown2html), is a role-play answer one
+    <pre> with her exact text (line breaks kept), and no link, image, autolink, tag or script formed from it? Is the
+    text read back the same, and an older block-quoted answer rewritten so too?"""
+    from nbconvert.filters.markdown import markdown2html
+
+    from ipt_course.grading.assignment import answer_text, escape_markdown, inert_answer, legacy_escape_markdown
+
+    source = escape_markdown(answer)
+    page = _Elements()
+    page.feed(markdown2html(source))
+    assert [tag for tag, _ in page.tags] == ["pre"], page.tags
+    assert page.text.strip("\n") == answer.replace("\r\n", "\n")
+    assert answer_text(source) == answer.replace("\r\n", "\n")
+    assert inert_answer(source) == source
+    older = legacy_escape_markdown(answer)
+    assert inert_answer(older) == escape_markdown("\n".join(answer.splitlines()))
+    assert inert_answer("[edited](javascript:alert(1))") == escape_markdown("[edited](javascript:alert(1))")
+
+
+def test_a_planted_link_would_be_caught() -> None:
+    """Does the check above fail on the older writing (a block quote), where Markdown links still formed?"""
+    from nbconvert.filters.markdown import markdown2html
+
+    from ipt_course.grading.assignment import legacy_escape_markdown
+
+    page = _Elements()
+    page.feed(markdown2html(legacy_escape_markdown(HOSTILE[0]) + "\n\n" + legacy_escape_markdown(HOSTILE[1])))
+    assert {"a", "img"} <= {tag for tag, _ in page.tags}
+
+
+def test_waiting_modules_are_named_by_number_and_title(project: Project) -> None:
+    """Does `grade`'s list of what waits name each module as 'Module N: title', in course order, when the course
+    loads (the id when it does not)?"""
+    from ipt_course.content.loader import load_course
+    from tests.conftest import copy_course
+
+    assert {w.label for w in waiting_for_trainer(project)} == {"depression-ipt-my-role", "safety-and-referral"}
+    course = copy_course(project.root / "course-copy")
+    shutil.rmtree(course.grading_dir, ignore_errors=True)
+    shutil.copytree(project.grading_dir, course.grading_dir)
+    titles = {m.id: f"Module {m.meta.number}: {m.meta.title}" for m in load_course(course).modules}
+    waiting = waiting_for_trainer(course)
+    assert [w.label for w in waiting] == [titles["depression-ipt-my-role"], titles["safety-and-referral"]]

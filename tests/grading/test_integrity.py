@@ -11,7 +11,14 @@ import pytest
 
 from ipt_course.cli import main
 from ipt_course.content.loader import Module, load_course
-from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK, SIMULATION_CELL, answer_cell_id, answer_variable
+from ipt_course.grading.assignment import (
+    ROLE_PLAY_NOTEBOOK,
+    SIMULATION_CELL,
+    answer_cell_id,
+    answer_text,
+    answer_variable,
+    legacy_escape_markdown,
+)
 from ipt_course.grading.autograde import autograde_pending
 from ipt_course.grading.export import export_tables
 from ipt_course.grading.integrity import cell_problems, read_verdicts
@@ -48,6 +55,12 @@ def edit_cell(path: Path, grade_id: str, source: str) -> None:
     nbformat.write(nb, path)
 
 
+def answer_in(path: Path, grade_id: str) -> str:
+    """The role-play text a submitted notebook's answer cell shows."""
+    nb = nbformat.read(path, as_version=4)
+    return answer_text(next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id).source)
+
+
 def item_scores(project: Project, trainee: str) -> float:
     items = export_tables(load_course(project))["items"]
     rows = items[(items["trainee_id"] == trainee) & (items["kind"] == "item")]
@@ -70,7 +83,7 @@ def test_a_long_role_play_is_submitted_whole(one_module: Project, module: Module
     answers = wrong_answers(module)
     answers[role_play_key(module.role_plays[0].id)] = "x" * 9000
     path, _ = write_submission(one_module, module, "trainee-11", answers, {})
-    assert "x" * 9000 in (path.parent / f"{ROLE_PLAY_NOTEBOOK}.ipynb").read_text(encoding="utf-8")
+    assert answer_in(path.parent / f"{ROLE_PLAY_NOTEBOOK}.ipynb", module.role_plays[0].id) == "x" * 9000
 
 
 @pytest.mark.parametrize(
@@ -183,7 +196,7 @@ def test_an_edited_role_play_and_an_older_file_are_caught(one_module: Project, m
     own.write_bytes(older[2])
     second = check_submissions(one_module, [("trainee-16", MODULE)])[("trainee-16", MODULE)]
     assert second.tampered and "an earlier submission" in " ".join(second.reasons)
-    assert "My second, longer answer." in path.read_text(encoding="utf-8")
+    assert answer_in(path, prompt.id) == "My second, longer answer."
 
 
 def test_a_missing_or_code_carrying_role_play_notebook_is_rebuilt(one_module: Project, module: Module) -> None:
@@ -194,10 +207,28 @@ def test_a_missing_or_code_carrying_role_play_notebook_is_rebuilt(one_module: Pr
     path.unlink()
     verdict = check_submissions(one_module, [("trainee-17", MODULE)])[("trainee-17", MODULE)]
     assert verdict.tampered and "roleplay.ipynb is missing" in " ".join(verdict.reasons)
-    assert "I hear you." in path.read_text(encoding="utf-8")
+    assert answer_in(path, module.role_plays[0].id) == "I hear you."
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import os"))
     nbformat.write(nb, path)
     verdict = check_submissions(one_module, [("trainee-17", MODULE)])[("trainee-17", MODULE)]
     assert verdict.tampered and "roleplay.ipynb: cell 2 is code the course did not write" in verdict.reasons
     assert "import os" not in path.read_text(encoding="utf-8")
+
+
+def test_an_answer_written_the_older_way_is_not_tampering(one_module: Project, module: Module) -> None:
+    """Is a submission whose role-play answer is the store's text written as before (a block quote, where Markdown
+    links still worked) not flagged, and written again inert; and is a different text in that writing still caught?"""
+    from ipt_course.grading.integrity import check_submissions
+
+    prompt = module.role_plays[0]
+    path = submit(one_module, module, "trainee-18").parent / f"{ROLE_PLAY_NOTEBOOK}.ipynb"
+    edit_cell(path, prompt.id, legacy_escape_markdown("I hear you."))
+    verdict = check_submissions(one_module, [("trainee-18", MODULE)])[("trainee-18", MODULE)]
+    assert not verdict.tampered and verdict.graded_from == "store", verdict
+    assert (
+        '<pre class=\\"ipt-answer' in path.read_text(encoding="utf-8") and answer_in(path, prompt.id) == "I hear you."
+    )
+    edit_cell(path, prompt.id, legacy_escape_markdown("[click](javascript:alert(3))"))
+    caught = check_submissions(one_module, [("trainee-18", MODULE)])[("trainee-18", MODULE)]
+    assert caught.tampered and answer_in(path, prompt.id) == "I hear you."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +58,44 @@ def _meta(
     return {"nbgrader": meta}
 
 
+ANSWER_OPEN = '<pre class="ipt-answer" style="white-space: pre-wrap; font-family: inherit; font-size: inherit">'
+"""How a role-play answer cell begins: one HTML block that Markdown (nbconvert's mistune, marked) passes as it is."""
+ANSWER_CLOSE = "</pre>"
+_NOT_PLAIN = re.compile(r"[^A-Za-z0-9 \u0080-\U0010ffff]")
+
+
 def escape_markdown(text: str) -> str:
-    """Trainee text shown to trainers in formgrader: HTML-escaped so it can never run as markup."""
+    """A role-play answer as its cell's markdown: her plain text, every Markdown and HTML construct inert.
+
+    Every ASCII character but letters, digits and spaces becomes a numeric character reference, newlines too, so
+    the answer is one line inside one `<pre>` block: no link, image, autolink (`:`, `/` and `.` are references),
+    reference definition, emphasis, code, math (`$`) or tag can form, and a blank line cannot end the block. The
+    browser shows the characters as she typed them, line breaks kept (pre-wrap), in the page's font.
+    """
+    body = _NOT_PLAIN.sub(lambda m: f"&#{ord(m.group())};", text.replace("\r\n", "\n"))
+    return f"{ANSWER_OPEN}{body}{ANSWER_CLOSE}"
+
+
+def legacy_escape_markdown(text: str) -> str:
+    """How answers were written before (a block quote of HTML-escaped lines; Markdown links stayed live)."""
     return "\n".join("> " + html.escape(line) for line in text.splitlines()) or "> "
+
+
+def answer_text(source: str) -> str:
+    """The trainee's text back from an answer cell written by `escape_markdown` (or the older block quote); any
+    other source is returned as it is (then shown as text, never as markup: see `inert_answer`)."""
+    if source.startswith(ANSWER_OPEN) and source.endswith(ANSWER_CLOSE) and "\n" not in source:
+        return html.unescape(source[len(ANSWER_OPEN) : -len(ANSWER_CLOSE)])
+    lines = source.split("\n")
+    if all(line.startswith("> ") for line in lines):
+        return html.unescape("\n".join(line[2:] for line in lines))
+    return source
+
+
+def inert_answer(source: str) -> str:
+    """An answer cell's source made safe to render: as written by `escape_markdown`, or else its text written so
+    (older notebooks, or a cell someone edited)."""
+    return source if escape_markdown(answer_text(source)) == source else escape_markdown(answer_text(source))
 
 
 LEVEL_NAMES = {1: "potentially harmful", 2: "basic skills missing", 3: "basic skills", 4: "advanced"}

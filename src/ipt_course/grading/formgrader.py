@@ -43,6 +43,9 @@ class Waiting:
     answers: int
     """Role-play answers (manually graded cells) not yet rated."""
     trainees: int
+    label: str = ""
+    """How the trainer knows the module, e.g. 'Module 1: Depression, IPT and my role' (the id when the course cannot
+    be loaded)."""
 
 
 def name_parts(name: str) -> tuple[str, str]:
@@ -71,9 +74,10 @@ def sync_students(project: Project) -> int:
 
 
 def waiting_for_trainer(project: Project) -> list[Waiting]:
-    """Per module (in course order as nbgrader numbers them), the role-play answers not yet rated, and by how many
-    trainees."""
+    """Per module (in course order), the role-play answers not yet rated, and by how many trainees."""
     from nbgrader.api import Assignment, Grade, SubmittedAssignment, SubmittedNotebook
+
+    from ipt_course.grading.formgrader_server import module_labels
 
     if not (project.grading_dir / "gradebook.db").is_file():
         return []
@@ -91,7 +95,9 @@ def waiting_for_trainer(project: Project) -> list[Waiting]:
     for module_id, trainee in rows:
         answers[module_id] = answers.get(module_id, 0) + 1
         trainees.setdefault(module_id, set()).add(trainee)
-    return [Waiting(m, answers[m], len(trainees[m])) for m in sorted(answers)]
+    labels = module_labels(project)
+    order = sorted(answers, key=lambda m: (labels.get(m, {}).get("order", "~"), m))
+    return [Waiting(m, answers[m], len(trainees[m]), labels.get(m, {}).get("label", m)) for m in order]
 
 
 def formgrader_command(project: Project, host: str, port: int) -> list[str]:

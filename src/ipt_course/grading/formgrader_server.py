@@ -8,7 +8,7 @@ from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
 
-from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK, release_notebooks
+from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK, inert_answer, release_notebooks
 from ipt_course.paths import Project
 
 TEMPLATES = Path(__file__).with_name("formgrader_templates")
@@ -20,6 +20,93 @@ ROLE_PLAY_LABEL = "Role-plays: rate these"
 OWN_LABEL = "Questions and case record: graded by the computer"
 ONE_NOTEBOOK_LABEL = "Questions, case record and role-plays"
 """A layout-1 module's one notebook (a workshop graded before the role-plays had their own)."""
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        # nbgrader's pages need their inline scripts; nothing is loaded or sent outside this server.
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'self'",
+    ]
+)
+"""Every formgrader response's Content-Security-Policy: pictures, scripts, styles and requests from this server only
+(an answer's `![](http://…)` could otherwise make the trainer's browser call out). `javascript:` URLs are not
+blocked by it (nbgrader's inline scripts need 'unsafe-inline'): answers are written so that no link can form."""
+REFUSED = (
+    "This formgrader is for rating role-plays and reading the gradebook only. Assignments, students, "
+    "collecting, autograding and feedback are done with the course's commands: ipt-course build, "
+    "ipt-course grade and ipt-course release-feedback."
+)
+REFUSED_PAGES = (
+    r"/formgrader/manage_assignments/?",
+    r"/formgrader/manage_submissions/.*",
+    r"/formgrader/manage_students(/.*)?",
+)
+"""nbgrader's Manage Assignments and Manage Students pages (Generate, Release, Collect, Autograde, Generate and
+Release Feedback, Add new assignment or student; Edit and Preview links to a notebook server that is not run)."""
+REFUSED_ACTIONS = (
+    r"/formgrader/api/assignment/[^/]+/(assign|unrelease|release|collect|generate_feedback|release_feedback)",
+    r"/formgrader/api/assignment/[^/]+/[^/]+/(generate_feedback|release_feedback)",
+    r"/formgrader/api/submission/[^/]+/[^/]+/autograde",
+)
+"""nbgrader's API calls that would change assignments, submissions or feedback around the course's commands."""
+REFUSED_WRITES = (r"/formgrader/api/assignment/([^/]+)", r"/formgrader/api/student/([^/]+)")
+"""Read by the gradebook pages; writing them (a new or changed assignment or student) is refused."""
+
+
+def _refused_handlers() -> list[tuple[str, type[Any]]]:
+    """Handlers put before nbgrader's: the refused pages and calls answer 403 with the plain message."""
+    from jupyter_server.base.handlers import JupyterHandler
+    from nbgrader.server_extensions.formgrader.apihandlers import AssignmentHandler, StudentHandler
+    from tornado import web
+
+    class Refused(JupyterHandler):
+        """A page or call this course does through its commands: refused, saying which."""
+
+        def _refuse(self, *args: Any) -> None:
+            self.set_status(403)
+            if "/api/" in self.request.path:
+                self.finish({"success": False, "error": REFUSED})
+            else:
+                self.set_header("Content-Type", "text/html; charset=UTF-8")
+                self.finish(
+                    f"<!doctype html><title>Not here</title><p>{REFUSED}</p>"
+                    f'<p><a href="{self.base_url}formgrader/gradebook">Back to manual grading</a></p>'
+                )
+
+        get = post = put = delete = patch = _refuse
+
+    class ReadOnlyAssignment(AssignmentHandler):  # type: ignore[misc]  # nbgrader is untyped
+        """An assignment's row for the gradebook; no new or changed assignment."""
+
+        put = Refused._refuse
+
+    class ReadOnlyStudent(StudentHandler):  # type: ignore[misc]
+        """A student's row for the gradebook; no new or changed student (the roster names them: see sync_students)."""
+
+        put = Refused._refuse
+
+    class ToGrading(JupyterHandler):
+        """nbgrader's /formgrader went to Manage Assignments; here it goes to manual grading."""
+
+        @web.authenticated
+        def get(self) -> None:
+            self.redirect(f"{self.base_url}formgrader/gradebook")
+
+    return [
+        (r"/formgrader/?", ToGrading),
+        *((path, Refused) for path in (*REFUSED_PAGES, *REFUSED_ACTIONS)),
+        (REFUSED_WRITES[0], ReadOnlyAssignment),
+        (REFUSED_WRITES[1], ReadOnlyStudent),
+    ]
 
 
 class FormgraderOnlyAuthorizer(Authorizer):
@@ -54,6 +141,16 @@ def notebook_labels(project: Project, module_ids: Iterable[str]) -> dict[str, st
     }
 
 
+def inert_answers(nb: Any, resources: Any) -> tuple[Any, Any]:
+    """Before a submission is drawn: every answer written in Markdown (a trainee's role-play) shown as her plain
+    text, also in notebooks graded before answers were written inert (`inert_answer`)."""
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "markdown" and meta.get("solution"):
+            cell.source = inert_answer(cell.source)
+    return nb, resources
+
+
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "ipt_course.grading.formgrader_server"}]
 
@@ -61,10 +158,15 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Load nbgrader's formgrader, then put the course's templates before its own."""
     from jinja2 import ChoiceLoader, FileSystemLoader
+    from jupyter_server.utils import url_path_join
     from nbgrader.server_extensions.formgrader import load_jupyter_server_extension
 
+    base = serverapp.web_app.settings["base_url"]
+    # Added before nbgrader's, so these win (tornado takes the first rule that matches).
+    serverapp.web_app.add_handlers(".*$", [(url_path_join(base, path), h) for path, h in _refused_handlers()])
     load_jupyter_server_extension(serverapp)
     settings = serverapp.web_app.settings
+    settings.setdefault("headers", {})["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     project = Project(Path(serverapp.root_dir).resolve().parent)
     labels = module_labels(project)
     names = {ROLE_PLAY_NOTEBOOK: ROLE_PLAY_LABEL, **notebook_labels(project, labels)}
@@ -81,5 +183,6 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), template_path]
     config.HTMLExporter.extra_template_paths = [template_path]
     exporter = HTMLExporter(config=config)  # type: ignore[no-untyped-call]  # nbconvert is untyped here
+    exporter.register_preprocessor(inert_answers, enabled=True)  # type: ignore[no-untyped-call]
     exporter.environment.globals.update(ipt_modules=labels, ipt_notebooks=names)
     settings["nbgrader_exporter"] = exporter

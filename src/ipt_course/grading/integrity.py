@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipt_course.grading.assignment import SIMULATION_CELL, answer_variable
+from ipt_course.grading.assignment import SIMULATION_CELL, answer_text, answer_variable, legacy_escape_markdown
 from ipt_course.grading.submission import (
     SubmissionError,
     fill_notebooks,
@@ -39,6 +39,7 @@ VERDICTS_FILE = "integrity.json"
 _ANSWER_SUFFIX = "-answer"
 _EARLIER_LAYOUT = "written in an earlier layout of the assignment: graded from the store's record, in the new one"
 _NO_RECORD = "submitted before the store kept records: checked as plain literals only"
+_OLDER_ANSWERS = "role-play answers written the older way (Markdown links could work): graded from the store's record"
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ def cell_problems(submitted: NotebookNode, expected: NotebookNode, literals_only
             continue
         if cell.source == wanted[gid].source:
             continue
+        if cell.cell_type == "markdown" and older_answer(cell.source, wanted[gid].source):
+            continue  # her same answer as submitted before answers were written inert: rewritten, not tampered
         if cell.cell_type == "code" and gid.endswith(_ANSWER_SUFFIX):
             item_id = gid.removesuffix(_ANSWER_SUFFIX)
             value, why = _assigned_literal(cell.source, answer_variable(item_id))
@@ -130,6 +133,23 @@ def cell_problems(submitted: NotebookNode, expected: NotebookNode, literals_only
             what = "role-play answer" if cell.cell_type == "markdown" else "cell"
             problems.append(f"the {what} {gid!r} differs from what was submitted")
     return problems
+
+
+def older_answer(found: str, expected: str) -> bool:
+    """Is `found` the answer `expected` holds, written as role-play answers were before (a block quote)?"""
+    return found != expected and found == legacy_escape_markdown(answer_text(expected))
+
+
+def _written_older(submitted: dict[str, NotebookNode | None], expected: dict[str, NotebookNode]) -> bool:
+    """Does any role-play answer of the submission keep the older writing (then it is written again)?"""
+    for name, nb in expected.items():
+        found = submitted.get(name)
+        wanted = {gid: c.source for c in nb.cells if c.cell_type == "markdown" and (gid := _grade_id(c)) is not None}
+        for cell in found.cells if found is not None else ():
+            gid = _grade_id(cell)
+            if cell.cell_type == "markdown" and gid in wanted and older_answer(cell.source, wanted[gid]):
+                return True
+    return False
 
 
 def _is_answer(cell: NotebookNode) -> bool:
@@ -220,6 +240,9 @@ def check_submission(project: Project, trainee_id: str, module_id: str, store: P
         write_notebooks(folder, {name: nbformat.writes(nb) for name, nb in expected.items()}, trusted.submitted_at)
         return Verdict(trainee_id, module_id, stamp, False, "store", [_EARLIER_LAYOUT], now)
     reasons += _all_problems(submitted, expected)
+    if not reasons and trusted is not None and _written_older(submitted, expected):
+        write_notebooks(folder, {name: nbformat.writes(nb) for name, nb in expected.items()}, trusted.submitted_at)
+        return Verdict(trainee_id, module_id, stamp, False, "store", [_OLDER_ANSWERS], now)
     if not reasons:
         return Verdict(trainee_id, module_id, stamp, False, "file", [], now)
     if trusted is None:
