@@ -12,6 +12,7 @@ from ipt_course.cli import main
 from ipt_course.content.loader import LoadedCourse
 from ipt_course.grading.feedback import released_modules
 from ipt_course.grading.release import ReleaseFileError, is_released, release_feedback, release_file, released
+from ipt_course.paths import Project
 from tests.grading.minicourse import mini_course
 
 
@@ -139,5 +140,36 @@ def test_a_released_module_is_final_for_who_submitted_it(course: LoadedCourse) -
             refuse_if_locked(course.project, store, "trainee-01", "safety", key)
         refuse_if_locked(course.project, store, "trainee-02", "safety", "item:s1")  # she may still submit once
         refuse_if_locked(course.project, store, "trainee-01", "basics", "item:b1")
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_write_submission_refuses_a_released_module(one_module: Project) -> None:
+    """Is a new submission of a released module refused where it is written (not only on the page), while one of
+    a trainee who had not submitted before the release is still taken?"""
+    from ipt_course.content.loader import load_course
+    from ipt_course.grading.release import ModuleLocked
+    from ipt_course.grading.submission import write_submission
+    from ipt_course.progress.store import ProgressStore
+    from tests.grading.minicourse import MODULE_ONE as MODULE
+    from tests.grading.minicourse import MODULE_ONE_PLAYED as PLAYED
+    from tests.grading.minicourse import app_answers
+
+    module = load_course(one_module).module(MODULE)
+    store = ProgressStore(one_module.progress_db)
+    try:
+        for tid in ("rita", "gita"):
+            store.add_trainee(tid, tid, "unused-pin")
+        path, at = write_submission(one_module, module, "rita", app_answers(module, "I hear you."), PLAYED, store=store)
+        store.record_submission("rita", MODULE, at, path)
+        release_feedback(one_module, [MODULE])
+        try:
+            with pytest.raises(ModuleLocked, match="rita"):
+                write_submission(one_module, module, "rita", app_answers(module, "The key."), PLAYED, store=store)
+            assert len(store.submission_records("rita", MODULE)) == 1, "no record of the refused submission"
+            write_submission(one_module, module, "gita", app_answers(module, "Late."), PLAYED, store=store)
+        finally:
+            release_file(one_module).unlink()
     finally:
         store.close()

@@ -230,6 +230,9 @@ def write_submission(
     own_store = store is None
     kept = open_store(project) if store is None else store
     try:
+        from ipt_course.grading.release import refuse_if_locked
+
+        refuse_if_locked(project, kept, trainee_id, module.id)  # released to her: her answers are final (ModuleLocked)
         kept.keep_submission_record(trainee_id, module.id, timestamp, record)
     finally:
         if own_store:
