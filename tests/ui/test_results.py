@@ -179,3 +179,18 @@ def test_results_heading_has_no_machine_time(course: LoadedCourse) -> None:
     feedback, page = shown(course, {"safety"}, picks={"s2": "c"}, simulation=good_case())
     assert feedback.timestamp not in page
     assert "work submitted" in text(page)
+
+
+def test_no_credit_on_a_written_role_play_shows_level_1_to_the_trainee(course: LoadedCourse) -> None:
+    """A trainer's "No credit" (0 points) on her written role-play: does she see '0 of 4 points (level 1)', not
+    points with no level?"""
+    from ipt_course.grading.competency import Grade, grade_submission
+
+    module = course.module("safety")
+    prompt = module.role_plays[0]
+    grades = [Grade(i.id, 1.0, 1.0) for i in module.items] + [Grade(prompt.id, 0.0, prompt.points)]
+    sub = grade_submission(course, module, "trainee-01", "2026-11-30 10:00", grades, {}, {}, [prompt.id])
+    feedback = feedback_from(course, module, "trainee-01", [sub], {"safety"})
+    assert feedback is not None
+    seen = text(results_html(course, module, feedback))
+    assert f"0 of {prompt.points:g} points (level 1)" in seen, seen
