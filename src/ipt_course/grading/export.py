@@ -852,8 +852,10 @@ def fell_back(translated: TranslatedCourse) -> frozenset[str]:
             text = strings.get(key, "").strip()
             if text:
                 english.add(text)
-                if scenario is not None:
-                    english.add(fill_variants(scenario, text))
+                if scenario is not None:  # as each trainee saw it: every variant value (her record's)
+                    variants = getattr(scenario, "variants", None) or {}
+                    for n in range(max((len(v) for v in variants.values() if v), default=1)):
+                        english.add(fill_variants(scenario, text, {k: v[n % len(v)] for k, v in variants.items() if v}))
 
     # The English source: the translated course keeps English exactly where it fell back.
     add(course_strings(course.course, course.framework), translated.course_unit.fallback)
