@@ -149,3 +149,26 @@ def test_submitting_says_so_at_once_then_one_state(built_project: Project, monke
     shown = " ".join(x.value for x in of_type(submit, w.HTML))
     assert "Submitted. Thank you!" in shown and "Not submitted yet." not in shown and "Submitting…" not in shown
     assert not submit.review.disabled
+
+
+def test_a_failed_submission_never_stays_on_submitting(built_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When writing the submission fails in any way, does the page say it could not submit (answers safe) instead
+    of 'Submitting…' for ever, with the Review button back?"""
+    monkeypatch.setenv("IPT_COURSE_HOME", str(built_project.root))
+    store = store_of(built_project)
+    try:
+        store.add_trainee("trainee-14", "Uma Demo", "8642")
+    finally:
+        store.close()
+    page = module_page(MODULE, viewer=Viewer("trainee-14", "trainee", "Uma Demo"))
+    submit = of_type(page, SubmitView)[0]
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr("ipt_course.ui.pages.write_submission", broken)
+    submit._review(None)
+    next(b for b in of_type(submit, w.Button) if b.description == "Yes, submit now").click()
+    shown = " ".join(x.value for x in of_type(submit, w.HTML))
+    assert "Could not submit: the disk is full" in shown and "Submitting…" not in shown
+    assert not submit.review.disabled

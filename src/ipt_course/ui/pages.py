@@ -422,8 +422,22 @@ class SubmitView(w.VBox):
         ]
         try:
             self._send()
+        except Exception as err:  # whatever failed, she must not be left looking at "Submitting…"
+            traceback.print_exc(file=server_log())
+            self._could_not(err)
         finally:
             self.review.disabled = False
+
+    def _could_not(self, err: BaseException) -> None:
+        self.confirm.children = [
+            html_box(
+                "<p class='ipt-error'>"
+                + _("Could not submit: {reason}. Your answers are safe. Please tell your trainer.").format(
+                    reason=html.escape(str(err))
+                )
+                + "</p>"
+            )
+        ]
 
     def _send(self) -> None:
         assert self.ctx.trainee is not None
@@ -439,16 +453,12 @@ class SubmitView(w.VBox):
             path, timestamp = write_submission(
                 self.ctx.project, self.module, self.ctx.trainee.id, answers, simulation_records(self.module, answers)
             )
+        except ModuleLocked:  # released between the two looks: the same as above
+            self.confirm.children = []
+            self._show_last()
+            return
         except SubmissionError as err:
-            self.confirm.children = [
-                html_box(
-                    "<p class='ipt-error'>"
-                    + _("Could not submit: {reason}. Your answers are safe. Please tell your trainer.").format(
-                        reason=html.escape(str(err))
-                    )
-                    + "</p>"
-                )
-            ]
+            self._could_not(err)
             return
         self.ctx.store.record_submission(self.ctx.trainee.id, self.module.id, timestamp, path)
         # One state, shown at once: the thanks and the submission it is for, in the same box.
