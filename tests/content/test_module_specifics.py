@@ -208,9 +208,9 @@ def test_module_4_scenario_follows_her_across_sessions() -> None:
 @pytest.mark.parametrize("folder", MIDDLE_AND_END)
 def test_scenarios_follow_a_client_across_sessions(folder: str) -> None:
     """Does each scenario follow one girl across 3+ sessions with a PHQ-A symptom model (so the course-wide
-    best-path test must find a rating for every one of them)? The standard case played again at the end of
-    the course (grading/change.py) is the one short, single-meeting case."""
-    standard = {case.scenario_id for case in standard_cases(course())}
+    best-path test must find a rating for every one of them)? The end check (parallel to the baseline,
+    grading/change.py) is the one short, single-meeting case."""
+    standard = {i for case in standard_cases(course()) for i in (case.scenario_id, case.end_case)}
     for scenario in module(folder).scenarios:
         if scenario.id in standard:
             continue
