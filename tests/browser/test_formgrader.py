@@ -31,6 +31,12 @@ FOLDER = "01-depression-ipt-my-role"
 MODULE = "depression-ipt-my-role"
 TRAINEE, NAME = "trainee-01", "Asha Devi"
 ANSWER = "Anita, it sounds like talking has been painful for you. You choose, and I will be here."
+OTHER, OTHER_NAME = "trainee-02", "Mina Kumari"
+HOSTILE = (
+    "I would listen.\n\n[click](javascript:alert(3)) ![t](http://example.com/t.png) <http://example.com/auto>\n"
+    "<img src=x onerror=alert(1)> [ref][r]\n\n[r]: javascript:alert(4)"
+)
+"""A trainee's answer written to attack the trainer's page: every piece must show as text."""
 LAPTOP = {"width": 1280, "height": 800}
 SCREENSHOT = REPO / "docs" / "screenshots" / "formgrader.png"
 PASSWORD = re.compile(r"\b[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}\b")
@@ -64,12 +70,13 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Project:
     course_file.write_text(yaml.safe_dump(course, allow_unicode=True), encoding="utf-8")
     build(project, say=lambda _: None)
     project.workshop_dir.mkdir(parents=True, exist_ok=True)
-    write_roster(project.roster_csv, [RosterEntry(TRAINEE, NAME, "1111")])
+    write_roster(project.roster_csv, [RosterEntry(TRAINEE, NAME, "1111"), RosterEntry(OTHER, OTHER_NAME, "2222")])
     module = load_course(project).module(MODULE)
     answers = {item_key(i.id): [next(o.id for o in i.options if o.id not in i.answer)] for i in module.items}
     answers[role_play_key(module.role_plays[0].id)] = ANSWER
     write_submission(project, module, TRAINEE, answers, {})
-    assert [r.success for r in autograde_pending(project, workers=1)] == [True]
+    write_submission(project, module, OTHER, {**answers, role_play_key(module.role_plays[0].id): HOSTILE}, {})
+    assert [r.success for r in autograde_pending(project, workers=1)] == [True, True]
     return project
 
 
@@ -116,6 +123,12 @@ def test_a_trainer_rates_a_role_play_without_meeting_code(graded: Project, formg
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport=LAPTOP)
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base + "/") else None)
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        blocked: list[str] = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -162,7 +175,39 @@ def test_a_trainer_rates_a_role_play_without_meeting_code(graded: Project, formg
             if saved == (3, "Warm; name her choice too.") or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
+        # The hostile answer: shown as her text, no link or picture formed, nothing run, nothing fetched outside.
+        page.goto(f"{base}/formgrader/gradebook/{MODULE}/{ROLE_PLAY_NOTEBOOK}")
+        page.locator("a", has_text=OTHER_NAME).click(timeout=30_000)
+        page.wait_for_selector("pre.ipt-answer", timeout=30_000)
+        shown = page.inner_text("pre.ipt-answer")
+        assert shown.strip() == HOSTILE, shown
+        cell = page.locator(".nbgrader_cell", has=page.locator("pre.ipt-answer"))
+        assert cell.locator("a, img, script").count() == 0, "a link, picture or script formed from her answer"
+        assert page.locator("a[href^='javascript:'], img[src^='http://example']").count() == 0
+        assert page.evaluate("getComputedStyle(document.querySelector('pre.ipt-answer')).whiteSpace") == "pre-wrap"
+        assert "monospace" not in page.evaluate("getComputedStyle(document.querySelector('pre.ipt-answer')).fontFamily")
+        # nbgrader's managing pages are not in the menu, and refused when typed.
+        page.goto(f"{base}/formgrader/gradebook")
+        assert page.locator("a", has_text="Manage").count() == 0
+        page.goto(f"{base}/formgrader/manage_assignments")
+        assert "ipt-course release-feedback" in page.inner_text("body")
+        # Narrower screens: at 768 px the breadcrumb does not cover "Prev"; on a phone the bar is short.
+        page.goto(f"{base}/formgrader/gradebook/{MODULE}/{ROLE_PLAY_NOTEBOOK}")
+        page.locator("a", has_text=NAME).click(timeout=30_000)
+        page.wait_for_selector("pre.ipt-answer", timeout=30_000)
+        for width, height in ((768, 1024), (375, 740)):
+            page.set_viewport_size({"width": width, "height": height})
+            prev = page.locator("li.previous a").bounding_box()
+            crumbs = page.locator("ul.breadcrumb").bounding_box()
+            assert prev is not None and crumbs is not None
+            apart = prev["y"] + prev["height"] <= crumbs["y"] + 1 or prev["x"] + prev["width"] <= crumbs["x"] + 1
+            assert apart, (width, prev, crumbs)
+            bar = page.locator("nav.navbar").bounding_box()
+            assert bar is not None and bar["height"] <= 160, (width, bar)
         browser.close()
+    assert outside == [], "requests that left the formgrader's own server"
+    assert dialogs == [], "a script from an answer ran"
+    assert blocked == [], "the Content-Security-Policy blocked something the formgrader needs"
     assert saved == (3, "Warm; name her choice too."), "her score reached nbgrader's gradebook"
     items = export_tables(load_course(graded))["items"]
     rated = items[(items["kind"] == "role-play") & (items["trainee_id"] == TRAINEE)]

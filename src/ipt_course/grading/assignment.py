@@ -58,7 +58,7 @@ def _meta(
     return {"nbgrader": meta}
 
 
-ANSWER_OPEN = '<pre class="ipt-answer" style="white-space: pre-wrap; font-family: inherit; font-size: inherit">'
+ANSWER_OPEN = '<pre class="ipt-answer" style="white-space: pre-wrap; font-family: inherit">'
 """How a role-play answer cell begins: one HTML block that Markdown (nbconvert's mistune, marked) passes as it is."""
 ANSWER_CLOSE = "</pre>"
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9 \u0080-\U0010ffff]")
