@@ -476,7 +476,8 @@ def _levels_html(data: SupervisorData, trainee: str) -> str:
 
 
 def _change_html(data: SupervisorData, trainee: str) -> str:
-    """Baseline → end: her level per competency in the standard case's first play in the first and last module."""
+    """Baseline → end: her level per competency in the first play of the baseline case (before training, module 1;
+    never graded there) and of the parallel end case (module 8)."""
     mine = by_trainee(data).changes.get(trainee, [])
     if not mine:
         return ""
@@ -492,9 +493,10 @@ def _change_html(data: SupervisorData, trainee: str) -> str:
             f"<td class='{state}'>{esc(status)}{' ' + shift if shift and shift != '+0' else ''}</td></tr>"
         )
     titles = "; ".join(
-        _("“{title}”, first play in {first} and in {last}").format(
+        _("“{title}” before training, in {first}; “{end}” at the end, in {last}").format(
             title=c.title,
             first=module_label(data.course.module(c.baseline_module)),
+            end=c.end_title or c.title,
             last=module_label(data.course.module(c.end_module)),
         )
         for c in cases.values()
@@ -503,7 +505,7 @@ def _change_html(data: SupervisorData, trainee: str) -> str:
     waiting = " " + _("The end play comes with the last module.") if all(c.status == NOT_YET for c in mine) else ""
     headings = (_("Competency"), _("Baseline"), _("End"), _("Change"))
     return (
-        f"<h3>{esc(_('Baseline → end'))}</h3><p class='quiet'>{esc(_('The standard case:'))} {said(data, titles)}."
+        f"<h3>{esc(_('Baseline → end'))}</h3><p class='quiet'>{esc(_('The two cases:'))} {said(data, titles)}."
         f"{esc(waiting)}</p>" + _header_row("data levels", headings) + f"{''.join(rows)}</table>"
     )
 

@@ -1,4 +1,4 @@
-"""'How you have grown': her level per competency at the start and at the end of the course, once both are released."""
+"""'How you have grown': her level per competency in the baseline case and the end case, once both are released."""
 
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ def growth_html(changes: Iterable[LevelChange]) -> str:
         for c in rows
     )
     intro = _(
-        "You did the same short case before module 1 and again at the end of module 8. This is how your skills in "
-        "it changed."
+        "You did a short case before module 1 and a similar one, with a different girl, at the end of module 8. "
+        "This is how your skills changed between them."
     )
     closing = _("It is one short case: a snapshot, not a judgement. Your trainer can talk it through with you.")
     return (
