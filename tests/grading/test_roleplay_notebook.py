@@ -14,6 +14,7 @@ from ipt_course.content.loader import load_course
 from ipt_course.grading.assignment import (
     LEVEL_NAMES,
     ROLE_PLAY_NOTEBOOK,
+    answer_text,
     assignment_layout,
     generate_assignment,
     release_notebooks,
@@ -118,7 +119,7 @@ def test_a_one_notebook_workshop_keeps_grading_and_exporting(
     assert not results[("trainee-02", old.id)].tampered
     assert not results[("trainee-01", fresh.id)].tampered, "an earlier layout is not tampering"
     upgraded = nbformat.read(path.parent / f"{ROLE_PLAY_NOTEBOOK}.ipynb", as_version=4)
-    assert any("You are safe here." in c.source for c in upgraded.cells)
+    assert any(answer_text(c.source) == "You are safe here." for c in upgraded.cells)
     with open_gradebook(project) as gradebook:
         waiting = gradebook.find_grade(fresh.role_plays[0].id, ROLE_PLAY_NOTEBOOK, fresh.id, "trainee-01")
         assert waiting.needs_manual_grade
