@@ -328,6 +328,22 @@ def test_export_and_report_show_baseline_to_end() -> None:
     assert page.count("Baseline → end") == 3  # the cohort line and each trainee's page
     assert "1 of 1 trainee improved on 5 competencies" in " ".join(page.split())
     assert "not yet" in page
+    said = " ".join(page.split())  # the two cases named, the baseline labelled as before training
+    assert f"“{scenario(CASE).title}” before training" in said and f"“{scenario(END_CASE).title}” at the end" in said
+
+
+def test_the_supervisor_sees_a_harmful_baseline_in_the_change_table_not_in_the_flags() -> None:
+    """With the same harmful self-harm choice in the baseline and in the end case, is only the end case's a flag
+    in the supervisor's data, while the change table shows the baseline's level 1?"""
+    harmful = {"assessment-of-harm": 1}
+    graded = [
+        submitted("t1", START, record(play(harmful, default=4))),
+        submitted("t1", END, record(end_play(harmful, default=4))),
+    ]
+    data = supervisor_data(course(), graded, trainees=["t1"])
+    assert [f.evidence.split(":")[1].split()[0] for f in data.flags] == [END_CASE]
+    change = by_competency(data.changes, "t1")["assessment-of-harm"]
+    assert_change(change, 1, 1, SAME)
 
 
 def test_the_trainee_sees_her_change_only_once_both_modules_are_released() -> None:
