@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipt_course.content.loader import LoadedCourse
+from ipt_course.grading.competency import baseline_cases
 
 # The course standard: every competency evidenced at least this often, at least once in a simulation.
 MIN_EVIDENCE = 3
@@ -45,7 +46,10 @@ def coverage(course: LoadedCourse) -> Coverage:
         for prompt in module.role_plays:
             for competency in prompt.competencies:
                 rubrics[(competency, module.id)] += 1
+        baseline = baseline_cases(module)  # a measurement before training gathers no evidence
         for scenario in module.scenarios:
+            if scenario.id in baseline:
+                continue
             for node in scenario.nodes:
                 # A decision point evidences a competency once, however many of its choices name it.
                 for competency in {choice.competency for choice in node.choices}:
