@@ -24,6 +24,8 @@ from tests.ui.test_pages import of_type, walk
 START = "depression-ipt-my-role"
 END = "ending-and-supervision"
 CASE = "baseline-check"
+END_CASE = "end-check"
+"""Module 8's step: the end case, parallel to the baseline (grading/change.py)."""
 TRAINEE = "trainee-07"
 
 
@@ -75,7 +77,7 @@ def test_module_1_opens_with_before_you_start_above_the_first_lesson(project: Pr
 
 
 def test_module_8_ends_its_lessons_with_at_the_end(project: Project, viewer: Viewer) -> None:
-    """Is module 8's standard case the 'At the end' step below the last lesson, and not on the Practice tab?"""
+    """Is module 8's end case the 'At the end' step below the last lesson, and not on the Practice tab?"""
     page = module_page(END, viewer)
     tabs = tabs_of(page)
     (lessons,) = of_type(tabs.children[0], LessonsView)
@@ -83,9 +85,9 @@ def test_module_8_ends_its_lessons_with_at_the_end(project: Project, viewer: Vie
     lessons.show(len(lessons.pages) - 1)
     last = lessons.holder.children[0]
     step = last.children[-1]
-    assert isinstance(step, CaseStepView) and step.scenario.id == CASE
+    assert isinstance(step, CaseStepView) and step.scenario.id == END_CASE
     assert words(step).startswith("At the end")
-    assert CASE not in cases_on(tabs.children[1])
+    assert END_CASE not in cases_on(tabs.children[1])
 
 
 def test_her_place_in_the_step_is_kept_and_a_finished_step_folds(project: Project, viewer: Viewer) -> None:
