@@ -76,8 +76,11 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
     in the export, and does the trainee's released results page show the same level and the rationales?"""
     course = load_course(server.project)
     module = course.modules[0]
-    scenario = module.scenarios[0]  # the standard case: module 1's "Before you start" step, above lesson 1
-    assert module.meta.case_step is not None and module.meta.case_step.scenario == scenario.id
+    # Module 1's graded case on the Practice tab: its "Before you start" step (the baseline) is a measurement
+    # only, never a flag or a level (grading/competency.py baseline_cases; tests/grading/test_change.py).
+    step = module.meta.case_step
+    assert step is not None and step.counts == "baseline"
+    scenario = next(s for s in module.scenarios if s.id != step.scenario)
     safety = {c.id for c in course.framework.competencies if c.safety_critical}
     name, pin = roster(server.project)[TRAINEE]
     sim = Simulation(scenario, seed=zlib.crc32(TRAINEE.encode()))
@@ -88,7 +91,7 @@ def test_a_harmful_first_play_flags_after_a_restart_and_the_trainee_sees_the_sam
         sign_in(page, server.url, name, pin)
         page.locator("button.ipt-open-module").first.click()
         page.wait_for_selector("text=Lesson 1 of", timeout=90_000)
-        page.locator("button:visible", has_text="Start the quick check").click()
+        open_tab(page, "Practice case")
         case = page.locator(f".ipt-case-{scenario.id}")
 
         # First attempt: the best choice until a harmful one on a safety-critical competency is offered, then that.
