@@ -89,6 +89,18 @@ def test_saved_labels_are_restored_without_saving_again(caseload: Caseload) -> N
     assert store.calls == []
 
 
+def test_a_released_caseload_is_read_only(caseload: Caseload) -> None:
+    """Once the module is released to her, are her labels shown pressed but disabled, and is a forged press put
+    back without anything saved?"""
+    store = Store()
+    case_id = caseload.cases[2].id
+    view = CaseMonitoringView(caseload, {monitor_key(case_id): "partial-response"}, store, locked=True)
+    assert all(b.disabled for card in view.cards.values() for b in card.buttons)
+    press(view, case_id, "urgent-risk")
+    assert view.cards[case_id].selected == ["partial-response"]
+    assert store.calls == []
+
+
 def test_no_widget_state_holds_the_right_labels(caseload: Caseload) -> None:
     """Can the browser learn the right labels from any widget's state? (It must not.)"""
     view = CaseMonitoringView(caseload, {}, Store())

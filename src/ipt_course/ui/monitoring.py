@@ -81,7 +81,8 @@ def _draw(case: CaseRecord) -> str:
 class CaseMonitoringView(w.VBox):
     """A caseload as cards (chart, latest notes, four label buttons); each label is saved as it is picked."""
 
-    def __init__(self, caseload: Caseload, saved: Mapping[str, Any], save: Saver):
+    def __init__(self, caseload: Caseload, saved: Mapping[str, Any], save: Saver, locked: bool = False):
+        """`locked`: the module's feedback is released to her: her labels show read-only (the saver refuses too)."""
         self.caseload = caseload
         self._save = save
         intro = html_box(
@@ -98,6 +99,9 @@ class CaseMonitoringView(w.VBox):
         cards = [intro]
         for case in caseload.cases:
             cards.append(self._card(case, saved.get(monitor_key(case.id))))
+        for buttons in self.cards.values() if locked else ():
+            for button in buttons.buttons:
+                button.disabled = True
         super().__init__(cards, layout=w.Layout(width="100%"))
 
     def _card(self, case: CaseRecord, saved: Any) -> w.VBox:

@@ -491,7 +491,9 @@ def case_step_view(module: Module, answers: dict[str, Any], seed: int, save: Any
     return CaseStepView(module.meta.case_step, scenario, answers.get(simulation_key(scenario.id)), seed, save)
 
 
-def practice_views(module: Module, answers: dict[str, Any], seed: int, save: Any) -> list[w.Widget]:
+def practice_views(
+    module: Module, answers: dict[str, Any], seed: int, save: Any, final: bool = False
+) -> list[w.Widget]:
     """The practice tab: the module's case simulations, then its case-monitoring exercises, if any.
 
     The case played as a Learn-tab step is not here (one view per case on a page): a line says where it is.
@@ -511,7 +513,8 @@ def practice_views(module: Module, answers: dict[str, Any], seed: int, save: Any
     if module.caseloads:
         from ipt_course.ui.monitoring import CaseMonitoringView  # draws charts with matplotlib: only when needed
 
-        views += [CaseMonitoringView(caseload, answers, save) for caseload in module.caseloads]
+        # `final`: released to her, so her caseload labels are read-only (cases stay open to replay).
+        views += [CaseMonitoringView(caseload, answers, save, locked=final) for caseload in module.caseloads]
     return views
 
 
@@ -589,7 +592,7 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
         return [locked_notice(), *views] if final and views else list(views)
 
     builders: list[Callable[[], list[w.Widget]]] = [
-        lambda: practice_views(module, now(), seed, save),
+        lambda: practice_views(module, now(), seed, save, locked(ctx.project, ctx.store, trainee.id, module.id)),
         check,
         role_plays,
         lambda: [SubmitView(ctx, module)],
