@@ -275,6 +275,22 @@ def test_a_planted_baseline_counted_as_graded_is_caught() -> None:
     assert evidence_of([planted])["assessment-of-harm"].flagged
 
 
+def test_the_trainee_results_do_not_call_the_baseline_graded() -> None:
+    """Does module 1's released feedback leave the baseline out of its graded case plays and its level-1 skills,
+    while module 8's lists the end case's plays?"""
+    from ipt_course.grading.feedback import feedback_from
+
+    harmful = {"assessment-of-harm": 1}
+    graded = [
+        submitted("t1", START, record(play(harmful), play({}))),
+        submitted("t1", END, record(end_play(harmful), end_play({}))),
+    ]
+    start = feedback_from(course(), course().module(START), "t1", graded[:1], {START})
+    assert start is not None and CASE not in start.case_plays
+    end = feedback_from(course(), course().module(END), "t1", graded[1:], {END})
+    assert end is not None and end.case_plays == {END_CASE: 2}
+
+
 def test_the_baseline_is_not_a_gate_condition() -> None:
     """Is a baseline case outside the must-pass gate's cases and the saved-work gaps (a measurement, never a
     condition), while the module's graded case still is?"""

@@ -16,6 +16,7 @@ from ipt_course.grading.competency import (
     Evidence,
     GateCondition,
     GradedSubmission,
+    baseline_cases,
     case_plays,
     harm_of,
     must_pass_gate,
@@ -166,10 +167,10 @@ def feedback_from(
         if c.id in shown
     ]
     gate = must_pass_gate(course, module, own.results, own.simulation) if module.meta.must_pass else ()
-    case_counts = {
+    case_counts = {  # graded plays only: the baseline case is a measurement, not graded
         s.id: len(case_plays(own.simulation[s.id]))
         for s in module.scenarios
-        if isinstance(own.simulation.get(s.id), dict)
+        if isinstance(own.simulation.get(s.id), dict) and s.id not in baseline_cases(module)
     }
     return TraineeFeedback(
         own.timestamp,
