@@ -6,6 +6,7 @@ import ast
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -352,6 +353,7 @@ def test_supervisor_report_in_html_pdf_and_xlsx(graded: Project, tmp_path: Path)
     assert f"Module {must_pass.meta.number}: {must_pass.meta.title}" in text
     assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?https?://""", text), "the report loads nothing"
     assert pdf.read_bytes().startswith(b"%PDF")
+    first_page_picture(pdf, tmp_path / "report-page-1")
     (xlsx,) = write_export(course, tmp_path / "xlsx", "xlsx")
     workbook = openpyxl.load_workbook(xlsx)
     assert workbook.sheetnames == [
@@ -359,6 +361,23 @@ def test_supervisor_report_in_html_pdf_and_xlsx(graded: Project, tmp_path: Path)
     ]  # fmt: skip
     assert workbook["flags"].max_row > 1
     assert workbook["flags"].freeze_panes == "B2" and workbook["flags"].auto_filter.ref
+
+
+def first_page_picture(pdf: Path, stem: Path) -> None:
+    """Draw the report's first page as a PNG (poppler's pdftoppm) and check it holds ink; with
+    IPT_UPDATE_SCREENSHOTS=1 it becomes the README's docs/screenshots/report.png."""
+    if shutil.which("pdftoppm") is None:
+        return
+    page_one = ["-f", "1", "-l", "1", "-singlefile"]
+    subprocess.run(["pdftoppm", "-png", "-r", "70", *page_one, str(pdf), str(stem)], check=True)
+    picture = stem.with_suffix(".png")
+    from PIL import Image
+
+    with Image.open(picture) as image:
+        lightest, darkest = image.convert("L").getextrema()[::-1]
+        assert image.width > 500 and darkest < 100 < lightest, "the report's first page is drawn, with text on it"
+    if os.environ.get("IPT_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(picture, Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "report.png")
 
 
 def test_nbgrader_export_plugin_gives_the_same_tables(graded: Project, tmp_path: Path) -> None:
