@@ -150,11 +150,13 @@ def graded_with_a_flag(server: Server, trainee: str) -> str:
     from ipt_course.content.loader import load_course
     from ipt_course.engine import Simulation
     from ipt_course.engine.record import simulation_record
+    from ipt_course.grading.competency import baseline_cases
     from ipt_course.grading.submission import write_submission
 
     course = load_course(server.project)
     module = course.modules[0]
-    scenario = module.scenarios[0]
+    # Module 1's practice case, not its baseline (a measurement before training: never flagged).
+    scenario = next(s for s in module.scenarios if s.id not in baseline_cases(module))
     safety = {c.id for c in course.framework.competencies if c.safety_critical}
     sim = Simulation(scenario, seed=zlib.crc32(trainee.encode()))
     harmful = None
