@@ -173,6 +173,9 @@ def test_formgrader_opens_on_manual_grading_behind_a_typed_password(project: Pro
         assert b"Kumari Das" in api, "the formgrader's own API still answers"
         csp = grading.headers["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "img-src 'self' data:" in csp and "object-src 'none'" in csp
+        script_src = csp.split("script-src")[1].split(";")[0]
+        assert "'nonce-" in script_src and "unsafe" not in script_src, "no javascript: URL or inline handler runs"
+        assert grading.headers["Cache-Control"] == "no-store", "trainees' answers not kept in the browser's cache"
         assert "Manage Assignments" not in body and "manage_students" not in body, "not in the navigation"
         # nbgrader's managing pages and calls go around ipt-course grade and release-feedback: refused, in words.
         for method, path in (

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
+from tornado.web import OutputTransform
 
 from ipt_course.grading.assignment import ROLE_PLAY_NOTEBOOK, inert_answer, release_notebooks
 from ipt_course.paths import Project
@@ -25,8 +28,7 @@ ONE_NOTEBOOK_LABEL = "Questions, case record and role-plays"
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        # nbgrader's pages need their inline scripts; nothing is loaded or sent outside this server.
-        "script-src 'self' 'unsafe-inline'",
+        "script-src 'self'",  # a page adds its own nonce (ScriptNonce): no inline handler, no javascript: URL
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",
         "font-src 'self' data:",
@@ -38,8 +40,41 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 """Every formgrader response's Content-Security-Policy: pictures, scripts, styles and requests from this server only
-(an answer's `![](http://…)` could otherwise make the trainer's browser call out). `javascript:` URLs are not
-blocked by it (nbgrader's inline scripts need 'unsafe-inline'): answers are written so that no link can form."""
+(an answer's `![](http://…)` could otherwise make the trainer's browser call out), and no script but the server's
+own: a `javascript:` link or an `onerror=` attribute does not run even if one ever reached a page."""
+_SCRIPT_TAG = re.compile(rb"<script\b", re.IGNORECASE)
+
+
+class ScriptNonce(OutputTransform):
+    """Gives each HTML page's own `<script>` tags (nbgrader's templates, written by the server) a fresh nonce and
+    allows only those in the page's Content-Security-Policy. Trainee text never carries a tag: answers are written
+    as character references (assignment.escape_markdown) and every other value is escaped by the templates."""
+
+    def __init__(self, request: Any) -> None:
+        self.nonce = b""
+
+    def transform_first_chunk(self, status_code: int, headers: Any, chunk: bytes, finishing: bool) -> Any:
+        if status_code == 304:  # the browser's copy keeps the policy (and nonce) it came with
+            headers.pop("Content-Security-Policy", None)
+            return status_code, headers, chunk
+        if not str(headers.get("Content-Type", "")).startswith("text/html"):
+            return status_code, headers, chunk
+        # Not kept by the browser: a page's nonce is good once, and trainees' answers stay off the laptop's disk.
+        headers["Cache-Control"] = "no-store"
+        self.nonce = secrets.token_urlsafe(18).encode()
+        policy = str(headers.get("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        headers["Content-Security-Policy"] = policy.replace(
+            "script-src 'self'", f"script-src 'self' 'nonce-{self.nonce.decode()}'", 1
+        )
+        chunk = self.transform_chunk(chunk, finishing)
+        if "Content-Length" in headers:
+            headers["Content-Length"] = str(len(chunk))
+        return status_code, headers, chunk
+
+    def transform_chunk(self, chunk: bytes, finishing: bool) -> bytes:
+        return _SCRIPT_TAG.sub(b'<script nonce="' + self.nonce + b'"', chunk) if self.nonce else chunk
+
+
 REFUSED = (
     "This formgrader is for rating role-plays and reading the gradebook only. Assignments, students, "
     "collecting, autograding and feedback are done with the course's commands: ipt-course build, "
@@ -167,6 +202,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     load_jupyter_server_extension(serverapp)
     settings = serverapp.web_app.settings
     settings.setdefault("headers", {})["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    serverapp.web_app.transforms.insert(0, ScriptNonce)  # before any compression, on the page as written
     project = Project(Path(serverapp.root_dir).resolve().parent)
     labels = module_labels(project)
     names = {ROLE_PLAY_NOTEBOOK: ROLE_PLAY_LABEL, **notebook_labels(project, labels)}

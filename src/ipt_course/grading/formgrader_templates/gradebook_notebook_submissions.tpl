@@ -18,6 +18,8 @@ var notebook_id = {{ notebook_id | tojson }};
         this.$name.find("a.name-shown").text(name);
         this.showName();
     };
+    // Bound here, not in an onclick attribute: the page's Content-Security-Policy runs no inline handler.
+    $(function () { $("#toggle_names").on("click", toggleAllNames); });
 })();
 </script>
 {%- endblock head -%}
@@ -31,7 +33,7 @@ var notebook_id = {{ notebook_id | tojson }};
 {%- endblock -%}
 
 {%- block messages -%}
-<button id="toggle_names" onclick="toggleAllNames()">Hide All Names</button>
+<button id="toggle_names">Hide All Names</button>
 {%- endblock -%}
 
 {%- block table_header -%}
