@@ -125,6 +125,8 @@ def test_a_trainer_rates_a_role_play_without_meeting_code(graded: Project, formg
         page = browser.new_page(viewport=LAPTOP)
         outside: list[str] = []
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base + "/") else None)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         blocked: list[str] = []
@@ -156,6 +158,7 @@ def test_a_trainer_rates_a_role_play_without_meeting_code(graded: Project, formg
         text = page.inner_text("body")
         assert NAME in text, "her roster name on the page"
         assert "Her answer" in text and "Student" not in text
+        page.wait_for_selector(f"textarea#{prompt.id}-comment[placeholder='Type a comment for her here']")
         assert prompt.task in text and "Level 4, advanced" in text and "Level 1, potentially harmful" in text
         assert "Anita, it sounds like talking has been painful for you." in text
         for never in ("HIDDEN TESTS", "Traceback", "AssertionError", "BEGIN SOLUTION", "answer_"):
@@ -232,6 +235,7 @@ def test_a_trainer_rates_a_role_play_without_meeting_code(graded: Project, formg
         browser.close()
     assert outside == [], "requests that left the formgrader's own server"
     assert dialogs == [], "a script from an answer ran"
+    assert errors == [], "a script error on a formgrader page (e.g. MathJax missing)"
     # nbgrader's two eye icons carry onclick attributes the policy refuses (the page binds the same actions itself,
     # and the toggles are clicked above); anything else refused would be a part of the formgrader broken by it.
     others = [m for m in blocked if not ("inline event handler" in m and "/formgrader/submissions/" in m)]
