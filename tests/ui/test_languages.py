@@ -129,6 +129,12 @@ _TECHNICAL_CALLS = {
     "startswith",
     "get",
     "filterwarnings",
+    "type",  # a class made at run time: its name is an identifier
+    # a developer's error: a page shows guard's plain sentence instead (tests/ui/test_hostile_messages.py)
+    "AttributeError",
+    "TypeError",
+    "ValueError",
+    "RuntimeError",
 }
 _TECHNICAL_KEYWORDS = {"layout", "button_style", "names", "format", "textcoords", "color", "ha", "va", "marker"}
 
