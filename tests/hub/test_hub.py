@@ -216,7 +216,7 @@ def test_two_trainees_on_the_hub_then_grading_and_export(hub: HubDemo, tmp_path:
             page = browser.new_page(viewport={"width": 1280, "height": 1024})
             log_in(page, hub, SUPERVISOR)
             page.wait_for_selector("text=Course status", timeout=240_000)
-            report = page.locator(".ipt-supervisor").inner_text()
+            report = "\n".join(page.locator(".ipt-supervisor").all_inner_texts())  # the page's sections
         finally:
             browser.close()
     for user in TRAINEES:

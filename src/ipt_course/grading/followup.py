@@ -51,7 +51,8 @@ def flag_id(trainee_id: str, evidence: str, answer: str = "") -> str:
     by what was answered (`answer`: the harm it shows, or a role-play's own text), never by when it was submitted
     or graded, so regrading the same work keeps a followed-up flag followed up.
     """
-    digest = hashlib.sha256(f"{trainee_id}\n{evidence}\n{answer}".encode()).hexdigest()
+    own_id = trainee_id.rpartition("/")[2]  # a merged report's "home/trainee" keeps the id her laptop gave the flag
+    digest = hashlib.sha256(f"{own_id}\n{evidence}\n{answer}".encode()).hexdigest()
     return digest[:ID_LENGTH]
 
 
