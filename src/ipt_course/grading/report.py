@@ -689,12 +689,14 @@ STYLE = (
     ".lvl{display:inline-block;min-width:1.5em;text-align:center;font-weight:bold;border-radius:3px;"
     "padding:0 .2em}.lvl.none{color:#999}"
     "article.flag{border-left:6px solid #c62828;background:#fff5f5;padding:.4em 1em;margin:.8em 0;"
-    "break-inside:avoid}article.flag h3{margin:.2em 0;font-size:1.05em}article.flag dl{margin:.3em 0;"
+    "break-inside:auto}article.flag h3{margin:.2em 0;font-size:1.05em}article.flag dl{margin:.3em 0;"
     # One fixed label column for every card (wide enough for "Why it may harm" on one line), and the text column
     # allowed to shrink (minmax(0,1fr)): a long unbroken word or id in one card no longer widens it past the others.
     "display:grid;grid-template-columns:11em minmax(0,1fr);gap:.2em .8em;padding:0}"
     "article.flag dt{font-weight:bold;color:#555}article.flag dd,article.flag .ref{overflow-wrap:anywhere}"
-    "article.flag{box-sizing:border-box}"
+    "article.flag{box-sizing:border-box}article.flag dt,article.flag dd{break-inside:avoid}"
+    # A card may run on to the next page between its lines (a whole card kept together left most of the
+    # first page blank), but never splits a line of it.
     "article.flag.done{border-left-color:#2e7d32;background:#f4faf4}.flagstate.open{color:#b71c1c}"
     ".flagstate.done{color:#1b5e20}article.flag dd{margin:0}"
     "dd.chosen{font-weight:bold}.ref{font-size:.75em;color:#777;margin:.2em 0}"
