@@ -89,7 +89,7 @@ def test_a_released_module_shows_her_answers_read_only_and_says_why(released_to_
     text = " ".join(x.value for x in of_type(page, w.HTML))
     assert text.count(LOCKED_WORDS) >= 3, "the Check, Role-play and Submit tabs each say why"
     submit = of_type(page, SubmitView)[0]
-    assert submit.review.layout.display == "none"
+    assert submit.review not in submit.children
     assert not any(b.disabled for c in of_type(page, KnowledgeCheckView) for b in c.options.buttons)
 
 
@@ -134,15 +134,15 @@ def test_submitting_says_so_at_once_then_one_state(built_project: Project, monke
     page = module_page(MODULE, viewer=Viewer("trainee-13", "trainee", "Sita Demo"))
     submit = of_type(page, SubmitView)[0]
     seen: list[str] = []
-    real_send = submit._send
+    real_hand_in = submit._hand_in
 
     def watched() -> None:
         seen.append(" ".join(x.value for x in of_type(submit.confirm, w.HTML)))
         seen.append("buttons:" + ",".join(b.description for b in of_type(submit.confirm, w.Button)))
         seen.append(f"review disabled: {submit.review.disabled}")
-        real_send()
+        real_hand_in()
 
-    monkeypatch.setattr(submit, "_send", watched)
+    monkeypatch.setattr(submit, "_hand_in", watched)
     submit._review(None)
     next(b for b in of_type(submit, w.Button) if b.description == "Yes, submit now").click()
     assert "Submitting…" in seen[0] and seen[1] == "buttons:" and seen[2] == "review disabled: True"

@@ -320,7 +320,8 @@ class SubmitView(w.VBox):
         )
         if final:
             self.status.value = locked_notice().value + self.status.value
-            self.review.layout.display = "none"
+            # No new submission to offer (the button goes; its layout may be shared by many widgets: ui/app.py).
+            self.children = tuple(c for c in self.children if c is not self.review)
             self.confirm.children = []
 
     def _results(self) -> str:
@@ -421,7 +422,7 @@ class SubmitView(w.VBox):
             html_box(f"<p class='ipt-feedback ipt-submitting' role='status'>{html.escape(_('Submitting…'))}</p>")
         ]
         try:
-            self._send()
+            self._hand_in()
         except Exception as err:  # whatever failed, she must not be left looking at "Submitting…"
             traceback.print_exc(file=server_log())
             self._could_not(err)
@@ -439,7 +440,7 @@ class SubmitView(w.VBox):
             )
         ]
 
-    def _send(self) -> None:
+    def _hand_in(self) -> None:
         assert self.ctx.trainee is not None
         try:
             # The kernel refuses, whatever the page sent: a released module's answers are final.
