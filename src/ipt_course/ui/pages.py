@@ -289,22 +289,20 @@ class SubmitView(w.VBox):
         self.review.add_class("ipt-big")
         self.review.on_click(self._review)
         self.confirm = w.VBox(layout=w.Layout(width="100%"))
-        super().__init__(
-            [
-                html_box(
-                    f"<h2>{_('Submit your work')}</h2><p>"
-                    + _(
-                        "When you submit, your competency check, case and role-play go to your trainer for "
-                        "grading. You can still change answers and submit again; the latest submission counts."
-                    )
-                    + "</p>"
-                ),
-                self.status,
-                self.review,
-                self.confirm,
-            ],
-            layout=w.Layout(width="100%"),
-        )
+        self._parts: list[w.Widget] = [
+            html_box(
+                f"<h2>{_('Submit your work')}</h2><p>"
+                + _(
+                    "When you submit, your competency check, case and role-play go to your trainer for "
+                    "grading. You can still change answers and submit again; the latest submission counts."
+                )
+                + "</p>"
+            ),
+            self.status,
+            self.review,
+            self.confirm,
+        ]
+        super().__init__(list(self._parts), layout=w.Layout(width="100%"))
         self._show_last()
 
     def _show_last(self, thanks: str = "") -> None:
@@ -321,7 +319,7 @@ class SubmitView(w.VBox):
         if final:
             self.status.value = locked_notice().value + self.status.value
             # No new submission to offer (the button goes; its layout may be shared by many widgets: ui/app.py).
-            self.children = tuple(c for c in self.children if c is not self.review)
+            self.children = tuple(c for c in self._parts if c is not self.review)
             self.confirm.children = []
 
     def _results(self) -> str:
