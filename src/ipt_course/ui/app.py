@@ -193,8 +193,6 @@ class CourseApp(w.VBox):
         super().__init__([self.picker, self.top, self.body, self.bottom], layout=w.Layout(width="100%"))
         self.add_class("ipt-app")
         self.view = ""
-        self.made_before_view = live_widget_ids()
-        """The widgets alive before the current view was built: those made since belong to the view."""
         if view is None:
             saved = ctx.store.answers(self.trainee_id, COURSE_WIDE).get(UI_VIEW, HOME)
             view = saved if isinstance(saved, str) else HOME
@@ -231,7 +229,6 @@ class CourseApp(w.VBox):
         module = self._module(view)
         view = module.id if module is not None else HOME
         old = [*self.body.children, *self.top.children, *self.bottom.children]
-        made_before = live_widget_ids()
         try:
             built: w.Widget = (
                 _module_list(self.ctx, self.open_module) if module is None else module_view(self.ctx, module, lazy=True)
@@ -252,8 +249,6 @@ class CourseApp(w.VBox):
         self.bottom.children = self._nav(module, top=False)
         for child in old:
             close_all(child)
-        close_made_between(self.made_before_view, made_before)
-        self.made_before_view = made_before
         if view != self.view:
             self.view = view
             with contextlib.suppress(Exception):  # only the reload's landing place: never stop the page for it
@@ -314,30 +309,6 @@ def close_all(widget: Any) -> None:
         close_all(child)
     with contextlib.suppress(Exception):
         widget.close()
-
-
-def live_widget_ids() -> set[str]:
-    """The model ids of every widget alive in this process (ipywidgets' registry, which answers the page's
-    request for widget states)."""
-    from ipywidgets.widgets.widget import _instances
-
-    return set(_instances)
-
-
-def close_made_between(before: set[str], after: set[str]) -> None:
-    """Close every widget made after `before` and by `after` (a gone view's), shared layouts and styles excepted.
-
-    Walking a view's children misses what it made but was not showing when it went (a "How this works" button
-    while the notes are open, a saved-label or a "Look at my answers again" kept to swap in later): each stayed in
-    ipywidgets' registry, its state sent on every request for states, a few more with each view shown.
-    """
-    from ipywidgets.widgets.widget import _instances
-
-    for model_id in after - before:
-        widget = _instances.get(model_id)
-        if widget is not None and not isinstance(widget, SharedPart):
-            with contextlib.suppress(Exception):
-                widget.close()
 
 
 def app_page(viewer: Viewer | None = None, view: str | None = None, later: bool = False) -> w.VBox:
