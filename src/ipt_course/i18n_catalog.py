@@ -25,6 +25,7 @@ SOURCES: tuple[str, ...] = (
     "identity/workshop.py",
     "serve.py",
     "i18n_ui.py",
+    "times.py",
     "grading/report.py",
     "grading/export.py",
     "grading/competency.py",

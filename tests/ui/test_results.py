@@ -155,7 +155,8 @@ def test_times_read_as_people_say_them() -> None:
     """Is nbgrader's '2026-11-30 15:31:12.287855 UTC' shown as 'today at 21:01' (local), '29 Nov, …' and so on?"""
     from datetime import UTC, datetime, timedelta, timezone
 
-    from ipt_course.ui.results import human_time, submitted_words
+    from ipt_course.times import human_time
+    from ipt_course.ui.results import submitted_words
 
     india = timezone(timedelta(hours=5, minutes=30))
     now = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)

@@ -170,7 +170,7 @@ def state_html(event: FlagEvent) -> str:
             f"<p class='flagstate open'><strong>{html.escape(_('Open'))}:</strong> "
             f"{html.escape(_('no follow-up recorded yet.'))} <span class='ref'>{ref}</span></p>"
         )
-    from ipt_course.ui.results import report_time
+    from ipt_course.times import report_time
 
     when = report_time(event.followup.at)
     said = _("Followed up by {name}, {when}:").format(name=event.followup.by, when=when)

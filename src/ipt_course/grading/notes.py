@@ -56,7 +56,7 @@ def trainer_notes_html(data: SupervisorData, trainee: str) -> str:
     notes = notes_of(data, trainee)
     if not notes:
         return ""
-    from ipt_course.ui.results import report_time
+    from ipt_course.times import report_time
 
     rows = "".join(
         f"<li><span class='quiet'>{html.escape(report_time(n.at))}</span> {html.escape(n.text)}</li>" for n in notes

@@ -727,7 +727,7 @@ def supervisor_report_html(data: SupervisorData, tables: dict[str, pd.DataFrame]
 
 def _made_at(data: SupervisorData) -> str:
     """When the report was made, in the laptop's local time with its zone (the one rule: ui.results.human_time)."""
-    from ipt_course.ui.results import report_time
+    from ipt_course.times import report_time
 
     return report_time(data.made_at or datetime.now())
 

@@ -190,7 +190,7 @@ def _card_results(ctx: PageContext, module: Module) -> str:
 def _trainer_note(ctx: PageContext) -> list[w.Widget]:
     """Her trainer's latest note ("A note from your trainer"), with its day, if there is one."""
     from ipt_course.progress.notes import latest_note
-    from ipt_course.ui.results import human_time
+    from ipt_course.times import human_time
 
     assert ctx.trainee is not None
     note = latest_note(ctx.store, ctx.trainee.id)
