@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
 import zlib
 from collections.abc import Iterator
 
@@ -16,8 +14,8 @@ from ipt_course.content.models import CompetencyLevel
 from ipt_course.content.scenario import Scenario
 from ipt_course.engine import Simulation
 from tests.browser.test_trainee_journey import (
-    BIN,
     Server,
+    ipt,
     open_tab,
     reload_app,
     roster,
@@ -41,20 +39,6 @@ TRAINEE = "trainee-03"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with serving(tmp_path_factory.mktemp("evidence")) as srv:
         yield srv
-
-
-def ipt(server: Server, *args: str) -> str:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("IPT_COURSE_HOME", None)
-    done = subprocess.run(
-        [str(BIN / "ipt-course"), "--root", str(server.project.root), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def click_choice(case: Locator, sim: Simulation, choice_id: str) -> None:

@@ -14,8 +14,7 @@ from ipt_course.grading.submission import simulation_key, write_submission
 from ipt_course.paths import Project
 from ipt_course.progress.store import open_store
 from ipt_course.ui.pages import simulation_records, step_scenario
-from tests.browser.test_evidence_journey import ipt
-from tests.browser.test_trainee_journey import Server, reload_app, roster, serving, sign_in
+from tests.browser.test_trainee_journey import Server, ipt, reload_app, roster, serving, sign_in
 from tests.browser.test_trainee_layout import PHONE, check_fit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ipt_course.browser import CHROMIUM_ARGS
-from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, roster, sign_in
+from tests.browser.test_trainee_journey import CHROMIUM, Server, free_port, ipt, roster, sign_in
 from tests.browser.test_trainee_layout import MEASURE, MIN_TARGET, PHONE
 from tests.conftest import copy_course
 
@@ -120,26 +120,6 @@ def test_trainee_downloads_her_certificate_and_reads_her_note_on_a_phone(server:
         assert not other.locator("text=ABCD-EFGH").count()
         assert not other.locator("text=A note from your trainer").count()
         browser.close()
-
-
-def ipt(server: Server, *args: str) -> str:
-    """Run an ipt-course command on the served project, as the trainer would; its output (it must succeed)."""
-    import os
-    import subprocess
-
-    from tests.browser.test_trainee_journey import BIN
-
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("IPT_COURSE_HOME", None)
-    done = subprocess.run(
-        [str(BIN / "ipt-course"), "--root", str(server.project.root), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def graded_with_a_flag(server: Server, trainee: str) -> str:

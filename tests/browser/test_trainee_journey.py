@@ -194,6 +194,21 @@ def open_tab(page: Page, title: str) -> None:
     page.wait_for_timeout(300)
 
 
+def ipt(server: Server, *args: str) -> str:
+    """Run an ipt-course command on the served project, as the trainer would; its output (it must succeed)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("IPT_COURSE_HOME", None)
+    done = subprocess.run(
+        [str(BIN / "ipt-course"), "--root", str(server.project.root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def sign_in(page: Page, base: str, name: str, pin: str) -> None:
     """The server's own sign-in form (no kernel): choose the name, type the PIN, press Sign in."""
     page.goto(base + "/")
