@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,28 @@ def describe(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, waiting out other kernels doing the same to a brand-new file.
+
+    Switching a file into WAL takes an exclusive lock, and SQLite answers "database is locked" at once, without its
+    busy timeout, when several connections switch a new file at the same instant; the file only needs switching
+    once, so a connection that finds it already in WAL does nothing, and one that is refused tries again.
+    """
+    deadline = time.monotonic() + SQLITE_TIMEOUT
+    pause = 0.01
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if ("locked" not in str(err) and "busy" not in str(err)) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
 def make_engine(url: str, durable: bool = True) -> Engine:
     """An engine holding one connection, as the store always had: a kernel's saves are taken one at a time.
 
@@ -110,7 +134,7 @@ def make_engine(url: str, durable: bool = True) -> Engine:
         def _configure(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # sqlite3 emits no BEGIN of its own: see "begin" below
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
