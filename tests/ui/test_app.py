@@ -56,10 +56,10 @@ def test_a_module_view_shares_layouts_and_styles(on_module_1: Viewer) -> None:
 def test_a_shared_layout_or_style_refuses_a_change() -> None:
     """Is a change to a shared layout or style refused with a message naming the fix, instead of silently
     changing every widget that shares it; and does a widget given its own still change freely?"""
-    from ipt_course.ui.app import share_layouts_and_styles
+    from ipt_course.ui.looks import layout, share_default_looks
 
-    share_layouts_and_styles()
-    one, other = w.Button(layout=w.Layout(width="100%")), w.Button(layout=w.Layout(width="100%"))
+    share_default_looks()
+    one, other = w.Button(layout=layout(width="100%")), w.Button(layout=layout(width="100%"))
     assert one.layout is other.layout
     with pytest.raises(AttributeError, match="shared by many widgets"):
         one.layout.display = "none"

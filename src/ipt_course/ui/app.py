@@ -24,6 +24,7 @@ from ipt_course.i18n_ui import LANGUAGES, _, activate, known, page_words, save_l
 from ipt_course.identity import Viewer
 from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
 from ipt_course.ui.context import PageContext, context_in, page_context, served_course
+from ipt_course.ui.looks import is_shared, layout, share_default_looks, style
 from ipt_course.ui.pages import _module_list, _page, _please_sign_in, module_view
 from ipt_course.ui.views import html_box
 
@@ -37,79 +38,9 @@ HANDOVER_TIMEOUT = 24 * 3600.0
 """A pooled kernel waits this long for a tablet; the server shuts unused pooled kernels down well before."""
 
 
-class SharedPart:
-    """Mixin of a shared Layout or Style: its synced traits are fixed once made (one model for many widgets)."""
-
-    _ipt_fixed = False
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._ipt_fixed and name in self.keys:  # type: ignore[attr-defined]
-            raise AttributeError(
-                f"{type(self).__name__}.{name}: this layout or style is shared by many widgets; "
-                f"give the widget its own (layout=w.Layout({name}=...), or style={{{name!r}: ...}})"
-            )
-        super().__setattr__(name, value)
-
-
-_SHARED_CLASSES: dict[type, type] = {}
-_SHARED: dict[tuple[type, tuple[tuple[str, Any], ...]], Any] = {}
-
-
-def shared_part(cls: type, **traits: Any) -> Any:
-    """The one shared instance of a Layout or Style class with these traits (made on first use, then fixed)."""
-    key = (cls, tuple(sorted(traits.items())))
-    found = _SHARED.get(key)
-    if found is None:
-        shared = _SHARED_CLASSES.get(cls)
-        if shared is None:
-            shared = _SHARED_CLASSES[cls] = type(f"Shared{cls.__name__}", (SharedPart, cls), {})
-        found = _SHARED[key] = shared(**traits)
-        found._ipt_fixed = True
-    return found
-
-
-def share_layouts_and_styles() -> None:
-    """Widgets of a page share their Layout and Style models: one per distinct look instead of one per widget.
-
-    ipywidgets makes a Layout and (for most widgets) a Style model for every widget, each synced to the browser
-    in full (~1 KB): they were 185 of the 297 models and 135 KB of the 218 KB a module view sends, and the
-    kernel, the server and the browser handle each one before the page works. ipywidgets supports a layout
-    shared by many widgets; no view changes one after it is made (a shared one refuses: see SharedPart). Only
-    this process's pages are affected: the app's kernel calls it before it builds anything.
-    """
-    import ipywidgets.widgets.trait_types as trait_types
-    from ipywidgets.widgets.widget_layout import Layout
-    from ipywidgets.widgets.widget_style import Style
-
-    if getattr(w.Layout, "_ipt_shared", False):
-        return
-
-    def layout(**traits: Any) -> Any:
-        try:
-            return shared_part(Layout, **traits)
-        except TypeError:  # an unhashable value: a layout of its own
-            return Layout(**traits)
-
-    layout._ipt_shared = True  # type: ignore[attr-defined]
-    w.Layout = layout  # the views call w.Layout(...): each distinct one is made once
-    plain_default = trait_types.InstanceDict.make_dynamic_default
-
-    def default(self: Any) -> Any:
-        klass = self.klass
-        if (
-            not (self.default_args or self.default_kwargs)
-            and isinstance(klass, type)
-            and issubclass(klass, (Layout, Style))
-        ):
-            return shared_part(klass)  # a widget given no layout or style: the class's one default instance
-        return plain_default(self)
-
-    trait_types.InstanceDict.make_dynamic_default = default
-
-
 def preload() -> None:
     """Everything a page needs before anyone asks for it: the package's views and the served course."""
-    share_layouts_and_styles()
+    share_default_looks()
     import ipt_course.ui.results  # imported by the module views on first use
     import ipt_course.ui.views  # noqa: F401
     from ipt_course.i18n_ui import translations, workshop_language
@@ -161,13 +92,13 @@ class LanguagePicker(w.HBox):
             options=[(name, code) for code, name in LANGUAGES.items()],
             value=language,
             description=_("Language"),
-            layout=w.Layout(width="auto"),
-            style={"description_width": "auto"},  # its own style: the default one is shared by every widget
+            layout=layout(width="auto"),
+            style=style(description_width="auto"),  # not the default style, which every other widget shares
         )
         self.choice.add_class("ipt-language")
         self.choice.observe(lambda change: on_change(str(change["new"])), names="value")
         super().__init__(
-            [self.marker, self.choice], layout=w.Layout(width="100%", justify_content="flex-end", align_items="center")
+            [self.marker, self.choice], layout=layout(width="100%", justify_content="flex-end", align_items="center")
         )
         self.add_class("ipt-language-bar")
 
@@ -185,14 +116,16 @@ class CourseApp(w.VBox):
         self.trainee_id = ctx.trainee.id
         self.language = activate(ctx.language)
         self.picker = LanguagePicker(self.language, self.change_language)
-        self.top = w.HBox(layout=w.Layout(width="100%", flex_flow="row wrap", justify_content="space-between"))
-        self.bottom = w.HBox(layout=w.Layout(width="100%", flex_flow="row wrap", justify_content="space-between"))
+        self.top = w.HBox(layout=layout(width="100%", flex_flow="row wrap", justify_content="space-between"))
+        self.bottom = w.HBox(layout=layout(width="100%", flex_flow="row wrap", justify_content="space-between"))
         for bar in (self.top, self.bottom):
             bar.add_class("ipt-nav")
-        self.body = w.VBox(layout=w.Layout(width="100%"))
-        super().__init__([self.picker, self.top, self.body, self.bottom], layout=w.Layout(width="100%"))
+        self.body = w.VBox(layout=layout(width="100%"))
+        super().__init__([self.picker, self.top, self.body, self.bottom], layout=layout(width="100%"))
         self.add_class("ipt-app")
         self.view = ""
+        self.lasting: list[w.Widget] = []
+        """What holds the app on its page (the page's box): never closed with a view."""
         if view is None:
             saved = ctx.store.answers(self.trainee_id, COURSE_WIDE).get(UI_VIEW, HOME)
             view = saved if isinstance(saved, str) else HOME
@@ -247,8 +180,7 @@ class CourseApp(w.VBox):
         self.body.children = [built]
         self.top.children = self._nav(module, top=True)
         self.bottom.children = self._nav(module, top=False)
-        for child in old:
-            close_all(child)
+        close_gone(old, lasting=[self, *self.lasting])
         if view != self.view:
             self.view = view
             with contextlib.suppress(Exception):  # only the reload's landing place: never stop the page for it
@@ -262,7 +194,7 @@ class CourseApp(w.VBox):
         if module is None:
             return []
         buttons: list[w.Widget] = []
-        home = w.Button(description=_("← All modules"), layout=w.Layout(width="auto", min_height="48px"))
+        home = w.Button(description=_("← All modules"), layout=layout(width="auto", min_height="48px"))
         home.add_class("ipt-nav-home")
         home.on_click(lambda _: self.show(HOME))
         buttons.append(home)
@@ -274,7 +206,7 @@ class CourseApp(w.VBox):
                 description=_("Next module: {number} →").format(number=following.meta.number),
                 tooltip=following.meta.title,
                 button_style="" if top else "primary",
-                layout=w.Layout(width="auto", min_height="48px"),
+                layout=layout(width="auto", min_height="48px"),
             )
             after.add_class("ipt-nav-next")
             after.on_click(lambda _: self.show(following.id))
@@ -311,10 +243,65 @@ def close_all(widget: Any) -> None:
         widget.close()
 
 
+def parts_of(widget: Any) -> list[w.Widget]:
+    """The widgets this one shows or holds: its synced parts (children, layout, style) and those it keeps in its
+    own attributes (a part kept aside to swap in later, held in a list or a dict too)."""
+    found: list[w.Widget] = []
+
+    def add(value: Any, depth: int) -> None:
+        if isinstance(value, w.Widget):
+            found.append(value)
+        elif depth and isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                add(item, depth - 1)
+        elif depth and isinstance(value, dict):
+            for item in value.values():
+                add(item, depth - 1)
+
+    for value in vars(widget).values():  # its traits' values are in _trait_values, a dict among them
+        add(value, 3)
+    return found
+
+
+def close_gone(gone: list[Any], lasting: list[Any]) -> None:
+    """Close the widgets of a view that went: what it showed and what it held aside, never what lasts.
+
+    Closing only a view's children left what it made but was not showing when it went (a "How this works"
+    button while the notes are open, a saved-label or a "Look at my answers again" kept to swap in later): each
+    stayed in ipywidgets' registry, its state sent on every request for states, a few more with each view.
+    What is closed is found by ownership, from the gone view's widgets down, not by when it was made (closing
+    all made while a view was shown also closed the page's own box, made then: the page went blank in
+    Chromium). Never closed: a shared layout or style, anything `lasting` (the app, its page) shows or holds,
+    and anything any other live widget shows or holds (so a lasting widget's layout or style stays open).
+    """
+    from ipywidgets.widgets.widget import _instances
+
+    owned: dict[int, w.Widget] = {}
+    stack = list(gone)
+    while stack:
+        widget = stack.pop()
+        if not isinstance(widget, w.Widget) or id(widget) in owned or widget.comm is None or is_shared(widget):
+            continue
+        owned[id(widget)] = widget
+        stack += parts_of(widget)
+    kept: set[int] = set()
+    stack = [*lasting, *(x for x in list(_instances.values()) if id(x) not in owned)]
+    while stack:
+        widget = stack.pop()
+        if id(widget) in kept:
+            continue
+        kept.add(id(widget))
+        stack += (x for x in parts_of(widget) if id(x) in owned)  # what a lasting widget holds, and so on down
+    for key, widget in owned.items():
+        if key not in kept:
+            with contextlib.suppress(Exception):
+                widget.close()
+
+
 def app_page(viewer: Viewer | None = None, view: str | None = None, later: bool = False) -> w.VBox:
     """The app for the signed-in viewer, on her last view (or `view`); `later`: the view is built just after
     the notebook's last cell, while the page travels to the browser."""
-    share_layouts_and_styles()
+    share_default_looks()
     ctx = page_context(viewer)
     activate(ctx.language)
     if ctx.trainee is None:
@@ -323,4 +310,7 @@ def app_page(viewer: Viewer | None = None, view: str | None = None, later: bool 
         from ipt_course.ui.supervisor import SupervisorView
 
         return _page([SupervisorView(ctx)])  # its language picker carries the page script's words
-    return _page([CourseApp(ctx, view, later)])
+    app = CourseApp(ctx, view, later)
+    page = _page([app])
+    app.lasting.append(page)
+    return page

@@ -19,6 +19,7 @@ from ipt_course.content.caseload import Caseload, CaseRecord, MonitoringLabel
 from ipt_course.engine.symptoms import PHQ_A_BANDS
 from ipt_course.grading.monitoring import MONITORING_COMPETENCIES, grade_labels, monitor_key, monitoring_evidence
 from ipt_course.i18n_ui import DEFAULT_LANGUAGE, N_, _, active
+from ipt_course.ui.looks import layout
 from ipt_course.ui.simulation_chart import BAND_COLOURS, figure_svg
 from ipt_course.ui.views import OptionButtons, SavedLabel, Saver, english_mark, html_box
 
@@ -102,7 +103,7 @@ class CaseMonitoringView(w.VBox):
         for buttons in self.cards.values() if locked else ():
             for button in buttons.buttons:
                 button.disabled = True
-        super().__init__(cards, layout=w.Layout(width="100%"))
+        super().__init__(cards, layout=layout(width="100%"))
 
     def _card(self, case: CaseRecord, saved: Any) -> w.VBox:
         rated = [r for r in case.weeks if r.total is not None]
@@ -130,7 +131,7 @@ class CaseMonitoringView(w.VBox):
             buttons.select([saved])
         self.cards[case.id] = buttons
         self.saved_labels[case.id] = saved_label
-        card = w.VBox([head, buttons, saved_label], layout=w.Layout(width="100%"))
+        card = w.VBox([head, buttons, saved_label], layout=layout(width="100%"))
         card.add_class("ipt-card")
         return card
 

@@ -31,6 +31,7 @@ from ipt_course.progress.keys import (
 )
 from ipt_course.ui.context import PageContext, page_context
 from ipt_course.ui.guard import server_log
+from ipt_course.ui.looks import layout
 from ipt_course.ui.views import (
     CaseStepView,
     CompetencyItemView,
@@ -46,7 +47,7 @@ from ipt_course.ui.views import (
 
 
 def _page(children: list[w.Widget]) -> w.VBox:
-    box = w.VBox(children, layout=w.Layout(width="100%"))
+    box = w.VBox(children, layout=layout(width="100%"))
     box.add_class("ipt-page")
     return box
 
@@ -144,11 +145,11 @@ def _module_list(ctx: PageContext, open_module: Callable[[Module], None] | None 
             link = f"<a class='ipt-link-button' href='{html.escape(module_href(module))}'>{label}</a>"
             cards.append(html_box(f"{card}{link}</div>"))
             continue
-        button = w.Button(description=label, button_style="primary", layout=w.Layout(width="100%"))
+        button = w.Button(description=label, button_style="primary", layout=layout(width="100%"))
         button.add_class("ipt-big")
         button.add_class("ipt-open-module")
         button.on_click(lambda _, m=module: open_module(m))
-        box = w.VBox([html_box(card + "</div>"), button], layout=w.Layout(width="100%"))
+        box = w.VBox([html_box(card + "</div>"), button], layout=layout(width="100%"))
         box.add_class("ipt-module-card")
         cards.append(box)
     greeting = html_box(
@@ -283,12 +284,10 @@ class SubmitView(w.VBox):
         self.ctx = ctx
         self.module = module
         self.status = html_box("")
-        self.review = w.Button(
-            description=_("Review and submit"), button_style="primary", layout=w.Layout(width="100%")
-        )
+        self.review = w.Button(description=_("Review and submit"), button_style="primary", layout=layout(width="100%"))
         self.review.add_class("ipt-big")
         self.review.on_click(self._review)
-        self.confirm = w.VBox(layout=w.Layout(width="100%"))
+        self.confirm = w.VBox(layout=layout(width="100%"))
         self._parts: list[w.Widget] = [
             html_box(
                 f"<h2>{_('Submit your work')}</h2><p>"
@@ -302,7 +301,7 @@ class SubmitView(w.VBox):
             self.review,
             self.confirm,
         ]
-        super().__init__(list(self._parts), layout=w.Layout(width="100%"))
+        super().__init__(list(self._parts), layout=layout(width="100%"))
         self._show_last()
 
     def _show_last(self, thanks: str = "") -> None:
@@ -342,8 +341,8 @@ class SubmitView(w.VBox):
                 count,
             )
             missing = f"<p class='ipt-feedback ipt-warn'>{words.format(count=count)}</p>"
-        yes = w.Button(description=_("Yes, submit now"), button_style="success", layout=w.Layout(width="100%"))
-        no = w.Button(description=_("Not yet"), layout=w.Layout(width="100%"))
+        yes = w.Button(description=_("Yes, submit now"), button_style="success", layout=layout(width="100%"))
+        no = w.Button(description=_("Not yet"), layout=layout(width="100%"))
         for b in (yes, no):
             b.add_class("ipt-big")
         yes.on_click(self._submit)
@@ -608,7 +607,7 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
         after=step if placed == "after-lessons" else None,
     )
     later = [_page([] if lazy and first != n else build()) for n, build in enumerate(builders, start=1)]
-    tabs = w.Tab(children=[lessons, *later], layout=w.Layout(width="100%"))
+    tabs = w.Tab(children=[lessons, *later], layout=layout(width="100%"))
 
     def open_tab(change: dict[str, Any]) -> None:
         index = change["new"]

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from ipt_course.engine.simulation import Simulation
 from ipt_course.engine.symptoms import PHQ_A_BANDS, PhqAScore
 from ipt_course.i18n_ui import N_, _
+from ipt_course.ui.looks import layout
 
 __all__ = ["BAND_COLOURS", "figure_svg", "phq_a_chart_svg", "symptom_chart", "symptom_chart_html"]
 
@@ -130,4 +131,4 @@ def symptom_chart_html(sim: Simulation) -> str:
 
 def symptom_chart(sim: Simulation) -> w.HTML:
     """The symptom chart as a widget for SimulationView: PHQ-A totals per session with the severity bands."""
-    return w.HTML(value=symptom_chart_html(sim), layout=w.Layout(width="100%"))
+    return w.HTML(value=symptom_chart_html(sim), layout=layout(width="100%"))

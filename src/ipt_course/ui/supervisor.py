@@ -14,6 +14,7 @@ import ipywidgets as w
 
 from ipt_course.i18n_ui import _, activate, known, save_language
 from ipt_course.ui.context import PageContext, context_in, served_course
+from ipt_course.ui.looks import layout, style
 from ipt_course.ui.views import html_box
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ class FollowUpControl(w.VBox):
         self.note = w.Textarea(
             placeholder=_("What did you discuss with her? (a sentence or two)"),
             rows=MAX_NOTE_ROWS,
-            layout=w.Layout(width="100%", min_height="88px"),
+            layout=layout(width="100%", min_height="88px"),
         )
         self.note.add_class("ipt-followup-note")
         # The limit shown before she writes, counted as she types (not only refused after pressing the button).
@@ -190,7 +191,7 @@ class FollowUpControl(w.VBox):
         self.note.observe(lambda _change: self._count(), names="value")
         self._count()
         self.button = w.Button(
-            description=_("Record follow-up"), button_style="primary", layout=w.Layout(width="auto", min_height="48px")
+            description=_("Record follow-up"), button_style="primary", layout=layout(width="auto", min_height="48px")
         )
         self.button.add_class("ipt-followup-record")
         self.button.on_click(self.record)
@@ -198,7 +199,7 @@ class FollowUpControl(w.VBox):
         heading = html_box(
             f"<p><b>{html.escape(_('Record follow-up'))}</b> · {html.escape(label)}</p>", "ipt-followup-label"
         )
-        super().__init__([heading, self.note, self.count, self.button, self.said], layout=w.Layout(width="100%"))
+        super().__init__([heading, self.note, self.count, self.button, self.said], layout=layout(width="100%"))
         self.add_class("ipt-followup")
         self.add_class(f"ipt-followup-{event.flag_id}")
 
@@ -254,24 +255,24 @@ class SupervisorView(w.VBox):
         self.language = activate(ctx.language)
         self.picker = LanguagePicker(self.language, self.change_language)
         self.head = html_box("")
-        self.refresh = w.Button(description=_("Refresh"), layout=w.Layout(width="auto", min_height="48px"))
+        self.refresh = w.Button(description=_("Refresh"), layout=layout(width="auto", min_height="48px"))
         self.refresh.add_class("ipt-refresh")
         self.refresh.on_click(lambda _b: self.redraw(reload=True))
-        self.flags = w.VBox(layout=w.Layout(width="100%"))
+        self.flags = w.VBox(layout=layout(width="100%"))
         self.summary = html_box("")
         self.choose = w.Dropdown(
             options=[("", "")],
             value="",
-            layout=w.Layout(width="auto", min_height="48px"),
-            style={"description_width": "auto"},
+            layout=layout(width="auto", min_height="48px"),
+            style=style(description_width="auto"),
         )
         self.choose.add_class("ipt-choose-trainee")
         self.choose.observe(lambda _c: self._show_trainee(), names="value")
-        self.trainee = w.VBox(layout=w.Layout(width="100%"))
+        self.trainee = w.VBox(layout=layout(width="100%"))
         self.data: SupervisorData | None = None
         super().__init__(
             [self.picker, self.head, self.refresh, self.flags, self.summary, self.trainee],
-            layout=w.Layout(width="100%"),
+            layout=layout(width="100%"),
         )
         self.add_class("ipt-supervisor-view")
         self.redraw(reload=True)

@@ -37,6 +37,7 @@ from ipt_course.progress.keys import (
     simulation_key,
 )
 from ipt_course.progress.store import MAX_VALUE_BYTES
+from ipt_course.ui.looks import layout
 
 Saver = Callable[[str, Any, bool], None]
 
@@ -94,7 +95,7 @@ TO_TOP = "ipt-to-top"
 
 
 def html_box(content: str, *classes: str) -> w.HTML:
-    box = w.HTML(content, layout=w.Layout(width="100%"))
+    box = w.HTML(content, layout=layout(width="100%"))
     for cls in classes:
         box.add_class(cls)
     return box
@@ -241,12 +242,12 @@ class OptionButtons(w.VBox):
         self._quiet = False
         self.buttons = []
         for _id, text in options:
-            button = w.ToggleButton(value=False, description=text, layout=w.Layout(width="100%", height="auto"))
+            button = w.ToggleButton(value=False, description=text, layout=layout(width="100%", height="auto"))
             button.add_class("ipt-option")
             mark_button(button, text)
             button.observe(self._toggled, names="value")
             self.buttons.append(button)
-        super().__init__(self.buttons, layout=w.Layout(width="100%"))
+        super().__init__(self.buttons, layout=layout(width="100%"))
         self.add_class("ipt-choose-many" if multiple else "ipt-choose-one")
 
     @property
@@ -287,7 +288,7 @@ class KnowledgeCheckView(w.VBox):
         self.saved = SavedLabel()
         self.options = OptionButtons([(o.id, o.text) for o in check.options], False, self._picked)
         prompt = html_box(f"<b>{_('Check your understanding.')}</b> {text_html(check.prompt)}")
-        super().__init__([prompt, self.options, self.feedback, self.saved], layout=w.Layout(width="100%"))
+        super().__init__([prompt, self.options, self.feedback, self.saved], layout=layout(width="100%"))
         self.add_class("ipt-item")
         if isinstance(saved, str) and saved in {o.id for o in check.options}:
             self.options.select([saved])
@@ -338,17 +339,17 @@ class LessonsView(w.VBox):
             self._makers.append(partial(self._lesson_page, number, len(module.lessons), lesson, checks, answers, save))
         # A step of the module (CaseStepView): above the first lesson, or below the last lesson's checks.
         self._before, self._after = before, after
-        self.back = w.Button(description=_("← Back"), layout=w.Layout(width="48%"))
-        self.next = w.Button(description=_("Next →"), button_style="primary", layout=w.Layout(width="48%"))
+        self.back = w.Button(description=_("← Back"), layout=layout(width="48%"))
+        self.next = w.Button(description=_("Next →"), button_style="primary", layout=layout(width="48%"))
         for button in (self.back, self.next):
             button.add_class("ipt-big")
             button.add_class(TO_TOP)
         self.back.on_click(lambda _: self.show(self.index - 1))
         self.next.on_click(lambda _: self._forward())
-        self.holder = w.Box(layout=w.Layout(width="100%"))
-        bar = w.HBox([self.back, self.next], layout=w.Layout(width="100%", justify_content="space-between"))
+        self.holder = w.Box(layout=layout(width="100%"))
+        bar = w.HBox([self.back, self.next], layout=layout(width="100%", justify_content="space-between"))
         bar.add_class("ipt-lesson-nav")
-        super().__init__([self.holder, bar], layout=w.Layout(width="100%"))
+        super().__init__([self.holder, bar], layout=layout(width="100%"))
         saved = answers.get(UI_LESSON, 0)
         self.index = 0
         self.show(saved if isinstance(saved, int) else 0, remember=False)
@@ -365,7 +366,7 @@ class LessonsView(w.VBox):
         text = english_mark(text, block=True) if in_english(lesson.markdown) else text
         body = html_box(heading + text, "ipt-lesson", SCROLL_TARGET)
         views = [KnowledgeCheckView(c, answers.get(knowledge_key(c.id)), save) for c in checks]
-        return w.VBox([body, *views], layout=w.Layout(width="100%"))
+        return w.VBox([body, *views], layout=layout(width="100%"))
 
     def _page(self, index: int) -> w.VBox:
         """The lesson page at `index`, built now if it has not been shown yet."""
@@ -437,7 +438,7 @@ class CaseStepView(w.VBox):
             f"<h2 tabindex='-1'>{text_html(step.title)}</h2><p>{text_html(step.text)}</p>", SCROLL_TARGET
         )
         self.start = w.Button(
-            description=_("Start the quick check"), button_style="primary", layout=w.Layout(width="100%")
+            description=_("Start the quick check"), button_style="primary", layout=layout(width="100%")
         )
         self.start.add_class("ipt-big")
         self.start.on_click(lambda _: self.open_case())
@@ -447,7 +448,7 @@ class CaseStepView(w.VBox):
         self.again = w.Button(description=_("Look at my answers again"))
         self.again.add_class("ipt-big")
         self.again.on_click(lambda _: self.open_case())
-        super().__init__([], layout=w.Layout(width="100%"))
+        super().__init__([], layout=layout(width="100%"))
         self.add_class("ipt-card")
         self.add_class("ipt-case-step")
         self.add_class(f"ipt-case-step-{step.place}")
@@ -540,19 +541,19 @@ class SimulationView(w.VBox):
         self.transcript = html_box("", "ipt-transcript")
         self.feedback = html_box("")
         """The latest choice's feedback (also shown in the transcript under that choice); not on the page."""
-        self.choices = w.VBox(layout=w.Layout(width="100%"))
+        self.choices = w.VBox(layout=layout(width="100%"))
         self.ask = html_box(f"<p class='ipt-how'>{_('What do you say or do? Tap one.')}</p>")
         self.saved = SavedLabel()
         self.chart = html_box("")
         self.show_chart = w.ToggleButton(
-            value=False, description=_("Show her symptom chart (PHQ-A)"), layout=w.Layout(width="auto")
+            value=False, description=_("Show her symptom chart (PHQ-A)"), layout=layout(width="auto")
         )
         self.show_chart.add_class("ipt-big")
         self.show_chart.observe(lambda _: self._render_chart(), names="value")
-        self.restart = w.Button(description=_("Start this case again"), layout=w.Layout(width="auto"))
+        self.restart = w.Button(description=_("Start this case again"), layout=layout(width="auto"))
         self.restart.add_class("ipt-big")
         self.restart.on_click(self._ask_restart)
-        self.confirm = w.VBox(layout=w.Layout(width="100%"))  # text above the buttons: side by side was cramped
+        self.confirm = w.VBox(layout=layout(width="100%"))  # text above the buttons: side by side was cramped
         tools = [self.show_chart, self.chart] if self.sim.phq_a_baseline is not None else []
         super().__init__(
             [
@@ -566,7 +567,7 @@ class SimulationView(w.VBox):
                 self.restart,
                 self.confirm,
             ],
-            layout=w.Layout(width="100%"),
+            layout=layout(width="100%"),
         )
         # Which case this is, for the page's tests: a module may hold two cases (module 1: the standard case first).
         self.add_class("ipt-case")
@@ -600,7 +601,7 @@ class SimulationView(w.VBox):
             return
         buttons = []
         for choice in self.sim.choices:
-            button = w.Button(description=choice.text, layout=w.Layout(width="100%", height="auto"))
+            button = w.Button(description=choice.text, layout=layout(width="100%", height="auto"))
             button.add_class("ipt-option")
             mark_button(button, choice.text, self.english)
             button.on_click(lambda _, cid=choice.id: self.choose(cid))
@@ -650,7 +651,7 @@ class SimulationView(w.VBox):
             b.add_class("ipt-big")
         yes.on_click(self._restart)
         no.on_click(lambda _: setattr(self.confirm, "children", []))
-        buttons = w.HBox([yes, no], layout=w.Layout(width="100%", flex_flow="row wrap"))
+        buttons = w.HBox([yes, no], layout=layout(width="100%", flex_flow="row wrap"))
         self.confirm.children = [
             html_box(
                 "<p class='ipt-feedback ipt-warn'>"
@@ -707,7 +708,7 @@ class CompetencyItemView(w.VBox):
         prompt = html_box(f"<p class='ipt-prompt'><b>{number}.</b> {shown}</p><p class='ipt-how'>{how}</p>")
         self.saved = SavedLabel()
         self.options = OptionButtons([(o.id, o.text) for o in item.options], item.kind == "multiple", self._changed)
-        super().__init__([prompt, self.options, self.saved], layout=w.Layout(width="100%"))
+        super().__init__([prompt, self.options, self.saved], layout=layout(width="100%"))
         self.add_class("ipt-item")
         restored = valid_item_answer(module, item.id, saved)
         if restored:
@@ -776,7 +777,7 @@ class OrientationView(w.VBox):
         self.reopen.add_class("ipt-help")
         self.reopen.on_click(lambda _: self.show_notes())
         self.saved = SavedLabel()
-        super().__init__([], layout=w.Layout(width="100%"))
+        super().__init__([], layout=layout(width="100%"))
         self.add_class("ipt-orientation-box")
         if seen is True:
             self.hide(remember=False)
@@ -835,7 +836,7 @@ class RolePlayView(w.VBox):
             value=saved if isinstance(saved, str) else "",
             placeholder=_("Write what you would say…"),
             continuous_update=True,  # every keystroke reaches the kernel, so a reload loses nothing typed
-            layout=w.Layout(width="100%", height="220px"),
+            layout=layout(width="100%", height="220px"),
         )
         self.answer.add_class("ipt-answer")
         self.answer.disabled = locked
@@ -843,7 +844,7 @@ class RolePlayView(w.VBox):
         self._debounced = Debounced(self._store_text, ROLE_PLAY_SAVE_DELAY, later)
         self.answer.observe(self._typed, names="value")
         self._show_room(self.answer.value)
-        super().__init__([text, self.answer, self.room, self.saved], layout=w.Layout(width="100%"))
+        super().__init__([text, self.answer, self.room, self.saved], layout=layout(width="100%"))
 
     def _show_room(self, value: str) -> int:
         room = role_play_room(value)
