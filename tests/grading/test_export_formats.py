@@ -232,3 +232,22 @@ def test_bulk_gradebook_read_equals_nbgrader_api(tmp_path: Path, monkeypatch: py
                 theirs = [row for row in by_api(module) if trainee is None or row[0] == trainee]
                 assert mine == theirs, (module, trainee)
         assert [s for s, _ in by_api("m1")] == ["t1", "t2", "t3"], "submissions by trainee"
+
+
+def test_whole_export_keeps_the_collector_off_then_on_again() -> None:
+    """Is Python's cycle collector off while an export reads and writes (so it does not walk a workshop's records
+    again and again), and on again afterwards, even when the export fails, with the records frozen out of it?"""
+    import gc
+
+    from ipt_course.grading.export import whole_export
+
+    assert gc.isenabled()
+    try:
+        with pytest.raises(OSError), whole_export():
+            assert not gc.isenabled(), "off while the export runs"
+            kept = [[n] for n in range(1000)]
+            raise OSError("disk full")
+        assert gc.isenabled(), "on again after a failed export"
+        assert gc.get_freeze_count() >= len(kept), "what the export made is not walked again"
+    finally:
+        gc.unfreeze()
