@@ -248,9 +248,12 @@ def test_moving_between_views_starts_no_kernel(server: Server) -> None:
         assert reloaded != kernel_id and "Module 3 · Anjali Demo" in page.texts()
     finally:
         page.close()
-    # An old bookmark of a module page opens the app on that module.
-    old = client.get(server.url + "/voila/render/modules/02-trauma-informed-care/module.ipynb", timeout=300)
-    assert old.url == server.url + APP and old.history and old.history[0].status_code == 302
+    # An old bookmark of a module page opens the app on that module, at its own address: no redirect (a round
+    # trip less); the page's script then shows the app's address, so a reload lands on her last view.
+    bookmark = server.url + "/voila/render/modules/02-trauma-informed-care/module.ipynb"
+    old = client.get(bookmark, timeout=300)
+    assert old.status_code == 200 and old.url == bookmark and not old.history
+    assert "history.replaceState" in old.text and '"/voila/render/app.ipynb"' in old.text
     found = KERNEL_ID.search(old.text)
     assert found
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
@@ -652,3 +655,64 @@ def test_the_pool_is_refilled_once_pages_stop_taking_kernels(monkeypatch: pytest
     assert quiet == [], "no refill while pages are still taking kernels"
     assert len(after_quiet) == 1 and after_quiet[0] >= 0.2 + 0.3, after_quiet
     assert trickle and trickle[0] < 2.0, f"a steady trickle still gets a refill within the longest wait: {trickle}"
+
+
+def test_a_connection_waits_for_its_view_only_while_it_is_built() -> None:
+    """Does a browser's kernel connection wait while the kernel builds its view (after the page's HTML went out),
+    go on once built, go on at once for a kernel building nothing, and give up after the longest wait?"""
+    from ipt_course.serve import Kernels
+
+    async def scenario() -> tuple[float, float, float, bool]:
+        kernels = Kernels(max_kernels=4)
+        start = time.monotonic()
+        await kernels.view_built("idle")
+        at_once = time.monotonic() - start
+        kernels.build_started("busy")
+        asyncio.get_running_loop().call_later(0.3, kernels.build_done, "busy")
+        start = time.monotonic()
+        await kernels.view_built("busy")
+        waited = time.monotonic() - start
+        kernels.build_started("stuck")
+        start = time.monotonic()
+        await kernels.view_built("stuck", seconds=0.2)
+        gave_up = time.monotonic() - start
+        return at_once, waited, gave_up, "busy" in kernels.building
+
+    at_once, waited, gave_up, still = asyncio.run(scenario())
+    assert at_once < 0.05 and 0.25 <= waited < 2 and 0.15 <= gave_up < 2
+    assert not still, "a built view is forgotten: a reconnect does not wait"
+
+
+def test_the_sweep_lets_pages_of_gone_kernels_go_on() -> None:
+    """Does the sweep end the wait for a view whose kernel is gone (it died while building)?"""
+    import logging
+
+    from ipt_course.serve import Kernels, sweep
+
+    kernels = Kernels(max_kernels=4)
+    manager = FakeManager([])
+
+    async def scenario() -> bool:
+        kernels.build_started("died")
+        waiting = asyncio.ensure_future(kernels.view_built("died"))
+        await asyncio.sleep(0.05)
+        await sweep(manager, kernels, FakeIdentity(set()), logging.getLogger("test"))  # type: ignore[arg-type]
+        await asyncio.wait_for(waiting, 2)
+        return "died" in kernels.building
+
+    assert asyncio.run(scenario()) is False
+
+
+def test_lab_extension_files_named_by_their_hash_are_kept_by_the_browser(server: Server) -> None:
+    """Is a lab extension file named by its content's hash served to be kept for good (no ask again on every page
+    view), and one without a hash in its name still asked for each time?"""
+    labextensions = Path(sys.executable).parents[1] / "share" / "jupyter" / "labextensions"
+    manager = labextensions / "@jupyter-widgets" / "jupyterlab-manager"
+    hashed = next(manager.glob("static/remoteEntry.*.js"))
+    kept = requests.get(f"{server.url}/voila/labextensions/{hashed.relative_to(labextensions)}", timeout=30)
+    assert kept.status_code == 200 and "immutable" in kept.headers["Cache-Control"]
+    assert "max-age=31536000" in kept.headers["Cache-Control"]
+    plain = requests.get(
+        f"{server.url}/voila/labextensions/@jupyter-widgets/jupyterlab-manager/package.json", timeout=30
+    )
+    assert plain.status_code == 200 and plain.headers["Cache-Control"] == "no-cache"

@@ -94,6 +94,14 @@ _LOADING = """<div id="loading" style="display: flex;" role="status">
 # The page's language: the tablet's cookie until the app says which language it speaks (a hidden .ipt-page-lang
 # element, redrawn when she changes language); it sets html lang, the words the kernel does not draw, and the cookie.
 _PAGE_SCRIPT = """<script>
+(function () {
+  // An earlier version's page (a bookmark) is served the app at its own address, with no redirect; the address
+  // bar shows the app's, so a reload opens her last view rather than that module again.
+  var app = "{{ resources.base_url }}voila/render/app.ipynb";
+  if (/\\/voila\\/render\\/(home\\.ipynb|modules\\/[^\\/]+\\/module\\.ipynb)$/.test(location.pathname)) {
+    history.replaceState(null, "", app);
+  }
+})();
 {% raw %}var IPT_WORDS = IPT_PAGE_WORDS;{% endraw %}
 window.iptLanguage = (function () {
   var found = document.cookie.match(/(?:^|; )ipt_lang=([^;]*)/);

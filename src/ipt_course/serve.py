@@ -48,6 +48,12 @@ ENV_POOL_SIZE = "IPT_POOL_SIZE"
 """Pooled kernels kept even when every trainee on the roster has a page: for reloads and second tablets."""
 LEGACY_MODULE = re.compile(r"modules/([^/]+)/module\.ipynb")
 """The module pages of earlier versions: bookmarks to them open the app on that module."""
+BUILD_WAIT_SECONDS = 30.0
+"""The longest a browser's kernel connection waits for its page's view to be built (a kernel that died while
+building it must not hold the page for good)."""
+HASHED_FILE = re.compile(r"[.-][0-9a-f]{16,}\.(?:js|css)$")
+"""A lab extension file named by its content's hash (remoteEntry.<hash>.js, <chunk>.<hash>.js): a new version has
+a new name, so a browser may keep it for good."""
 
 
 def default_max_kernels(roster_size: int) -> int:
@@ -86,6 +92,27 @@ class Kernels:
     """Pooled kernels being handed to a page: out of the pool, not yet recorded as owned."""
     last_taken: float = -1e9
     """When a page last took a pooled kernel (the pool is refilled once they stop: see keep_pool_at_target)."""
+    building: dict[str, Any] = field(default_factory=dict)
+    """Kernels building their page's view after its HTML went out: kernel id -> an asyncio.Event set once built."""
+
+    def build_started(self, kernel_id: str) -> None:
+        import asyncio
+
+        self.building.setdefault(kernel_id, asyncio.Event())
+
+    def build_done(self, kernel_id: str) -> None:
+        found = self.building.pop(kernel_id, None)
+        if found is not None:
+            found.set()
+
+    async def view_built(self, kernel_id: str, seconds: float = BUILD_WAIT_SECONDS) -> None:
+        """Return once the kernel's view is built (at once when it is not building one), or after `seconds`."""
+        import asyncio
+
+        found = self.building.get(kernel_id)
+        if found is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(found.wait(), seconds)
 
     def running(self, manager: Any) -> int:
         return len(manager.list_kernel_ids()) + self.starting
@@ -142,6 +169,8 @@ async def sweep(manager: Any, kernels: Kernels, identity: IdentityProvider, log:
     running = set(manager.list_kernel_ids())
     for kernel_id in [k for k in kernels.owned if k not in running]:
         kernels.owned.pop(kernel_id, None)  # shut down by its page's unload beacon, or culled
+    for kernel_id in [k for k in kernels.building if k not in running]:
+        kernels.build_done(kernel_id)  # a page still waiting for it goes on (and finds the kernel gone)
     gone = [
         k
         for k, v in kernels.owned.items()
@@ -206,14 +235,6 @@ def memory_pool_limit(meminfo: Path = Path("/proc/meminfo")) -> int | None:
     return None if found is None else max(POOL_SPARE, int(found.group(1)) // 1024 // 2 // KERNEL_MB)
 
 
-def remember_view(store: Any, trainee_id: str, view: str) -> None:
-    """Save the app view a reload (or an old bookmark) opens, as the app itself does when she moves."""
-    from ipt_course.progress.keys import COURSE_WIDE, UI_VIEW
-
-    with contextlib.suppress(Exception):  # only where the app opens: the page still opens, on her last view
-        store.save(trainee_id, COURSE_WIDE, UI_VIEW, view, log=False)
-
-
 def busy_page(retry: int = BUSY_RETRY_SECONDS, language: str = DEFAULT_LANGUAGE) -> str:
     """The page shown when every kernel is in use: it says so plainly and tries again by itself."""
     from ipt_course.identity.web import page
@@ -264,6 +285,7 @@ def voila_app_class() -> Any:
     """A Voila application whose routes suit a workshop (built lazily: importing voila takes a second)."""
     import tornado.web
     from jupyter_core.utils import ensure_async, run_sync
+    from jupyter_server.base.handlers import FileFindHandler
     from jupyter_server.utils import url_path_join
     from tornado.log import app_log
     from voila.app import Voila
@@ -432,12 +454,11 @@ def voila_app_class() -> Any:
                 self.redirect(sign_in_url(self))
                 return
             if path != APP_NOTEBOOK and (path == HOME_NOTEBOOK or LEGACY_MODULE.fullmatch(path)):
-                # An earlier version's page (a bookmark): the app, on that view, in the tablet's one kernel.
-                found = LEGACY_MODULE.fullmatch(path)
-                view = self.settings["ipt_views"].get(found.group(1), "home") if found else "home"
-                remember_view(self.settings["ipt_store"](), session.viewer.trainee_id, view)
-                self.redirect(app_url(self))
-                return
+                # An earlier version's page (a bookmark): the app in the tablet's one kernel, served at this address
+                # (no redirect: a round trip less). The kernel opens the view the address names and remembers it
+                # (ui/handover.py); the page's script then shows the app's address, so a reload opens her last view.
+                path = APP_NOTEBOOK
+                self.path_args[:] = [APP_NOTEBOOK]  # what tornado passes on to get()
             # Who is viewing travels to the kernel only in our header, signed: any copy the browser sent is dropped.
             self.request.headers.pop(VIEWER_HEADER, None)
             viewer = session.viewer
@@ -497,7 +518,16 @@ def voila_app_class() -> Any:
             # jupyter_server renders error pages from templates Voila does not ship: a plain answer instead.
             self.finish(f"{status_code} {self._reason}")
 
+        async def get(self, kernel_id: str) -> None:
+            # A pooled kernel sends its page's HTML before it builds the view: connecting while its widgets are
+            # still being made left pages on "Opening…" under load, so the browser waits here until they are.
+            await kernels_of(self).view_built(kernel_id)
+            await super().get(kernel_id)
+
         async def open(self, kernel_id: str) -> None:
+            # Each widget message is a small frame: with Nagle's algorithm on, every frame after the first waited
+            # for the browser's delayed ACK (~40 ms), on connecting and again on every press.
+            self.set_nodelay(True)
             kernels_of(self).connected(kernel_id, +1)
             self._counted = kernel_id
             await super().open(kernel_id)
@@ -515,19 +545,34 @@ def voila_app_class() -> Any:
         (with the signed viewer) as one message. Unlike Voila's, a message is forgotten once delivered (voila#1189).
         """
 
-        def initialize(self, secret: str) -> None:
+        kernel_id = ""
+
+        def initialize(self, secret: str, kernels: Kernels) -> None:
             self.secret = secret
+            self.kernels = kernels
 
         def open(self, secret: str, kernel_id: str) -> None:
             if not hmac.compare_digest(secret, self.secret):
                 self.close(code=1008)
                 return
+            self.kernel_id = kernel_id
             RequestInfoSocketHandler._waiters[kernel_id] = self
             waiting = RequestInfoSocketHandler._cache.pop(kernel_id, None)
             if waiting is not None:
                 self.write_message(waiting)
 
+        def on_message(self, message: str | bytes) -> None:
+            """The kernel says when it starts building its page's view after the page went out, and when done."""
+            from ipt_course.page_socket import BUILDING, BUILT
+
+            if message == BUILDING:
+                self.kernels.build_started(self.kernel_id)
+            elif message == BUILT:
+                self.kernels.build_done(self.kernel_id)
+
         def on_close(self) -> None:
+            if self.kernel_id:
+                self.kernels.build_done(self.kernel_id)  # gone without a word: its page waits no longer
             for kernel_id, waiter in list(RequestInfoSocketHandler._waiters.items()):
                 if waiter is self:
                     del RequestInfoSocketHandler._waiters[kernel_id]
@@ -584,12 +629,23 @@ def voila_app_class() -> Any:
             except (ValueError, AssertionError, OSError) as err:
                 raise tornado.web.HTTPError(404) from err
 
+    class LabExtensionFiles(FileFindHandler):
+        """Voila's lab extension files. Voila has every browser ask again for each of them on every page view
+        (no-cache: some 20 requests, 304 each, before the widgets can load); a file named by its content's hash
+        is kept by the browser for good instead (a new version has a new name), the others still asked for."""
+
+        def set_headers(self) -> None:
+            super().set_headers()
+            if HASHED_FILE.search(self.request.path):
+                self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+            else:
+                self.set_header("Cache-Control", "no-cache")
+
     class CourseVoila(Voila):  # type: ignore[misc]
         ipt_identity: IdentityProvider
         ipt_kernels: Kernels
         ipt_ssl: ssl.SSLContext | None = None
         ipt_secret: str = ""
-        ipt_views: dict[str, str] = {}  # noqa: RUF012  # set per app in make_app
         ipt_store: Any = None
         ipt_languages: LanguagePreferences | None = None
         ipt_query_sockets: list[Any] = []  # noqa: RUF012
@@ -600,7 +656,6 @@ def voila_app_class() -> Any:
             settings["ipt_kernels"] = self.ipt_kernels
             settings["ipt_site"] = self.root_dir
             settings["ipt_secret"] = self.ipt_secret
-            settings["ipt_views"] = self.ipt_views
             settings["ipt_store"] = self.ipt_store
             settings["ipt_languages"] = self.ipt_languages
             settings["kernel_websocket_connection_class"] = quick_nudge_connection()
@@ -638,6 +693,8 @@ def voila_app_class() -> Any:
                     handler = KernelChannels
                 elif handler is TemplateStaticFileHandler:
                     handler = TemplateFiles
+                elif handler is FileFindHandler and "/voila/labextensions/" in pattern:
+                    handler = LabExtensionFiles
                 elif "kernel_id" in pattern or "/voila/api/shutdown/" in pattern:
                     # Every other route that names a kernel: the kernel REST API, Voila's unload beacon,
                     # progressive rendering and preheated kernels' query socket.
@@ -664,7 +721,13 @@ def voila_app_class() -> Any:
                 from tornado.httpserver import HTTPServer
 
                 private = tornado.web.Application(
-                    [(r"/ipt/query/([^/]+)/([0-9a-f-]+)", KernelQuery, {"secret": self.ipt_secret})]
+                    [
+                        (
+                            r"/ipt/query/([^/]+)/([0-9a-f-]+)",
+                            KernelQuery,
+                            {"secret": self.ipt_secret, "kernels": self.ipt_kernels},
+                        )
+                    ]
                 )
                 HTTPServer(private).add_sockets(self.ipt_query_sockets)
             super().listen()
@@ -774,7 +837,6 @@ def make_app(
     app.ipt_identity = identity
     app.ipt_kernels = Kernels(max_kernels=max_kernels, pool_size=pool_size, roster_size=roster_size)
     app.ipt_secret = secret
-    app.ipt_views = served_views(project)
     app.ipt_store = lazy_store(project)
     app.ipt_languages = getattr(identity, "languages", None) or LanguagePreferences(app.ipt_store, project.workshop_dir)
     preheat: list[str] = []
@@ -857,10 +919,11 @@ def light_activity_watch(manager: Any) -> None:
     manager.start_watching_activity = start_watching_activity
 
 
-NUDGE_AT = (0.05, 0.1, 0.2, 0.3)
+NUDGE_AT = (0.01, 0.02, 0.035, 0.05, 0.1, 0.2, 0.3)
 """When (seconds after connecting) a page's new kernel connection asks the kernel again, unless its first
 broadcast got through already; jupyter_server's own asks every 0.5 s go on after these (a few only, so a burst
-of pages connecting at once does not flood the kernels with asks)."""
+of pages connecting at once does not flood the kernels with asks). The subscription is usually live within
+10-20 ms on the laptop itself; the browser waits for that first broadcast before it asks for the widgets."""
 
 
 def quick_nudge_connection() -> type:
@@ -942,18 +1005,8 @@ def keep_pool_at_target(manager: Any, kernels: Kernels) -> None:
     manager.ipt_refill_waiting = waiting
 
 
-def served_views(project: Project) -> dict[str, str]:
-    """Module folder slug -> module id, for the old module pages' addresses."""
-    try:
-        from ipt_course.content.loader import load_course
-
-        return {m.slug: m.id for m in load_course(project.served()).modules}
-    except Exception:  # an unreadable build: old addresses open the app on its last view
-        return {}
-
-
 def lazy_store(project: Project) -> Any:
-    """The progress store, opened on first use (only an old page's address needs it in the server)."""
+    """The progress store, opened on first use (the languages trainees chose, read by the server)."""
     opened: list[Any] = []
 
     def store() -> Any:

@@ -24,12 +24,13 @@ NOTEBOOKS = [
 
 
 def test_the_app_notebook_loads_before_it_waits_and_asks_who_only_after() -> None:
-    """Does the app notebook import and load the course before waiting for its request (preheated), ask who is
-    viewing only after it, and build her view inside its cell? (Built just after the cell, the view's widgets could
-    change while the browser was still connecting; under load a page then stayed on "Opening…" for good.)"""
+    """Does the app notebook import and load the course before waiting for its request (preheated), then wait and
+    build her view in one cell (one round trip to the kernel after the hand-over, not two)? The view's widgets may
+    be built just after that cell only because the server holds the browser's connection until they are
+    (tests/test_serve.py); without that, under load a page stayed on "Opening…" for good."""
     nb = nbformat.read(REPO / "course" / "app.ipynb", as_version=4)
     calls = [cell.source.strip() for cell in nb.cells if cell.cell_type == "code"]
-    assert calls.index("app.preload()") < calls.index("app.wait_for_viewer()") < calls.index("app.app_page()")
+    assert calls == ["from ipt_course.ui import handover", "handover.preload()", "handover.app_page()"]
     assert nb.metadata.kernelspec.get("language") == "python", "Voila tells a python kernel its id (preheat)"
 
 
