@@ -143,6 +143,7 @@ def test_pages_written_by_two_processes_are_those_of_one(
                    made_at=datetime(2026, 11, 30, 12, 0))  # fmt: skip
     monkeypatch.setattr(report, "INLINE_TRAINEES", 2)
     monkeypatch.setattr(export, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(export, "PAGES_AT_A_TIME", 1)  # every process takes pages, a page at a time
     written = {}
     for workers in (1, 2, 3):
         monkeypatch.setattr(export, "PAGE_WORKERS", workers)
@@ -251,3 +252,31 @@ def test_whole_export_keeps_the_collector_off_then_on_again() -> None:
         assert gc.get_freeze_count() >= len(kept), "what the export made is not walked again"
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_a_chart_drawn_by_another_process_is_the_one_drawn_here(
+    course: LoadedCourse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """Is the report with its group chart drawn by the chart-drawing process byte for byte the report drawn in one
+    process, in English and in another language; and if that process fails, is the chart drawn here instead?"""
+    from ipt_course.grading import export
+
+    subs = [
+        graded(course, "safety", "trainee-01", simulation=good_case()),
+        graded(course, "safety", "trainee-02", picks={"s1": "a", "w1": "b"}, simulation=good_case([harmful_play(1)])),
+    ]
+    # The report speaks its data's language (the chart's labels then stay text, for the page's fonts).
+    data = replace(supervisor_data(course, subs), made_at=datetime(2026, 11, 30, 12, 0), language=language)
+
+    def report(out: str, drawer: export.ChartDrawer | None = None) -> str:
+        export.write_report(data, tables_of(data), tmp_path / out, drawer=drawer)
+        return (tmp_path / out / "competency-report.html").read_text(encoding="utf-8")
+
+    here = report("here")
+    assert "<svg" in here
+    with export.ChartDrawer() as drawer:
+        assert report("there", drawer) == here
+    monkeypatch.setattr(export, "_draw_charts", lambda connection: connection.send((False, "")))  # it fails
+    with export.ChartDrawer() as drawer:
+        assert report("failed", drawer) == here

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -896,11 +897,16 @@ def data_in(data: SupervisorData, language: str) -> SupervisorData:
 
 
 def write_report(
-    data: SupervisorData, tables: dict[str, pd.DataFrame], out: Path, pdf: bool = False, language: str = "en"
+    data: SupervisorData,
+    tables: dict[str, pd.DataFrame],
+    out: Path,
+    pdf: bool = False,
+    language: str = "en",
+    drawer: ChartDrawer | None = None,
 ) -> list[Path]:
     """The HTML report in `out` (and, for a cohort too big for one page, a page per trainee in `out/trainees/`),
     and its PDF printed by Chromium if asked; its words and the course's text in `language` (the tables are
-    written from `data`, never from the translated copy)."""
+    written from `data`, never from the translated copy). The group chart is drawn by `drawer` if given."""
     from ipt_course.grading.followup import flag_events
     from ipt_course.grading.notes import notes_read_once
     from ipt_course.grading.report import (
@@ -915,6 +921,8 @@ def write_report(
     )
 
     data = data_in(data, language)
+    if drawer is not None:
+        drawer.draw(data)  # drawn there while the pages are grouped and written here
     out.mkdir(parents=True, exist_ok=True)
     page = out / "competency-report.html"
     written = [page]
@@ -947,17 +955,23 @@ def write_report(
 
 
 PAGE_WORKERS = 2
-"""Processes writing a big group's report (the two cores of a trainer's laptop): this one the report page, the
-others the trainee pages."""
+"""Processes writing a big group's report (the two cores of a trainer's laptop): this one the report page, then
+trainee pages with the others."""
 PARALLEL_FROM = 100
 """Fewer trainee pages than this are written by this process alone (a fork costs more than it saves)."""
+
+
+PAGES_AT_A_TIME = 20
+"""Trainee pages a process takes at a time from the shared count (small enough to end together, big enough that
+taking them costs nothing)."""
 
 
 def _write_pages_in_parallel(
     data: SupervisorData, pages: list[tuple[str, Path]], meanwhile: Callable[[], None]
 ) -> None:
     """Each trainee's own page, written by PAGE_WORKERS - 1 processes forked from this one (they share the data
-    as it is, nothing is copied or sent) while this one does `meanwhile` (the report page); all in this one where
+    as it is, nothing is copied or sent) while this one does `meanwhile` (the report page) and then helps: each
+    process takes the next PAGES_AT_A_TIME pages from a shared count until none are left. All in this one where
     fork is not available or the group is small."""
     import multiprocessing
     import os
@@ -968,20 +982,30 @@ def _write_pages_in_parallel(
         _write_pages(data, pages)
         return
     context = multiprocessing.get_context("fork")
-    # This process writes the report page (its chart, status and flags: about as long as all the trainee pages
-    # on one core), the others the trainee pages.
-    shares = [pages[n :: workers - 1] for n in range(workers - 1)]
-    children = [context.Process(target=_write_pages, args=(data, share)) for share in shares]
+    taken = context.Value("i", 0)  # the next page not yet taken by any process
+    children = [context.Process(target=_take_pages, args=(data, pages, taken)) for _ in range(workers - 1)]
     for child in children:
         child.start()
     try:
         meanwhile()
+        _take_pages(data, pages, taken)  # the report page done: this process takes pages too
     finally:
         for child in children:
             child.join()
     failed = [child.exitcode for child in children if child.exitcode]
     if failed:
         raise RuntimeError(f"writing the trainees' pages failed in a worker (exit code {failed[0]}); see above")
+
+
+def _take_pages(data: SupervisorData, pages: list[tuple[str, Path]], taken: Any) -> None:
+    """Write the pages not yet taken, PAGES_AT_A_TIME at a time, until the shared count `taken` passes the end."""
+    while True:
+        with taken.get_lock():
+            start = taken.value
+            taken.value = start + PAGES_AT_A_TIME
+        if start >= len(pages):
+            return
+        _write_pages(data, pages[start : start + PAGES_AT_A_TIME])
 
 
 def _write_pages(data: SupervisorData, pages: list[tuple[str, Path]]) -> None:
@@ -999,14 +1023,104 @@ def write_export(
     `language` is the report's (html, pdf); the CSV and XLSX tables are the same, in English, whatever it is."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt in ("html", "pdf"):
+        with whole_export(), ChartDrawer() as drawer:  # matplotlib imported there while the records are read here
+            data = export_data(course, with_names)
+            tables = _tables_with_integrity(data)
+            return write_report(data, tables, out, pdf=fmt == "pdf", language=language, drawer=drawer)
     with whole_export():
         data = export_data(course, with_names)
         tables = _tables_with_integrity(data)
         if fmt == "csv":
             return write_csv(tables, out)
-        if fmt in ("html", "pdf"):
-            return write_report(data, tables, out, pdf=fmt == "pdf", language=language)
         return [write_xlsx(tables, out / "competency-export.xlsx")]
+
+
+class ChartDrawer:
+    """A process that draws the report's group chart (report.counts_chart_svg), forked before the records are read:
+    it imports matplotlib (a quarter of a second) while this process reads, and draws the chart (another) while
+    this one writes the rest of the report. The same bytes as drawn here: the same function, sent the same counts,
+    names and language. Where fork is not available, or the process fails, the chart is drawn here."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._connection: Any = None
+        self._process: Any = None
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        here, there = context.Pipe()
+        self._process = context.Process(target=_draw_charts, args=(there,), daemon=True)
+        self._process.start()
+        there.close()
+        self._connection = here
+
+    def __enter__(self) -> ChartDrawer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def draw(self, data: SupervisorData) -> None:
+        """Send it `data`'s chart to draw; the report of `data` takes it from there when it gets to the chart."""
+        from ipt_course.grading.report import chart_drawn_elsewhere, chart_job, draw_chart_job
+
+        if self._connection is None:
+            return
+        job = chart_job(data)
+        try:
+            self._connection.send(job)
+        except OSError:  # the process is gone: drawn here
+            return
+        drawn: list[str] = []
+
+        def svg() -> str:
+            if not drawn:
+                try:
+                    ok, got = self._connection.recv()
+                except (EOFError, OSError):
+                    ok, got = False, ""
+                drawn.append(got if ok else draw_chart_job(job))  # it failed: drawn here (says why if it fails)
+            return drawn[0]
+
+        chart_drawn_elsewhere(data, svg)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(OSError):
+                self._connection.send(None)
+            self._connection.close()
+            self._connection = None
+        if self._process is not None:
+            self._process.join(timeout=10)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join()
+            self._process = None
+
+
+def _draw_charts(connection: Any) -> None:
+    """The chart drawer's process: matplotlib imported at once, then each chart asked for drawn and sent back."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.figure  # what drawing a chart imports, done before it is asked for
+    import matplotlib.ticker
+
+    from ipt_course.grading.report import draw_chart_job
+
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            connection.send((True, draw_chart_job(job)))
+        except Exception:  # drawn again by the report's process, which then says what failed
+            connection.send((False, ""))
 
 
 @contextmanager

@@ -153,22 +153,31 @@ def level_badge(level: int | None) -> str:
 # -- charts -------------------------------------------------------------------------------------------
 
 
+def level_counts(records: list[CompetencyRecord]) -> dict[str, dict[int, int]]:
+    """How many trainees are at each level, per competency (only competencies with a level)."""
+    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for record in records:
+        if record.level is not None:
+            counts[record.competency][int(record.level)] += 1
+    return {competency: dict(levels) for competency, levels in counts.items()}
+
+
 def level_chart(records: list[CompetencyRecord], order: list[str], names: dict[str, str]) -> Any | None:
     """Stacked bars: how many trainees are at each level, per competency with evidence (a matplotlib Figure).
 
     Whole-number ticks (trainees are counted, never 0.5 of one), and the legend above the plot, never on a bar.
     None when nothing is graded yet.
     """
+    return _counts_chart(level_counts(records), order, names)
+
+
+def _counts_chart(counts: dict[str, dict[int, int]], order: list[str], names: dict[str, str]) -> Any | None:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for record in records:
-        if record.level is not None:
-            counts[record.competency][int(record.level)] += 1
     shown = [c for c in order if c in counts]
     if not shown:
         return None
@@ -178,7 +187,7 @@ def level_chart(records: list[CompetencyRecord], order: list[str], names: dict[s
     labels = [names[c] for c in shown]
     left = [0] * len(shown)
     for level in (1, 2, 3, 4):
-        values = [counts[c][level] for c in shown]
+        values = [counts[c].get(level, 0) for c in shown]
         axes.barh(labels, values, left=left, color=LEVEL_COLOURS[level], label=level_word(level), height=0.7)
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.invert_yaxis()
@@ -194,7 +203,12 @@ def level_chart(records: list[CompetencyRecord], order: list[str], names: dict[s
 
 def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: dict[str, str]) -> str:
     """The group chart as inline SVG (no external assets), or a sentence when nothing is graded yet."""
-    figure = level_chart(records, order, names)
+    return counts_chart_svg(level_counts(records), order, names)
+
+
+def counts_chart_svg(counts: dict[str, dict[int, int]], order: list[str], names: dict[str, str]) -> str:
+    """level_chart_svg from the counts alone (what a chart-drawing process is sent), in the language spoken now."""
+    figure = _counts_chart(counts, order, names)
     if figure is None:
         return f"<p>{esc(_('No graded work yet.'))}</p>"
     from matplotlib import rc_context
@@ -212,6 +226,37 @@ def level_chart_svg(records: list[CompetencyRecord], order: list[str], names: di
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]
+
+
+def chart_job(data: SupervisorData) -> tuple[str, dict[str, dict[int, int]], list[str], dict[str, str]]:
+    """What the group chart of `data` is drawn from: the report's language, the counts, the order and the names
+    (counts_chart_svg's arguments, in that language); small enough to send to another process."""
+    framework = data.course.framework.competencies
+    return data.language, level_counts(data.records), [c.id for c in framework], {c.id: c.name for c in framework}
+
+
+def draw_chart_job(job: tuple[str, dict[str, dict[int, int]], list[str], dict[str, str]]) -> str:
+    language, counts, order, names = job
+    with speaking(language):
+        return counts_chart_svg(counts, order, names)
+
+
+_DRAWN: dict[int, tuple[SupervisorData, Callable[[], str]]] = {}
+
+
+def chart_drawn_elsewhere(data: SupervisorData, svg: Callable[[], str]) -> None:
+    """The report of `data` takes its group chart from `svg()` (a process drawing it while this one writes the rest:
+    export.ChartDrawer), not drawn here. One report at a time."""
+    _DRAWN.clear()
+    _DRAWN[id(data)] = (data, svg)
+
+
+def _group_chart(data: SupervisorData) -> str:
+    found = _DRAWN.get(id(data))
+    if found is not None and found[0] is data:
+        return found[1]()
+    _, counts, order, names = chart_job(data)
+    return counts_chart_svg(counts, order, names)  # in the language spoken now, as the page around it
 
 
 # -- sections -----------------------------------------------------------------------------------------
@@ -395,7 +440,7 @@ def cohort_section(data: SupervisorData) -> str:
         if missing
         else ""
     )
-    chart = level_chart_svg(data.records, [c.id for c in framework], names)
+    chart = _group_chart(data)
     caption = esc(_("How many trainees are at each level, per competency."))
     own_page = _("Each trainee's levels are on her own page (linked from the course status).")
     if is_large(data):  # a matrix 1,000 trainees wide helps nobody: the chart, and each trainee's own page
