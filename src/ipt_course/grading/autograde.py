@@ -138,13 +138,14 @@ def grading_api(project: Project) -> Any:
 
     The pipeline is nbgrader's own converter with its preprocessors in its order; five of them are swapped for
     subclasses that each take one cost out (a kernel per notebook, a commit and two queries per cell, two more
-    queries per cell for the source cells, a gradebook opened for the kernelspec, a schema check per cell): see
-    preprocessors.py.
+    queries per cell for the source cells, a gradebook opened for the kernelspec, a schema check per cell), and
+    the notebook exporter is one that checks and copies each notebook fewer times: see preprocessors.py.
     """
+    from nbconvert.exporters import NotebookExporter
     from nbgrader.converters import Autograde
     from traitlets.config import Config
 
-    from ipt_course.grading.preprocessors import FASTER
+    from ipt_course.grading.preprocessors import FASTER, LeanNotebookExporter
 
     api = nbgrader_api(project)
     steps: dict[str, Any] = {}
@@ -152,6 +153,8 @@ def grading_api(project: Project) -> Any:
         configured = api.config.Autograde.get(name)
         stock = configured or Autograde.class_traits()[name].default()
         steps[name] = [FASTER.get(step, step) for step in stock]
+    if api.config.Autograde.get("exporter_class") in (None, NotebookExporter):
+        steps["exporter_class"] = LeanNotebookExporter
     api.update_config(Config({"Autograde": steps}))
     return api
 

@@ -4,19 +4,23 @@ Each class is nbgrader's preprocessor with one cost taken out, and nothing else 
 by nbgrader's code. KeptKernelExecute keeps its kernel (reset between notebooks) instead of starting one per
 notebook; SaveAutoGradesPerNotebook commits a notebook's grades once instead of once per cell, and finds its rows in
 one query instead of two per cell; OverwriteCellsCached reads an assignment's source cells once per grading run
-instead of twice per cell per submission, and OverwriteKernelspecCached its kernelspec once; and
-CheckCellMetadataCompiled checks the metadata schema once per process instead of once per cell.
+instead of twice per cell per submission, and OverwriteKernelspecCached its kernelspec once;
+CheckCellMetadataCompiled checks the metadata schema once per process instead of once per cell, and each distinct
+cell metadata once; and LeanNotebookExporter (the exporter nbgrader's converter writes with) checks a notebook
+against nbformat's schema where a change can first show, not after every step, and copies it once, not three times.
 """
 
 from __future__ import annotations
 
 import atexit
 import copy
+import json
 import os
 from collections import deque
 from typing import Any, ClassVar
 
 from nbclient.client import NotebookClient
+from nbconvert.exporters import NotebookExporter
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import CheckCellMetadata, Execute, OverwriteCells, OverwriteKernelspec, SaveAutoGrades
@@ -402,6 +406,8 @@ class _CompiledSchema(BaseMetadataValidator):  # type: ignore[misc]  # nbgrader 
     """BaseMetadataValidator's cell check, with the schema itself checked once rather than before every cell."""
 
     _validators: ClassVar[dict[int, Any]] = {}
+    _valid: ClassVar[set[tuple[int, str]]] = set()
+    """(schema version, metadata as canonical JSON) of every cell metadata found valid in this process."""
 
     def validate_cell(self, cell: Any) -> None:
         import jsonschema  # type: ignore[import-untyped]
@@ -418,6 +424,11 @@ class _CompiledSchema(BaseMetadataValidator):  # type: ignore[misc]  # nbgrader 
             raise SchemaTooNewError(
                 f"Schema version is too new: {schema} (expected {self.schema_version})", schema, self.schema_version
             )
+        # The schema check depends only on the metadata's value, which is the same in every trainee's copy of a
+        # cell: a value found valid once is valid again (a value found invalid is checked afresh, to raise as stock).
+        key = (self.schema_version, json.dumps(cell.metadata["nbgrader"], sort_keys=True, default=repr))
+        if key in self._valid:
+            return
         validator = self._validators.get(self.schema_version)
         if validator is None:
             cls = jsonschema.validators.validator_for(self.schema)
@@ -427,6 +438,7 @@ class _CompiledSchema(BaseMetadataValidator):  # type: ignore[misc]  # nbgrader 
         error = jsonschema.exceptions.best_match(validator.iter_errors(cell.metadata["nbgrader"]))
         if error is not None:
             raise error
+        self._valid.add(key)
 
 
 class _CompiledMetadataValidator(MetadataValidator, _CompiledSchema):  # type: ignore[misc]
@@ -451,6 +463,66 @@ class CheckCellMetadataCompiled(CheckCellMetadata):  # type: ignore[misc]  # nbg
             self.log.error(msg)
             raise ValidationError(msg) from None
         return nb, resources
+
+
+class LeanNotebookExporter(NotebookExporter):
+    """nbconvert's NotebookExporter, as nbgrader's converters use it, without checks and copies that cannot change
+    what it writes.
+
+    Stock checks the whole notebook against nbformat's schema after every preprocessor (eleven times per notebook
+    in autograde's two passes), and once more when writing it, and deep-copies it three times on the way in. Here:
+    the check after a pass's first step stays (a submission that is not a valid notebook fails there, as stock);
+    the check after its last step is the strict one nbformat.writes makes, and when it passes so would every
+    check stock makes between (each step is nbgrader's own, and none makes a valid notebook invalid and then
+    valid again); when it fails, stock's own relaxed check runs and raises (or the notebook is written with
+    stock's "invalid" log line). One copy is made by nbconvert on the way in and one by nbformat's normalize.
+    """
+
+    def _preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        from nbformat import validator
+
+        # Stock deep-copies nb once more here: it is from_notebook_node's own copy, and normalize copies it again.
+        resc = copy.deepcopy(resources)
+        _, nbc = validator.normalize(nb)
+        self._written_invalid: Any = None
+        steps = self._preprocessors
+        for index, step in enumerate(steps):
+            nbc, resc = step(nbc, resc)
+            if index == 0 and index != len(steps) - 1:
+                self._validate_preprocessor(nbc, step)  # type: ignore[no-untyped-call]
+            elif index == len(steps) - 1:
+                self._validate_last(nbc, step)
+        return nbc, resc
+
+    def _validate_last(self, nbc: Any, step: Any) -> None:
+        import nbformat
+
+        try:
+            nbformat.validate(nbc)  # nbformat.writes' own check (strict), which implies the relaxed one
+        except nbformat.ValidationError as strict:
+            self._validate_preprocessor(nbc, step)  # type: ignore[no-untyped-call]  # raises if stock would
+            self._written_invalid = strict
+        else:
+            self._written_invalid = None
+
+    def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> tuple[str, Any]:  # type: ignore[override]
+        import nbformat
+        from nbconvert.exporters.exporter import Exporter
+
+        nb_copy, resources = Exporter.from_notebook_node(self, nb, resources, **kw)
+        # As NotebookExporter.from_notebook_node, with nbformat.writes' check already made in _validate_last.
+        if self.nbformat_version != nb_copy.nbformat:
+            resources["output_suffix"] = f".v{self.nbformat_version}"
+        else:
+            resources["output_suffix"] = ".nbconvert"
+        converted = nbformat.convert(nb_copy, self.nbformat_version)
+        if getattr(self, "_written_invalid", None) is not None or converted is not nb_copy:
+            output = nbformat.writes(nb_copy, version=self.nbformat_version)  # stock's way, its log line included
+        else:
+            output = nbformat.versions[self.nbformat_version].writes_json(converted)
+        if not output.endswith("\n"):
+            output = output + "\n"
+        return output, resources
 
 
 FASTER = {
