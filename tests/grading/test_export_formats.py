@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -280,3 +281,63 @@ def test_a_chart_drawn_by_another_process_is_the_one_drawn_here(
     monkeypatch.setattr(export, "_draw_charts", lambda connection: connection.send((False, "")))  # it fails
     with export.ChartDrawer() as drawer:
         assert report("failed", drawer) == here
+
+
+def test_csv_files_written_by_two_processes_are_those_of_one(
+    course: LoadedCourse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Are the CSV files the same byte for byte when the biggest table is written by a second process, and is its
+    failure said, not lost?"""
+    from ipt_course.grading import export
+
+    made = tables(course)
+    monkeypatch.setattr(export, "CSV_FORK_FROM", 10**9)
+    alone = {p.name: p.read_bytes() for p in write_csv(made, tmp_path / "one")}
+    monkeypatch.setattr(export, "CSV_FORK_FROM", 0)
+    forked = {p.name: p.read_bytes() for p in write_csv(made, tmp_path / "two")}
+    assert forked == alone and sorted(alone) == sorted(f"{name}.csv" for name in TABLES)
+
+    def broken(table: pd.DataFrame, path: Path) -> None:
+        if os.getpid() != parent:
+            raise OSError("disk full")
+        table.to_csv(path, index=False)
+
+    parent = os.getpid()
+    monkeypatch.setattr(export, "_write_table", broken)
+    with pytest.raises(RuntimeError, match="failed in a worker"):
+        write_csv(made, tmp_path / "broken")
+
+
+def test_workbook_rows_in_pieces_are_the_rows_in_one_and_a_failed_write_is_said(
+    course: LoadedCourse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Is the workbook's every part the same whether its rows are made a row at a time or all at once (the zip
+    written by its own thread meanwhile), and does a failure in that thread stop the export with its error?"""
+    import zipfile
+
+    from ipt_course.grading import workbook
+
+    made = tables(course)
+
+    def parts(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as book:  # core.xml holds the time it was made
+            return {name: book.read(name) for name in book.namelist() if name != "docProps/core.xml"}
+
+    whole = parts(write_xlsx(made, tmp_path / "whole.xlsx"))
+    monkeypatch.setattr(workbook, "ROWS_AT_A_TIME", 1)
+    assert parts(write_xlsx(made, tmp_path / "pieces.xlsx")) == whole
+    assert b"Option a of s1" in whole["xl/sharedStrings.xml"]
+
+    import threading
+
+    opened = zipfile.ZipFile.open
+
+    def full(book: zipfile.ZipFile, name: Any, *args: Any, **kw: Any) -> Any:
+        if threading.current_thread().name == "workbook-zip" and str(name).startswith("xl/worksheets/"):
+            raise OSError("disk full")  # the workbook's own thread, not XlsxWriter's layout
+        return opened(book, name, *args, **kw)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", full)
+    with pytest.raises(OSError, match="disk full"):
+        write_xlsx(made, tmp_path / "failed.xlsx")
+    assert not (tmp_path / "failed.xlsx").exists(), "no half-written workbook under its name"

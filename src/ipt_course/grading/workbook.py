@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import queue
 import re
+import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -128,18 +131,73 @@ def _cell_end(value: Any, style: str, strings: _Strings) -> str:
     return f'{style} t="s"><v>{strings.add(str(value))}</v></c>'
 
 
-def _sheet_rows(table: pd.DataFrame, styles: list[str], strings: _Strings) -> str:
-    """Rows 2 and on of a sheet as XML, one str.format per row over each column's cells made in bulk."""
-    if table.empty:
-        return ""
-    columns = [_cell_ends(table[column], styles[number], strings) for number, column in enumerate(table.columns)]
+def _sheet_cells(table: pd.DataFrame, styles: list[str], strings: _Strings) -> list[list[str]]:
+    """Each column's cells (what follows each cell's reference), its texts added to the shared strings in order."""
+    return [_cell_ends(table[column], styles[number], strings) for number, column in enumerate(table.columns)]
+
+
+ROWS_AT_A_TIME = 10_000
+"""Rows made into XML at a time, each piece compressed into the file by another thread meanwhile."""
+
+
+def _sheet_rows(columns: list[list[str]]) -> Iterator[str]:
+    """Rows 2 and on of a sheet as XML, ROWS_AT_A_TIME at a time, one str.format per row over its cells."""
+    if not columns:
+        return
     template = (
         '<row r="{0}">'
         + "".join(f'<c r="{column_letter(number)}{{0}}"{{{number + 1}}}' for number in range(len(columns)))
         + "</row>"
     )
     fill = template.format
-    return "".join(fill(row, *cells) for row, cells in enumerate(zip(*columns, strict=True), start=2))
+    rows = enumerate(zip(*columns, strict=True), start=2)
+    while piece := "".join(fill(row, *cells) for row, cells in islice(rows, ROWS_AT_A_TIME)):
+        yield piece
+
+
+class _ZipWriter:
+    """The workbook's zip written by a thread of its own, from pieces put here in order: zlib lets go of Python's
+    lock while it compresses, so the sheets' tens of MB of XML are compressed on the other core while this thread
+    makes the next rows."""
+
+    def __init__(self, path: Path) -> None:
+        self._pieces: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
+        self._failed: list[BaseException] = []
+        # Fast deflate: the sheets' XML is tens of MB that compresses well at any level.
+        self._zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
+        self._thread = threading.Thread(target=self._drain, name="workbook-zip", daemon=True)
+        self._thread.start()
+
+    def add(self, part: str, data: bytes) -> None:
+        """Add `data` to the part `part` (a new part when it differs from the last one added)."""
+        if self._failed:
+            raise self._failed[0]
+        self._pieces.put((part, data))
+
+    def close(self) -> None:
+        self._pieces.put(None)
+        self._thread.join()
+        if self._failed:
+            raise self._failed[0]
+
+    def _drain(self) -> None:
+        current: tuple[str, Any] | None = None
+        try:
+            while (piece := self._pieces.get()) is not None:
+                part, data = piece
+                if current is None or current[0] != part:
+                    if current is not None:
+                        current[1].close()
+                    current = (part, self._zip.open(part, "w"))
+                current[1].write(data)
+            if current is not None:
+                current[1].close()
+            self._zip.close()
+        except BaseException as err:  # said by the next add() or by close()
+            self._failed.append(err)
+            self._zip.close()
+            while self._pieces.get() is not None:  # let the writer finish putting
+                pass
 
 
 def write_workbook(
@@ -194,21 +252,32 @@ def write_workbook(
     headers = [_unescape(t) for t in _SHARED.findall(shared_xml)]
     header_count = int(m[1]) if (m := re.search(r'count="(\d+)"', shared_xml)) else len(headers)
     strings = _Strings(headers)
+    # Every sheet's cells first (the shared strings in the order XlsxWriter would give them), then the parts in
+    # XlsxWriter's order, each sheet's rows made a piece at a time while the zip thread compresses the last one.
+    sheets: dict[str, tuple[pd.DataFrame, list[list[str]]]] = {}
     for number, (name, table) in enumerate(tables.items(), start=1):
-        part = f"xl/worksheets/sheet{number}.xml"
         styles = [wrap_style if c in wrapped_columns[name] else "" for c in range(len(table.columns))]
-        rows = _sheet_rows(table, styles, strings)
-        xml = parts[part].decode()
-        if len(table.columns):
-            last = f"{column_letter(len(table.columns) - 1)}{len(table) + 1}"
-            xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', xml, count=1)
-        parts[part] = xml.replace("</sheetData>", rows + "</sheetData>", 1).encode()
-    if "xl/sharedStrings.xml" in parts:  # XlsxWriter made the part for the headers: every sheet has one
-        parts["xl/sharedStrings.xml"] = strings.xml(header_count).encode()
+        sheets[f"xl/worksheets/sheet{number}.xml"] = (table, _sheet_cells(table, styles, strings) if len(table) else [])
     temporary = path.with_name(path.name + ".part")
-    # Fast deflate: the sheets' XML is tens of MB that compresses well at any level.
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-        for name, data in parts.items():
-            out.writestr(name, data)
+    out = _ZipWriter(temporary)
+    try:
+        for part, data in parts.items():
+            if part in sheets:
+                table, cells = sheets.pop(part)
+                xml = data.decode()
+                if len(table.columns):
+                    last = f"{column_letter(len(table.columns) - 1)}{len(table) + 1}"
+                    xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', xml, count=1)
+                head, end, tail = xml.partition("</sheetData>")  # none in a sheet without a row: nothing to add
+                out.add(part, head.encode())
+                for rows in _sheet_rows(cells) if end else ():
+                    out.add(part, rows.encode())
+                out.add(part, (end + tail).encode())
+            elif part == "xl/sharedStrings.xml":  # XlsxWriter made the part for the headers: every sheet has one
+                out.add(part, strings.xml(header_count).encode())
+            else:
+                out.add(part, data)
+    finally:
+        out.close()
     temporary.replace(path)
     return path
