@@ -243,23 +243,25 @@ def close_all(widget: Any) -> None:
         widget.close()
 
 
+TRAITLETS_BOOKKEEPING = frozenset({"_trait_notifiers", "_trait_validators", "_static_immutable_initial_values"})
+"""Attributes of every widget that hold callbacks, never parts (skipped: walking them was most of the cost)."""
+CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
 def parts_of(widget: Any) -> list[w.Widget]:
     """The widgets this one shows or holds: its synced parts (children, layout, style) and those it keeps in its
     own attributes (a part kept aside to swap in later, held in a list or a dict too)."""
     found: list[w.Widget] = []
 
-    def add(value: Any, depth: int) -> None:
-        if isinstance(value, w.Widget):
-            found.append(value)
-        elif depth and isinstance(value, (list, tuple, set, frozenset)):
-            for item in value:
-                add(item, depth - 1)
-        elif depth and isinstance(value, dict):
-            for item in value.values():
+    def add(values: Any, depth: int) -> None:
+        for item in values.values() if isinstance(values, dict) else values:
+            if isinstance(item, w.Widget):
+                found.append(item)
+            elif depth and isinstance(item, CONTAINERS):
                 add(item, depth - 1)
 
-    for value in vars(widget).values():  # its traits' values are in _trait_values, a dict among them
-        add(value, 3)
+    # Its traits' values are in _trait_values, a dict among them: children are two levels down.
+    add({k: v for k, v in vars(widget).items() if k not in TRAITLETS_BOOKKEEPING}, 2)
     return found
 
 
