@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -261,10 +260,10 @@ def autograde_pending(
     """Autograde each pending submission with nbgrader, `workers` processes at a time (default: one per core).
 
     Stock autograde starts a kernel for every notebook and grades one at a time (nbgrader#174). Here each worker
-    process runs nbgrader's own Autograde converter on one kept kernel (see grading_api), taking submissions one by
-    one from a common queue, and the workers start while the submissions are still being checked against the
-    store. A submission that fails (for instance on a busy gradebook) is tried once more alone; a corrupt one fails
-    alone with nbgrader's message.
+    (this process, and `workers` - 1 more) runs nbgrader's own Autograde converter on one kept kernel (see
+    grading_api), taking submissions one by one from a common queue, and the other workers start while the
+    submissions are still being checked against the store. A submission that fails (for instance on a busy
+    gradebook) is tried once more alone; a corrupt one fails alone with nbgrader's message.
     """
     skip_unused_format_checkers()
     from ipt_course.grading.integrity import check_submissions
@@ -275,7 +274,8 @@ def autograde_pending(
     if not everything:
         return []
     workers = min(len(everything), max(1, workers or os.cpu_count() or 1))
-    started = [_Worker(project) for _ in range(workers)] if workers > 1 else []
+    # This process is one of the workers: one interpreter start and nbgrader import fewer than a process for each.
+    started = [_Worker(project) for _ in range(workers - 1)]
     try:
         # Before any kernel runs a notebook: each file is checked against the store, rewritten from it if it differs.
         verdicts = check_submissions(project, [(p.trainee_id, p.module_id) for p in everything])
@@ -302,17 +302,22 @@ def autograde_pending(
             if on_done:
                 on_done(result)
     else:
-        # The main process only waits from here on; what follows grading (what waits for a trainer, the roster's
-        # names) reads the gradebook through nbgrader, whose import is seconds: load it meanwhile, not after.
-        threading.Thread(target=_load_nbgrader_api, name="import nbgrader.api", daemon=True).start()
         todo: Queue[PendingSubmission] = Queue()
         for sub in pending:
             todo.put(sub)
         with ThreadPoolExecutor(max_workers=len(started)) as pool:
-            for share_results in pool.map(lambda worker: worker.grade(todo, on_done), started):
-                for result in share_results:
+            shares = [pool.submit(worker.grade, todo, on_done) for worker in started]
+            try:  # this process's own share, taken from the same queue while the workers take theirs
+                for result in _grade_here(project, _taken(todo), students=True):
                     results[PendingSubmission(result.trainee_id, result.module_id)] = result
-        for sub in pending:  # every worker stopped before these were sent: graded below, alone
+                    if on_done and result.success:
+                        on_done(result)
+            except Exception:  # nbgrader or the kernel would not start here: the workers grade the rest
+                pass
+            for share in shares:
+                for result in share.result():
+                    results[PendingSubmission(result.trainee_id, result.module_id)] = result
+        for sub in pending:  # taken by a worker that stopped before grading them: graded below, alone
             results.setdefault(sub, GradeResult(sub.trainee_id, sub.module_id, False, "no worker left"))
         retry = [sub for sub in pending if not results[sub].success]
         for result in _grade_here(project, retry) if retry else ():  # one more try each, alone
@@ -326,8 +331,13 @@ def autograde_pending(
     return [results[sub] for sub in everything]
 
 
-def _load_nbgrader_api() -> None:
-    import nbgrader.api  # noqa: F401
+def _taken(todo: Queue[PendingSubmission]) -> Iterator[PendingSubmission]:
+    """Each submission left in `todo`, taken one at a time as the last is graded, until none is left."""
+    while True:
+        try:
+            yield todo.get_nowait()
+        except Empty:
+            return
 
 
 def _work(root: Path) -> None:
