@@ -919,11 +919,10 @@ def light_activity_watch(manager: Any) -> None:
     manager.start_watching_activity = start_watching_activity
 
 
-NUDGE_AT = (0.01, 0.02, 0.035, 0.05, 0.1, 0.2, 0.3)
+NUDGE_AT = (0.05, 0.1, 0.2, 0.3)
 """When (seconds after connecting) a page's new kernel connection asks the kernel again, unless its first
 broadcast got through already; jupyter_server's own asks every 0.5 s go on after these (a few only, so a burst
-of pages connecting at once does not flood the kernels with asks). The subscription is usually live within
-10-20 ms on the laptop itself; the browser waits for that first broadcast before it asks for the widgets."""
+of pages connecting at once does not flood the kernels with asks)."""
 
 
 def quick_nudge_connection() -> type:
