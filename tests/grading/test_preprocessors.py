@@ -261,3 +261,67 @@ def test_a_notebook_with_nothing_to_execute_never_reaches_the_kernel(tmp_path: P
     assert empty.metadata["language_info"] == done.metadata["language_info"]
     assert empty.metadata["language_info"]["name"] == "python"
     assert [c.source for c in empty.cells] == ["## Role-play", "> answer"]
+
+
+def _exported(exporter_class: Any, nb: Any, steps: list[Any]) -> tuple[str, Any]:
+    """nb exported by `exporter_class` through `steps` (as nbgrader's converter does: from a file's notebook)."""
+    exporter = exporter_class()
+    exporter._preprocessors = []
+    for step in steps:
+        exporter.register_preprocessor(step, enabled=True)
+    return exporter.from_notebook_node(nb, {"metadata": {"name": "ps1", "path": "."}})  # type: ignore[no-any-return]
+
+
+def test_the_lean_exporter_writes_what_stock_writes_and_refuses_what_stock_refuses() -> None:
+    """Does LeanNotebookExporter (fewer schema checks and copies) write the same text as nbconvert's
+    NotebookExporter through the same steps, and refuse a notebook that a step made invalid, as stock?"""
+    from nbconvert.exporters import NotebookExporter
+    from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor
+
+    from ipt_course.grading.preprocessors import LeanNotebookExporter
+
+    v4 = nbformat.v4
+    nb = v4.new_notebook(cells=[v4.new_code_cell("x = 1"), v4.new_markdown_cell("*hi*"), v4.new_code_cell("x")])
+    nb.cells[2].outputs = [v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=2)]
+
+    class Mark(Preprocessor):
+        def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+            nb.metadata["marked"] = len(nb.cells)
+            return nb, resources
+
+    class Break(Preprocessor):
+        def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+            nb.cells[0]["cell_type"] = "not a cell type"
+            return nb, resources
+
+    same: list[list[Any]] = [[ClearOutputPreprocessor, Mark], [Mark], [Mark, ClearOutputPreprocessor, Mark]]
+    for steps in same:
+        mine, theirs = (_exported(c, nb, [s() for s in steps])[0] for c in (LeanNotebookExporter, NotebookExporter))
+        assert mine == theirs
+        assert '"marked"' in mine
+    assert nb.metadata == {} and nb.cells[2].outputs, "the notebook handed in is left as it was"
+    broken: list[list[Any]] = [[Break, Mark], [Mark, Break], [Mark, Break, Mark]]  # after the first, last, middle
+    for steps in broken:
+        for exporter_class in (LeanNotebookExporter, NotebookExporter):
+            with pytest.raises(nbformat.ValidationError):
+                _exported(exporter_class, nb, [s() for s in steps])
+
+
+def test_a_cell_metadata_checked_once_is_still_refused_when_it_differs() -> None:
+    """Does the metadata check remembered per distinct value still refuse a cell whose nbgrader metadata breaks the
+    schema, every time, after the same cell with valid metadata passed?"""
+    import copy
+
+    from nbgrader.nbgraderformat import ValidationError
+
+    from ipt_course.grading.preprocessors import CheckCellMetadataCompiled
+
+    v4 = nbformat.v4
+    good = v4.new_notebook(cells=[_nbgrader_cell(v4.new_code_cell("answer = ['a']"), "answer", solution=True)])
+    bad = copy.deepcopy(good)
+    bad.cells[0].metadata.nbgrader["points"] = "many"  # the schema wants a number
+    step = CheckCellMetadataCompiled()
+    for _ in range(2):
+        step.preprocess(copy.deepcopy(good), {})
+        with pytest.raises(ValidationError):
+            step.preprocess(copy.deepcopy(bad), {})
