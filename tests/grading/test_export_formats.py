@@ -341,3 +341,21 @@ def test_workbook_rows_in_pieces_are_the_rows_in_one_and_a_failed_write_is_said(
     with pytest.raises(OSError, match="disk full"):
         write_xlsx(made, tmp_path / "failed.xlsx")
     assert not (tmp_path / "failed.xlsx").exists(), "no half-written workbook under its name"
+
+
+def test_the_report_reads_the_modules_table_the_export_writes(course: LoadedCourse, tmp_path: Path) -> None:
+    """Is the one table the report reads (modules, with its `tampered` column) made for it alone the same table
+    the CSV and XLSX exports write, and the report written from it the same page?"""
+    from ipt_course.grading.export import _tables_with_integrity, report_tables, write_report
+
+    subs = [
+        graded(course, "safety", "trainee-01", simulation=good_case()),
+        graded(course, "safety", "trainee-02", picks={"s1": "a", "w1": "b"}, simulation=good_case([harmful_play(1)])),
+        graded(course, "basics", "trainee-02", picks={"w2": "c"}),
+    ]
+    data = replace(supervisor_data(course, subs, trainees=["trainee-03"]), made_at=datetime(2026, 11, 30, 12, 0))
+    alone, every = report_tables(data), _tables_with_integrity(data)
+    assert list(alone) == ["modules"] and "tampered" in alone["modules"].columns
+    pd.testing.assert_frame_equal(alone["modules"], every["modules"])
+    pages = [write_report(data, made, tmp_path / str(n))[0].read_bytes() for n, made in enumerate((alone, every))]
+    assert pages[0] == pages[1]

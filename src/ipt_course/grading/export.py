@@ -672,35 +672,7 @@ def _tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
     )
     flags["attempt"] = flags["attempt"].astype("Int64")
     _followed_up(data, flags)
-    modules = _frame(
-        data.statuses,
-        [
-            "trainee_id",
-            "module_id",
-            "module",
-            "submitted",
-            "awaiting_trainer",
-            "score",
-            "max_score",
-            "safety_score",
-            "safety_max",
-            "must_pass_passed",
-            "failed_conditions",
-        ],
-        {"passed": "must_pass_passed"},
-    )
-    modules["module"] = modules["module_id"].map(labels)
-    # Which language each submitted module was taken in: ids, scores and levels are the same in every language.
-    modules.insert(
-        list(modules.columns).index("submitted") + 1,
-        "language",
-        [data.languages.get((m.trainee_id, m.module_id), "en") if m.submitted else "" for m in data.statuses],
-    )
-    # Which gate condition failed, and why, in words a supervisor can act on.
-    modules["failed_conditions"] = [
-        "; ".join(f"{c.name}: {c.detail}" for c in status.failed) if status.passed is False else ""
-        for status in data.statuses
-    ]
+    modules = _modules_table(data, labels)
     trainees = _frame(
         data.course_statuses,
         [
@@ -744,6 +716,49 @@ def _tables_of(data: SupervisorData) -> dict[str, pd.DataFrame]:
             if "trainee_id" in table.columns:
                 table.insert(1, "trainee_name", table["trainee_id"].map(data.names))
     return tables
+
+
+def _modules_table(data: SupervisorData, labels: dict[str, str]) -> pd.DataFrame:
+    """`modules`: one row per trainee and module: submitted, in which language, points, the gate and what failed."""
+    modules = _frame(
+        data.statuses,
+        [
+            "trainee_id",
+            "module_id",
+            "module",
+            "submitted",
+            "awaiting_trainer",
+            "score",
+            "max_score",
+            "safety_score",
+            "safety_max",
+            "must_pass_passed",
+            "failed_conditions",
+        ],
+        {"passed": "must_pass_passed"},
+    )
+    modules["module"] = modules["module_id"].map(labels)
+    # Which language each submitted module was taken in: ids, scores and levels are the same in every language.
+    modules.insert(
+        list(modules.columns).index("submitted") + 1,
+        "language",
+        [data.languages.get((m.trainee_id, m.module_id), "en") if m.submitted else "" for m in data.statuses],
+    )
+    # Which gate condition failed, and why, in words a supervisor can act on.
+    modules["failed_conditions"] = [
+        "; ".join(f"{c.name}: {c.detail}" for c in status.failed) if status.passed is False else ""
+        for status in data.statuses
+    ]
+    return modules
+
+
+def report_tables(data: SupervisorData) -> dict[str, pd.DataFrame]:
+    """What the report reads of the tables (the modules table and its `tampered` column, as the export has them),
+    without making the others: a workshop's items table alone is 139,000 rows the report never shows."""
+    with speaking("en"):
+        modules = _modules_table(data, {m.id: module_label(m) for m in data.course.modules})
+    add_tampered_column(modules, data.course.project)
+    return {"modules": modules}
 
 
 def _question_tables(course: LoadedCourse, labels: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1052,8 +1067,7 @@ def write_export(
     if fmt in ("html", "pdf"):
         with whole_export(), ChartDrawer() as drawer:  # matplotlib imported there while the records are read here
             data = export_data(course, with_names)
-            tables = _tables_with_integrity(data)
-            return write_report(data, tables, out, pdf=fmt == "pdf", language=language, drawer=drawer)
+            return write_report(data, report_tables(data), out, pdf=fmt == "pdf", language=language, drawer=drawer)
     with whole_export():
         data = export_data(course, with_names)
         tables = _tables_with_integrity(data)
