@@ -92,6 +92,8 @@ def main() -> None:
                 page.locator("button.ipt-open-module").first.click()
                 page.wait_for_selector("text=Lesson 1 of", timeout=120_000)
                 page.locator("button.ipt-big", has_text="Next").click()
+                # Lesson 1's options may still be on the page until lesson 2 replaces them: wait for it.
+                page.wait_for_selector("text=Lesson 2 of", timeout=60_000)
                 page.locator("button.ipt-option:visible").first.click()
                 page.wait_for_selector(".ipt-feedback:visible", timeout=60_000)
                 opened = time.monotonic() - t0
