@@ -453,7 +453,7 @@ def _gradebook_rows(gradebook: Any, module_ids: list[str], trainee_id: str | Non
     """
     from nbgrader.api import Assignment, BaseCell, Comment, GradeCell, SubmittedAssignment, SubmittedNotebook, TaskCell
     from nbgrader.api import Grade as NbGrade
-    from sqlalchemy import literal_column, select
+    from sqlalchemy import literal_column, or_, select
 
     db = gradebook.db
     run = db.connection().execute
@@ -486,15 +486,21 @@ def _gradebook_rows(gradebook: Any, module_ids: list[str], trainee_id: str | Non
             {cell: float(score) for cell, score in run(select(table.c.id, table.c.max_score)) if score is not None}
         )
 
-    def scan(*columns: Any, table: Any) -> list[Any]:
+    def scan(*columns: Any, table: Any, where: Any = None) -> list[Any]:
         query = select(table.notebook_id, table.cell_id, *columns)
         if trainee_id is not None:  # a few notebooks: let SQLite pick their rows
             query = query.where(table.notebook_id.in_(sorted(wanted)))
+        if where is not None:
+            query = query.where(where)
         rows = run(query.order_by(literal_column(f"{table.__tablename__}.rowid"))).all()
         return [row for row in rows if row[0] in wanted]
 
+    # Only the comments that say something (a workshop's 147,000 comment rows hold about 9,000): an empty one
+    # reads as "" either way, and leaving the rest in SQLite saves a tenth of a second of an export.
+    said = or_(Comment.manual_comment.is_not(None), Comment.auto_comment.is_not(None))
     comments = {
-        (nb_id, names[cell_id]): comment or "" for nb_id, cell_id, comment in scan(Comment.comment, table=Comment)
+        (nb_id, names[cell_id]): comment or ""
+        for nb_id, cell_id, comment in scan(Comment.comment, table=Comment, where=said)
     }
     grades: dict[str, list[Grade]] = defaultdict(list)
     columns = (NbGrade.score, NbGrade.manual_score, NbGrade.needs_manual_grade)
