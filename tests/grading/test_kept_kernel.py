@@ -20,8 +20,26 @@ CELLS = (
 )
 
 
-def _errors(prepare: bool) -> list[dict[str, Any]]:
-    """Each cell's error output (ename, evalue, traceback with its colours) in a fresh kernel, prepared or not."""
+_HISTORY_ROWS = (
+    "import sqlite3\nhm = get_ipython().history_manager\nhm.writeout_cache()\n"
+    "print(sqlite3.connect(hm.hist_file).execute('select count(*) from history where session = ?', "
+    "(hm.session_number,)).fetchone()[0])"
+)
+
+
+def _said(kc: Any, code: str) -> str:
+    """What `code` prints in the kernel (run outside its history)."""
+    said: list[str] = []
+    kc.execute_interactive(
+        code, store_history=False, timeout=60,
+        output_hook=lambda m: said.append(m["content"]["text"]) if m["msg_type"] == "stream" else None,
+    )  # fmt: skip
+    return "".join(said)
+
+
+def _errors(prepare: bool) -> tuple[list[dict[str, Any]], int]:
+    """Each cell's error output (ename, evalue, traceback with its colours) in a fresh kernel, prepared or not, and
+    how many of its cells IPython's history database holds."""
     km, kc = start_new_kernel(kernel_name="python3")
     try:
         if prepare:
@@ -35,16 +53,10 @@ def _errors(prepare: bool) -> list[dict[str, Any]]:
 
         for source in CELLS:
             kc.execute_interactive(source, store_history=True, output_hook=keep, timeout=60)
-        if prepare:
-            probe = "import inspect, sys; print(inspect.getmodule(sys._getframe()), inspect.getmodule(inspect))"
-            said: list[str] = []
-            kc.execute_interactive(
-                probe, store_history=False, timeout=60,
-                output_hook=lambda m: said.append(m["content"]["text"]) if m["msg_type"] == "stream" else None,
-            )  # fmt: skip
-            assert said and said[0].split(" ", 1)[0] == "None", "a cell's frame has no module, as stock finds"
-            assert "module 'inspect'" in said[0], "other objects' modules are found as before"
-        return errors
+        said = _said(kc, "import inspect, sys; print(inspect.getmodule(sys._getframe()), inspect.getmodule(inspect))")
+        assert said.split(" ", 1)[0] == "None", "a cell's frame has no module"
+        assert "module 'inspect'" in said, "other objects' modules are found as before"
+        return errors, int(_said(kc, _HISTORY_ROWS))
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -52,13 +64,17 @@ def _errors(prepare: bool) -> list[dict[str, Any]]:
 
 def test_a_prepared_kernel_shows_every_error_as_a_stock_kernel_does() -> None:
     """Are a prepared kernel's errors (wrong answers, an error inside a function, a library's error, the same
-    error twice) the same as a stock kernel's, colour codes and all, apart from each kernel's own file names?"""
+    error twice) the same as a stock kernel's, colour codes and all, apart from each kernel's own file names; and
+    are its cells (trainees' answers) kept out of IPython's history database, where a stock kernel writes them?"""
     kernel_file = re.compile(r"ipykernel_\d+")
+    (mine, mine_kept), (theirs, theirs_kept) = _errors(True), _errors(False)
     mine, theirs = (
-        [{**e, "traceback": [kernel_file.sub("<kernel>", line) for line in e["traceback"]]} for e in _errors(p)]
-        for p in (True, False)
+        [{**e, "traceback": [kernel_file.sub("<kernel>", line) for line in e["traceback"]]} for e in errors]
+        for errors in (mine, theirs)
     )
     assert [e["ename"] for e in theirs] == ["AssertionError", "AssertionError", "JSONDecodeError", "AssertionError"]
     assert any("\x1b[" in line for line in theirs[0]["traceback"]), "tracebacks are coloured"
     assert any("not the keyed answer" in line for line in theirs[0]["traceback"])
     assert mine == theirs
+    assert theirs_kept == len(CELLS), "a stock kernel writes each cell to IPython's history database"
+    assert mine_kept == 0, "a prepared kernel writes no trainee's answer there"
