@@ -109,8 +109,8 @@ def _keep_traceback_styles() -> None:
 
 def prepare(shell: Any) -> None:
     """Make this kernel's IPython keep its errors' history copies unformatted until read, format the errors it shows
-    at less cost (same text), write no cell to IPython's history database, and set aside (from every later full
-    garbage collection) the objects of its start-up, which live until it stops anyway.
+    at less cost (same text), and set aside (from every later full garbage collection) the objects of its start-up,
+    which live until it stops anyway.
 
     The reset before each notebook runs a full collection (IPython's displayhook flush); with the kernel's
     start-up objects frozen it walks only what the notebooks made.
@@ -120,11 +120,6 @@ def prepare(shell: Any) -> None:
     shell._format_exception_for_storage = lambda exception, filename=None, running_compiled_code=False: _StoredError(
         shell, exception, filename, running_compiled_code
     )
-    # IPython writes every cell to the machine's one SQLite history (~/.ipython), a commit per cell from a thread
-    # of its own: over half the kernel's time per cell and most of its wait, and every kernel on the machine
-    # shares that file. Nothing graded reads it (In, Out and the errors kept are in memory, as before): trainees'
-    # answers are not written there.
-    shell.history_manager.enabled = False
     inspect.getmodule = _cell_frames_have_no_module(compiler.get_tmp_directory())
     _keep_traceback_styles()
     gc.collect()
