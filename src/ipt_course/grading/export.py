@@ -1087,6 +1087,8 @@ class ChartDrawer:
 
         self._connection: Any = None
         self._process: Any = None
+        self._unread = False
+        """A chart was asked for and not yet read: its answer is on its way (or being drawn)."""
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         context = multiprocessing.get_context("fork")
@@ -1108,25 +1110,37 @@ class ChartDrawer:
 
         if self._connection is None:
             return
+        self._answer()  # an earlier chart never read: its answer is not this one's
         job = chart_job(data)
         try:
             self._connection.send(job)
         except OSError:  # the process is gone: drawn here
             return
+        self._unread = True
         drawn: list[str] = []
 
         def svg() -> str:
             if not drawn:
-                try:
-                    ok, got = self._connection.recv()
-                except (EOFError, OSError):
-                    ok, got = False, ""
+                ok, got = self._answer()
                 drawn.append(got if ok else draw_chart_job(job))  # it failed: drawn here (says why if it fails)
             return drawn[0]
 
         chart_drawn_elsewhere(data, svg)
 
+    def _answer(self) -> tuple[bool, str]:
+        """The chart asked for (False if none was, or the process failed or is gone)."""
+        if not self._unread or self._connection is None:
+            return False, ""
+        self._unread = False
+        try:
+            ok, got = self._connection.recv()
+        except (EOFError, OSError):
+            return False, ""
+        return bool(ok), str(got)
+
     def close(self) -> None:
+        if self._process is not None and self._unread:  # a chart nobody read (the report failed): not waited for
+            self._process.terminate()
         if self._connection is not None:
             with contextlib.suppress(OSError):
                 self._connection.send(None)
