@@ -68,7 +68,7 @@ def recorder() -> tuple[dict[str, Any], Callable[[str, Any, bool], None]]:
     return saved, save
 
 
-def failing_save(key: str, value: Any, log: bool) -> None:
+def failing_save(key: str, value: Any, log: bool, expected: Any = None) -> None:
     raise OSError("disk full")
 
 

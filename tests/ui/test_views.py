@@ -40,7 +40,7 @@ class Store:
         self.saved: dict[str, Any] = {}
         self.fail = fail
 
-    def __call__(self, key: str, value: Any, log: bool) -> None:
+    def __call__(self, key: str, value: Any, log: bool, expected: Any = None) -> None:
         if self.fail:
             raise OSError("disk full")
         self.saved[key] = value

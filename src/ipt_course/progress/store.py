@@ -33,6 +33,29 @@ class UnknownTrainee(LookupError):
     """No trainee with that id is on the roster."""
 
 
+class _Unchecked:
+    """The `expected` of a save that replaces whatever is stored (the default)."""
+
+    def __repr__(self) -> str:
+        return "UNCHECKED"
+
+
+UNCHECKED: Any = _Unchecked()
+"""save(expected=UNCHECKED): last writer wins, right for one field (a text, a label, a position)."""
+
+
+class Moved(Exception):
+    """A save refused because the stored value is no longer the one the page last saw: another page saved it.
+
+    `current` is the value stored now (None when there is none), for the page to show instead of its own.
+    """
+
+    def __init__(self, trainee_id: str, module_id: str, key: str, current: Any):
+        super().__init__(f"{key!r} of trainee {trainee_id}, module {module_id}, was saved by another page meanwhile")
+        self.key = key
+        self.current = current
+
+
 @dataclass(frozen=True)
 class Trainee:
     """A trainee on the workshop roster."""
@@ -174,17 +197,26 @@ class ProgressStore:
 
     # -- answers -----------------------------------------------------------------------------
 
-    def save(self, trainee_id: str, module_id: str, key: str, value: Any, log: bool = True) -> None:
+    def save(
+        self, trainee_id: str, module_id: str, key: str, value: Any, log: bool = True, expected: Any = UNCHECKED
+    ) -> None:
         """Save one answer or state now, in one atomic commit; `log` also appends it to the event history.
 
         Kernels save side by side: on SQLite they take turns (BEGIN IMMEDIATE); on PostgreSQL the upsert is one
         atomic statement, so two saves of the same key at once leave one of them whole, never an error.
+
+        `expected`: the value this page last loaded or saved under the key (None: nothing stored). When the stored
+        value is another (a second tab or tablet saved meanwhile), nothing is written and Moved, holding the
+        stored value, is raised: a page never overwrites what it has not seen. The comparison is made in the
+        write's own transaction, with the row locked (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL).
         """
         encoded = _encode(value)
         if len(encoded.encode()) > MAX_VALUE_BYTES:
             raise ValueError(f"answer {key!r} is larger than {MAX_VALUE_BYTES // 1024} KiB")
         row = {"t": trainee_id, "m": module_id, "k": key, "v": encoded, "at": time.time()}
         with self._write() as db:
+            if expected is not UNCHECKED:
+                self._check_unmoved(db, row, expected)
             db.execute(
                 sa.text(
                     "INSERT INTO answers (trainee_id, module_id, key, value, updated_at) "
@@ -198,6 +230,27 @@ class ProgressStore:
                     sa.text("INSERT INTO events (trainee_id, module_id, key, value, at) VALUES (:t, :m, :k, :v, :at)"),
                     row,
                 )
+
+    def _check_unmoved(self, db: sa.Connection, row: dict[str, Any], expected: Any) -> None:
+        """Raise Moved unless the stored value of row's key is `expected` (compared as canonical JSON)."""
+        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
+        where = "WHERE trainee_id=:t AND module_id=:m AND key=:k"
+        stored = db.execute(sa.text(f"SELECT value FROM answers {where}{lock}"), row).scalar_one_or_none()
+        if stored is None and self.dialect == "postgresql":
+            # No row to lock: a page saving the first value at the same moment would insert it after our look.
+            # Insert an empty place-holder now (a concurrent insert waits for us, then finds the row and checks it).
+            placed = db.execute(
+                sa.text(
+                    "INSERT INTO answers (trainee_id, module_id, key, value, updated_at) "
+                    "VALUES (:t, :m, :k, 'null', :at) ON CONFLICT DO NOTHING"
+                ),
+                row,
+            )
+            if placed.rowcount == 0:  # another page's first save came in between: look at what it stored
+                stored = db.execute(sa.text(f"SELECT value FROM answers {where}{lock}"), row).scalar_one()
+        current = None if stored is None else json.loads(stored)
+        if _encode(current) != _encode(expected):
+            raise Moved(row["t"], row["m"], row["k"], current)
 
     def answers(self, trainee_id: str, module_id: str) -> dict[str, Any]:
         """Every saved answer and state of a trainee in a module, by key."""

@@ -29,6 +29,7 @@ from ipt_course.progress.keys import (
     role_play_key,
     simulation_key,
 )
+from ipt_course.progress.store import UNCHECKED, Moved
 from ipt_course.ui.context import PageContext, page_context
 from ipt_course.ui.guard import server_log
 from ipt_course.ui.looks import layout
@@ -537,11 +538,13 @@ def module_view(ctx: PageContext, module: Module, home_link: bool = False, lazy:
     trainee = ctx.trainee
     answers = ctx.store.answers(trainee.id, module.id)
 
-    def save(key: str, value: Any, log: bool) -> None:
+    def save(key: str, value: Any, log: bool, expected: Any = UNCHECKED) -> None:
         try:
             # Asked here, on the kernel's side: a released module's answers are final whatever the page sends.
             refuse_if_locked(ctx.project, ctx.store, trainee.id, module.id, key)
-            ctx.store.save(trainee.id, module.id, key, value, log=log)
+            ctx.store.save(trainee.id, module.id, key, value, log=log, expected=expected)
+        except Moved:
+            raise  # not a failure: another tab saved first, and the view shows that play (views.SimulationView)
         except Exception as err:
             report_not_saved(trainee.id, module.id, key, err)  # the server's log; the view shows it on the page
             raise

@@ -36,10 +36,21 @@ from ipt_course.progress.keys import (
     role_play_key,
     simulation_key,
 )
-from ipt_course.progress.store import MAX_VALUE_BYTES
+from ipt_course.progress.store import MAX_VALUE_BYTES, UNCHECKED, Moved
 from ipt_course.ui.looks import layout
 
 Saver = Callable[[str, Any, bool], None]
+
+
+class CaseSaver(Protocol):
+    """The page's save as a case uses it: `expected` is the value the view last loaded or saved under the key.
+
+    When the store holds another value (the case was played on in another tab or tablet), the saver writes
+    nothing and raises progress.store.Moved with the stored value (ProgressStore.save does exactly this).
+    """
+
+    def __call__(self, key: str, value: Any, log: bool, expected: Any = UNCHECKED) -> None: ...
+
 
 LEVEL_WORDS = {
     CompetencyLevel.HARMFUL: (N_("This could cause harm"), "ipt-harm"),
@@ -427,7 +438,7 @@ class CaseStepView(w.VBox):
     key, as on the Practice tab, so the submission and the grading see no difference.
     """
 
-    def __init__(self, step: CaseStep, scenario: Scenario, saved: Any, seed: int, save: Saver):
+    def __init__(self, step: CaseStep, scenario: Scenario, saved: Any, seed: int, save: CaseSaver):
         self.step = step
         self.scenario = scenario
         self._saved = saved
@@ -510,16 +521,32 @@ def transcript_html(sim: Simulation, english: Iterable[str] | None = None) -> st
     return "".join(parts)
 
 
-class SimulationView(w.VBox):
-    """A conversation with a synthetic client: lines, choices as big buttons, feedback after each choice."""
+CASE_MOVED = N_(
+    "This case was continued on another screen (another tab or tablet). Here is where you are now: "
+    "nothing done there is lost."
+)
+TAP_DROPPED = N_("Your last tap here was not counted, because the case had moved on. Choose again below.")
+TAP_KEPT = N_("Your choice here was added after what was done there, as it was offered at the same point.")
 
-    def __init__(self, scenario: Scenario, saved: Any, seed: int, save: Saver):
+
+class SimulationView(w.VBox):
+    """A conversation with a synthetic client: lines, choices as big buttons, feedback after each choice.
+
+    Each save names the value the view last loaded or saved (`_stored`), so a second tab or tablet playing the
+    same case is never overwritten: when the store has moved on, the view takes the stored play and says so.
+    """
+
+    def __init__(self, scenario: Scenario, saved: Any, seed: int, save: CaseSaver):
         self.scenario = scenario
         self._save = save
         self._seed = seed
+        self._stored = saved
+        """The stored value this view has seen (loaded or saved): a save replaces only that."""
         self.sim = Simulation(scenario, seed=seed)
         self.english = filled_english(self.sim)
         self.notice = html_box("")
+        self.moved = html_box("")
+        """Says the case was continued on another screen, by the choices, where she taps."""
         if isinstance(saved, dict):
             try:
                 self.sim = Simulation.from_dict(scenario, saved.get("state", {}))
@@ -561,6 +588,7 @@ class SimulationView(w.VBox):
                 self.notice,
                 self.attempt_note,
                 self.transcript,
+                self.moved,
                 self.choices,
                 self.saved,
                 *tools,
@@ -635,14 +663,60 @@ class SimulationView(w.VBox):
         return feedback_html(_(title), latest.feedback, css, self.english)
 
     def choose(self, choice_id: str) -> None:
+        seen = (self.sim.attempt, self.sim.node_id, len(self.sim.history))
         try:
             self.sim.choose(choice_id)
         except UnknownChoice:
             return  # a stale or forged click; the page shows the real choices again
-        # A failed save shows on the page ("Not saved — tell your trainer") and in the server log.
-        keep(self._save, self.saved, simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
+        current = self._keep_case()
+        if current is not _DONE:
+            # Another screen played on. Her tap is kept only where it answers what the store's play shows now
+            # (same attempt, same point, the choice on offer): a tap on a line she never saw is no evidence of
+            # her judgement, so it is dropped, and the page says so and shows the choices of where she is.
+            self._take(current)
+            here = (self.sim.attempt, self.sim.node_id, len(self.sim.history))
+            offered = {c.id for c in self.sim.choices}
+            words = _(TAP_DROPPED)
+            if here == seen and choice_id in offered:
+                self.sim.choose(choice_id)
+                again = self._keep_case()
+                if again is _DONE:
+                    words = _(TAP_KEPT)
+                else:  # moved once more in between: show that play, and ask her to choose again
+                    self._take(again)
+            self.moved.value = f"<p class='ipt-feedback ipt-warn'>{_(CASE_MOVED)} {words}</p>"
         self.render()
         self._render_chart()
+
+    def _keep_case(self) -> Any:
+        """Save the play if the store still holds what this view saw; _DONE (saved, or failed aloud), else the value
+        stored now.
+
+        A failed save shows on the page ("Not saved — tell your trainer") and in the server log.
+        """
+        value = {"state": self.sim.to_dict()}
+        try:
+            self._save(simulation_key(self.scenario.id), value, True, expected=self._stored)
+        except Moved as moved:
+            return moved.current
+        except Exception:  # whatever failed (disk, lock, size), the trainee must see it was not saved
+            self.saved.fail()
+            return _DONE
+        self._stored = value
+        self.saved.mark()
+        self.moved.value = ""
+        return _DONE
+
+    def _take(self, current: Any) -> None:
+        """Show the play the store holds now (another screen's), and save from there on."""
+        self._stored = current
+        state = current.get("state", {}) if isinstance(current, dict) else {}
+        try:
+            self.sim = Simulation.from_dict(self.scenario, state) if state else Simulation(self.scenario, self._seed)
+        except SaveError as err:
+            words = _("Your saved place in this case could not be read ({reason}). It starts again.")
+            self.notice.value = f"<p class='ipt-error'>{words.format(reason=html.escape(str(err)))}</p>"
+            self.sim = Simulation(self.scenario, seed=self._seed)
 
     def _ask_restart(self, _button: Any) -> None:
         yes = w.Button(description=_("Yes, start again"), button_style="warning")
@@ -667,9 +741,18 @@ class SimulationView(w.VBox):
     def _restart(self, _button: Any) -> None:
         # The play so far stays in the save as an earlier attempt: it is submitted and counts as evidence.
         self.sim.restart()
-        keep(self._save, self.saved, simulation_key(self.scenario.id), {"state": self.sim.to_dict()}, True)
+        current = self._keep_case()
+        if current is not _DONE:
+            # She asked to restart the play she saw; the store's play is another: show it, restart nothing.
+            self._take(current)
+            self.moved.value = f"<p class='ipt-feedback ipt-warn'>{_(CASE_MOVED)} {_(TAP_DROPPED)}</p>"
         self.confirm.children = []
         self.render()
+        self._render_chart()
+
+
+_DONE: Any = object()
+"""SimulationView._keep_case's answer when it saved (or said aloud it could not), not the value stored now."""
 
 
 _INSTRUCTION = re.compile(
