@@ -430,6 +430,51 @@ def test_beyond_the_cap_a_page_says_busy(server: Server) -> None:
         sign_out(server, client)
 
 
+def test_one_trainee_keeps_at_most_three_pages_across_her_sign_ins(tmp_path: Path) -> None:
+    """Signed in three times, two pages each, does she hold only her three newest pages (the older ones refused
+    to their pages and shut down), leaving the workshop's other kernels to the others?"""
+    from ipt_course.serve import KERNELS_PER_TRAINEE
+
+    srv = Server(copy_course(tmp_path / "course-root"), free_port(), "--max-kernels", "8")
+    try:
+        sessions = [sign_in(srv, "trainee-01") for _ in range(3)]
+        pages = [(client, open_page(srv, client)) for client in sessions for _ in range(2)]
+        gone, kept = pages[:-KERNELS_PER_TRAINEE], pages[-KERNELS_PER_TRAINEE:]
+        for client, kernel_id in gone:
+            assert client.get(f"{srv.url}/api/kernels/{kernel_id}", timeout=30).status_code == 403
+            assert channels_status(srv, kernel_id, client.cookies[COOKIE]) == 403
+        for client, kernel_id in kept:
+            assert client.get(f"{srv.url}/api/kernels/{kernel_id}", timeout=30).status_code == 200
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and {k for _, k in gone} & srv.kernel_ids():
+            time.sleep(0.3)
+        assert not {k for _, k in gone} & srv.kernel_ids()
+        assert {k for _, k in kept} <= srv.kernel_ids()
+        other = sign_in(srv, "trainee-02")
+        assert other.get(srv.url + APP, timeout=300).status_code == 200, "room left for the others"
+    finally:
+        srv.stop()
+
+
+def test_a_page_kernel_that_died_and_restarted_is_no_longer_its_pages(server: Server) -> None:
+    """When a page's kernel dies (killed) and jupyter restarts it without the page's view, is it refused to the
+    page (which then says the connection was lost) and shut down, rather than answering as if nothing happened?"""
+    client = sign_in(server, "trainee-01")
+    kernel_id = open_page(server, client)
+    found = subprocess.run(["pgrep", "-f", f"kernel-{kernel_id}.json"], capture_output=True, text=True)
+    os.kill(int(found.stdout.split()[0]), signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if client.get(f"{server.url}/api/kernels/{kernel_id}", timeout=30).status_code == 403:
+            break
+        time.sleep(0.5)
+    assert client.get(f"{server.url}/api/kernels/{kernel_id}", timeout=30).status_code == 403
+    while time.monotonic() < deadline and kernel_id in server.kernel_ids():
+        time.sleep(0.3)
+    assert kernel_id not in server.kernel_ids()
+    sign_out(server, client)
+
+
 def test_a_burst_beyond_the_cap_is_answered_in_time(server: Server) -> None:
     """Do 8 tablets opening the app at once, with room for 3 kernels, each get a page or the busy page, in time?"""
     clients = [sign_in(server, f"trainee-0{1 + n % 4}") for n in range(8)]

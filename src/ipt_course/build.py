@@ -122,6 +122,132 @@ window.iptSpeak = function (language, words) {
 };
 document.documentElement.lang = window.iptLanguage;
 document.addEventListener("DOMContentLoaded", function () { window.iptSpeak(window.iptLanguage); });
+// A page whose kernel is gone (shut down for a newer page, after a sleep, when her session ended, a server restart,
+// a crash) would go on changing buttons and saving nothing. When the kernel is gone (the server refuses or no
+// longer knows it, or says it is dead or restarting: a restarted kernel has lost the page's widgets), or the
+// connection stays down after jupyter's own reconnection had its chance, the page is covered at once: input
+// blocked, the reason in words, and one big button that reloads it (her saved answers come back with it).
+(function () {
+  var base = "{{ resources.base_url }}";
+  var CHECK_EVERY = 15000;  // a page left open finds a gone kernel within this long, even without a tap
+  var GIVE_UP_AFTER = 60000;  // a connection still down after this long: jupyter's reconnection has not managed
+  var lost = false;
+  var leaving = false;  // a reload or a link away closes the socket too, and the unload beacon ends the kernel
+  var downSince = null;
+  var lastCheck = 0;
+  function kernelId() {
+    var config = document.getElementById("jupyter-config-data");
+    if (!config) { return null; }
+    try { return JSON.parse(config.textContent).kernelId || null; } catch (e) { return null; }
+  }
+  window.addEventListener("pagehide", function () { leaving = true; });
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  function block() {
+    if (lost || leaving) { return; }
+    lost = true;
+    window.iptLost = true;
+    var words = window.iptWords;
+    var cover = document.createElement("div");
+    cover.id = "ipt-lost";
+    cover.setAttribute("role", "alertdialog");
+    cover.setAttribute("aria-modal", "true");
+    cover.setAttribute("aria-labelledby", "ipt-lost-title");
+    cover.style.cssText = "position:fixed;inset:0;z-index:100000;background:rgba(255,255,255,0.97);display:flex;" +
+      "flex-direction:column;align-items:center;justify-content:center;padding:24px;text-align:center;" +
+      "color:#1f2933;font-size:20px";
+    var title = document.createElement("h1");
+    title.id = "ipt-lost-title";
+    title.setAttribute("data-ipt-word", "lost");
+    title.textContent = words.lost;
+    var more = document.createElement("p");
+    more.setAttribute("data-ipt-word", "lostmore");
+    more.textContent = words.lostmore;
+    more.style.maxWidth = "36em";
+    var again = document.createElement("button");
+    again.type = "button";
+    again.className = "ipt-reload";
+    again.setAttribute("data-ipt-word", "reload");
+    again.textContent = words.reload;
+    again.style.cssText = "min-height:64px;min-width:240px;padding:0 32px;font-size:22px;border-radius:12px;" +
+      "border:none;background:#1d4ed8;color:#fff;cursor:pointer;margin-top:16px";
+    again.addEventListener("click", function () { location.reload(); });
+    cover.appendChild(title);
+    cover.appendChild(more);
+    cover.appendChild(again);
+    var others = document.body.children;
+    for (var i = 0; i < others.length; i++) {
+      others[i].setAttribute("inert", "");
+      others[i].setAttribute("aria-hidden", "true");
+    }
+    document.body.appendChild(cover);
+    again.focus();
+  }
+  // Nothing behind the cover takes a tap or a key (inert does it too, where the browser knows it).
+  ["pointerdown", "mousedown", "click", "keydown", "input", "change", "touchstart"].forEach(function (kind) {
+    window.addEventListener(kind, function (event) {
+      if (lost && !(event.target.closest && event.target.closest("#ipt-lost"))) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    }, true);
+  });
+  function givenUp() {
+    if (downSince !== null && Date.now() - downSince > GIVE_UP_AFTER) { block(); }
+  }
+  function check() {
+    var id = kernelId();
+    if (lost || leaving || !id) { return; }
+    lastCheck = Date.now();
+    fetch(base + "api/kernels/" + encodeURIComponent(id), { credentials: "same-origin", cache: "no-store" })
+      .then(function (answer) {
+        if (answer.status === 403 || answer.status === 404) { block(); return null; }
+        return answer.ok ? answer.json() : null;
+      })
+      .then(function (model) {
+        if (model && /^(dead|restarting|autorestarting)$/.test(model.execution_state || "")) { block(); }
+        else { givenUp(); }
+      })
+      .catch(function () {
+        // The laptop is out of reach: a brief drop is left to jupyter's reconnection (her taps wait for it).
+        givenUp();
+      });
+  }
+  setInterval(function () {
+    if (downSince !== null || Date.now() - lastCheck >= CHECK_EVERY) { check(); }
+  }, 5000);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { check(); } });
+  window.addEventListener("online", check);
+  // A tap is checked too (at most every two seconds), so a page left behind says so at her first tap.
+  window.addEventListener("pointerdown", function () { if (Date.now() - lastCheck > 2000) { check(); } }, true);
+  // The kernel's websocket: a close starts the clock (and a check at once); the server's word that the kernel
+  // is dead or restarting covers the page.
+  var Native = window.WebSocket;
+  var STATUS = /"execution_state":\\s*"(dead|restarting|autorestarting)"/;
+  function watch(socket) {
+    socket.addEventListener("open", function () { downSince = null; });
+    socket.addEventListener("close", function () {
+      if (downSince === null) { downSince = Date.now(); }
+      check();
+    });
+    socket.addEventListener("message", function (event) {
+      var data = event.data;
+      if (typeof data !== "string") {
+        if (!(data instanceof ArrayBuffer) || data.byteLength > 4096) { return; }
+        data = new TextDecoder().decode(data);
+      }
+      if (data.length < 4096 && STATUS.test(data)) { block(); }
+    });
+  }
+  function Watched(url, protocols) {
+    var socket = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    if (/\\/api\\/kernels\\/[^\\/]+\\/channels/.test(String(url))) { watch(socket); }
+    return socket;
+  }
+  Watched.prototype = Native.prototype;
+  ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach(function (name) { Watched[name] = Native[name]; });
+  window.WebSocket = Watched;
+  window.iptCheckKernel = check;
+})();
 document.title = window.iptWords.opening;
 window.voila_process = function (index, count) {
   window.update_loading_text(index, count, window.iptWords.opening);

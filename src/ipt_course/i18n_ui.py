@@ -122,8 +122,12 @@ PAGE_WORDS: dict[str, str] = {
     "opening": N_("Opening your course…"),
     "more": N_("This takes a few seconds. Your work is saved."),
     "language": N_("Language"),
+    "lost": N_("The connection to the course was lost"),
+    "lostmore": N_("Your saved work is safe. Reload the page to go on where you left off."),
+    "reload": N_("Reload the page"),
 }
-"""The Voila page's own words (Sign out, the loading screen); the page script shows them in the page's language."""
+"""The Voila page's own words (Sign out, the loading screen, the lost connection); the page script shows them in
+the page's language."""
 
 
 def page_words(language: str) -> dict[str, str]:

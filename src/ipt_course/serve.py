@@ -39,8 +39,9 @@ RELOAD_GRACE_SECONDS = 45.0
 """A kernel whose page has had no connection this long is shut down (long enough for a reload or a Wi-Fi blip)."""
 SWEEP_SECONDS = 10.0
 """How often kernels are checked: page gone, or session ended (signed out, expired, PIN reset, left the roster)."""
-KERNELS_PER_SESSION = 3
-"""One trainee's open pages: a new page beyond this shuts down her oldest one (a tab she left behind)."""
+KERNELS_PER_TRAINEE = 3
+"""One trainee's open pages, across all her sign-ins (each sign-in is a new session): a new page beyond this shuts
+down her oldest one (a tab she left behind, which then says so), so no one trainee can take the workshop's kernels."""
 BUSY_RETRY_SECONDS = 15
 POOL_SPARE = 2
 ENV_POOL_SIZE = "IPT_POOL_SIZE"
@@ -68,6 +69,8 @@ class OwnedKernel:
     session: str
     """The key of the session that opened the page (never the cookie itself)."""
     started: float
+    trainee: str = ""
+    """Whose page it is (her roster id): her pages count against one cap whichever sign-in opened them."""
     connections: int = 0
     last_seen: float = 0.0
     """When the kernel last had a connection, or its page was last sent."""
@@ -128,13 +131,17 @@ class Kernels:
         found = self.owned.get(kernel_id)
         return found is not None and found.session == session
 
-    def record(self, kernel_id: str, session: str) -> None:
+    def record(self, kernel_id: str, session: str, trainee: str = "") -> None:
         now = self.clock()
-        self.owned[kernel_id] = OwnedKernel(session, now, last_seen=now)
+        self.owned[kernel_id] = OwnedKernel(session, now, trainee=trainee or session, last_seen=now)
 
     def of_session(self, session: str) -> list[str]:
         """The session's kernels, oldest first."""
         return [k for k, v in sorted(self.owned.items(), key=lambda kv: kv[1].started) if v.session == session]
+
+    def of_trainee(self, trainee: str) -> list[str]:
+        """The trainee's kernels from all her sessions, oldest first."""
+        return [k for k, v in sorted(self.owned.items(), key=lambda kv: kv[1].started) if v.trainee == trainee]
 
     def rendered(self, kernel_id: str) -> None:
         found = self.owned.get(kernel_id)
@@ -161,6 +168,38 @@ async def shut_down(manager: Any, kernels: Kernels, kernel_ids: list[str], log: 
                 await ensure_async(manager.shutdown_kernel(kernel_id, now=True))
             except Exception:  # one stuck kernel must not keep the others running
                 log.exception("Could not shut down kernel %s", kernel_id)
+
+
+_ENDING: set[Any] = set()
+
+
+def forget_on_restart(manager: Any, kernels: Kernels, kernel_id: str, log: Any) -> None:
+    """A page's kernel that restarts (it died: out of memory, a crash, a signal) has lost the page's widgets: it
+    is no longer the page's (which says so and reloads; see the page script in build.py) and is shut down."""
+    import asyncio
+
+    try:
+        kernel = manager.get_kernel(kernel_id)
+    except KeyError:
+        return
+
+    async def end_when_restarted() -> None:
+        # Shutting a kernel down while it restarts fails (jupyter_client's ready future is still pending).
+        for _ in range(240):
+            ready = getattr(kernel, "ready", None)
+            if ready is None or ready.done():
+                break
+            await asyncio.sleep(0.5)
+        await shut_down(manager, kernels, [kernel_id], log, "it restarted, its page's view lost")
+
+    def restarted() -> None:
+        if kernels.owned.pop(kernel_id, None) is not None:
+            task = asyncio.ensure_future(end_when_restarted())
+            _ENDING.add(task)  # asyncio keeps only a weak reference to a task
+            task.add_done_callback(_ENDING.discard)
+
+    with contextlib.suppress(AttributeError):
+        kernel.add_restart_callback(restarted, "restart")
 
 
 async def sweep(manager: Any, kernels: Kernels, identity: IdentityProvider, log: Any) -> None:
@@ -399,7 +438,9 @@ def voila_app_class() -> Any:
             try:
                 rendered = await self._manager.get_rendered_notebook(*args, **kwargs)
                 kernel_id = str(rendered[2])
-                self._kernels.record(kernel_id, self._session.key)  # before the page (and its kernel id) is sent
+                # before the page (and its kernel id) is sent
+                self._kernels.record(kernel_id, self._session.key, self._session.viewer.trainee_id)
+                forget_on_restart(self._manager, self._kernels, kernel_id, app_log)
             finally:
                 self._kernels.handing -= 1
                 self.release()
@@ -414,7 +455,8 @@ def voila_app_class() -> Any:
             env = {k: v for k, v in kwargs.pop("env", {}).items() if k != "QUERY_STRING"}
             try:
                 kernel_id = str(await ensure_async(self._manager.start_kernel(env=env, **kwargs)))
-                self._kernels.record(kernel_id, self._session.key)
+                self._kernels.record(kernel_id, self._session.key, self._session.viewer.trainee_id)
+                forget_on_restart(self._manager, self._kernels, kernel_id, app_log)
             finally:
                 self.release()  # the reservation is now a running kernel (or nothing)
             self.started = kernel_id
@@ -468,9 +510,9 @@ def voila_app_class() -> Any:
             self.request.headers[VIEWER_HEADER] = viewer.signed(self.settings["ipt_secret"])
             kernels = kernels_of(self)
             manager = self.settings["kernel_manager"]
-            mine = kernels.of_session(session.key)
-            if len(mine) >= KERNELS_PER_SESSION:
-                await shut_down(manager, kernels, mine[: len(mine) - KERNELS_PER_SESSION + 1], app_log, "a newer page")
+            mine = kernels.of_trainee(session.viewer.trainee_id)
+            if len(mine) >= KERNELS_PER_TRAINEE:
+                await shut_down(manager, kernels, mine[: len(mine) - KERNELS_PER_TRAINEE + 1], app_log, "a newer page")
             pool = pool_of(manager)
             pooled = path == APP_NOTEBOOK and len(pool) > kernels.claimed
             starting_in_pool = sum(1 for task in pool if not task.done())
