@@ -265,6 +265,36 @@ def test_moving_between_views_starts_no_kernel(server: Server) -> None:
     sign_out(server, client)
 
 
+def test_old_addresses_with_a_trailing_slash_open_the_app_on_their_view(server: Server) -> None:
+    """Do the old home and module addresses with a trailing slash open the app (a preheated kernel, the view the
+    address names) as they do without it, rather than the old pages in a kernel of their own?"""
+    from ipt_course.ui.handover import view_asked
+
+    assert view_asked("/voila/render/home.ipynb/") == view_asked("/voila/render/home.ipynb") is not None
+    assert view_asked("/voila/render/app.ipynb/") is None
+    server.wait_pool()
+    client = sign_in(server, "trainee-02")
+    for address, view in (
+        ("/voila/render/modules/02-trauma-informed-care/module.ipynb/", "Module 2 · Bina Demo"),
+        ("/voila/render/home.ipynb/", "Welcome, <b>Bina Demo</b>"),
+    ):
+        before = server.status()["pooled"]
+        answer = client.get(server.url + address, timeout=300)
+        assert answer.status_code == 200 and answer.url == server.url + address and not answer.history
+        assert "earlier.test(location.pathname)" in answer.text and '"/voila/render/app.ipynb"' in answer.text
+        assert server.status()["pooled"] < before, "a preheated kernel of the app took the page"
+        found = KERNEL_ID.search(answer.text)
+        assert found
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        page = KernelPage(f"ws://127.0.0.1:{server.port}", found.group(1), cookie)
+        try:
+            assert view in page.texts()
+        finally:
+            page.close()
+        server.wait_pool()
+    sign_out(server, client)
+
+
 def test_the_viewer_cannot_be_forged(server: Server) -> None:
     """Does a page show the signed-in trainee whatever viewer header the browser sends (forged JSON or a
     token signed with another secret)?"""

@@ -95,10 +95,11 @@ _LOADING = """<div id="loading" style="display: flex;" role="status">
 # element, redrawn when she changes language); it sets html lang, the words the kernel does not draw, and the cookie.
 _PAGE_SCRIPT = """<script>
 (function () {
-  // An earlier version's page (a bookmark) is served the app at its own address, with no redirect; the address
-  // bar shows the app's, so a reload opens her last view rather than that module again.
+  // An earlier version's page (a bookmark, with or without a trailing slash) is served the app at its own address,
+  // with no redirect; the address bar shows the app's, so a reload opens her last view rather than that module.
   var app = "{{ resources.base_url }}voila/render/app.ipynb";
-  if (/\\/voila\\/render\\/(home\\.ipynb|modules\\/[^\\/]+\\/module\\.ipynb)$/.test(location.pathname)) {
+  var earlier = /\\/voila\\/render\\/(app\\.ipynb\\/|(home\\.ipynb|modules\\/[^\\/]+\\/module\\.ipynb)\\/?)$/;
+  if (earlier.test(location.pathname)) {
     history.replaceState(null, "", app);
   }
 })();

@@ -47,8 +47,9 @@ POOL_SPARE = 2
 ENV_POOL_SIZE = "IPT_POOL_SIZE"
 """Overrides how many preheated kernels `serve` keeps (0: a kernel per page view, as Voila does by default)."""
 """Pooled kernels kept even when every trainee on the roster has a page: for reloads and second tablets."""
-LEGACY_MODULE = re.compile(r"modules/([^/]+)/module\.ipynb")
-"""The module pages of earlier versions: bookmarks to them open the app on that module."""
+EARLIER_PAGE = re.compile(r"(?:home\.ipynb|modules/[^/]+/module\.ipynb)/?")
+"""The home and module pages of earlier versions, with or without a trailing slash (Voila serves both): bookmarks
+to them open the app on that view."""
 BUILD_WAIT_SECONDS = 30.0
 """The longest a browser's kernel connection waits for its page's view to be built (a kernel that died while
 building it must not hold the page for good)."""
@@ -495,7 +496,7 @@ def voila_app_class() -> Any:
             if session is None:  # anonymous: to the sign-in page, and no kernel starts
                 self.redirect(sign_in_url(self))
                 return
-            if path != APP_NOTEBOOK and (path == HOME_NOTEBOOK or LEGACY_MODULE.fullmatch(path)):
+            if EARLIER_PAGE.fullmatch(path) or path == APP_NOTEBOOK + "/":
                 # An earlier version's page (a bookmark): the app in the tablet's one kernel, served at this address
                 # (no redirect: a round trip less). The kernel opens the view the address names and remembers it
                 # (ui/handover.py); the page's script then shows the app's address, so a reload opens her last view.

@@ -110,3 +110,17 @@ def test_a_page_left_behind_by_newer_ones_is_said_and_blocked(server: Server) ->
         first.bring_to_front()
         assert_blocked(first)
         browser.close()
+
+
+def test_an_old_module_address_with_a_trailing_slash_shows_the_app_on_that_module(server: Server) -> None:
+    """Does /voila/render/modules/<m>/module.ipynb/ open the app on that module with the app's address shown?"""
+    name, pin = roster(server.project)["trainee-04"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport={"width": 768, "height": 1024})
+        sign_in(page, server.url, name, pin)
+        page.goto(server.url + "/voila/render/modules/02-trauma-informed-care/module.ipynb/")
+        page.wait_for_selector(".lm-TabBar-tab", timeout=90_000)
+        assert page.url == server.url + APP
+        assert "Module 2" in page.locator("#rendered_cells").inner_text()
+        browser.close()

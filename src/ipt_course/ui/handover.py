@@ -24,8 +24,9 @@ import ipywidgets as w
 from ipt_course.page_socket import BUILDING, BUILT
 from ipt_course.ui import app
 
-EARLIER_PAGE = re.compile(r"/voila/render/(?:(home)\.ipynb|modules/([^/]+)/module\.ipynb)$")
-"""The address of an earlier version's page (a bookmark): the server serves the app there, on that view."""
+EARLIER_PAGE = re.compile(r"/voila/render/(?:(home)\.ipynb|modules/([^/]+)/module\.ipynb)/?$")
+"""The address of an earlier version's page (a bookmark, with or without a trailing slash): the server serves the
+app there, on that view."""
 
 
 def view_asked(address: str) -> str | None:
