@@ -190,7 +190,7 @@ def test_anonymous_views_start_no_kernel(server: Server) -> None:
     pids = server.kernels()
     for path in ("/", APP, "/voila/render/home.ipynb", "/voila/render/modules/01-depression-ipt-my-role/module.ipynb"):
         answer = requests.get(server.url + path, timeout=60)
-        assert answer.url == server.url + "/login", path
+        assert answer.url.split("?")[0] == server.url + "/login", path
         assert "Your PIN" in answer.text and "kernelId" not in answer.text
     time.sleep(1)
     assert server.kernels() == pids and server.status() == before
@@ -293,6 +293,53 @@ def test_old_addresses_with_a_trailing_slash_open_the_app_on_their_view(server: 
             page.close()
         server.wait_pool()
     sign_out(server, client)
+
+
+def test_a_page_opened_signed_out_is_opened_after_sign_in(server: Server) -> None:
+    """Does a typed or bookmarked module address, opened signed out, lead through sign-in to that module, and does
+    sign-in refuse to go anywhere but this server's pages?"""
+    module = "/voila/render/modules/03-safety-and-referral/module.ipynb"
+    client = requests.Session()
+    answer = client.get(server.url + module, timeout=60)
+    assert answer.url == server.url + "/login?next=" + module.replace("/", "%2F")
+    assert f"<input type='hidden' name='next' value='{module}'>" in answer.text
+    pin = server.roster()["trainee-04"]
+    form = {"trainee": "trainee-04", "pin": pin, "_xsrf": client.cookies["_xsrf"], "next": module}
+    signed_in = client.post(server.url + "/login", data=form, allow_redirects=False, timeout=60)
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == module
+    TOKENS.append(str(client.cookies[COOKIE]))
+    page = client.get(server.url + module, timeout=300)
+    found = KERNEL_ID.search(page.text)
+    assert page.status_code == 200 and found
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    view = KernelPage(f"ws://127.0.0.1:{server.port}", found.group(1), cookie)
+    try:
+        assert "Module 3 · Deepa Demo" in view.texts()
+    finally:
+        view.close()
+    # Signed in, the sign-in page goes on to a page of this server, and nowhere else.
+    for going, landing in (
+        (module, module),
+        ("//evil.example/voila/render/app.ipynb", "/"),
+        ("http://evil.example/voila/render/app.ipynb", "/"),
+        ("/%2F%2Fevil.example/x.ipynb", "/"),
+        ("/\\evil.example/voila/render/app.ipynb", "/"),
+        ("/voila/render/../../etc/passwd.ipynb", "/"),
+        ("/voila/render/app.ipynb?token=abc", "/"),
+        ("/ipt/status", "/"),
+    ):
+        moved = client.get(server.url + "/login", params={"next": going}, allow_redirects=False, timeout=60)
+        assert moved.status_code == 302 and moved.headers["Location"] == landing, going
+    sign_out(server, client)
+    # Nor does a sign-in form posted with another host as its destination send her there.
+    other = requests.Session()
+    other.get(server.url + "/login", timeout=30)
+    for going in ("//evil.example/", "https://evil.example/voila/render/app.ipynb", "/\\evil.example/"):
+        form = {"trainee": "trainee-04", "pin": pin, "_xsrf": other.cookies["_xsrf"], "next": going}
+        answer = other.post(server.url + "/login", data=form, allow_redirects=False, timeout=60)
+        assert answer.status_code == 303 and answer.headers["Location"] == "/", going
+        TOKENS.append(str(other.cookies[COOKIE]))
+        sign_out(server, other)
 
 
 def test_the_viewer_cannot_be_forged(server: Server) -> None:

@@ -494,7 +494,14 @@ def voila_app_class() -> Any:
                 raise tornado.web.HTTPError(404)
             session = identity_of(self).session(self)
             if session is None:  # anonymous: to the sign-in page, and no kernel starts
-                self.redirect(sign_in_url(self))
+                going = sign_in_url(self)
+                # Then here once she is signed in (the app's own address is where sign-in goes anyway).
+                if path != APP_NOTEBOOK and getattr(identity_of(self), "keeps_destination", False):
+                    from ipt_course.identity.web import sign_in_with_destination
+
+                    base = str(self.settings.get("base_url", "/"))
+                    going = sign_in_with_destination(going, self.request.path, base)
+                self.redirect(going)
                 return
             if EARLIER_PAGE.fullmatch(path) or path == APP_NOTEBOOK + "/":
                 # An earlier version's page (a bookmark): the app in the tablet's one kernel, served at this address

@@ -1,4 +1,5 @@
-"""A page whose kernel is gone says so in real Chromium, blocks input, and a reload brings her answers back."""
+"""Pages in real Chromium: one whose kernel is gone says so, blocks input, and a reload brings her answers back;
+old and bookmarked addresses open the view they name (through sign-in too)."""
 
 from __future__ import annotations
 
@@ -123,4 +124,21 @@ def test_an_old_module_address_with_a_trailing_slash_shows_the_app_on_that_modul
         page.wait_for_selector(".lm-TabBar-tab", timeout=90_000)
         assert page.url == server.url + APP
         assert "Module 2" in page.locator("#rendered_cells").inner_text()
+        browser.close()
+
+
+def test_a_module_address_opened_signed_out_opens_that_module_after_sign_in(server: Server) -> None:
+    """Does a signed-out tablet opening module 3's address land on module 3 once she signs in?"""
+    name, pin = roster(server.project)["trainee-05"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport={"width": 768, "height": 1024})
+        page.goto(server.url + "/voila/render/modules/03-safety-and-referral/module.ipynb")
+        page.wait_for_selector("#pin", timeout=90_000)
+        page.select_option("#trainee", label=name)
+        page.fill("#pin", pin)
+        page.locator("button", has_text="Sign in").click()
+        page.wait_for_selector(".lm-TabBar-tab", timeout=90_000)
+        assert "Module 3" in page.locator("#rendered_cells").inner_text()
+        assert page.url == server.url + APP
         browser.close()

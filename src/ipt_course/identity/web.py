@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
+import urllib.parse
 from typing import TYPE_CHECKING
 
 import tornado.web
@@ -53,6 +55,26 @@ select,input,button{font-family:inherit}
 """.replace("FONTS", FONT_STACK).replace("BENGALI", BENGALI_FIRST)
 
 
+NEXT = "next"
+"""The sign-in page's argument naming where she was going (a typed or bookmarked page address)."""
+PAGE_ADDRESS = re.compile(r"voila/render/[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*\.ipynb/?")
+"""A page of this server, below its base URL: plain letters, digits, `-_.` and single slashes only, so no other
+host (`//host`, `http:`), no backslash, no percent-encoded or dot-dot trick, and no query string (nor a secret)."""
+
+
+def safe_destination(address: str, base_url: str = "/") -> str | None:
+    """`address` when it is a page of this server to go to after sign-in, else None (never an open redirect)."""
+    if not address or len(address) > 300 or not address.startswith(base_url):
+        return None
+    return address if PAGE_ADDRESS.fullmatch(address[len(base_url) :]) else None
+
+
+def sign_in_with_destination(sign_in: str, address: str, base_url: str = "/") -> str:
+    """The sign-in page's address carrying `address` (when it is one of this server's pages)."""
+    kept = safe_destination(address, base_url)
+    return sign_in if kept is None else f"{sign_in}?{urllib.parse.urlencode({NEXT: kept})}"
+
+
 def page(title: str, body: str, language: str = DEFAULT_LANGUAGE, base_url: str = "/") -> str:
     """A whole HTML page in a language (html lang), with the shared inline style and the laptop's own fonts."""
     code = known(language) or DEFAULT_LANGUAGE
@@ -64,11 +86,13 @@ def page(title: str, body: str, language: str = DEFAULT_LANGUAGE, base_url: str 
     )
 
 
-def language_links(current: str, action: str) -> str:
-    """Every language, named in its own script, as a link that shows the sign-in page in it."""
+def language_links(current: str, action: str, destination: str = "") -> str:
+    """Every language, named in its own script, as a link that shows the sign-in page in it (keeping where she
+    was going)."""
     mark = " aria-current='true'"
+    going = f"&{urllib.parse.urlencode({NEXT: destination})}" if destination else ""
     links = "".join(
-        f"<li><a href='{html.escape(action)}?lang={code}' lang='{code}' hreflang='{code}'"
+        f"<li><a href='{html.escape(action)}?lang={code}{html.escape(going)}' lang='{code}' hreflang='{code}'"
         f"{mark if code == current else ''}>{html.escape(name)}</a></li>"
         for code, name in LANGUAGES.items()
     )
@@ -88,17 +112,19 @@ def sign_in_form(
     language: str = DEFAULT_LANGUAGE,
     picked: str = "",
     base_url: str = "/",
+    destination: str = "",
 ) -> str:
     """The sign-in page in `language`: the languages, the roster's names, a PIN field and one big button.
 
     `picked` is a language she chose on this page (it is then remembered for her at sign-in); `message` is
-    already in `language`.
+    already in `language`; `destination` is the page she was going to (checked by `safe_destination`), opened
+    once she is signed in.
     """
     _ = Translator(language).gettext
     titled = getattr(identity, "titled", None)  # the workshop's provider knows the title in every language
     title, subtitle = titled(language) if callable(titled) else (identity.title, identity.subtitle)
     head = f"<h1>{html.escape(title)}</h1>" + (f"<p class='muted'>{html.escape(subtitle)}</p>" if subtitle else "")
-    head = language_links(language, action) + head
+    head = language_links(language, action, destination) + head
     if not roster:
         return page(
             title,
@@ -115,6 +141,8 @@ def sign_in_form(
     )
     alert = f"<p class='message' role='alert'>{html.escape(message)}</p>" if message else ""
     keep = f"<input type='hidden' name='language' value='{html.escape(picked)}'>" if known(picked) else ""
+    if destination:
+        keep += f"<input type='hidden' name='{NEXT}' value='{html.escape(destination)}'>"
     return page(
         f"{_('Sign in')} · {title}",
         head + f"<h2>{_('Sign in')}</h2>" + alert + f"<form method='post' action='{html.escape(action)}' "
@@ -146,6 +174,10 @@ class SignInHandler(tornado.web.RequestHandler):
     def home(self) -> str:
         return str(self.settings.get("base_url", "/"))
 
+    def destination(self) -> str | None:
+        """The page she was going to when sent here (?next=, kept in the form), if it is one of this server's."""
+        return safe_destination(self.get_argument(NEXT, ""), self.home())
+
     def picked(self) -> str:
         """A language she chose on this page: a link's ?lang= (GET), or the form's field (POST)."""
         if self.request.method == "POST":
@@ -171,12 +203,13 @@ class SignInHandler(tornado.web.RequestHandler):
                 language,
                 self.picked(),
                 self.home(),
+                self.destination() or "",
             )
         )
 
     def get(self) -> None:
         if self.identity.session(self) is not None:
-            self.redirect(self.home())
+            self.redirect(self.destination() or self.home())
             return
         signed_out = self.get_query_argument("signed-out", "") == "1"
         if self.picked():  # the tablet keeps her choice for the next page before sign-in (the loading screen)
@@ -227,4 +260,4 @@ class SignInHandler(tornado.web.RequestHandler):
         if self.picked():  # chosen here: hers from now on, on every tablet
             self.identity.remember_language(trainee_id, self.picked())
         self.remember_on_tablet(self.identity.language_of(trainee_id))
-        self.redirect(self.home(), status=303)
+        self.redirect(self.destination() or self.home(), status=303)

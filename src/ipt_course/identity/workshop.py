@@ -123,6 +123,8 @@ class WorkshopIdentity:
     """
 
     sign_in_url = "login"
+    keeps_destination = True
+    """Its sign-in page takes `?next=<a page of this server>` and goes there once she is signed in (see web.py)."""
 
     def __init__(
         self,
