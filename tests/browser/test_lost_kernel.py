@@ -142,3 +142,25 @@ def test_a_module_address_opened_signed_out_opens_that_module_after_sign_in(serv
         assert "Module 3" in page.locator("#rendered_cells").inner_text()
         assert page.url == server.url + APP
         browser.close()
+
+
+def test_a_page_open_while_the_server_restarts_says_so_and_a_reload_brings_her_answers(server: Server) -> None:
+    """When the laptop's server is stopped and started again under an open page, does the page say so and block
+    input (its kernel is gone), and does Reload give a working page with her saved answer?"""
+    name, pin = roster(server.project)["trainee-06"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport={"width": 768, "height": 1024})
+        sign_in(page, server.url, name, pin)
+        open_check(page)
+        visible_options(page).first.click()  # type: ignore[attr-defined]
+        wait_saved(page)
+        server.kill(signal.SIGINT)  # as Ctrl-C stops it: every kernel shut down, every answer kept
+        server.kill()
+        server.start()
+        assert_blocked(page)
+        page.locator("#ipt-lost button.ipt-reload").click()
+        page.wait_for_selector(".lm-TabBar-tab, button.ipt-open-module", timeout=90_000)
+        open_check(page)
+        assert page.locator(PRESSED).count() == 1, "her saved answer came back"
+        browser.close()
