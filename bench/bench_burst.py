@@ -20,6 +20,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import built_course, ours_and_stock, roster_rows
@@ -93,6 +94,17 @@ def kernel_answers(port: int, kernel_id: str, cookie: str, deadline: float) -> N
                 return
 
 
+def read_by(response: Any, deadline: float) -> str:
+    """The whole page, or TimeoutError at the deadline: a page sent in chunks (Voila renders progressively) can
+    trickle for ever without any one read waiting long enough for the socket's own timeout."""
+    parts = []
+    while chunk := response.read1(65536):
+        parts.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"page still arriving after {DEADLINE:.0f} s")
+    return b"".join(parts).decode()
+
+
 def burst(port: int, path: str, trainees: list[tuple[str, str, str]] | None) -> list[Opened]:
     """Every client starts at the same moment: sign in (ours), GET the page, then reach its kernel."""
     count = len(trainees) if trainees else TRAINEES
@@ -109,14 +121,17 @@ def burst(port: int, path: str, trainees: list[tuple[str, str, str]] | None) -> 
                 opener, jar = signed_in(port, trainees[index][0], trainees[index][2])
             signed = time.monotonic() - start
             try:
-                body = opener.open(f"http://127.0.0.1:{port}/{path}", timeout=DEADLINE).read().decode()
+                body = read_by(opener.open(f"http://127.0.0.1:{port}/{path}", timeout=DEADLINE), deadline)
             except urllib.error.HTTPError as err:
-                return Opened(time.monotonic() - start, "busy" if err.code == 503 else "failed", signed)
+                busy = err.code == 503
+                return Opened(time.monotonic() - start, "busy" if busy else "failed", signed, why=f"HTTP {err.code}")
             paged = time.monotonic() - start
             cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
             found = KERNEL_ID.search(body)
             if found is None:
-                return Opened(time.monotonic() - start, "failed", signed, paged, "no kernel on the page")
+                saved = Path(tempfile.gettempdir()) / f"burst-no-kernel-{index}.html"
+                saved.write_text(body)
+                return Opened(time.monotonic() - start, "failed", signed, paged, f"no kernel on the page ({saved})")
             kernel_answers(port, found.group(1), cookie, deadline)
             return Opened(time.monotonic() - start, "ok", signed, paged)
         except Exception as err:
@@ -154,10 +169,10 @@ def main() -> None:
         with ours_and_stock(root, stock_site, ("--max-kernels", str(TRAINEES * 2 + 10))) as (ours_port, stock_port):
             time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 20)  # the trainer is still setting up
             ours = burst(ours_port, MODULE_1, trainees)
+            print(f"{TRAINEES} trainees sign in and open module 1 at once: ours {summary(ours)}", flush=True)
             time.sleep(5)
             stock = burst(stock_port, "voila/render/button.ipynb", None)
         o, s = p95([r.seconds for r in ours]), p95([r.seconds for r in stock])
-        print(f"{TRAINEES} trainees sign in and open module 1 at once: ours {summary(ours)}", flush=True)
         print(f"{TRAINEES} plain voila one-button pages at once: {summary(stock)}; ours/stock (p95) = {o / s:.2f}")
 
 
