@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ipt_course._ports import free_port
 
@@ -115,6 +116,12 @@ def report(name: str, ours: list[float], stock: list[float], stock_name: str) ->
     print(f"{name}: ours {o:.3f} s, {stock_name} {s:.3f} s (median of {len(ours)}); ours/stock = {o / s:.2f}")
 
 
+def server_log() -> Any:
+    """Where our server's log goes: the file $IPT_BENCH_SERVER_LOG names (to read why a page failed), else nowhere."""
+    path = os.environ.get("IPT_BENCH_SERVER_LOG")
+    return open(path, "ab") if path else subprocess.DEVNULL  # the server holds it open
+
+
 @contextmanager
 def ours_and_stock(
     root: Path, stock_site: Path | None = None, serve_args: tuple[str, ...] = ()
@@ -138,7 +145,7 @@ def ours_and_stock(
         ],
         env=ours_env(),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=server_log(),
     )
     stock = subprocess.Popen(
         [str(BIN / "voila"), str(stock_site or root / "build" / "site"), f"--port={stock_port}", "--no-browser"],

@@ -838,3 +838,78 @@ def test_lab_extension_files_named_by_their_hash_are_kept_by_the_browser(server:
         f"{server.url}/voila/labextensions/@jupyter-widgets/jupyterlab-manager/package.json", timeout=30
     )
     assert plain.status_code == 200 and plain.headers["Cache-Control"] == "no-cache"
+
+
+def test_a_pooled_kernel_not_waiting_for_its_page_is_not_handed_out() -> None:
+    """Under a burst, a pooled kernel whose render ended before its app cell waited for a page (it did not start
+    in time, or died and restarted in the pool) made a page with no kernel: is such a kernel put behind the ready
+    ones, refused when taken, and a kernel still starting taken once it waits (and refused if it never does)?"""
+    from voila.request_info_handler import RequestInfoSocketHandler
+
+    from ipt_course.build import APP_NOTEBOOK
+    from ipt_course.serve import ready_first, waits_for_request
+
+    class Pools:
+        def __init__(self, tasks: list[asyncio.Future[dict[str, str]]]):
+            self._pools = {APP_NOTEBOOK: tasks}
+
+    async def scenario() -> tuple[list[str], bool, bool, bool]:
+        loop = asyncio.get_running_loop()
+
+        def pooled(kernel_id: str) -> asyncio.Future[dict[str, str]]:
+            task: asyncio.Future[dict[str, str]] = loop.create_future()
+            task.set_result({"kernel_id": kernel_id})
+            return task
+
+        starting: asyncio.Future[dict[str, str]] = loop.create_future()
+        manager = Pools([pooled("failed"), starting, pooled("ready-1"), pooled("ready-2")])
+        RequestInfoSocketHandler._waiters.update({"ready-1": None, "ready-2": None})
+        try:
+            ready_first(manager)
+            order = [t.result()["kernel_id"] if t.done() else "starting" for t in manager._pools[APP_NOTEBOOK]]
+            failed: asyncio.Future[None] = loop.create_future()
+            failed.set_exception(RuntimeError("Kernel didn't respond in 60 seconds"))
+            refused = await waits_for_request("failed", failed)
+            render: asyncio.Future[None] = loop.create_future()  # the app cell is about to connect
+            loop.call_later(0.1, RequestInfoSocketHandler._waiters.__setitem__, "late", None)
+            taken = await waits_for_request("late", render)
+            never = await waits_for_request("never", loop.create_future(), seconds=0.2)
+        finally:
+            for kernel_id in ("ready-1", "ready-2", "late"):
+                RequestInfoSocketHandler._waiters.pop(kernel_id, None)
+        return order, refused, taken, never
+
+    order, refused, taken, never = asyncio.run(scenario())
+    assert order == ["ready-1", "ready-2", "failed", "starting"], order
+    assert refused is False, "a kernel whose render failed is not handed out"
+    assert taken is True, "a kernel still starting is taken once its app cell waits"
+    assert never is False, "a kernel that never waits is given up on"
+
+
+def test_a_page_whose_pooled_kernel_could_not_start_its_render_says_busy(tmp_path: Path) -> None:
+    """When a preheated kernel's render failed before its app cell ran (under a burst: the kernel did not answer
+    within nbclient's 60 s), does a page taking it get the busy page that tries again, never a page with no kernel,
+    and is that kernel shut down?"""
+    project = copy_course(tmp_path / "course-root")
+    config = project.build_dir / "jupyter-config"
+    config.mkdir(parents=True, exist_ok=True)
+    # Every kernel's render fails just after the kernel answers, as one that did not answer in time does.
+    (config / "voila.py").write_text(
+        'def _fail(**kwargs):\n    raise RuntimeError("Kernel didn\'t respond in 60 seconds")\n\n\n'
+        "c.VoilaExecutor.on_notebook_start = _fail  # noqa: F821\n"
+    )
+    srv = Server(project, free_port())
+    try:
+        srv.wait_pool()
+        client = sign_in(srv, "trainee-01")
+        before = srv.kernel_ids()
+        answer = client.get(srv.url + APP, timeout=300)
+        assert answer.status_code == 503, (answer.status_code, KERNEL_ID.search(answer.text))
+        assert "The course is busy — please wait a moment" in answer.text
+        assert int(answer.headers["Retry-After"]) > 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and before <= srv.kernel_ids():
+            time.sleep(0.3)
+        assert not before <= srv.kernel_ids(), "the kernel whose page could not be made is shut down"
+    finally:
+        srv.stop()

@@ -242,6 +242,48 @@ def pooled_kernel_ids(manager: Any) -> list[str]:
     return ids
 
 
+def waiting_kernel_ids() -> set[str]:
+    """Kernels whose app cell waits on the private request socket for a page (see KernelQuery, ui/handover.py)."""
+    from voila.request_info_handler import RequestInfoSocketHandler
+
+    return set(RequestInfoSocketHandler._waiters)
+
+
+def ready_first(manager: Any) -> None:
+    """Put the pooled kernels already waiting for a page first in the app's pool, which Voila takes from the front:
+    a kernel still starting, or one whose page could not be made, is not handed out while a ready one is there."""
+    pools = getattr(manager, "_pools", None)
+    pool = pools.get(APP_NOTEBOOK) if isinstance(pools, dict) else None
+    if not pool:
+        return
+    waiting = waiting_kernel_ids()
+
+    def ready(task: Any) -> bool:
+        return bool(
+            task.done() and not task.cancelled() and task.exception() is None and task.result()["kernel_id"] in waiting
+        )
+
+    pool.sort(key=lambda task: not ready(task))  # stable: oldest first among the ready ones
+
+
+HANDOVER_WAIT_SECONDS = 60.0
+"""The longest a page waits for a pooled kernel still starting to wait for it (nbclient gives a kernel 60 s)."""
+
+
+async def waits_for_request(kernel_id: str, render: Any, seconds: float = HANDOVER_WAIT_SECONDS) -> bool:
+    """Whether a pooled kernel handed to a page waits for its request, i.e. its page can be made: its render got as
+    far as the app cell, which connects to the request socket. A render that ended first (the kernel did not start
+    in time, or died and restarted in the pool and its cell failed) or no word in `seconds` means it cannot."""
+    import asyncio
+
+    deadline = time.monotonic() + seconds
+    while kernel_id not in waiting_kernel_ids():
+        if render.done() or time.monotonic() > deadline:
+            return False
+        await asyncio.wait([render], timeout=0.05)
+    return True
+
+
 async def balance_pool(manager: Any, kernels: Kernels, log: Any) -> None:
     """Top the pool up to its target, or shut down pooled kernels beyond it (each one holds ~70 MB)."""
     if not kernels.pool_size or not hasattr(manager, "fill_if_needed"):
@@ -437,8 +479,15 @@ def voila_app_class() -> Any:
             # Voila refills the pool while handing a kernel out: that kernel counts against the cap meanwhile.
             self._kernels.handing += 1
             try:
+                ready_first(self._manager)
                 rendered = await self._manager.get_rendered_notebook(*args, **kwargs)
                 kernel_id = str(rendered[2])
+                if not await waits_for_request(kernel_id, rendered[0]):
+                    # Its page would stop before the kernel's id (a render that failed while the kernel started
+                    # under load) or open a kernel with no app (one that died and restarted in the pool).
+                    app_log.warning("Pooled kernel %s is not waiting for a page: shut down, answering busy", kernel_id)
+                    await shut_down(self._manager, self._kernels, [kernel_id], app_log, "its page could not be made")
+                    raise tornado.web.HTTPError(503)
                 # before the page (and its kernel id) is sent
                 self._kernels.record(kernel_id, self._session.key, self._session.viewer.trainee_id)
                 forget_on_restart(self._manager, self._kernels, kernel_id, app_log)
@@ -479,7 +528,16 @@ def voila_app_class() -> Any:
         def write_error(self, status_code: int, **kwargs: Any) -> None:
             # Voila's error template asks for the current user, which our sign-in does not set up before an
             # early 404, and raised inside the error page: a plain page in words instead, and no traceback.
+            if status_code == 503:  # no kernel could be had for the page after all: the page that tries again
+                self.busy()
+                return
             self.finish(error_page(status_code, tablet_language(self)))
+
+        def busy(self) -> None:
+            self.set_status(503)
+            self.set_header("Retry-After", str(BUSY_RETRY_SECONDS))
+            self.set_header("Cache-Control", "no-store")
+            self.finish(busy_page(language=tablet_language(self)))
 
         async def prepare(self) -> None:
             self.set_header("Referrer-Policy", "no-referrer")
@@ -526,10 +584,7 @@ def voila_app_class() -> Any:
             starting_in_pool = sum(1 for task in pool if not task.done())
             if not pooled and kernels.running(manager) + starting_in_pool >= kernels.max_kernels:
                 self.log.warning("Kernel cap (%d) reached: answering busy", kernels.max_kernels)
-                self.set_status(503)
-                self.set_header("Retry-After", str(BUSY_RETRY_SECONDS))
-                self.set_header("Cache-Control", "no-store")
-                self.finish(busy_page(language=tablet_language(self)))
+                self.busy()
                 return
             self._page_manager = KernelManagerForPage(manager, kernels, session, pooled)
             self.xsrf_token  # noqa: B018  # reading it sets the cookie
