@@ -874,6 +874,9 @@ def test_a_pooled_kernel_not_waiting_for_its_page_is_not_handed_out() -> None:
             loop.call_later(0.1, RequestInfoSocketHandler._waiters.__setitem__, "late", None)
             taken = await waits_for_request("late", render)
             never = await waits_for_request("never", loop.create_future(), seconds=0.2)
+            early: asyncio.Future[None] = loop.create_future()  # taken before its app cell: Voila renders the rest
+            early.set_result(None)
+            taken = taken and await waits_for_request("early", early)
         finally:
             for kernel_id in ("ready-1", "ready-2", "late"):
                 RequestInfoSocketHandler._waiters.pop(kernel_id, None)
@@ -882,7 +885,7 @@ def test_a_pooled_kernel_not_waiting_for_its_page_is_not_handed_out() -> None:
     order, refused, taken, never = asyncio.run(scenario())
     assert order == ["ready-1", "ready-2", "failed", "starting"], order
     assert refused is False, "a kernel whose render failed is not handed out"
-    assert taken is True, "a kernel still starting is taken once its app cell waits"
+    assert taken is True, "a kernel still starting is taken once its app cell waits, or once its render got past it"
     assert never is False, "a kernel that never waits is given up on"
 
 
@@ -913,3 +916,42 @@ def test_a_page_whose_pooled_kernel_could_not_start_its_render_says_busy(tmp_pat
         assert not before <= srv.kernel_ids(), "the kernel whose page could not be made is shut down"
     finally:
         srv.stop()
+
+
+def test_the_sweep_takes_a_pooled_kernel_whose_render_failed_out_of_the_pool() -> None:
+    """Is a preheated kernel whose page render failed (it did not answer in time) shut down by the sweep, and one
+    that died in the pool taken out of it, so no page takes them, while a pooled kernel waiting for its page, and
+    one still starting, stay?"""
+    import logging
+
+    from ipt_course.build import APP_NOTEBOOK
+    from ipt_course.serve import Kernels, sweep
+
+    class PoolManager(FakeManager):
+        def __init__(self, tasks: list[asyncio.Future[dict[str, object]]]):
+            super().__init__([t.result()["kernel_id"] for t in tasks if t.done()])  # type: ignore[misc]
+            self._pools = {APP_NOTEBOOK: tasks}
+
+        async def shutdown_kernel(self, kernel_id: str, now: bool = False) -> None:
+            pool = self._pools[APP_NOTEBOOK]
+            pool[:] = [t for t in pool if not (t.done() and t.result()["kernel_id"] == kernel_id)]
+            await super().shutdown_kernel(kernel_id, now)
+
+    async def scenario() -> tuple[list[str], bool]:
+        loop = asyncio.get_running_loop()
+
+        def pooled(kernel_id: str, render: asyncio.Future[None]) -> asyncio.Future[dict[str, object]]:
+            task: asyncio.Future[dict[str, object]] = loop.create_future()
+            task.set_result({"kernel_id": kernel_id, "task": render})
+            return task
+
+        failed: asyncio.Future[None] = loop.create_future()
+        failed.set_exception(RuntimeError("Kernel didn't respond in 60 seconds"))
+        tasks = [pooled("failed", failed), pooled("waiting", loop.create_future()), loop.create_future()]
+        manager = PoolManager([*tasks, pooled("died", loop.create_future())])
+        manager.running.remove("died")  # jupyter gave up restarting it
+        await sweep(manager, Kernels(max_kernels=4), FakeIdentity(set()), logging.getLogger("test"))  # type: ignore[arg-type]
+        return manager.running, manager._pools[APP_NOTEBOOK] == tasks[1:]
+
+    running, pool_kept = asyncio.run(scenario())
+    assert running == ["waiting"] and pool_kept, "the failed and the dead kernel are out of the pool, the others kept"

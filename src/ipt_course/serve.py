@@ -225,6 +225,13 @@ async def sweep(manager: Any, kernels: Kernels, identity: IdentityProvider, log:
         if not alive[owned.session]:
             ended.append(kernel_id)
     await shut_down(manager, kernels, ended, log, "its session has ended")
+    drop_dead_pooled(manager, log)
+    for kernel_id in failed_pooled_kernel_ids(manager):
+        log.warning("Shutting down pooled kernel %s: its page could not be made (its render failed)", kernel_id)
+        try:
+            await manager.shutdown_kernel(kernel_id, now=True)  # out of the pool too: the pool is refilled
+        except Exception:
+            log.exception("Could not shut down pooled kernel %s", kernel_id)
     await balance_pool(manager, kernels, log)
 
 
@@ -240,6 +247,34 @@ def pooled_kernel_ids(manager: Any) -> list[str]:
         if task.done() and not task.cancelled() and task.exception() is None:
             ids.append(str(task.result()["kernel_id"]))
     return ids
+
+
+def failed_pooled_kernel_ids(manager: Any) -> list[str]:
+    """Pooled kernels whose page render failed before a page took them (the kernel did not answer in time): a
+    page given one would get no kernel, so they are not kept in the pool."""
+    failed = []
+    for task in pool_of(manager):
+        if task.done() and not task.cancelled() and task.exception() is None:
+            render = task.result().get("task")
+            if render is not None and render.done() and (render.cancelled() or render.exception() is not None):
+                failed.append(str(task.result()["kernel_id"]))
+    return failed
+
+
+def drop_dead_pooled(manager: Any, log: Any) -> None:
+    """Take kernels that died in the pool out of it (jupyter gave up restarting one that could not bind its ports,
+    which happens when 30 start at once): Voila would hand them to pages."""
+    pools = getattr(manager, "_pools", None)
+    pool = pools.get(APP_NOTEBOOK) if isinstance(pools, dict) else None
+    if not pool:
+        return
+    running = set(manager.list_kernel_ids())
+    for task in list(pool):
+        if task.done() and not task.cancelled() and task.exception() is None:
+            kernel_id = str(task.result()["kernel_id"])
+            if kernel_id not in running:
+                log.warning("Pooled kernel %s died: out of the pool", kernel_id)
+                pool.remove(task)
 
 
 def waiting_kernel_ids() -> set[str]:
@@ -270,16 +305,21 @@ HANDOVER_WAIT_SECONDS = 60.0
 """The longest a page waits for a pooled kernel still starting to wait for it (nbclient gives a kernel 60 s)."""
 
 
-async def waits_for_request(kernel_id: str, render: Any, seconds: float = HANDOVER_WAIT_SECONDS) -> bool:
-    """Whether a pooled kernel handed to a page waits for its request, i.e. its page can be made: its render got as
-    far as the app cell, which connects to the request socket. A render that ended first (the kernel did not start
-    in time, or died and restarted in the pool and its cell failed) or no word in `seconds` means it cannot."""
+async def waits_for_request(
+    kernel_id: str, render: Any, seconds: float = HANDOVER_WAIT_SECONDS, manager: Any = None
+) -> bool:
+    """Whether a pooled kernel handed to a page can make its page: its app cell waits for the request already, or
+    its render got past starting the kernel (taken early, it stops there and Voila goes on with the rest). A render
+    that failed (the kernel did not answer in time: under a burst, one that lost its port and was restarted) or no
+    word in `seconds` means it cannot."""
     import asyncio
 
     deadline = time.monotonic() + seconds
     while kernel_id not in waiting_kernel_ids():
-        if render.done() or time.monotonic() > deadline:
-            return False
+        if render.done():
+            return bool(not render.cancelled() and render.exception() is None)
+        if time.monotonic() > deadline or (manager is not None and kernel_id not in manager.list_kernel_ids()):
+            return False  # (a kernel that died in the pool: its render would wait out the 60 s)
         await asyncio.wait([render], timeout=0.05)
     return True
 
@@ -482,7 +522,7 @@ def voila_app_class() -> Any:
                 ready_first(self._manager)
                 rendered = await self._manager.get_rendered_notebook(*args, **kwargs)
                 kernel_id = str(rendered[2])
-                if not await waits_for_request(kernel_id, rendered[0]):
+                if not await waits_for_request(kernel_id, rendered[0], manager=self._manager):
                     # Its page would stop before the kernel's id (a render that failed while the kernel started
                     # under load) or open a kernel with no app (one that died and restarted in the pool).
                     app_log.warning("Pooled kernel %s is not waiting for a page: shut down, answering busy", kernel_id)
