@@ -920,8 +920,8 @@ def test_a_page_whose_pooled_kernel_could_not_start_its_render_says_busy(tmp_pat
 
 def test_the_sweep_takes_a_pooled_kernel_whose_render_failed_out_of_the_pool() -> None:
     """Is a preheated kernel whose page render failed (it did not answer in time) shut down by the sweep, and one
-    that died in the pool taken out of it, so no page takes them, while a pooled kernel waiting for its page, and
-    one still starting, stay?"""
+    that died in the pool or never started taken out of it, so no page takes them, while a pooled kernel waiting
+    for its page, and one still starting, stay?"""
     import logging
 
     from ipt_course.build import APP_NOTEBOOK
@@ -929,7 +929,7 @@ def test_the_sweep_takes_a_pooled_kernel_whose_render_failed_out_of_the_pool() -
 
     class PoolManager(FakeManager):
         def __init__(self, tasks: list[asyncio.Future[dict[str, object]]]):
-            super().__init__([t.result()["kernel_id"] for t in tasks if t.done()])  # type: ignore[misc]
+            super().__init__([t.result()["kernel_id"] for t in tasks if t.done() and not t.exception()])  # type: ignore[misc]
             self._pools = {APP_NOTEBOOK: tasks}
 
         async def shutdown_kernel(self, kernel_id: str, now: bool = False) -> None:
@@ -948,7 +948,9 @@ def test_the_sweep_takes_a_pooled_kernel_whose_render_failed_out_of_the_pool() -
         failed: asyncio.Future[None] = loop.create_future()
         failed.set_exception(RuntimeError("Kernel didn't respond in 60 seconds"))
         tasks = [pooled("failed", failed), pooled("waiting", loop.create_future()), loop.create_future()]
-        manager = PoolManager([*tasks, pooled("died", loop.create_future())])
+        not_started: asyncio.Future[dict[str, object]] = loop.create_future()
+        not_started.set_exception(RuntimeError("the kernel could not start"))
+        manager = PoolManager([*tasks, pooled("died", loop.create_future()), not_started])
         manager.running.remove("died")  # jupyter gave up restarting it
         await sweep(manager, Kernels(max_kernels=4), FakeIdentity(set()), logging.getLogger("test"))  # type: ignore[arg-type]
         return manager.running, manager._pools[APP_NOTEBOOK] == tasks[1:]

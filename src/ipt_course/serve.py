@@ -270,7 +270,11 @@ def drop_dead_pooled(manager: Any, log: Any) -> None:
         return
     running = set(manager.list_kernel_ids())
     for task in list(pool):
-        if task.done() and not task.cancelled() and task.exception() is None:
+        if task.done() and (task.cancelled() or task.exception() is not None):
+            # a kernel that could not start: Voila's own shutdown_kernel stops at it (reads every result)
+            log.warning("A pooled kernel could not start: out of the pool")
+            pool.remove(task)
+        elif task.done():
             kernel_id = str(task.result()["kernel_id"])
             if kernel_id not in running:
                 log.warning("Pooled kernel %s died: out of the pool", kernel_id)
@@ -520,7 +524,11 @@ def voila_app_class() -> Any:
             self._kernels.handing += 1
             try:
                 ready_first(self._manager)
-                rendered = await self._manager.get_rendered_notebook(*args, **kwargs)
+                try:
+                    rendered = await self._manager.get_rendered_notebook(*args, **kwargs)
+                except Exception as err:  # a pooled kernel that could not start, or none left after all
+                    app_log.warning("No pooled kernel for a page (%s): answering busy", err)
+                    raise tornado.web.HTTPError(503) from None
                 kernel_id = str(rendered[2])
                 if not await waits_for_request(kernel_id, rendered[0], manager=self._manager):
                     # Its page would stop before the kernel's id (a render that failed while the kernel started
