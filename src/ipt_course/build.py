@@ -136,6 +136,7 @@ document.addEventListener("DOMContentLoaded", function () { window.iptSpeak(wind
   var leaving = false;  // a reload or a link away closes the socket too, and the unload beacon ends the kernel
   var downSince = null;
   var lastCheck = 0;
+  var refused = 0;  // refusals in a row: a lone one while its websocket is up may be a page not yet recorded
   function kernelId() {
     var config = document.getElementById("jupyter-config-data");
     if (!config) { return null; }
@@ -201,7 +202,14 @@ document.addEventListener("DOMContentLoaded", function () { window.iptSpeak(wind
     lastCheck = Date.now();
     fetch(base + "api/kernels/" + encodeURIComponent(id), { credentials: "same-origin", cache: "no-store" })
       .then(function (answer) {
-        if (answer.status === 403 || answer.status === 404) { block(); return null; }
+        if (answer.status === 403 || answer.status === 404) {
+          refused += 1;
+          // Gone for sure when its websocket is down too, or refused again: block. A single refusal while the
+          // websocket is up is asked again soon (a hub page checked before its kernel was recorded as hers).
+          if (downSince !== null || refused > 1) { block(); } else { setTimeout(check, 3000); }
+          return null;
+        }
+        refused = 0;
         return answer.ok ? answer.json() : null;
       })
       .then(function (model) {
