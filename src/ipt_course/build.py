@@ -136,7 +136,8 @@ document.addEventListener("DOMContentLoaded", function () { window.iptSpeak(wind
   var leaving = false;  // a reload or a link away closes the socket too, and the unload beacon ends the kernel
   var downSince = null;
   var lastCheck = 0;
-  var refused = 0;  // refusals in a row: a lone one while its websocket is up may be a page not yet recorded
+  var refused = 0;
+  var onHub = base.indexOf("/user/") !== -1;  // a JupyterHub single-user server (its base URL is /user/NAME/)
   function kernelId() {
     var config = document.getElementById("jupyter-config-data");
     if (!config) { return null; }
@@ -203,10 +204,10 @@ document.addEventListener("DOMContentLoaded", function () { window.iptSpeak(wind
     fetch(base + "api/kernels/" + encodeURIComponent(id), { credentials: "same-origin", cache: "no-store" })
       .then(function (answer) {
         if (answer.status === 403 || answer.status === 404) {
+          // Gone when its websocket is down too, or when refused again 3 s later. Not on a hub: there this check is
+          // refused while the kernel still answers her (not yet understood), so only a down websocket counts.
           refused += 1;
-          // Gone for sure when its websocket is down too, or refused again: block. A single refusal while the
-          // websocket is up is asked again soon (a hub page checked before its kernel was recorded as hers).
-          if (downSince !== null || refused > 1) { block(); } else { setTimeout(check, 3000); }
+          if (downSince !== null || (refused > 1 && !onHub)) { block(); } else if (!onHub) { setTimeout(check, 3000); }
           return null;
         }
         refused = 0;
