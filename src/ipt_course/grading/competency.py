@@ -518,11 +518,13 @@ def _gradebook_rows(gradebook: Any, module_ids: list[str], trainee_id: str | Non
 
 
 @contextmanager
-def many_records() -> Iterator[None]:
+def many_records(freeze: bool = False) -> Iterator[None]:
     """Pause Python's cycle collector while a whole workshop's records are built, then let it run once.
 
     Each full collection walks every object alive, and it runs again and again while millions of small records
     are made: for a thousand trainees that was three quarters of the export's time. Nothing is freed later.
+    `freeze`: what is alive at the end is frozen out of the collector (gc.freeze) rather than walked again, for a
+    process whose remaining work is to write those records out (see export.whole_export).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -530,6 +532,8 @@ def many_records() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if freeze:
+                gc.freeze()
             gc.enable()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -1187,11 +1186,5 @@ def whole_export() -> Iterator[None]:
     of a CSV export, 1.4 s of an XLSX one, 0.9 s of the report's. Frozen (gc.freeze), they are still freed when
     nothing refers to them; only cycles made during the export wait for gc.unfreeze. An export is a command's
     whole work (the process ends after it), so nothing is held for long."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with many_records(freeze=True):
         yield
-    finally:
-        if was_enabled:
-            gc.freeze()
-            gc.enable()
